@@ -1,0 +1,58 @@
+"""Shared fixtures: run the installed ``stager`` as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def stager_executable() -> str:
+    """The ``stager`` console script installed beside this Python (the venv's)."""
+    here = Path(sys.executable).parent / ("stager.exe" if os.name == "nt" else "stager")
+    if here.exists():
+        return str(here)
+    found = shutil.which("stager")
+    if not found:
+        pytest.fail("the stager command is not installed: run pip install '.[test]' first")
+    return found
+
+
+class Result:
+    def __init__(self, proc: subprocess.CompletedProcess):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self):
+        return f"<exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}>"
+
+
+@pytest.fixture
+def run_stager(tmp_path):
+    """run_stager('check', '--model', 'p22', ...) -> Result(code, out, err)."""
+    home = tmp_path / "stager-home"
+
+    def run(*args, env=None, input=None, timeout=120, cwd=None):
+        full_env = dict(os.environ)
+        full_env.pop("STAGER_CATALOG", None)
+        full_env.setdefault("STAGER_HOME", str(home))
+        full_env["NO_COLOR"] = "1"
+        if env:
+            full_env.update(env)
+        proc = subprocess.run(
+            [stager_executable(), *map(str, args)],
+            capture_output=True, text=True, env=full_env, input=input,
+            timeout=timeout, cwd=cwd,
+        )
+        return Result(proc)
+
+    return run
