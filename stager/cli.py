@@ -14,6 +14,7 @@ import sys
 import click
 
 from stager import __version__
+from stager.errors import StagerError
 
 #: command name -> "module:attribute"; the order is the order of ``stager --help``.
 COMMANDS = {
@@ -78,6 +79,11 @@ def main(argv=None) -> None:
             output.emit_json({"ok": False, "error": {"code": "bad-input", "message": e.format_message()}})
         output.say(f"{output.style('Error:', sys.stderr, fg='red', bold=True)} {e.format_message()}{hint}", err=True)
         sys.exit(2)
+    except StagerError as e:  # raised outside a command body (e.g. damaged rules data)
+        from stager import output
+
+        output.render_error(e, _argv_wants_json(argv))
+        sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)

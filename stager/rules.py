@@ -222,7 +222,7 @@ def decide(query: Query, rules: Rules | None = None) -> Decision:
             warnings.append(Reason(
                 "downgrade",
                 f"Kit {kit} is lower than the installed {query.from_kit}: this is a downgrade. "
-                f"MADIC recommends the latest OCPP version ({NOTE}, end).",
+                f"MADIC recommends the latest OCPP version ({NOTE}, {rules.latest['section']}).",
             ))
         elif query.from_kit == kit:
             warnings.append(Reason(

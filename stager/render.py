@@ -1,0 +1,40 @@
+"""Human rendering of rules decisions (shared by check, prepare and plan)."""
+
+from __future__ import annotations
+
+import sys
+
+from stager.output import style
+
+
+def decision_lines(decision, stream=None) -> list[str]:
+    """A short readable report: the ALLOWED/REFUSED line, then reasons."""
+    stream = stream or sys.stdout
+    q = decision.query
+    terminal = decision.terminal
+    if terminal is None:
+        what = f"kit {q.kit}"
+    else:
+        chosen = " (newest allowed)" if decision.terminal_chosen else ""
+        what = f"kit {q.kit} + terminal {terminal}{chosen}"
+    if decision.allowed:
+        head = style("ALLOWED", stream, fg="green", bold=True)
+    else:
+        head = style("REFUSED", stream, fg="red", bold=True)
+    lines = [f"{head}  {decision.model_name}: {what}"]
+    if decision.compatible_terminals:
+        terms = ", ".join(map(str, decision.compatible_terminals))
+        lines.append(f"  Terminals the table allows with kit {q.kit}: {terms}")
+    for title, reasons, colour in (
+        ("Refused because", decision.refusals, "red"),
+        ("Conditions (to do on site)", decision.conditions, "yellow"),
+        ("Warnings", decision.warnings, "yellow"),
+    ):
+        if not reasons:
+            continue
+        lines.append(style(f"{title}:", stream, fg=colour, bold=True))
+        for r in reasons:
+            first, *rest = r.message.splitlines()
+            lines.append(f"  - [{r.code}] {first}")
+            lines.extend(f"    {line}" for line in rest)
+    return lines
