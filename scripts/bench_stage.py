@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Benchmark stager's staging against what a careful person does by hand.
+
+Plain Python, no extra dependency. Run with the Python of the venv where stager is
+installed (it runs that venv's `stager`):
+
+    .venv/bin/python scripts/bench_stage.py            # defaults: 256 MiB, 3 rounds
+    .venv/bin/python scripts/bench_stage.py --size 64 --rounds 2 --rss-size 256
+
+Every figure is a ratio of medians measured in the same run (never an absolute goal):
+  A  by hand:  cp SRC DST && sync && sha256sum SRC DST
+  B  stager prepare ... --target DIR --allow-fixed --yes  (index check, read-back from
+     the medium after evicting the page cache, sidecar)
+  C  the limit: a few lines doing the least the job needs (one read of the source,
+     one write, fsync, cache eviction, one read-back, two hashes)
+Runs alternate A B C after a warm-up round. Also: 4 targets at once against 1,
+`stager check` start-up against `python -c "import click"`, the peak RSS of `prepare`
+on a large file, `catalog list` on 5,000 files and `catalog verify` against sha256sum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+PY = sys.executable
+STAGER = str(Path(PY).parent / "stager")
+MiB = 1024 * 1024
+
+# C, the reference pipeline: the least the job needs, in one process like stager.
+REFERENCE = r"""
+import hashlib, os, sys
+src, dst = sys.argv[1], sys.argv[2]
+buf = bytearray(8 << 20); view = memoryview(buf); h = hashlib.sha256()
+with open(src, "rb", buffering=0) as fi, open(dst, "wb", buffering=0) as fo:
+    while True:
+        n = fi.readinto(buf)
+        if not n: break
+        h.update(view[:n]); fo.write(view[:n])
+    os.fsync(fo.fileno())
+    os.posix_fadvise(fo.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+h2 = hashlib.sha256()
+with open(dst, "rb", buffering=0) as fr:
+    while True:
+        n = fr.readinto(buf)
+        if not n: break
+        h2.update(view[:n])
+assert h.hexdigest() == h2.hexdigest()
+"""
+
+
+def fill(path: Path, size: int) -> None:
+    """Write `size` bytes of incompressible content quickly (a repeated random block
+    with a counter, so no two MiB are equal)."""
+    block = os.urandom(MiB)
+    with open(path, "wb") as f:
+        for i in range(size // MiB):
+            f.write(i.to_bytes(8, "little") + block[8:])
+        f.write(block[: size % MiB])
+
+
+def make_catalog(root: Path, size_mib: int) -> tuple[Path, str, list[str]]:
+    """A catalog holding one Pulse 22 kit-318 bundle (a real tar.gz, stored) of ~size."""
+    root.mkdir(parents=True)
+    payload = root / "payload.bin"
+    fill(payload, size_mib * MiB)
+    name = "PULSE22_OCPP318_KIP313A_FR.tar.gz"
+    with tarfile.open(root / name, "w:gz", compresslevel=0) as tar:
+        tar.add(payload, arcname="firmware.bin")
+    payload.unlink()
+    digest = sha256_file(root / name)
+    (root / "SHA256SUMS").write_text(f"{digest}  {name}\n")
+    args = ["--model", "p22", "--kit", "318", "--terminal", "313", "--lang", "FR", "--catalog", str(root)]
+    return root / name, name, args
+
+
+def make_bin_catalog(root: Path, size_mib: int) -> list[str]:
+    root.mkdir(parents=True)
+    name = "OCPP212_KIP241A_FR.bin"
+    fill(root / name, size_mib * MiB)
+    (root / "SHA256SUMS").write_text(f"{sha256_file(root / name)}  {name}\n")
+    return ["--model", "p22", "--kit", "212", "--terminal", "241", "--lang", "FR", "--catalog", str(root)]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(8 * MiB), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def empty(folder: Path) -> None:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+
+
+def timed(cmd, **kw) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    return time.perf_counter() - t0
+
+
+def run_a(src: Path, dst_dir: Path) -> float:
+    empty(dst_dir)
+    dst = dst_dir / src.name
+    return timed(["sh", "-c", 'cp "$1" "$2" && sync && sha256sum "$1" "$2"', "sh", str(src), str(dst)])
+
+
+def run_b(args: list[str], targets: list[Path]) -> float:
+    for t in targets:
+        empty(t)
+    cmd = [STAGER, "prepare", *args, "--allow-fixed", "--yes", "--json"]
+    for t in targets:
+        cmd += ["--target", str(t)]
+    return timed(cmd)
+
+
+def run_c(src: Path, dst_dir: Path) -> float:
+    empty(dst_dir)
+    return timed([PY, "-c", REFERENCE, str(src), str(dst_dir / src.name)])
+
+
+def peak_rss_mib(cmd) -> tuple[float, int]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_maxrss / 1024, proc.returncode  # ru_maxrss is in KiB on Linux
+
+
+def ratio_line(label: str, value: float, goal: float, goal_text: str) -> str:
+    verdict = "ok" if value <= goal else "OVER GOAL"
+    return f"  {label:<44} {value:6.2f}   (goal {goal_text} {goal})  {verdict}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, default=256, help="bundle size in MiB (default 256)")
+    ap.add_argument("--rounds", type=int, default=3, help="measured rounds after the warm-up (default 3)")
+    ap.add_argument("--rss-size", type=int, default=2048, help="file size in MiB for the peak-RSS run (default 2048; 0 skips)")
+    ap.add_argument("--files", type=int, default=5000, help="files in the catalog-list run (default 5000)")
+    ap.add_argument("--dir", help="work folder (default: a temporary folder, removed afterwards)")
+    opts = ap.parse_args()
+    if not Path(STAGER).exists():
+        print(f"no stager next to {PY}: run this with the Python of the venv where stager is installed", file=sys.stderr)
+        return 2
+
+    work = Path(opts.dir or tempfile.mkdtemp(prefix="stager-bench-"))
+    started = time.perf_counter()
+    try:
+        print(f"stager benchmark, {dt.date.today()}, {os.cpu_count()} cores, "
+              f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM, "
+              f"bundle {opts.size} MiB, {opts.rounds} rounds after a warm-up (medians)")
+        src, name, args = make_catalog(work / "catalog", opts.size)
+        dst = work / "card"
+
+        # Warm-up (source in the page cache for everyone), then alternate A B C.
+        run_a(src, dst), run_b(args, [dst]), run_c(src, dst)
+        a, b, c = [], [], []
+        for _ in range(opts.rounds):
+            a.append(run_a(src, dst))
+            b.append(run_b(args, [dst]))
+            c.append(run_c(src, dst))
+        ma, mb, mc = (statistics.median(x) for x in (a, b, c))
+        print(f"  A cp + sync + sha256sum (by hand)   {ma:6.2f} s")
+        print(f"  B stager prepare                    {mb:6.2f} s")
+        print(f"  C reference pipeline (the limit)    {mc:6.2f} s")
+        print(ratio_line("B/A prepare vs by hand", mb / ma, 0.6, "<="))
+        print(ratio_line("B/C prepare vs the limit", mb / mc, 1.15, "<="))
+
+        # 4 targets at once against 1.
+        many = [work / f"card{i}" for i in range(4)]
+        one, four = [], []
+        for _ in range(max(2, opts.rounds - 1)):
+            one.append(run_b(args, [dst]))
+            four.append(run_b(args, many))
+        print(ratio_line("4 targets / 1 target", statistics.median(four) / statistics.median(one), 1.6, "<="))
+        for t in many + [dst]:
+            shutil.rmtree(t, ignore_errors=True)
+
+        # Start-up of `stager check` against importing click.
+        check = [STAGER, "check", "--model", "p22", "--kit", "318"]
+        click_only = [PY, "-c", "import click"]
+        timed(check), timed(click_only)
+        t_check, t_click = [], []
+        for _ in range(15):
+            t_check.append(timed(check))
+            t_click.append(timed(click_only))
+        print(ratio_line("check start-up / python -c 'import click'",
+                         statistics.median(t_check) / statistics.median(t_click), 3.0, "<="))
+
+        # catalog list on many files (names and sizes only) against a plain os.walk.
+        many_cat = work / "many"
+        for i in range(opts.files):
+            sub = many_cat / f"batch{i % 50:02d}"
+            sub.mkdir(parents=True, exist_ok=True)
+            (sub / f"PULSE22_OCPP318_KIP313A_L{i:04d}.tar.gz").write_bytes(b"x" * 64)
+        walk = [PY, "-c", f"import os; sum(len(f) for _, _, f in os.walk({str(many_cat)!r}))"]
+        lst = [STAGER, "catalog", "list", "--catalog", str(many_cat), "--json"]
+        t_list = statistics.median(timed(lst) for _ in range(3))
+        t_walk = statistics.median(timed(walk) for _ in range(3))
+        print(f"  catalog list, {opts.files} files: {t_list:.2f} s "
+              f"({t_list / t_walk:.1f} x a bare os.walk in a fresh python)")
+        shutil.rmtree(many_cat)
+
+        # catalog verify throughput against sha256sum -c on the same files.
+        vcat = work / "verify"
+        vcat.mkdir()
+        lines = []
+        for i in range(32):
+            p = vcat / f"PULSE50_OCPP318_KIP313B_L{i:02d}.tar.gz"
+            fill(p, max(1, opts.size // 32) * MiB)
+            lines.append(f"{sha256_file(p)}  {p.name}\n")
+        (vcat / "SHA256SUMS").write_text("".join(lines))
+        ver = [STAGER, "catalog", "verify", "--catalog", str(vcat), "--json"]
+        ref = ["sha256sum", "--quiet", "-c", "SHA256SUMS"]
+        timed(ver), timed(ref, cwd=vcat)
+        t_ver = statistics.median(timed(ver) for _ in range(3))
+        t_ref = statistics.median(timed(ref, cwd=vcat) for _ in range(3))
+        # throughput ratio = (bytes / t_ver) / (bytes / t_ref)
+        tp = t_ref / t_ver
+        print(f"  {'catalog verify throughput / sha256sum -c':<44} {tp:6.2f}   (goal >= 0.9)  "
+              f"{'ok' if tp >= 0.9 else 'UNDER GOAL'}")
+        shutil.rmtree(vcat)
+
+        # Peak RSS of prepare on a large file.
+        if opts.rss_size:
+            bargs = make_bin_catalog(work / "big", opts.rss_size)
+            target = work / "bigcard"
+            empty(target)
+            rss, code = peak_rss_mib([STAGER, "prepare", *bargs, "--target", str(target),
+                                      "--allow-fixed", "--yes", "--json"])
+            ok = "ok" if rss < 64 and code == 0 else ("FAILED (exit %d)" % code if code else "OVER GOAL")
+            print(f"  {'peak RSS of prepare, ' + str(opts.rss_size) + ' MiB file (MiB)':<44} {rss:6.1f}   (goal < 64)  {ok}")
+        print(f"  (benchmark ran in {time.perf_counter() - started:.0f} s)")
+    finally:
+        if not opts.dir:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
