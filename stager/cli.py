@@ -20,6 +20,7 @@ from stager.errors import StagerError
 COMMANDS = {
     "check": "stager.commands.check:check",
     "matrix": "stager.commands.matrix:matrix",
+    "catalog": "stager.commands.catalog:catalog",
 }
 
 
