@@ -1,8 +1,8 @@
 """The firmware catalog: a folder tree of firmware files and its ``SHA256SUMS`` index.
 
 Opening a catalog scans it (names and sizes only, never contents): every file is
-``usable``, ``not-indexed``, ``bad-index-line``, ``ambiguous``, ``inconsistent`` or
-``unrecognised`` (and ``damaged`` once hashed by :meth:`Catalog.verify`). The index is
+``usable``, ``not-indexed``, ``bad-index-line``, ``ambiguous``, ``unreadable``,
+``inconsistent`` or ``unrecognised`` (and ``damaged`` once hashed by :meth:`Catalog.verify`). The index is
 GNU coreutils' format (``sha256sum -c SHA256SUMS`` checks it); a bad line is named by
 its number and blocks only the file it names. Symlinks pointing outside the catalog
 and index paths that leave it are never followed or used.
@@ -184,7 +184,7 @@ class Catalog:
         self.missing = self._unmatched_lines(good, {e.relpath for e in self.entries})
 
     # ------------------------------------------------------------------ scan
-    def _walk(self) -> list[tuple[str, str, int]]:
+    def _walk(self) -> list[tuple[str, str, int, bool]]:
         files, stack = [], [("", str(self.root))]
         while stack:
             rel, folder = stack.pop()
@@ -228,7 +228,7 @@ class Catalog:
                 if not stat.S_ISREG(st.st_mode):
                     self.skipped.append(Problem(relpath, "not a regular file"))
                     continue
-                files.append((relpath, de.path, st.st_size))
+                files.append((relpath, de.path, st.st_size, os.access(de.path, os.R_OK)))
         files.sort()
         self.skipped.sort(key=lambda p: p.path)
         return files
@@ -251,12 +251,14 @@ class Catalog:
 
     def _classify(self, files, blocked) -> tuple[Entry, ...]:
         entries, conv = [], names.convention()
-        for relpath, path, size in files:
+        for relpath, path, size, readable in files:
             parsed = names.parse(relpath.rsplit("/", 1)[-1], conv)
             line = self.lines.get(relpath)
             sha, num = (line.sha256, line.line) if line else (None, None)
             if not parsed.ok:
                 status, why = parsed.status, parsed.why
+            elif not readable:
+                status, why = "unreadable", "stager may not read this file (permissions): never used"
             elif relpath in blocked:
                 b = blocked[relpath]
                 status, why = "bad-index-line", f"named on bad line {b.line} of {INDEX_NAME} ({b.message}): never used until that line is mended"
@@ -355,6 +357,9 @@ class Catalog:
         hidden files, sidecars and unfinished downloads); check every file that has one.
         Existing lines are kept byte for byte; a file whose content no longer matches its
         line is reported as damaged and never re-indexed. The catalog is rescanned after."""
+        if self.index_error:
+            raise CatalogError(f"{self.index_error}: no line can be added. Mend {self.root / INDEX_NAME} first.",
+                               code="index-unreadable")
         new = [e for e in self.entries if self._needs_line(e)]
         old = [e for e in self.entries if e.relpath in self.lines]
         hashes = hash_many([e.path for e in new + old], progress)
@@ -372,7 +377,7 @@ class Catalog:
             old_bytes = self._index_bytes if self.index_present else b""
             body = b"".join(format_index_line(c.actual, c.path) for c in sorted(added, key=lambda c: c.path))
             sep = b"\n" if old_bytes and not old_bytes.endswith(b"\n") else b""
-            write_atomic(self.root / INDEX_NAME, old_bytes + sep + body, expect=old_bytes if self.index_present else None)
+            write_atomic(self.root / INDEX_NAME, old_bytes + sep + body, expect=old_bytes)
             written = True
         report = IndexReport(
             catalog=str(self.root), added=tuple(added), checked=checked + tuple(unreadable),
@@ -532,7 +537,7 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        if expect is not None and (not path.exists() or path.read_bytes() != expect):
+        if expect is not None and (path.read_bytes() if path.exists() else b"") != expect:
             raise CatalogError(f"{path} changed while stager was indexing: run the command again.",
                                code="index-changed")
         os.replace(tmp, path)

@@ -236,7 +236,8 @@ def _shape(src: _Source, role: str, forms: list[Form], tokens: dict) -> Shape:
             seen_required = True
     formats = tuple(dict.fromkeys(f.format for f in forms))
     ext = "|".join(re.escape(x) for x in formats)
-    regex = re.compile("".join(parts) + rf"\.(?P<ext>{ext})", re.IGNORECASE)
+    # ASCII: under IGNORECASE alone, [A-Z] would also match the Kelvin sign or a long s.
+    regex = re.compile("".join(parts) + rf"\.(?P<ext>{ext})", re.IGNORECASE | re.ASCII)
     return Shape(role, marked, formats, regex)
 
 
@@ -256,7 +257,8 @@ def load_convention(directory: Path | None = None, rules=None) -> Convention:
                 src.fail(f"models {table[value]} and {m.id} of rules.toml share the name part '{value}'")
             table[value] = m.id
     lang = tokens.get("LANG")
-    lang_regex = re.compile(lang.regex if lang else r"(?P<lang>[A-Z]{2}(?:-[A-Z]{2})*)", re.IGNORECASE)
+    lang_regex = re.compile(lang.regex if lang else r"(?P<lang>[A-Z]{2}(?:-[A-Z]{2})*)",
+                            re.IGNORECASE | re.ASCII)
     conv = Convention(
         tokens=tokens, forms=forms, shapes=shapes, types=types, letters=letters,
         model_type={m.id: m.type.upper() for m in rules.models.values()},

@@ -162,6 +162,19 @@ def test_unreadable_folder_is_reported_and_the_scan_goes_on(tmp_path, monkeypatc
     assert [p.path for p in cat.skipped if p.line] == ["locked/KIP241A.hex"]
 
 
+def test_unreadable_file_is_listed_and_never_used(tmp_path, monkeypatch):
+    root = make_catalog(tmp_path / "c", files_of("OCPP212_KIP241A_FR.bin", "OCPP212_KIP241A_EN.bin"))
+    locked = str(root / "OCPP212_KIP241A_FR.bin")
+    real = os.access
+    monkeypatch.setattr(catalog_mod.os, "access", lambda p, mode: False if str(p) == locked else real(p, mode))
+    cat = open_catalog(root)
+    assert status_of(cat, "OCPP212_KIP241A_FR.bin") == "unreadable"
+    with pytest.raises(CatalogError) as e:
+        cat.select(d("p22", 212), "FR")
+    assert e.value.code == "unreadable" and e.value.exit_code == 4
+    assert cat.select(d("p22", 212), "EN").bundle.name == "OCPP212_KIP241A_EN.bin"
+
+
 def test_hidden_folders_and_odd_files_are_not_used(tmp_path):
     root = make_catalog(tmp_path / "c", files_of(".Trash-1000/OCPP212_KIP241A_FR.bin"), indexed=[])
     os.mkfifo(root / "OCPP212_KIP241A_EN.bin")
@@ -278,6 +291,22 @@ def test_unreadable_index_leaves_every_file_unindexed(tmp_path):
     (root / INDEX_NAME).mkdir()
     cat = open_catalog(root)
     assert cat.index_error and status_of(cat, GOOD) == "not-indexed"
+    with pytest.raises(CatalogError) as e:
+        cat.index()  # never replaces an index it cannot read
+    assert e.value.code == "index-unreadable" and (root / INDEX_NAME).is_dir()
+
+
+def test_an_index_linked_from_outside_is_neither_read_nor_replaced(tmp_path):
+    elsewhere = make_catalog(tmp_path / "elsewhere", files_of(GOOD))
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / GOOD).write_bytes(content(GOOD))
+    (root / INDEX_NAME).symlink_to(elsewhere / INDEX_NAME)
+    cat = open_catalog(root)
+    assert "outside the catalog" in cat.index_error and status_of(cat, GOOD) == "not-indexed"
+    with pytest.raises(CatalogError):
+        cat.index()
+    assert (root / INDEX_NAME).is_symlink()
 
 
 # --------------------------------------------------------------------------- selection

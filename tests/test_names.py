@@ -106,6 +106,10 @@ def test_inconsistent_names_say_why(name, needles):
     ("KIP313.hex", "matches none"),
     ("OCPP318_KIP313A_FR.hex", "matches none"),
     ("._PULSE22_OCPP318_KIP313A_FR.tar.gz", "matches none"),
+    ("PUL\u017fE22_OCPP318_KIP313A_FR.tar.gz", "matches none"),  # long s, upper-cases to S
+    ("\u212aIP241A.hex", "matches none"),  # Kelvin sign, lower-cases to k
+    ("OCPP212_KIP241A_FR.bin\n", "not a firmware file name"),
+    ("OCPP２１２_KIP241A_FR.bin", "matches none"),  # full-width digits
     ("PULSE99_OCPP318_KIP313A_FR.tar.gz", "'PULSE99' is not a charger type"),
     ("OCPP212_KIP241Z_FR.bin", "letter 'Z' names no charger"),
     ("OCPP012_KIP241A_FR.bin", "no naming form for kit 012"),
@@ -144,7 +148,7 @@ def test_parse_lang(text, pack):
     assert names.parse_lang(text) == pack
 
 
-@pytest.mark.parametrize("text", ["", "F", "FRA", "FR_EN", "FR-", "12"])
+@pytest.mark.parametrize("text", ["", "F", "FRA", "FR_EN", "FR-", "12", "\u017fV"])
 def test_parse_lang_rejects(text):
     with pytest.raises(BadInput, match="language pack"):
         names.parse_lang(text)
