@@ -175,6 +175,7 @@ def decide(query: Query, rules: Rules | None = None) -> Decision:
             f"the kits it knows are {_fmt(model.kits)}.",
         ))
     compatible = model.compatible(kit) if kit_known else ()
+    kit_usable = kit_known and kit not in rules.forbidden_kits  # else the advice below is noise
 
     # Terminal: the one asked for, or the newest one the table and the hardware allow.
     terminal, chosen = query.terminal, False
@@ -229,7 +230,7 @@ def decide(query: Query, rules: Rules | None = None) -> Decision:
                 "same-version",
                 f"Kit {kit} is already installed: staging it re-installs the same version.",
             ))
-    elif family(kit) >= rules.migration["barrier_family"]:
+    elif kit_usable and family(kit) >= rules.migration["barrier_family"]:
         warnings.append(Reason(
             "master-sd-reminder",
             f"Kit {kit} is a {family(kit)}XX version: if the charger's kit is still on 1XX "
@@ -262,7 +263,7 @@ def decide(query: Query, rules: Rules | None = None) -> Decision:
     # Latest version (end of the note).
     usable = [k for k in model.kits if k not in rules.forbidden_kits]
     newest = max(usable) if usable else None
-    if newest is not None and kit < newest:
+    if kit_usable and newest is not None and kit < newest:
         warnings.append(Reason(
             "newer-kit-available",
             f"A newer kit exists for the {model.name}: {newest}. MADIC INDUSTRIES recommends "

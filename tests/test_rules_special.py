@@ -154,3 +154,8 @@ def test_allowed_is_false_exactly_when_refusals():
         d = decide(q)
         assert d.allowed is (len(d.refusals) == 0)
         assert d.to_json()["allowed"] is d.allowed
+
+
+def test_no_advice_noise_on_a_forbidden_or_unknown_kit():
+    for d in (decide(Query("wbac", 314)), decide(Query("p22", 999))):
+        assert warnings(d) == []
