@@ -21,6 +21,11 @@ COMMANDS = {
     "check": "stager.commands.check:check",
     "matrix": "stager.commands.matrix:matrix",
     "catalog": "stager.commands.catalog:catalog",
+    "media": "stager.commands.media:media",
+    "prepare": "stager.commands.prepare:prepare",
+    "verify": "stager.commands.verify:verify",
+    "history": "stager.commands.history:history",
+    "demo": "stager.commands.demo:demo",
 }
 
 

@@ -38,3 +38,17 @@ def decision_lines(decision, stream=None) -> list[str]:
             lines.append(f"  - [{r.code}] {first}")
             lines.extend(f"    {line}" for line in rest)
     return lines
+
+
+def human_bytes(n: int | None) -> str:
+    """1536 -> '1.5 KiB'; None -> 'unknown'."""
+    if n is None:
+        return "unknown"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    else:
+        unit = "TiB"
+    return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"

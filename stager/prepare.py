@@ -1,0 +1,180 @@
+"""The whole job of `stager prepare`, as a library: decide, select, choose targets, stage.
+
+- :func:`make_plan` (no medium touched): the rules decision (refused -> exit 3), the
+  catalog's files (exit 4), the targets (exit 5).
+- :func:`check_files` (the dry run): each file hashed once and compared with its index
+  line (exit 4 on a difference).
+- :func:`run` stages the plan onto every target through :mod:`stager.staging` and
+  records each staging in the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stager.errors import MediaError, Refused
+
+
+@dataclass(frozen=True)
+class Plan:
+    decision: object  # stager.rules.Decision
+    catalog_root: str
+    selection: object  # stager.catalog.Selection
+    targets: tuple = ()  # TargetPlan
+    target_problem: MediaError | None = field(default=None, compare=False)
+
+    @property
+    def files(self):
+        return tuple(self.selection.files)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    def to_json(self, *, dry_run: bool, results=None) -> dict:
+        by_path = {str(r.path): r for r in results or ()}
+        targets = []
+        for t in self.targets:
+            r = by_path.get(str(t.path))
+            entry = {"path": str(t.path), "staged": list(r.staged) if r else [],
+                     "verified": bool(r and r.verified), "device": t.device, "label": t.label,
+                     "fstype": t.fstype}
+            if r is not None:
+                entry.update(r.extra_json())
+            targets.append(entry)
+        doc = {
+            "ok": all(r.ok for r in results) if results is not None else True,
+            "dry_run": dry_run,
+            "decision": self.decision.to_json(),
+            "files": [f.to_json() for f in self.files],
+            "targets": targets,
+            "catalog": self.catalog_root,
+            "notes": [n.to_json() for n in self.selection.notes],
+        }
+        if self.target_problem is not None:
+            doc["target_problem"] = self.target_problem.to_json()
+        return doc
+
+
+def refusal_error(decision) -> Refused:
+    first = decision.refusals[0]
+    summary = " ".join(r.message.splitlines()[0] for r in decision.refusals)
+    return Refused(
+        f"Refused: nothing was written. {summary}",
+        decision=decision, code=first.code,
+    )
+
+
+def make_plan(query, *, catalog_dir=None, lang=None, with_hex=False, targets=(), allow_fixed=False,
+              dry_run=False, detect=None, medium_for_path=None) -> Plan:
+    """Everything `prepare` will do, decided before any medium is touched."""
+    from stager.catalog import open_catalog
+    from stager.rules import decide
+    from stager.targets import resolve_targets
+
+    decision = decide(query)
+    if not decision.allowed:
+        raise refusal_error(decision)
+    catalog = open_catalog(catalog_dir)
+    selection = catalog.select(decision, lang=lang, hex=with_hex)
+    problem = None
+    try:
+        chosen = resolve_targets(list(targets), allow_fixed, detect=detect, medium_for_path=medium_for_path)
+    except MediaError as e:
+        # A dry run without --target still shows the plan when no card (or several) is in.
+        if not (dry_run and not targets and e.code in ("no-media", "several-media")):
+            raise
+        chosen, problem = [], e
+    return Plan(decision=decision, catalog_root=str(catalog.root), selection=selection,
+                targets=tuple(chosen), target_problem=problem)
+
+
+def check_files(plan: Plan, progress_factory=None) -> None:
+    """The dry run's content check: each file read once and compared with its line."""
+    from stager.catalog import check_content
+
+    for f in plan.files:
+        bar = progress_factory(f.bytes, f"check {f.name}") if progress_factory else None
+        try:
+            check_content(f, bar.update if bar else None)
+        finally:
+            if bar:
+                bar.close()
+
+
+def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, stage=None, preflight=None):
+    """Stage the plan's files onto every target: pre-flight all targets before a byte is
+    written, then copy (source read once for all targets), read back, sidecar. Each
+    staging is recorded in the history. Returns one result per target."""
+    from stager import history, staging
+
+    stage = stage or staging.stage
+    preflight = preflight or staging.preflight
+    sources = [staging.Source(path=f.path, name=f.name, sha256=f.sha256, bytes=f.bytes, role=f.role,
+                              catalog_file=f)
+               for f in plan.files]
+    ready, results = [], []
+    for t in plan.targets:
+        try:
+            check = preflight(sources, t.path, fstype=t.fstype, free_bytes=t.free_bytes, clean=clean)
+        except Exception as e:  # a StagerError for this target only
+            from stager.errors import StagerError
+
+            if not isinstance(e, StagerError):
+                raise
+            results.append(staging.TargetResult.failed(t.path, e))
+            continue
+        if report:
+            for line in check.messages():
+                report(line)
+        ready.append((t, check))
+    if ready:
+        targets = [staging.Target(path=t.path, device=t.device, label=t.label, preflight=check)
+                   for t, check in ready]
+        results.extend(stage(sources, targets, progress_factory=progress_factory))
+    for r in results:
+        target = next(t for t in plan.targets if str(t.path) == str(r.path))
+        history.record(plan.decision, target, sources, r)
+    order = {str(t.path): i for i, t in enumerate(plan.targets)}
+    return sorted(results, key=lambda r: order[str(r.path)])
+
+
+def exit_code(results) -> int:
+    """The worst exit code of the targets (0 when all are staged and verified)."""
+    codes = [r.error.exit_code for r in results if r.error is not None]
+    if 130 in codes:
+        return 130
+    return max(codes, default=0)
+
+
+def result_lines(plan: Plan, results, stream) -> list[str]:
+    """What a technician reads after the copy: one verdict per card, then what next."""
+    from stager.output import style
+
+    lines = []
+    for r in results:
+        target = next((t for t in plan.targets if str(t.path) == str(r.path)), None)
+        where = target.describe() if target else str(r.path)
+        if r.ok:
+            lines.append(f"{style('STAGED', stream, fg='green', bold=True)}  {where}")
+            for name in r.staged:
+                how = "already there, re-verified" if name in r.already else "copied"
+                lines.append(f"  {name}: {how}; SHA-256 read back from the card matches the catalog.")
+            lines.append(f"  Sidecars written: check on site with 'sha256sum -c' or 'stager verify --target {r.path}'.")
+        else:
+            lines.append(f"{style('FAILED', stream, fg='red', bold=True)}  {where}")
+            lines.append(f"  {r.error.message}")
+            if r.cleaned:
+                lines.append(f"  Removed from the card: {', '.join(r.cleaned)} (nothing half-written is left).")
+    for c in plan.decision.conditions:
+        lines.append(f"On site: {c.message.splitlines()[0]} (see 'stager check' for the steps).")
+    return lines
+
+
+def eject_all(plan: Plan, report) -> None:
+    """Unmount/eject each target where the system allows, and say when it is safe."""
+    from stager.eject import eject
+
+    for t in plan.targets:
+        ok, message = eject(t)
+        report(message)
