@@ -1,0 +1,185 @@
+"""Faults injected at the I/O boundary; afterwards the card holds no half file, no
+temporary file, and nothing else was touched."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from stager import staging
+from stager.staging import FileOps, Target, stage
+from test_staging import card, listing, make_source
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(staging, "CHUNK", 1024 * 1024)
+
+
+class FailingFile:
+    """Wraps a temp file; the Nth write raises the given errno (or runs a hook)."""
+
+    def __init__(self, f, fail_at, err=None, hook=None):
+        self.f, self.fail_at, self.err, self.hook, self.writes = f, fail_at, err, hook, 0
+
+    def write(self, data):
+        self.writes += 1
+        if self.writes == self.fail_at:
+            if self.hook:
+                self.hook()
+            else:
+                raise OSError(self.err, os.strerror(self.err))
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+class FaultyOps(FileOps):
+    def __init__(self, only_under: Path | None = None, **kw):
+        self.only_under, self.kw = only_under, kw
+
+    def open_temp(self, path):
+        f = super().open_temp(path)
+        if path.name.endswith(".sha256." + path.name.split(".")[-2] + ".part"):
+            return f
+        if self.only_under is None or Path(path).parent == self.only_under:
+            return FailingFile(f, **self.kw)
+        return f
+
+
+def with_other_file(c: Path) -> Path:
+    other = c / "keep-me.txt"
+    other.write_text("the technician's notes")
+    return other
+
+
+@pytest.mark.parametrize("err,code", [(errno.ENOSPC, "media-full"), (errno.EIO, "media-vanished")])
+def test_write_error_mid_copy(tmp_path, err, code):
+    src = make_source(tmp_path / "cat")
+    c = card(tmp_path)
+    other = with_other_file(c)
+    (r,) = stage([src], [Target(c)], ops=FaultyOps(fail_at=2, err=err))
+    assert r.error.code == code and r.error.exit_code == 5
+    assert listing(c) == ["keep-me.txt"] and other.read_text() == "the technician's notes"
+    assert any(n.endswith(".part") for n in r.cleaned)
+
+
+def test_medium_folder_deleted_mid_copy(tmp_path):
+    src = make_source(tmp_path / "cat")
+    c = card(tmp_path)
+    (r,) = stage([src], [Target(c)], ops=FaultyOps(fail_at=2, hook=lambda: shutil.rmtree(c)))
+    assert r.error.code == "media-vanished" and r.error.exit_code == 5
+    assert not c.exists()  # nothing recreated outside what was there
+    assert list(tmp_path.iterdir()) == [tmp_path / "cat"]
+
+
+class FlipAfterCopy(FileOps):
+    """Flips one byte of the final file just before it is read back."""
+
+    def evict(self, f):
+        path = Path(f.name) if isinstance(f.name, str) else None
+        if path is not None and not path.name.endswith(".sha256"):
+            with open(path, "r+b") as g:
+                g.seek(12345)
+                b = g.read(1)
+                g.seek(12345)
+                g.write(bytes([b[0] ^ 0x01]))
+        super().evict(f)
+
+
+def test_flipped_byte_after_the_copy_is_caught_and_removed(tmp_path):
+    src = make_source(tmp_path / "cat")
+    c = card(tmp_path)
+    other = with_other_file(c)
+    (r,) = stage([src], [Target(c)], ops=FlipAfterCopy())
+    assert r.error.code == "verification-failed" and r.error.exit_code == 6
+    assert listing(c) == ["keep-me.txt"] and other.read_text() == "the technician's notes"
+    assert src.name in r.cleaned
+
+
+def test_one_failing_target_does_not_stop_the_others(tmp_path):
+    src = make_source(tmp_path / "cat")
+    a, b, c = card(tmp_path, "a"), card(tmp_path, "b"), card(tmp_path, "c")
+    results = stage([src], [Target(a), Target(b), Target(c)], ops=FaultyOps(only_under=b, fail_at=2, err=errno.EIO))
+    assert [r.ok for r in results] == [True, False, True]
+    assert listing(b) == []
+    for good in (a, c):
+        assert (good / src.name).read_bytes() == src.path.read_bytes()
+
+
+def test_hex_failure_rolls_back_the_bundle_on_that_card(tmp_path):
+    bundle = make_source(tmp_path / "cat")
+    hexfile = make_source(tmp_path / "cat", "KIP313A_FR.hex", 3 * 1024 * 1024)
+
+    class FailHex(FileOps):
+        def open_temp(self, path):
+            f = super().open_temp(path)
+            return FailingFile(f, fail_at=2, err=errno.EIO) if ".hex." in path.name and "sha256" not in path.name else f
+
+    c = card(tmp_path)
+    (r,) = stage([bundle, hexfile], [Target(c)], ops=FailHex())
+    assert not r.ok and listing(c) == []
+
+
+SLOW_STAGING = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from stager import staging
+    from stager.errors import StagerError
+    from stager.staging import FileOps, Source, Target, stage
+
+    class Slow:
+        def __init__(self, f): self.f = f
+        def write(self, data):
+            time.sleep(0.05)
+            return self.f.write(data)
+        def __getattr__(self, n): return getattr(self.f, n)
+
+    class SlowOps(FileOps):
+        def open_temp(self, path):
+            f = super().open_temp(path)
+            print("writing", flush=True)
+            return Slow(f)
+
+    staging.CHUNK = 64 * 1024
+    src, sha, size, target = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    try:
+        stage([Source(Path(src), Path(src).name, sha, size)], [Target(Path(target))], ops=SlowOps())
+    except StagerError as e:
+        print(e.code, flush=True)
+        sys.exit(e.exit_code)
+    sys.exit(0)
+""")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_sigint_mid_copy_leaves_nothing(tmp_path):
+    src = make_source(tmp_path / "cat", size=8 * 1024 * 1024)
+    c = card(tmp_path)
+    other = with_other_file(c)
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_STAGING, str(src.path), src.sha256, str(src.bytes), str(c)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    time.sleep(0.3)
+    assert any(n.endswith(".part") for n in listing(c))  # really mid-copy
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in out
+    assert listing(c) == ["keep-me.txt"] and other.read_text() == "the technician's notes"
