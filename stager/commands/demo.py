@@ -57,8 +57,8 @@ def demo(directory):
 
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="stager-demo-"))
     root.mkdir(parents=True, exist_ok=True)
-    catalog = build_demo_catalog(root / "catalog")
     card = _card_folder(root)
+    catalog = build_demo_catalog(root / "catalog")
     say(style("stager demo: DEMO files, not real firmware.", sys.stdout, fg="yellow", bold=True))
     say(f"Demo catalog: {catalog}")
     say(f"Demo card:    {card}  (a plain folder standing in for the SD card)")

@@ -1,0 +1,163 @@
+"""prepare, verify, history and demo through the installed stager (folders as cards)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from stager.demo_catalog import build_demo_catalog
+
+SHA256SUM = shutil.which("sha256sum")
+BUNDLE = "PULSE22_OCPP318_KIP313A_FR.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return build_demo_catalog(tmp_path_factory.mktemp("demo") / "catalog")
+
+
+def prep(run_stager, demo, *targets, extra=()):
+    args = ["prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo, "--allow-fixed", "--yes",
+            "--json", *extra]
+    for t in targets:
+        args += ["--target", t]
+    return run_stager(*args)
+
+
+def test_prepare_stages_and_verifies(run_stager, demo, tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+    r = prep(run_stager, demo, card)
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["ok"] is True and doc["dry_run"] is False
+    assert doc["targets"][0]["staged"] == [BUNDLE] and doc["targets"][0]["verified"] is True
+    assert sorted(p.name for p in card.iterdir()) == [BUNDLE, BUNDLE + ".sha256"]
+    assert (card / BUNDLE).read_bytes() == (demo / "p22" / BUNDLE).read_bytes()
+    if SHA256SUM:
+        assert subprocess.run([SHA256SUM, "-c", BUNDLE + ".sha256"], cwd=card).returncode == 0
+
+
+def test_several_targets_each_with_a_result(run_stager, demo, tmp_path):
+    cards = [tmp_path / f"c{i}" for i in range(3)]
+    for c in cards:
+        c.mkdir()
+    r = prep(run_stager, demo, *cards, extra=["--hex"])
+    assert r.code == 0, r
+    assert [t["verified"] for t in r.json()["targets"]] == [True, True, True]
+    for c in cards:
+        assert (c / "KIP313A_FR.hex").exists()
+
+
+def test_firmware_on_the_card_exit_5_then_clean(run_stager, demo, tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "OCPP212_KIP241A_FR.bin").write_text("old firmware")
+    (card / "notes.txt").write_text("keep")
+    r = prep(run_stager, demo, card)
+    assert r.code == 5, r
+    assert r.json()["targets"][0]["error"]["code"] == "firmware-present"
+    assert (card / "OCPP212_KIP241A_FR.bin").exists()
+    r = prep(run_stager, demo, card, extra=["--clean"])
+    assert r.code == 0, r
+    assert sorted(p.name for p in card.iterdir()) == [BUNDLE, BUNDLE + ".sha256", "notes.txt"]
+
+
+def test_prepare_twice_only_reverifies(run_stager, demo, tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+    assert prep(run_stager, demo, card).code == 0
+    r = prep(run_stager, demo, card)
+    assert r.code == 0, r
+    assert r.json()["targets"][0]["already_staged"] == [BUNDLE]
+
+
+def test_no_terminal_to_confirm(run_stager, demo, tmp_path):
+    r = run_stager("prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo,
+                   "--target", tmp_path, "--allow-fixed")
+    assert r.code == 2, r
+    assert "--yes" in r.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refused_writes_nothing(run_stager, demo, tmp_path):
+    r = run_stager("prepare", "-m", "p22", "-k", "318", "--from-kit", "212", "--lang", "FR", "--catalog", demo,
+                   "--target", tmp_path, "--allow-fixed", "--yes")
+    assert r.code == 3, r
+    assert "master-sd-required" in r.out and "nothing was written" in r.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_good_then_damaged_then_no_sidecar(run_stager, demo, tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+    assert prep(run_stager, demo, card).code == 0
+    r = run_stager("verify", "--target", card, "--json")
+    assert r.code == 0, r
+    (f,) = r.json()["files"]
+    assert f["status"] == "ok" and f["rules"] == "ok" and f["name_says"]["kit"] == 318
+    data = bytearray((card / BUNDLE).read_bytes())
+    data[10] ^= 0xFF
+    (card / BUNDLE).write_bytes(bytes(data))
+    r = run_stager("verify", "--target", card)
+    assert r.code == 6 and "NOT good" in r.out
+    (card / (BUNDLE + ".sha256")).unlink()
+    r = run_stager("verify", "--target", card, "--json")
+    assert r.code == 6 and r.json()["files"][0]["status"] == "no-sidecar"
+
+
+def test_verify_empty_card_exit_5(run_stager, tmp_path):
+    r = run_stager("verify", "--target", tmp_path)
+    assert r.code == 5 and "no firmware" in r.err
+
+
+def test_verify_flags_a_file_the_rules_refuse(run_stager, tmp_path):
+    import hashlib
+
+    name = "PULSE22_OCPP318_KIP241A_FR.tar.gz"  # kit 318 with terminal 241: KO
+    (tmp_path / name).write_bytes(b"x")
+    (tmp_path / f"{name}.sha256").write_text(f"{hashlib.sha256(b'x').hexdigest()}  {name}\n")
+    r = run_stager("verify", "--target", tmp_path, "--json")
+    assert r.code == 3, r
+    assert r.json()["files"][0]["rules"] == "ko"
+
+
+def test_history_records_each_staging(run_stager, demo, tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+    assert prep(run_stager, demo, card).code == 0
+    r = run_stager("history", "--json")
+    assert r.code == 0
+    (e,) = r.json()["entries"]
+    assert e["file"] == BUNDLE and e["result"] == "ok" and e["target"] == str(card.resolve())
+    assert len(e["sha256"]) == 64 and e["decision"]["kit"] == 318
+    r = run_stager("history")
+    assert BUNDLE in r.out
+
+
+def test_history_skips_a_damaged_line(run_stager, tmp_path):
+    home = tmp_path / "h"
+    home.mkdir()
+    (home / "history.jsonl").write_text('{"file": "A", "result": "ok"}\nnot json\n{"file": "B", "result": "ok"}\n')
+    r = run_stager("history", "--json", env={"STAGER_HOME": str(home)})
+    assert r.code == 0 and [e["file"] for e in r.json()["entries"]] == ["A", "B"]
+    assert "line 2" in r.err
+
+
+def test_demo(run_stager, tmp_path):
+    r = run_stager("demo", tmp_path / "d")
+    assert r.code == 0, r
+    assert "DEMO" in r.out and "The card is good." in r.out
+    card = tmp_path / "d" / "card"
+    assert any(p.name.endswith(".tar.gz") for p in card.iterdir())
+    r = run_stager("demo", tmp_path / "d")  # runs again in the same folder
+    assert r.code == 0, r
+
+
+def test_demo_refuses_a_foreign_card_folder(run_stager, tmp_path):
+    (tmp_path / "d" / "card").mkdir(parents=True)
+    (tmp_path / "d" / "card" / "precious.txt").write_text("x")
+    r = run_stager("demo", tmp_path / "d")
+    assert r.code == 2 and (tmp_path / "d" / "card" / "precious.txt").exists()
