@@ -116,7 +116,8 @@ def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, 
     ready, results = [], []
     for t in plan.targets:
         try:
-            check = preflight(sources, t.path, fstype=t.fstype, free_bytes=t.free_bytes, clean=clean)
+            check = preflight(sources, t.path, fstype=t.fstype, free_bytes=t.free_bytes,
+                              size_bytes=t.size_bytes, clean=clean)
         except Exception as e:  # a StagerError for this target only
             from stager.errors import StagerError
 

@@ -209,10 +209,12 @@ def read_sidecar(path: Path) -> tuple[str, str] | None:
     return digest.lower(), name.lstrip("*")
 
 
-def preflight(sources, target_dir, *, fstype=None, free_bytes=None, clean=False, ops=None) -> Preflight:
+def preflight(sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=None, clean=False,
+              ops=None) -> Preflight:
     """Every check before a byte is written. MediaError (exit 5) on: not writable,
     firmware already on the card (unless ``clean``), too little space, a file over the
-    FAT32 limit. With ``clean``, exactly the firmware files on the root (and their
+    FAT32 limit. When the free space is unknown (fusefat says 0), the card's capacity
+    ``size_bytes`` still refuses files that could never fit. With ``clean``, exactly the firmware files on the root (and their
     sidecars) are removed, never the identical file already staged and verified."""
     ops = ops or FileOps()
     folder = Path(target_dir)
@@ -266,6 +268,9 @@ def preflight(sources, target_dir, *, fstype=None, free_bytes=None, clean=False,
     if free_bytes is None:
         usage = shutil.disk_usage(folder)
         free_bytes = usage.free if usage.total > 0 else None
+    if free_bytes is None and size_bytes and todo and need + margin > size_bytes:
+        raise MediaError(f"{folder}: the card holds {size_bytes:,} bytes in all; the files need "
+                         f"{need + margin:,} (with a margin). Use a larger card.", code="media-full")
     if free_bytes is None:
         pre.warnings.append("the card's free space is unknown (its file system does not say): "
                             "a full card will stop the copy cleanly.")

@@ -22,6 +22,7 @@ class TargetPlan:
     label: str | None = None
     fstype: str | None = None
     free_bytes: int | None = None
+    size_bytes: int | None = None
     removable: bool = False
     why: str | None = None
     read_only: bool = False
@@ -31,7 +32,7 @@ class TargetPlan:
         if medium is None:
             return cls(path=path)
         return cls(path=path, device=medium.device, label=medium.label, fstype=medium.fstype,
-                   free_bytes=medium.free_bytes, removable=bool(medium.removable), why=medium.why,
+                   free_bytes=medium.free_bytes, size_bytes=medium.size_bytes, removable=bool(medium.removable), why=medium.why,
                    read_only=bool(medium.read_only))
 
     def describe(self) -> str:
@@ -40,7 +41,7 @@ class TargetPlan:
 
     def to_json(self) -> dict:
         return {"path": str(self.path), "device": self.device, "label": self.label,
-                "fstype": self.fstype, "free_bytes": self.free_bytes, "removable": self.removable,
+                "fstype": self.fstype, "free_bytes": self.free_bytes, "size_bytes": self.size_bytes, "removable": self.removable,
                 "why": self.why, "read_only": self.read_only}
 
 

@@ -178,3 +178,21 @@ def test_leftover_temporary_files_of_ours_are_removed(tmp_path):
     (c / ".hidden-user-file").write_text("keep")
     preflight([make_source(tmp_path / "cat")], c)
     assert listing(c) == [".hidden-user-file"]
+
+
+def test_unknown_free_space_but_card_too_small_for_the_file(tmp_path, monkeypatch):
+    """fusefat reports 0 bytes in all: the partition's capacity still refuses a file
+    that could never fit, before a byte is written."""
+    src = make_source(tmp_path / "cat")
+    monkeypatch.setattr(staging.shutil, "disk_usage", lambda p: shutil_usage(0, 0, 0))
+    with pytest.raises(MediaError) as e:
+        preflight([src], card(tmp_path), fstype="vfat", free_bytes=None, size_bytes=src.bytes // 2)
+    assert e.value.code == "media-full" and "in all" in e.value.message
+    pre = preflight([src], card(tmp_path, "big"), fstype="vfat", free_bytes=None, size_bytes=src.bytes * 10)
+    assert "unknown" in pre.warnings[0]
+
+
+def shutil_usage(total, used, free):
+    import collections
+
+    return collections.namedtuple("usage", "total used free")(total, used, free)

@@ -140,6 +140,9 @@ def volumes(partitions=None, sysfs_root: str = "/sys", swaps_text: str | None = 
         if fstype == "fuseblk" or fstype.startswith("fuse"):
             fstype = facts.get("TYPE") or "unknown"
         size, free = disk_usage(p.mountpoint)
+        if size is None:  # the file system does not say (fusefat): the partition's capacity
+            sectors = sysfs.attr(name, "size")
+            size = int(sectors) * 512 if sectors and sectors.isdigit() and int(sectors) else None
         vendor = sysfs.attr(disk, "device", "vendor")
         model = sysfs.attr(disk, "device", "model") or sysfs.attr(disk, "device", "name")
         out.append(Medium(
