@@ -24,6 +24,7 @@ COMMANDS = {
     "media": "stager.commands.media:media",
     "prepare": "stager.commands.prepare:prepare",
     "verify": "stager.commands.verify:verify",
+    "plan": "stager.commands.plan:plan",
     "history": "stager.commands.history:history",
     "demo": "stager.commands.demo:demo",
 }
