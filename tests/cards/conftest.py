@@ -125,7 +125,8 @@ class Card:
         self.mounted = True
 
     def unmount(self) -> None:
-        if not self.mounted:
+        if not self.mounted or not os.path.ismount(self.mountpoint):  # stager may have ejected it
+            self.mounted = False
             return
         for _ in range(50):
             if sh("fusermount", "-u", self.mountpoint, check=False).returncode == 0:

@@ -136,3 +136,12 @@ def test_verify_catches_damage_on_the_card(run_stager, make_card, demo):
     r = run_stager("verify", "--target", card.mountpoint, "--json")
     assert r.code == 6, r
     assert r.json()["files"][0]["status"] == "mismatch"
+
+
+def test_prepare_with_eject_unmounts_the_card(run_stager, make_card, demo):
+    card = make_card()
+    r = run_stager("prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo, "--yes", "--eject")
+    assert r.code == 0, r
+    assert "safe to pull" in r.out + r.err
+    assert not os.path.ismount(card.mountpoint)
+    assert_staged(card, demo)
