@@ -20,7 +20,6 @@ named in a note). Otherwise the name is ``ambiguous`` and selecting it fails wit
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager import names
+from stager.hashing import hash_stream
 from stager.data import rules as _rules
 from stager.errors import BadInput, CatalogError, Refused
 from stager.names import BadName, ParsedName
@@ -562,34 +562,19 @@ CHUNK = 4 * 1024 * 1024
 _tls = threading.local()
 
 
-class _Stopped(Exception):
-    pass
-
-
 def hash_file(path, progress=None, _stop=None) -> str:
     """SHA-256 of a file, hex, streamed through a reused 4 MiB buffer (one per thread).
     ``progress(n)`` is called with the bytes read after each chunk."""
     buf = getattr(_tls, "buf", None)
     if buf is None:
         buf = _tls.buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    h = hashlib.sha256()
     with open(path, "rb", buffering=0) as f:
         if hasattr(os, "posix_fadvise"):
             try:
                 os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             except OSError:
                 pass
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(view[:n])
-            if progress is not None:
-                progress(n)
-            if _stop is not None and _stop.is_set():
-                raise _Stopped()
-    return h.hexdigest()
+        return hash_stream(f, buf, progress, _stop)
 
 
 def hash_many(paths, progress=None, workers: int | None = None) -> dict:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.errors import CatalogError, Interrupted, MediaError, StagerError, VerifyError
+from stager.hashing import hash_stream
 
 CHUNK = 8 * 1024 * 1024
 TEMP_PREFIX = ".stager-"
@@ -182,19 +183,9 @@ def _firmware_on_root(folder: Path) -> list[str]:
 def hash_from_medium(path: Path, ops: FileOps | None = None, progress=None, buf=None) -> str:
     """SHA-256 of a file read back from the medium (its cached pages evicted first)."""
     ops = ops or FileOps()
-    buf = buf or bytearray(CHUNK)
-    view = memoryview(buf)
-    h = hashlib.sha256()
     with ops.open_readback(path) as f:
         ops.evict(f)
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(view[:n])
-            if progress is not None:
-                progress.update(n)
-    return h.hexdigest()
+        return hash_stream(f, buf or bytearray(CHUNK), progress.update if progress is not None else None)
 
 
 def read_sidecar(path: Path) -> tuple[str, str] | None:

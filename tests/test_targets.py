@@ -1,7 +1,6 @@
 """Choosing the targets of `prepare` (media probes replayed by fakes)."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 

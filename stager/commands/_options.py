@@ -12,7 +12,7 @@ from stager import inputs
 from stager.errors import BadInput
 
 
-def _parsing(parser):
+def parsed_by(parser):
     def callback(ctx, param, value):
         if value is None:
             return None
@@ -25,18 +25,18 @@ def _parsing(parser):
 
 
 model_option = click.option(
-    "--model", "-m", required=True, metavar="MODEL", callback=_parsing(inputs.parse_model),
+    "--model", "-m", required=True, metavar="MODEL", callback=parsed_by(inputs.parse_model),
     help="Charger model: p22 (Pulse 22 GL/WL), p50 (Pulse 50) or wbac (Pulse WB-AC); "
     "spellings such as pulse22, Pulse-50, WB-AC are accepted.",
 )
 kit_option = click.option(
     "--kit", "-k", required=True, metavar="KIT",
-    callback=_parsing(lambda v: inputs.parse_version(v, "kit")),
+    callback=parsed_by(lambda v: inputs.parse_version(v, "kit")),
     help="OCPP kit version, 3 digits (e.g. 318).",
 )
 terminal_option = click.option(
     "--terminal", "-t", metavar="TERMINAL",
-    callback=_parsing(lambda v: inputs.parse_version(v, "terminal")),
+    callback=parsed_by(lambda v: inputs.parse_version(v, "terminal")),
     help="Terminal version, 3 digits. Default: the newest terminal the rules allow with the kit.",
 )
 
@@ -45,14 +45,14 @@ def rule_options(fn):
     """--from-kit, --built, --ocpp, --mid, --router (the contract's RULE OPTIONS)."""
     options = [
         click.option("--from-kit", metavar="KIT",
-                     callback=_parsing(lambda v: inputs.parse_version(v, "current kit")),
+                     callback=parsed_by(lambda v: inputs.parse_version(v, "current kit")),
                      help="The kit version installed now: checks the MASTER SD barrier (1XX/2XX to 3XX+) and downgrades."),
-        click.option("--built", metavar="YYYY-MM", callback=_parsing(inputs.parse_month),
+        click.option("--built", metavar="YYYY-MM", callback=parsed_by(inputs.parse_month),
                      help="The month the terminal was built: from 2023-04 it cannot run 1XX/2XX terminal versions."),
-        click.option("--ocpp", metavar="1.5|1.6", callback=_parsing(inputs.parse_ocpp),
+        click.option("--ocpp", metavar="1.5|1.6", callback=parsed_by(inputs.parse_ocpp),
                      help="The OCPP protocol the back office speaks: 1.5 (SOAP) or 1.6 (JSON, 3XX kits and later)."),
         click.option("--mid", is_flag=True, help="A MID meter is fitted (needs kit 310 or later)."),
-        click.option("--router", metavar="NAME:VERSION", callback=_parsing(inputs.parse_router),
+        click.option("--router", metavar="NAME:VERSION", callback=parsed_by(inputs.parse_router),
                      help="The charger's router and its firmware version, e.g. f3426:9 or f3x26q:8."),
     ]
     for option in reversed(options):

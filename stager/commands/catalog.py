@@ -7,31 +7,16 @@ import sys
 
 import click
 
+from stager.commands._options import parsed_by
+from stager.inputs import parse_model
+
 from stager.output import emit_json, handle_errors, json_option, render_error, say, style
 
 
-def _parse_model(ctx, param, value):
-    if value is None:
-        return None
-    from stager.errors import BadInput
-    from stager.inputs import parse_model
-
-    try:
-        return parse_model(value)
-    except BadInput as e:
-        raise click.BadParameter(e.message) from None
-
-
-def _parse_lang(ctx, param, value):
-    if value is None:
-        return None
-    from stager.errors import BadInput
+def _lang(value):
     from stager.names import parse_lang
 
-    try:
-        return parse_lang(value)
-    except BadInput as e:
-        raise click.BadParameter(e.message) from None
+    return parse_lang(value)
 
 
 #: ``--catalog DIR`` (parameter ``catalog_dir``); None means $STAGER_CATALOG (see open_catalog).
@@ -41,7 +26,7 @@ catalog_option = click.option(
 )
 #: ``--lang L`` (parameter ``lang``), parsed to a pack such as 'FR' or 'FR-EN'.
 lang_option = click.option(
-    "--lang", "lang", metavar="L", callback=_parse_lang,
+    "--lang", "lang", metavar="L", callback=parsed_by(_lang),
     help="Terminal language pack, e.g. FR or FR-EN-DE. Default: the only pack in the catalog.",
 )
 
@@ -140,7 +125,7 @@ Examples:
 \b
 Exit codes: 0 listed, 2 bad input or no catalog given, 4 the catalog folder does not exist.""")
 @catalog_option
-@click.option("--model", "-m", metavar="MODEL", callback=_parse_model,
+@click.option("--model", "-m", metavar="MODEL", callback=parsed_by(parse_model),
               help="List only this model's files (p22, p50, wbac); problems are always listed.")
 @json_option
 @handle_errors

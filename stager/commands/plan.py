@@ -7,7 +7,7 @@ import sys
 import click
 
 from stager import inputs
-from stager.commands._options import _parsing, rule_options
+from stager.commands._options import parsed_by, rule_options
 from stager.commands.catalog import catalog_option, lang_option
 from stager.errors import BadInput
 from stager.output import emit_json, handle_errors, json_option, say, style
@@ -70,15 +70,15 @@ required; router as f3426:7; mid yes/no; to a kit or latest).
 Exit codes: 2 a file or line that cannot be read, 3 a plan refused or a current state
 the note rules out, 4 the catalog lacks a file, else 0.""",
 )
-@click.option("--model", "-m", metavar="MODEL", callback=_parsing(inputs.parse_model),
+@click.option("--model", "-m", metavar="MODEL", callback=parsed_by(inputs.parse_model),
               help="Charger model (p22, p50, wbac); with --kit, one charger.")
-@click.option("--kit", "-k", metavar="KIT", callback=_parsing(lambda v: inputs.parse_version(v, "kit")),
+@click.option("--kit", "-k", metavar="KIT", callback=parsed_by(lambda v: inputs.parse_version(v, "kit")),
               help="The kit version installed now.")
 @click.option("--terminal", "-t", metavar="TERMINAL",
-              callback=_parsing(lambda v: inputs.parse_version(v, "terminal")),
+              callback=parsed_by(lambda v: inputs.parse_version(v, "terminal")),
               help="The terminal version installed now.")
 @rule_options
-@click.option("--to", "to", metavar="KIT|latest", callback=_parsing(_to),
+@click.option("--to", "to", metavar="KIT|latest", callback=parsed_by(_to),
               help="The kit wanted. Default: the latest the rules allow for this charger.")
 @lang_option
 @click.option("--hex", "with_hex", is_flag=True, help="Also plan the terminal's .hex for the ST-LINK probe.")
