@@ -53,6 +53,9 @@ class Plan:
         }
         if self.target_problem is not None:
             doc["target_problem"] = self.target_problem.to_json()
+        failed = [r.error for r in results or () if r.error is not None]
+        if failed:  # the contract's failure envelope: the worst target's error
+            doc["error"] = max(failed, key=lambda e: (e.exit_code == 130, e.exit_code)).to_json()
         return doc
 
 

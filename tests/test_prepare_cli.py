@@ -59,6 +59,7 @@ def test_firmware_on_the_card_exit_5_then_clean(run_stager, demo, tmp_path):
     r = prep(run_stager, demo, card)
     assert r.code == 5, r
     assert r.json()["targets"][0]["error"]["code"] == "firmware-present"
+    assert r.json()["ok"] is False and r.json()["error"]["code"] == "firmware-present"
     assert (card / "OCPP212_KIP241A_FR.bin").exists()
     r = prep(run_stager, demo, card, extra=["--clean"])
     assert r.code == 0, r
