@@ -88,8 +88,23 @@ def make_plan(query, *, catalog_dir=None, lang=None, with_hex=False, targets=(),
         if not (dry_run and not targets and e.code in ("no-media", "several-media")):
             raise
         chosen, problem = [], e
+    _never_the_catalog(catalog.root, chosen)
     return Plan(decision=decision, catalog_root=str(catalog.root), selection=selection,
                 targets=tuple(chosen), target_problem=problem)
+
+
+def _never_the_catalog(root, targets) -> None:
+    """A card is never the catalog, inside it, or around it: --clean there would remove
+    the catalog's own firmware."""
+    import os
+
+    cat = os.path.realpath(root)
+    for t in targets:
+        path = os.path.realpath(t.path)
+        if path == cat or path.startswith(cat + os.sep) or cat.startswith(path.rstrip(os.sep) + os.sep):
+            raise MediaError(f"Target {t.path} is the firmware catalog {root}, or holds it, or lies inside it: "
+                             f"a card must be a folder of its own. Name the card's folder with --target.",
+                             code="target-is-catalog")
 
 
 def check_files(plan: Plan, progress_factory=None) -> None:

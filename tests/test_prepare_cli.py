@@ -162,3 +162,14 @@ def test_demo_refuses_a_foreign_card_folder(run_stager, tmp_path):
     (tmp_path / "d" / "card" / "precious.txt").write_text("x")
     r = run_stager("demo", tmp_path / "d")
     assert r.code == 2 and (tmp_path / "d" / "card" / "precious.txt").exists()
+
+
+@pytest.mark.parametrize("where", ["root", "inside", "around"])
+def test_the_catalog_is_never_a_target(run_stager, tmp_path, where):
+    cat = build_demo_catalog(tmp_path / "shelf" / "catalog")
+    target = {"root": cat, "inside": cat / "p22", "around": tmp_path / "shelf"}[where]
+    before = sorted(p.name for p in target.iterdir())
+    r = prep(run_stager, cat, target, extra=["--clean"])
+    assert r.code == 5, r
+    assert r.json()["error"]["code"] == "target-is-catalog"
+    assert sorted(p.name for p in target.iterdir()) == before
