@@ -92,6 +92,9 @@ def resolve_targets(paths, allow_fixed: bool = False, *, detect=None, medium_for
             raise MediaError(f"Target {raw} is named twice.", code="target-twice")
         seen.add(real)
         medium = medium_for_path(real)
+        if getattr(medium, "is_system", False) and real == Path(medium.mountpoint).resolve():
+            raise MediaError(f"Target {raw} is the root of the system disk: never a target, even with "
+                             f"--allow-fixed. Name the card's folder.", code="system-disk")
         plan = TargetPlan.from_medium(real, medium)
         if not plan.removable and not allow_fixed:
             where = f" ({medium.device})" if medium is not None and medium.device else ""

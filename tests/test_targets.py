@@ -83,3 +83,10 @@ def test_read_only_card(tmp_path):
     with pytest.raises(MediaError) as e:
         resolve_targets([], detect=lambda: [card], medium_for_path=lambda p: None)
     assert e.value.code == "read-only" and "lock" in e.value.message
+
+
+def test_the_system_disk_root_is_never_a_target(tmp_path):
+    system = FakeMedium(str(tmp_path), device="/dev/vda1", removable=False, is_system=True)
+    with pytest.raises(MediaError) as e:
+        resolve_targets([tmp_path], allow_fixed=True, detect=lambda: [], medium_for_path=lambda p: system)
+    assert e.value.code == "system-disk"
