@@ -390,7 +390,8 @@ def _copy(source: Source, slots, pool, progress_factory) -> None:
         if slot.bar is not None:
             slot.bar.update(len(view))
 
-    bufs = (bytearray(CHUNK), bytearray(CHUNK))
+    size = max(1, min(CHUNK, source.bytes + 1))  # a small file needs no 8 MiB buffers
+    bufs = (bytearray(size), bytearray(size))
     h = hashlib.sha256()
     pending = []
     i = 0

@@ -34,6 +34,9 @@ def demo(tmp_path_factory):
 
 
 def dry(run_stager, catalog, *args, target=None):
+    if target is not None and Path(catalog).resolve().is_relative_to(Path(target).resolve()):
+        target = Path(target) / "card"  # a card is never the folder holding the catalog
+        target.mkdir(exist_ok=True)
     target_args = ["--target", target, "--allow-fixed"] if target else []
     return run_stager("prepare", *args, "--catalog", catalog, *target_args, "--dry-run", "--json")
 
