@@ -136,6 +136,10 @@ def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, 
         try:
             check = preflight(sources, t.path, fstype=t.fstype, free_bytes=t.free_bytes,
                               size_bytes=t.size_bytes, clean=clean)
+        except KeyboardInterrupt:
+            from stager.errors import Interrupted
+
+            raise Interrupted("Interrupted before copying: no firmware file was written to the card.") from None
         except Exception as e:  # a StagerError for this target only
             from stager.errors import StagerError
 

@@ -212,9 +212,12 @@ def preflight(sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=N
     pre = Preflight(path=folder)
     probe = folder / f"{TEMP_PREFIX}probe.{secrets.token_hex(4)}{TEMP_SUFFIX}"
     try:
-        with open(probe, "xb") as f:
-            f.write(b"stager write probe\n")
-        os.unlink(probe)
+        try:
+            with open(probe, "xb") as f:
+                f.write(b"stager write probe\n")
+        finally:
+            if os.path.lexists(probe):
+                os.unlink(probe)
     except OSError as e:
         if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise MediaError(f"{folder} is read-only ({e.strerror}). Unlock the card (its lock switch) "

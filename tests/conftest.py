@@ -56,3 +56,9 @@ def run_stager(tmp_path):
         return Result(proc)
 
     return run
+
+
+@pytest.fixture
+def stager_exe() -> str:
+    """The path of the installed stager, for tests that drive the process themselves."""
+    return stager_executable()

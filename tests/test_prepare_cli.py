@@ -173,3 +173,42 @@ def test_the_catalog_is_never_a_target(run_stager, tmp_path, where):
     assert r.code == 5, r
     assert r.json()["error"]["code"] == "target-is-catalog"
     assert sorted(p.name for p in target.iterdir()) == before
+
+
+def test_ctrl_c_mid_copy_through_the_cli(tmp_path, stager_exe):
+    """SIGINT to the installed stager once its temporary file is on the card: exit 130,
+    nothing half-written, the technician's other file untouched."""
+    import hashlib
+    import os
+    import signal
+    import time
+
+    from stager.catalog import INDEX_NAME, format_index_line
+
+    cat, card = tmp_path / "cat", tmp_path / "card"
+    cat.mkdir()
+    card.mkdir()
+    (card / "notes.txt").write_text("keep")
+    name = "OCPP212_KIP241A_FR.bin"
+    block = os.urandom(1024 * 1024)
+    h = hashlib.sha256()
+    with open(cat / name, "wb") as f:
+        for i in range(192):
+            chunk = i.to_bytes(4, "little") + block[4:]
+            f.write(chunk)
+            h.update(chunk)
+    (cat / INDEX_NAME).write_bytes(format_index_line(h.hexdigest(), name))
+    env = {**os.environ, "STAGER_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
+    proc = subprocess.Popen([stager_exe, "prepare", "-m", "p22", "-k", "212", "--lang", "FR", "--catalog",
+                             cat, "--target", card, "--allow-fixed", "--yes"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not any(p.name.startswith(".stager-" + name) for p in card.iterdir()):  # the copy's temp file
+        assert proc.poll() is None and time.monotonic() < deadline, "the copy never started"
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "nothing half-written" in err
+    assert sorted(p.name for p in card.iterdir()) == ["notes.txt"]
+    assert (card / "notes.txt").read_text() == "keep"

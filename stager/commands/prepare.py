@@ -67,10 +67,22 @@ def prepare(model, kit, terminal, lang, catalog_dir, targets, allow_fixed, from_
     catalog, refuse what the rules forbid, copy it, read it back from the card and
     compare its SHA-256 with the catalog's index; write a .sha256 sidecar beside it."""
     from stager import prepare as lib
-    from stager.render import decision_lines
 
     out = sys.stderr if as_json else sys.stdout
     query = query_from(model, kit, terminal, from_kit, built, ocpp, mid, router)
+    try:
+        _prepare(lib, query, out, catalog_dir, lang, with_hex, targets, allow_fixed, dry_run, yes, quiet, clean,
+                 eject, as_json)
+    except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
+        from stager.errors import Interrupted
+
+        raise Interrupted("Interrupted: nothing half-written is on the card.") from None
+
+
+def _prepare(lib, query, out, catalog_dir, lang, with_hex, targets, allow_fixed, dry_run, yes, quiet, clean,
+             eject, as_json):
+    from stager.render import decision_lines
+
     try:
         plan = lib.make_plan(query, catalog_dir=catalog_dir, lang=lang, with_hex=with_hex,
                              targets=targets, allow_fixed=allow_fixed, dry_run=dry_run)
