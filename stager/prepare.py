@@ -125,9 +125,10 @@ def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, 
     written, then copy (source read once for all targets), read back, sidecar. Each
     staging is recorded in the history. Returns one result per target."""
     from stager import history, staging
+    from stager.preflight import preflight as check_card
 
     stage = stage or staging.stage
-    preflight = preflight or staging.preflight
+    preflight = preflight or check_card
     sources = [staging.Source(path=f.path, name=f.name, sha256=f.sha256, bytes=f.bytes, role=f.role,
                               catalog_file=f)
                for f in plan.files]

@@ -1,4 +1,5 @@
-"""Put files on cards safely, and prove they are there bit for bit.
+"""Put files on cards safely, and prove they are there bit for bit (after
+:mod:`stager.preflight` has checked each card).
 
 For each source (read ONCE for all targets, hashed as it is read, through two reused
 buffers so reading overlaps writing), every target gets a hidden temporary file; then,
@@ -20,7 +21,6 @@ import errno
 import hashlib
 import os
 import secrets
-import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -56,29 +56,12 @@ class Source:
     catalog_file: object = field(default=None, compare=False, repr=False)
 
 
-@dataclass
-class Preflight:
-    path: Path
-    warnings: list = field(default_factory=list)
-    removed: list = field(default_factory=list)  # firmware removed by --clean
-    already: list = field(default_factory=list)  # names already staged and verified
-
-    def messages(self) -> list[str]:
-        out = [f"Warning ({self.path}): {w}" for w in self.warnings]
-        if self.removed:
-            out.append(f"{self.path}: removed old firmware (--clean): {', '.join(self.removed)}")
-        for name in self.already:
-            out.append(f"{self.path}: {name} is already on the card and verified against the "
-                       f"catalog: nothing to copy.")
-        return out
-
-
 @dataclass(frozen=True)
 class Target:
     path: Path
     device: str | None = None
     label: str | None = None
-    preflight: Preflight | None = None
+    preflight: object = None  # stager.preflight.Preflight: what the card already holds
 
 
 @dataclass
@@ -171,15 +154,7 @@ def sidecar_text(sha256: str, name: str) -> bytes:
     return f"{sha256}  {name}\n".encode()
 
 
-# --------------------------------------------------------------------------- pre-flight
-def _firmware_on_root(folder: Path) -> list[str]:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as e:
-        raise media_error(e, folder, "listing the card") from None
-    return [e.name for e in entries if e.is_file(follow_symlinks=False) and is_firmware_name(e.name)]
-
-
+# --------------------------------------------------------------------------- reading back
 def hash_from_medium(path: Path, ops: FileOps | None = None, progress=None, buf=None) -> str:
     """SHA-256 of a file read back from the medium (its cached pages evicted first)."""
     ops = ops or FileOps()
@@ -198,90 +173,6 @@ def read_sidecar(path: Path) -> tuple[str, str] | None:
     if not sep or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
         return None
     return digest.lower(), name.lstrip("*")
-
-
-def preflight(sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=None, clean=False,
-              ops=None) -> Preflight:
-    """Every check before a byte is written. MediaError (exit 5) on: not writable,
-    firmware already on the card (unless ``clean``), too little space, a file over the
-    FAT32 limit. When the free space is unknown (fusefat says 0), the card's capacity
-    ``size_bytes`` still refuses files that could never fit. With ``clean``, exactly the firmware files on the root (and their
-    sidecars) are removed, never the identical file already staged and verified."""
-    ops = ops or FileOps()
-    folder = Path(target_dir)
-    pre = Preflight(path=folder)
-    probe = folder / f"{TEMP_PREFIX}probe.{secrets.token_hex(4)}{TEMP_SUFFIX}"
-    try:
-        try:
-            with open(probe, "xb") as f:
-                f.write(b"stager write probe\n")
-        finally:
-            if os.path.lexists(probe):
-                os.unlink(probe)
-    except OSError as e:
-        if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise MediaError(f"{folder} is read-only ({e.strerror}). Unlock the card (its lock switch) "
-                             f"or remount it read-write.", code="read-only") from None
-        raise media_error(e, folder, "checking the card is writable") from None
-
-    # Leftovers of an interrupted earlier run: our own temporary files only.
-    for entry in os.scandir(folder):
-        if entry.is_file(follow_symlinks=False) and is_temp_name(entry.name):
-            os.unlink(entry.path)
-
-    wanted = {s.name: s for s in sources}
-    present = _firmware_on_root(folder)
-    for name in present:
-        s = wanted.get(name)
-        side = read_sidecar(folder / f"{name}.sha256")
-        if s is None or side is None or side[0] != s.sha256 or os.path.getsize(folder / name) != s.bytes:
-            continue
-        try:
-            if hash_from_medium(folder / name, ops) == s.sha256:
-                pre.already.append(name)
-        except OSError:
-            pass
-    others = [n for n in present if n not in pre.already]
-    if others:
-        if not clean:
-            listing = ", ".join(others)
-            raise MediaError(
-                f"{folder} already holds firmware: {listing}. A charger must find only the file "
-                f"meant for it: add --clean to remove exactly these files (and their .sha256), "
-                f"or use another card.", code="firmware-present", details={"files": others})
-        for name in others:
-            for victim in (name, f"{name}.sha256"):
-                p = folder / victim
-                if p.is_file() and not p.is_symlink():
-                    ops.remove(p)
-                    pre.removed.append(victim)
-
-    todo = [s for s in sources if s.name not in pre.already]
-    need = sum(s.bytes + 4096 for s in todo)  # + a cluster for each sidecar
-    margin = 1024 * 1024 + need // 100
-    if free_bytes is None:
-        usage = shutil.disk_usage(folder)
-        free_bytes = usage.free if usage.total > 0 else None
-    if free_bytes is None and size_bytes and todo and need + margin > size_bytes:
-        raise MediaError(f"{folder}: the card holds {size_bytes:,} bytes in all; the files need "
-                         f"{need + margin:,} (with a margin). Use a larger card.", code="media-full")
-    if free_bytes is None:
-        pre.warnings.append("the card's free space is unknown (its file system does not say): "
-                            "a full card will stop the copy cleanly.")
-    elif todo and free_bytes < need + margin:
-        raise MediaError(f"{folder} has {free_bytes:,} bytes free; the files need {need + margin:,} "
-                         f"(with a margin). Use a larger card or remove other files from it.",
-                         code="media-full")
-    kind = (fstype or "").lower()
-    if kind in FAT_TYPES:
-        for s in todo:
-            if s.bytes > FAT32_MAX:
-                raise MediaError(f"{s.name} is {s.bytes:,} bytes: over FAT32's 4 GiB file limit. "
-                                 f"Format the card as exFAT.", code="file-too-large")
-    elif kind and kind not in ("unknown", "fuseblk") and kind not in CARD_TYPES:
-        pre.warnings.append(f"the card's file system is {fstype}: the chargers read FAT32 or exFAT "
-                            f"cards. Format it as FAT32 unless you know the charger reads it.")
-    return pre
 
 
 # --------------------------------------------------------------------------- staging

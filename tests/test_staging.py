@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from stager import preflight as preflight_mod
 from stager import staging
 from stager.errors import MediaError
-from stager.staging import FileOps, Source, Target, preflight, stage
+from stager.preflight import preflight
+from stager.staging import FileOps, Source, Target, stage
 
 SHA256SUM = shutil.which("sha256sum")
 
@@ -184,7 +186,7 @@ def test_unknown_free_space_but_card_too_small_for_the_file(tmp_path, monkeypatc
     """fusefat reports 0 bytes in all: the partition's capacity still refuses a file
     that could never fit, before a byte is written."""
     src = make_source(tmp_path / "cat")
-    monkeypatch.setattr(staging.shutil, "disk_usage", lambda p: shutil_usage(0, 0, 0))
+    monkeypatch.setattr(preflight_mod.shutil, "disk_usage", lambda p: shutil_usage(0, 0, 0))
     with pytest.raises(MediaError) as e:
         preflight([src], card(tmp_path), fstype="vfat", free_bytes=None, size_bytes=src.bytes // 2)
     assert e.value.code == "media-full" and "in all" in e.value.message
