@@ -71,6 +71,10 @@ class ChargerPlan:
     files: list = field(default_factory=list)  # FileNeed, bundle first
     decision: object = None
 
+    def ordered_steps(self) -> list:
+        """The steps in the order they are done on site (plan.md)."""
+        return sorted(self.steps, key=lambda s: STEP_ORDER.index(s.code))
+
     @property
     def bundle(self) -> FileNeed | None:
         return next((f for f in self.files if f.role == "bundle"), None)
@@ -81,7 +85,7 @@ class ChargerPlan:
             "id": c.id, "model": c.model,
             "from": {"kit": c.kit, "terminal": c.terminal},
             "to": {"kit": self.to_kit, "terminal": self.to_terminal},
-            "steps": [s.to_json() for s in sorted(self.steps, key=lambda s: STEP_ORDER.index(s.code))],
+            "steps": [s.to_json() for s in self.ordered_steps()],
             "warnings": [w.to_json() for w in self.warnings],
             "refusals": [r.to_json() for r in self.refusals],
         }

@@ -44,11 +44,9 @@ def human_bytes(n: int | None) -> str:
     """1536 -> '1.5 KiB'; None -> 'unknown'."""
     if n is None:
         return "unknown"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "TiB":
+    value, units = float(n), ("B", "KiB", "MiB", "GiB", "TiB")
+    for unit in units:
+        if value < 1024 or unit == units[-1]:
             break
         value /= 1024
-    else:
-        unit = "TiB"
     return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"

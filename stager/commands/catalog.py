@@ -8,6 +8,7 @@ import sys
 import click
 
 from stager.commands._options import parsed_by
+from stager.render import human_bytes
 from stager.inputs import parse_model
 
 from stager.output import emit_json, handle_errors, json_option, render_error, say, style
@@ -42,14 +43,6 @@ def byte_progress(total: int, enabled: bool, desc: str):
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
               file=sys.stderr, leave=False, dynamic_ncols=True) as bar:
         yield bar.update
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 def _status(text: str) -> str:
@@ -226,7 +219,7 @@ def verify(catalog_dir, as_json):
     doc, error = report.to_json(), report.error()
     total = sum(c.bytes for c in report.checks)
     bad = report.damaged + report.unreadable
-    lines = [f"Verified {len(report.checks)} file(s), {_size(total)}, against {report.catalog}/SHA256SUMS: "
+    lines = [f"Verified {len(report.checks)} file(s), {human_bytes(total)}, against {report.catalog}/SHA256SUMS: "
              + ("all match." if not bad else f"{len(bad)} do not.")]
     lines += [f"  {style(c.status.upper(), sys.stdout, fg='red')} {c.path}: {c.why}" for c in bad]
     lines += [f"  MISSING {p.path}: {p.why}" for p in report.missing]

@@ -28,8 +28,7 @@ def checklist(site, stream) -> list[str]:
         lines.append(style(head, stream, bold=True))
         for r in p.refusals:
             lines.append(style(f"  REFUSED [{r.code}] ", stream, fg="red", bold=True) + r.message)
-        for i, s in enumerate(sorted(p.steps, key=lambda s: ("master-sd", "stage-bundle", "stlink-hex", "router-update",
-                                                               "router-config", "nothing-to-do").index(s.code)), 1):
+        for i, s in enumerate(p.ordered_steps(), 1):
             first, *rest = s.message.splitlines()
             lines.append(f"  [ ] {i}. {first}")
             lines.extend(f"        {x}" for x in rest)
