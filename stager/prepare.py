@@ -10,9 +10,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
-from stager.errors import MediaError, Refused
+from stager.errors import Interrupted, MediaError, Refused, StagerError
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,6 @@ def make_plan(query, *, catalog_dir=None, lang=None, with_hex=False, targets=(),
 def _never_the_catalog(root, targets) -> None:
     """A card is never the catalog, inside it, or around it: --clean there would remove
     the catalog's own firmware."""
-    import os
-
     cat = os.path.realpath(root)
     for t in targets:
         path = os.path.realpath(t.path)
@@ -138,14 +137,8 @@ def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, 
             check = preflight(sources, t.path, fstype=t.fstype, free_bytes=t.free_bytes,
                               size_bytes=t.size_bytes, clean=clean)
         except KeyboardInterrupt:
-            from stager.errors import Interrupted
-
             raise Interrupted("Interrupted before copying: no firmware file was written to the card.") from None
-        except Exception as e:  # a StagerError for this target only
-            from stager.errors import StagerError
-
-            if not isinstance(e, StagerError):
-                raise
+        except StagerError as e:  # this target only: the others go on
             results.append(staging.TargetResult.failed(t.path, e))
             continue
         if report:
