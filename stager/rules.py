@@ -6,7 +6,7 @@ small function that adds refusals, conditions or warnings, each citing the note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from stager.data import Model, Router, RouterCell, Rules, family, rules as _rules
 from stager.inputs import RouterSpec
@@ -47,7 +47,6 @@ class Decision:
     refusals: tuple[Reason, ...] = ()
     conditions: tuple[Reason, ...] = ()
     warnings: tuple[Reason, ...] = ()
-    newest_kit: int | None = field(default=None)
 
     @property
     def allowed(self) -> bool:
@@ -279,7 +278,6 @@ def decide(query: Query, rules: Rules | None = None) -> Decision:
         refusals=tuple(refusals),
         conditions=tuple(conditions),
         warnings=tuple(warnings),
-        newest_kit=newest,
     )
 
 

@@ -65,6 +65,11 @@ def test_master_sd_reminder_without_from_kit_for_3xx_and_later():
     assert "master-sd-reminder" not in warnings(decide(Query("p22", 318, from_kit=316)))
 
 
+def test_same_version_is_said():
+    d = decide(Query("p22", 318, from_kit=318))
+    assert d.allowed and "same-version" in warnings(d) and "downgrade" not in warnings(d)
+
+
 def test_downgrade_is_warned_not_refused():
     d = decide(Query("p22", 316, from_kit=318))
     assert d.allowed and "downgrade" in warnings(d)
