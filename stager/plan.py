@@ -1,38 +1,51 @@
 """`stager plan`: what a technician brings to a site, and in what order to do it.
 
-Built on the rules engine (it restates no rule): the target comes from
-:func:`stager.rules.decide`, the MASTER SD from :func:`needs_master_sd`, the April-2023
-rule from :func:`hardware_blocks`, the router from :func:`router_versions_for` and
-:func:`note_reason`. Pure but for the optional catalog look-up.
+Built on the rules engine, it restates no rule: the current state and the target are
+both :func:`stager.rules.decide` decisions; the MASTER SD step comes from
+:func:`needs_master_sd`, the downgrade warning is the engine's (``from_kit``); the
+router steps come from :func:`router_cell`, :func:`router_versions_for` and
+:func:`note_reason`; file names from :mod:`stager.names`. Pure but for the optional
+catalog look-up.
 
-Reading of the current state (plan.md "Impossible"): a kit/terminal pair the table
-marks KO, a kit of a family the tables cover (2XX and later) that is not a row, an
-unknown terminal, or a terminal built from April 2023 running a 1XX/2XX version is a
-state the note rules out: reported in ``refusals`` (exit 3), and the plan is still made.
-A 1XX kit is not a row of any table because the tables start at 2XX; the note knows
-1XX kits (section 2: 1XX -> 2XX freely), so it is planned with a warning, not refused.
+Reading of the current state (plan.md "Impossible"): what the engine refuses about the
+installed kit and terminal (a pair the table marks KO, a kit of a family the tables
+cover that is not a row, an unknown terminal, a terminal built from April 2023 on
+running a 1XX/2XX version) is a state the note rules out: reported in ``refusals``
+(exit 3), and the plan is still made. Two exceptions, reported as warnings:
+
+- an installed 314: forbidden, but real; the plan replaces it;
+- a kit older than the model's table (1XX; the tables start at 2XX, the WB-AC's at
+  3XX): the note knows such kits (section 2: "1XX to 2XX without any problem", 1XX/2XX
+  to 3XX with the MASTER SD), it just has no row for them, so the kit/terminal pairing
+  cannot be checked, and a terminal older than the table is not "unknown" either.
+  The April-2023 rule still applies to that terminal.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
+from stager import names
 from stager.data import family, rules as _rules
 from stager.errors import BadInput, CatalogError
-from stager.rules import (Query, Reason, decide, hardware_blocks, master_sd_text, needs_master_sd, note_reason,
-                          router_cell, router_versions_for)
+from stager.inputs import RouterSpec
+from stager.rules import Query, Reason, decide, hardware_blocks, master_sd_text, needs_master_sd, note_reason, \
+    router_cell, router_versions_for
 
 STEP_ORDER = ("master-sd", "stage-bundle", "stlink-hex", "router-update", "router-config", "nothing-to-do")
 
 
 @dataclass(frozen=True)
 class Charger:
+    """What is installed now on one charger, and what is wanted."""
+
     id: str
     model: str
     kit: int
     terminal: int | None = None
-    built: tuple | None = None
-    router: object = None  # inputs.RouterSpec
+    built: tuple | None = None  # (year, month)
+    router: RouterSpec | None = None
     mid: bool = False
     ocpp: str | None = None
     lang: str | None = None
@@ -40,7 +53,7 @@ class Charger:
     hex: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class Step:
     code: str
     message: str
@@ -52,8 +65,10 @@ class Step:
 
 @dataclass
 class FileNeed:
+    """A file the plan needs; with a catalog, what it holds (or why it is missing)."""
+
     name: str
-    role: str
+    role: str  # "bundle" | "hex"
     found: bool | None = None  # None: no catalog was given
     bytes: int | None = None
     sha256: str | None = None
@@ -68,16 +83,27 @@ class ChargerPlan:
     steps: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     refusals: list = field(default_factory=list)
-    files: list = field(default_factory=list)  # FileNeed, bundle first
-    decision: object = None
+    files: list = field(default_factory=list)  # FileNeed: the files the steps use
+    card_bundle: str | None = None  # the bundle `stager prepare` puts on the card (also for a .hex alone)
+    pack: str | None = None  # the language pack: --lang, or the catalog's only one
+    decision: object = None  # the target's rules Decision
 
     def ordered_steps(self) -> list:
         """The steps in the order they are done on site (plan.md)."""
         return sorted(self.steps, key=lambda s: STEP_ORDER.index(s.code))
 
-    @property
-    def bundle(self) -> FileNeed | None:
-        return next((f for f in self.files if f.role == "bundle"), None)
+    def file(self, role: str) -> FileNeed | None:
+        return next((f for f in self.files if f.role == role), None)
+
+    def card_files(self) -> list[str]:
+        """What the card made by `stager prepare` holds: the bundle, and the .hex with --hex."""
+        if not self.files:
+            return []
+        bundle = self.file("bundle")
+        out = [bundle.name if bundle else self.card_bundle]
+        if self.file("hex"):
+            out.append(self.file("hex").name)
+        return out
 
     def to_json(self) -> dict:
         c = self.charger
@@ -92,41 +118,49 @@ class ChargerPlan:
 
 
 # --------------------------------------------------------------------------- current state
-def current_state_problems(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
-    """(refusals, warnings) about what is installed now."""
+def older_than_table(rules, model, version: int, versions) -> bool:
+    """A 1XX/2XX version of a family below every version of the table's axis."""
+    return family(version) in rules.migration["from_families"] and family(version) < min(family(v) for v in versions)
+
+
+def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
+    """(refusals, warnings) about what is installed now: the engine's decision on the
+    installed kit and terminal, read as a state (see the module's note)."""
     model = rules.models[ch.model]
+    now = decide(Query(ch.model, ch.kit, terminal=ch.terminal, built=ch.built), rules)
+    old_kit = older_than_table(rules, model, ch.kit, model.kits)
+    installed = f"kit {ch.kit}" + (f" + terminal {ch.terminal}" if ch.terminal is not None else "")
     refusals, warnings = [], []
-    if ch.kit in rules.forbidden_kits:
-        warnings.append(Reason("forbidden-installed", f"Kit {ch.kit} is installed: it must never be used "
-                               f"(section {rules.forbidden['section']}). This plan replaces it."))
-    elif ch.kit not in model.kits:
-        if family(ch.kit) in rules.migration["from_families"] and family(ch.kit) < min(family(k) for k in model.kits):
-            warnings.append(Reason("kit-older-than-tables", f"Kit {ch.kit} is older than the {model.name} table "
-                                   f"(section {model.section}), which starts at {min(model.kits)}: its terminal "
-                                   f"pairing cannot be checked."))
+    for r in now.refusals:
+        if r.code == "forbidden-version":
+            warnings.append(Reason("forbidden-installed", f"Installed kit {ch.kit} must never be used: {r.message} "
+                                   f"This plan replaces it."))
+        elif r.code == "unknown-kit" and old_kit:
+            warnings.append(Reason("kit-older-than-table", f"Installed kit {ch.kit} is older than the {model.name} "
+                                   f"table (section {model.section}), which starts at {min(model.kits)}: the "
+                                   f"note knows {family(ch.kit)}XX kits (section {rules.migration['section']}) "
+                                   f"but the kit/terminal pairing cannot be checked."))
+        elif r.code == "unknown-terminal" and old_kit and older_than_table(rules, model, ch.terminal,
+                                                                            model.terminals):
+            warnings.append(Reason("terminal-older-than-table", f"Installed terminal {ch.terminal} is older than "
+                                   f"the {model.name} table, which starts at {min(model.terminals)}: it goes "
+                                   f"with the {family(ch.kit)}XX kit and cannot be checked."))
         else:
-            refusals.append(Reason("unknown-kit", f"Installed kit {ch.kit} is not in the {model.name} table "
-                                   f"(section {model.section}): check what the charger really runs."))
-    if ch.terminal is not None:
-        if ch.terminal not in model.terminals:
-            refusals.append(Reason("unknown-terminal", f"Installed terminal {ch.terminal} is not in the "
-                                   f"{model.name} table (section {model.section})."))
-        else:
-            if ch.kit in model.kits and not model.cell(ch.kit, ch.terminal):
-                refusals.append(Reason("incompatible-terminal", f"Installed kit {ch.kit} with terminal "
-                                       f"{ch.terminal} is KO in the {model.name} table (section {model.section}): "
-                                       f"the charger is in a state the note rules out."))
-            if hardware_blocks(rules, model, ch.terminal, ch.built):
-                refusals.append(Reason("terminal-hardware", f"A terminal built {ch.built[0]:04d}-{ch.built[1]:02d} "
-                                       f"cannot run terminal version {ch.terminal} (section "
-                                       f"{rules.april_2023['section']}): this state is impossible; check the "
-                                       f"build month and the version."))
+            refusals.append(Reason(r.code, f"Installed now, {installed}: a state the note rules out. {r.message}"))
+    # The engine applies the build month to the table's terminals only.
+    if ch.terminal is not None and ch.terminal not in model.terminals \
+            and hardware_blocks(rules, model, ch.terminal, ch.built):
+        refusals.append(Reason("terminal-hardware", f"Installed now, {installed}: a state the note rules out. "
+                               f"A terminal built {ch.built[0]:04d}-{ch.built[1]:02d}, from April 2023 on, cannot "
+                               f"run a {family(ch.terminal)}XX terminal version (section "
+                               f"{rules.april_2023['section']}): check the build month and the version."))
     return refusals, warnings
 
 
 # --------------------------------------------------------------------------- target
 def target_decision(ch: Charger, rules):
-    """The target's rules decision: --to, or the newest kit the rules allow."""
+    """The target's decision: ``--to``, or the newest kit of the model's table that the
+    rules allow for this charger (never 314, MID, OCPP 1.6, the terminal's hardware)."""
     def query(kit):
         return Query(ch.model, kit, built=ch.built, ocpp=ch.ocpp, mid=ch.mid)
 
@@ -141,27 +175,30 @@ def target_decision(ch: Charger, rules):
 
 
 # --------------------------------------------------------------------------- files
-def _file_name(model: str, terminal: int, kit: int | None, lang: str | None, rules) -> str:
-    from stager import names
-
-    needs_lang = rules.models[model].languages_matter
-    if lang and (needs_lang or kit is None):
+def file_name(model: str, terminal: int, kit: int | None, lang: str | None, rules) -> str:
+    """The canonical name (stager.names) of the bundle, or of the terminal's .hex when
+    ``kit`` is None; ``<LANG>`` stands for a pack not known (and for any pack on a
+    model whose language does not matter)."""
+    if lang and (rules.models[model].languages_matter or kit is None):
         try:
             return names.format_name(model, terminal, kit, lang)
-        except BadInput:
+        except BadInput:  # a form without LANG (a 1XX/2XX .hex)
             pass
     return names.expected_name(model, terminal, kit, pack=None)
 
 
-def _look_up(catalog, decision, lang, want_hex, files: list[FileNeed]) -> None:
+def _look_up(catalog, decision, lang, want_hex, plan: ChargerPlan) -> None:
     try:
         sel = catalog.select(decision, lang=lang, hex=want_hex)
     except CatalogError as e:
-        for f in files:
+        for f in plan.files:
             f.found, f.why = False, e.message
         return
+    plan.pack = plan.pack or sel.pack
     by_role = {cf.role: cf for cf in sel.files}
-    for f in files:
+    if "bundle" in by_role:
+        plan.card_bundle = by_role["bundle"].name
+    for f in plan.files:
         cf = by_role.get(f.role)
         if cf is None:
             f.found, f.why = False, "not in the catalog"
@@ -171,69 +208,87 @@ def _look_up(catalog, decision, lang, want_hex, files: list[FileNeed]) -> None:
 
 # --------------------------------------------------------------------------- the plan
 def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
+    """The ordered steps from what ``ch`` runs now to its target."""
     rules = rules or _rules()
-    refusals, warnings = current_state_problems(ch, rules)
+    refusals, warnings = current_state(ch, rules)
     d = target_decision(ch, rules)
-    plan = ChargerPlan(charger=ch, to_kit=d.kit, to_terminal=d.terminal, decision=d)
+    plan = ChargerPlan(charger=ch, to_kit=d.kit, to_terminal=d.terminal, decision=d, pack=ch.lang)
     plan.refusals = refusals + list(d.refusals)
     plan.warnings = warnings + [w for w in d.warnings if w.code != "master-sd-reminder"]
     if not d.allowed:
         return plan
-    if d.kit < ch.kit:
-        plan.warnings.append(Reason("downgrade", f"Kit {d.kit} is lower than the installed {ch.kit}: a downgrade "
-                                    f"(allowed, not advised: MADIC recommends the latest OCPP version)."))
+    # The same target seen from the installed kit: the engine's MASTER SD barrier and downgrade.
+    moving = decide(dataclasses.replace(d.query, from_kit=ch.kit), rules)
+    plan.warnings += [w for w in moving.warnings if w.code == "downgrade"]
 
     kit_changes = d.kit != ch.kit or (ch.terminal is not None and ch.terminal != d.terminal)
     if needs_master_sd(rules, ch.kit, d.kit):
         plan.steps.append(Step("master-sd", f"Migrate the kit from {ch.kit} ({family(ch.kit)}XX) with "
-                               f"{master_sd_text(rules)} first: a {family(d.kit)}XX kit cannot be reached from a "
-                               f"file (section {rules.migration['section']}). Bring a MASTER SD."))
+                               f"{master_sd_text(rules)} first: kit {d.kit} ({rules.migration['barrier_family']}XX or later) "
+                               f"is never reached from a file staged by stager (section "
+                               f"{rules.migration['section']})."))
+    plan.card_bundle = file_name(ch.model, d.terminal, d.kit, ch.lang, rules)
     if kit_changes:
-        name = _file_name(ch.model, d.terminal, d.kit, ch.lang, rules)
+        name = plan.card_bundle
         plan.files.append(FileNeed(name, "bundle"))
         after = " after the MASTER SD migration" if plan.steps else ""
         plan.steps.append(Step("stage-bundle", f"Update kit and terminal to {d.kit} + {d.terminal}{after} from a "
                                f"card holding {name}.", {"file": name}))
     if ch.hex:
-        name = _file_name(ch.model, d.terminal, None, ch.lang, rules)
+        name = file_name(ch.model, d.terminal, None, ch.lang, rules)
         plan.files.append(FileNeed(name, "hex"))
         st = rules.stlink
         plan.steps.append(Step("stlink-hex", f"Flash terminal {d.terminal} with the ST-LINK probe ({st['utility']} "
-                               f"{st['min_utility_version']} or later, {st['procedure']}) from {name}.",
-                               {"file": name}))
-    router_ok = _router_steps(ch, d.kit, rules, plan)
+                               f"{st['min_utility_version']} or later, {st['procedure']}) from {name} (section "
+                               f"{st['section']}).", {"file": name}))
+    router_stays = _router_steps(ch, d.kit, rules, plan)
     if catalog is not None and plan.files:
-        _look_up(catalog, d, ch.lang, ch.hex, plan.files)
-    if not kit_changes and not ch.hex and router_ok:
-        plan.steps.append(Step("nothing-to-do", f"Already on kit {d.kit} + terminal {d.terminal}"
-                               + (f" with router {ch.router.router.upper()} {ch.router.version}" if ch.router else "")
-                               + ": nothing to do."))
+        _look_up(catalog, d, ch.lang, ch.hex, plan)
+    if not kit_changes and not ch.hex and router_stays:
+        router = f" with router {rules.routers[ch.router.router].name} {ch.router.version}" if ch.router else ""
+        unchecked = "" if ch.terminal is not None else (
+            f" (the terminal was not given: check that it runs {d.terminal})")
+        plan.steps.append(Step("nothing-to-do", f"Already on kit {d.kit} + terminal {d.terminal}{router}: nothing "
+                               f"to do{unchecked}."))
     return plan
 
 
 def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
-    """Router update or configuration steps; True when the router needs no change."""
+    """The router's update or configuration steps; True when it needs nothing."""
     if ch.router is None:
         return True
-    router, cell = router_cell(rules, ch.router, kit)
-    cls = rules.kit_class(kit)
+    spec = ch.router
+    router, cell = router_cell(rules, spec, kit)
+    if spec.version not in router.versions:
+        plan.refusals.append(Reason("router-unknown", f"Installed now, router {router.name} at version "
+                                    f"{spec.version}: the note's table (section {router.section}) knows versions "
+                                    f"{', '.join(map(str, router.versions))} only: check the router's version."))
+    elif ch.kit != kit:
+        _, now_cell = router_cell(rules, spec, ch.kit)
+        if now_cell is not None and not now_cell.ok:
+            plan.warnings.append(Reason("router-ko-now", f"Router {router.name} at version {spec.version} is KO "
+                                        f"with the installed kit {ch.kit} (section {router.section}): the charger "
+                                        f"may be offline until this plan is done."))
     if cell is not None and cell.ok:
         if cell.note is None:
             return True
-        reason = note_reason(rules, router, ch.router.version, kit, cell.note)
+        reason = note_reason(rules, router, spec.version, kit, cell.note)
         plan.steps.append(Step("router-config", reason.message, {"condition": reason.code, "router": router.id}))
         return False
     options = router_versions_for(rules, router.id, kit)
+    cls = rules.kit_class(kit)
     if not options:
         plan.refusals.append(Reason("router-incompatible", f"No version of router {router.name} suits kit {kit} "
                                     f"(section {router.section})."))
         return False
     best, best_cell = options[0]
+    why = "is not in the note's table" if cell is None and spec.version not in router.versions else "does not work"
     plan.steps.append(Step(
         "router-update",
-        f"Update router {router.name} from version {ch.router.version} to {best}: version {ch.router.version} is "
-        f"KO with kit {kit} (class {cls.label if cls else '?'}, section {router.section}). {rules.site_visit}",
-        {"router": router.id, "from": ch.router.version, "to": best}))
+        f"Update router {router.name} from version {spec.version} to {best}: version {spec.version} {why} with "
+        f"kit {kit} (class {cls.label if cls else '?'}, section {router.section}); version {best} works with it. "
+        f"{rules.site_visit}",
+        {"router": router.id, "from": spec.version, "to": best}))
     if best_cell.note is not None:
         reason = note_reason(rules, router, best, kit, best_cell.note)
         plan.steps.append(Step("router-config", reason.message, {"condition": reason.code, "router": router.id}))

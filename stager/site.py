@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class SitePlan:
     catalog: str | None = None
 
     def bring(self) -> dict:
+        """What to bring for the site: MASTER SDs (one a charger migrated), the distinct
+        files with the chargers needing each, one card a distinct bundle."""
         master = sum(1 for p in self.plans if any(s.code == "master-sd" for s in p.steps))
         files: dict[str, dict] = {}
         for p in self.plans:
@@ -39,20 +42,19 @@ class SitePlan:
                 entry["chargers"].append(p.charger.id)
         cards: dict[str, dict] = {}
         for p in self.plans:
-            bundle = p.bundle
-            if bundle is None:
+            on_card = p.card_files()
+            if not on_card:
                 continue
-            card = cards.setdefault(bundle.name, {"files": [bundle.name], "chargers": [], "plan": p})
+            card = cards.setdefault(on_card[0], {"files": [on_card[0]], "chargers": [], "plans": []})
             card["chargers"].append(p.charger.id)
-            for f in p.files:
-                if f.role == "hex" and f.name not in card["files"]:
-                    card["files"].append(f.name)
-        out_cards = []
+            card["plans"].append(p)
+            card["files"] += [name for name in on_card[1:] if name not in card["files"]]
+        out = []
         for card in cards.values():
-            p = card.pop("plan")
-            card["command"] = prepare_command(p, len(card["files"]) > 1, self.catalog)
-            out_cards.append(card)
-        return {"master_sd": master, "files": list(files.values()), "cards": out_cards}
+            plans = card.pop("plans")
+            with_hex = any(p.charger.hex for p in plans)
+            out.append({**card, "command": prepare_command(plans[0], with_hex, self.catalog)})
+        return {"master_sd": master, "files": list(files.values()), "cards": out}
 
     def to_json(self) -> dict:
         return {"chargers": [p.to_json() for p in self.plans], "bring": self.bring(), "errors": list(self.errors)}
@@ -69,16 +71,17 @@ class SitePlan:
 
 
 def prepare_command(p: ChargerPlan, with_hex: bool, catalog: str | None) -> str:
+    """The `stager prepare` command that makes the card for plan ``p``'s target. The
+    pack is given when known and it matters (a WB-AC takes any pack); when it is not
+    known, prepare takes the catalog's only pack or asks for --lang."""
     c = p.charger
     parts = ["stager", "prepare", "--model", c.model, "--kit", str(p.to_kit), "--terminal", str(p.to_terminal)]
-    if c.lang:
-        parts += ["--lang", c.lang]
-    elif p.bundle is not None and "<LANG>" in p.bundle.name and rules().models[c.model].languages_matter:
-        parts += ["--lang", "<LANG>"]
+    if p.pack and rules().models[c.model].languages_matter:
+        parts += ["--lang", p.pack]
     if with_hex:
         parts.append("--hex")
     if catalog:
-        parts += ["--catalog", catalog]
+        parts += ["--catalog", shlex.quote(catalog)]
     return " ".join(parts)
 
 
@@ -114,9 +117,31 @@ def parse_row(row: dict) -> Charger:
     )
 
 
+def _decode(path: Path, raw: bytes) -> tuple[str, list[dict]]:
+    """The file's text, and an error for each line that is not UTF-8 (left empty, so
+    that the other lines keep their numbers and are still planned)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:
+        raise BadInput(f"site file {path} is not UTF-8 text (UTF-16 or binary): save it as CSV UTF-8.")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    lines, errors = [], []
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            if number == 1:
+                raise BadInput(f"site file {path}: line 1 (the header) is not UTF-8 text: save the file as "
+                               f"CSV UTF-8.") from None
+            errors.append({"line": number, "message": f"not UTF-8 text (byte {line[e.start]:#04x} at column "
+                                                      f"{e.start + 1}): save the file as CSV UTF-8"})
+            lines.append("")
+    return "\n".join(lines), errors
+
+
 def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
-    """(chargers with their line numbers, errors). BadInput (exit 2) for a file that
-    cannot be read at all: missing, empty, not UTF-8, no header, a required column missing."""
+    """(chargers with their line numbers, errors naming bad lines). BadInput (exit 2) for
+    a file that cannot be read at all: missing, empty, not text, no header or a
+    required column missing, no charger line."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -124,20 +149,16 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
         raise BadInput(f"site file {path} does not exist.") from None
     except OSError as e:
         raise BadInput(f"cannot read site file {path}: {e.strerror}.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise BadInput(f"site file {path} is not UTF-8 text (line {line}): save it as UTF-8 CSV.") from None
-    if not text.strip():
+    if not raw.strip():
         raise BadInput(f"site file {path} is empty: it needs a header line ({','.join(COLUMNS)}) and one charger a line.")
+    text, errors = _decode(path, raw)
     reader = csv.reader(io.StringIO(text))
     header = [h.strip().lower() for h in next(reader)]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise BadInput(f"site file {path}: line 1 must be a header naming at least {', '.join(REQUIRED)} "
                        f"(missing: {', '.join(missing)}); columns: {','.join(COLUMNS)}.")
-    chargers, errors, seen = [], [], {}
+    chargers, seen = [], {}
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
         errors.append({"line": 1, "message": f"unknown column(s) {', '.join(unknown)}: the columns are {','.join(COLUMNS)}"})
@@ -158,7 +179,10 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
             continue
         seen[ch.id] = line
         chargers.append((line, ch))
-    return chargers, errors
+    if not chargers and not errors:
+        raise BadInput(f"site file {path} has a header but no charger line: one charger a line, "
+                       f"columns {','.join(COLUMNS)}.")
+    return chargers, sorted(errors, key=lambda e: e["line"])
 
 
 def plan_site(path, catalog=None) -> SitePlan:

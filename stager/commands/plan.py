@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from stager import inputs
+from stager.data import rules
 from stager.commands._options import parsed_by, rule_options
 from stager.commands.catalog import catalog_option, lang_option
 from stager.errors import BadInput
-from stager.output import emit_json, handle_errors, json_option, say, style
+from stager.output import emit_json, handle_errors, json_option, say, style, warn
 
 
 def _to(value):
@@ -51,6 +53,12 @@ def checklist(site, stream) -> list[str]:
     for card in bring["cards"]:
         lines.append(f"  [ ] a card with {', '.join(card['files'])} for charger(s) {', '.join(card['chargers'])}")
         lines.append(f"      make it with: {card['command']}")
+        if any("<LANG>" in name for name in card["files"]):
+            model = next(p.charger.model for p in site.plans if p.card_files()[:1] == card["files"][:1])
+            if rules().models[model].languages_matter:
+                lines.append("      (language pack not given: add --lang, e.g. --lang FR, or keep one pack in the catalog)")
+            else:
+                lines.append(f"      (any language pack: the {rules().models[model].name} terminal has LEDs only)")
     if not bring["master_sd"] and not bring["cards"]:
         lines.append("  nothing: no card and no MASTER SD needed.")
     return lines
@@ -94,13 +102,17 @@ def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, wit
     from stager.site import SitePlan, plan_site
 
     catalog = None
-    if catalog_dir is not None:
+    if catalog_dir is not None or os.environ.get("STAGER_CATALOG", "").strip():
         from stager.catalog import open_catalog
 
         catalog = open_catalog(catalog_dir)
     if site is not None:
-        if model is not None or kit is not None:
-            raise BadInput("give either --site FILE.csv or --model and --kit, not both.")
+        given = [name for name, value in (("--model", model), ("--kit", kit), ("--terminal", terminal),
+                                          ("--from-kit", from_kit), ("--built", built), ("--ocpp", ocpp),
+                                          ("--mid", mid), ("--router", router), ("--to", to), ("--lang", lang),
+                                          ("--hex", with_hex)) if value]
+        if given:
+            raise BadInput(f"with --site, each charger's values come from the CSV's columns: drop {', '.join(given)}.")
         result = plan_site(site, catalog)
     else:
         if model is None or kit is None:
@@ -115,4 +127,22 @@ def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, wit
         emit_json(result.to_json())
     else:
         say("\n".join(checklist(result, sys.stdout)))
+    for line in summary(result):
+        warn(line)
     sys.exit(result.exit_code)
+
+
+def summary(site) -> list[str]:
+    """Why the exit code is not 0, on standard error (one line a reason)."""
+    out = []
+    if site.errors:
+        out.append(f"Error: {len(site.errors)} line(s) of the site file not planned: "
+                   + "; ".join(f"line {e['line']}: {e['message']}" for e in site.errors))
+    refused = [p.charger.id for p in site.plans if p.refusals]
+    if refused:
+        out.append(f"Refused: charger(s) {', '.join(refused)}: a plan the rules refuse or a current state the "
+                   f"note rules out (see REFUSED above).")
+    missing = sorted({f.name for p in site.plans for f in p.files if f.found is False})
+    if missing:
+        out.append(f"Catalog: {len(missing)} file(s) missing: {', '.join(missing)}.")
+    return out
