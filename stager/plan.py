@@ -118,7 +118,7 @@ class ChargerPlan:
 
 
 # --------------------------------------------------------------------------- current state
-def older_than_table(rules, model, version: int, versions) -> bool:
+def older_than_table(rules, version: int, versions) -> bool:
     """A 1XX/2XX version of a family below every version of the table's axis."""
     return family(version) in rules.migration["from_families"] and family(version) < min(family(v) for v in versions)
 
@@ -128,7 +128,7 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
     installed kit and terminal, read as a state (see the module's note)."""
     model = rules.models[ch.model]
     now = decide(Query(ch.model, ch.kit, terminal=ch.terminal, built=ch.built), rules)
-    old_kit = older_than_table(rules, model, ch.kit, model.kits)
+    old_kit = older_than_table(rules, ch.kit, model.kits)
     installed = f"kit {ch.kit}" + (f" + terminal {ch.terminal}" if ch.terminal is not None else "")
     refusals, warnings = [], []
     for r in now.refusals:
@@ -140,8 +140,7 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
                                    f"table (section {model.section}), which starts at {min(model.kits)}: the "
                                    f"note knows {family(ch.kit)}XX kits (section {rules.migration['section']}) "
                                    f"but the kit/terminal pairing cannot be checked."))
-        elif r.code == "unknown-terminal" and old_kit and older_than_table(rules, model, ch.terminal,
-                                                                            model.terminals):
+        elif r.code == "unknown-terminal" and old_kit and older_than_table(rules, ch.terminal, model.terminals):
             warnings.append(Reason("terminal-older-than-table", f"Installed terminal {ch.terminal} is older than "
                                    f"the {model.name} table, which starts at {min(model.terminals)}: it goes "
                                    f"with the {family(ch.kit)}XX kit and cannot be checked."))
@@ -177,9 +176,9 @@ def target_decision(ch: Charger, rules):
 # --------------------------------------------------------------------------- files
 def file_name(model: str, terminal: int, kit: int | None, lang: str | None, rules) -> str:
     """The canonical name (stager.names) of the bundle, or of the terminal's .hex when
-    ``kit`` is None; ``<LANG>`` stands for a pack not known (and for any pack on a
-    model whose language does not matter)."""
-    if lang and (rules.models[model].languages_matter or kit is None):
+    ``kit`` is None; ``<LANG>`` stands for a pack not given (with a catalog, the name
+    becomes the catalog's file: on a WB-AC, whose language does not matter, any pack)."""
+    if lang:
         try:
             return names.format_name(model, terminal, kit, lang)
         except BadInput:  # a form without LANG (a 1XX/2XX .hex)
@@ -194,7 +193,7 @@ def _look_up(catalog, decision, lang, want_hex, plan: ChargerPlan) -> None:
         for f in plan.files:
             f.found, f.why = False, e.message
         return
-    plan.pack = plan.pack or sel.pack
+    plan.pack = sel.pack or plan.pack  # the pack of the file found (any pack on a WB-AC)
     by_role = {cf.role: cf for cf in sel.files}
     if "bundle" in by_role:
         plan.card_bundle = by_role["bundle"].name

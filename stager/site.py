@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager import inputs
-from stager.data import rules
 from stager.errors import BadInput
 from stager.plan import Charger, ChargerPlan, plan_charger
 
@@ -72,11 +71,11 @@ class SitePlan:
 
 def prepare_command(p: ChargerPlan, with_hex: bool, catalog: str | None) -> str:
     """The `stager prepare` command that makes the card for plan ``p``'s target. The
-    pack is given when known and it matters (a WB-AC takes any pack); when it is not
-    known, prepare takes the catalog's only pack or asks for --lang."""
+    pack is given when known (the CSV's, or the catalog's); when it is not, prepare
+    takes the catalog's only pack (any pack on a WB-AC) or asks for --lang."""
     c = p.charger
     parts = ["stager", "prepare", "--model", c.model, "--kit", str(p.to_kit), "--terminal", str(p.to_terminal)]
-    if p.pack and rules().models[c.model].languages_matter:
+    if p.pack:
         parts += ["--lang", p.pack]
     if with_hex:
         parts.append("--hex")

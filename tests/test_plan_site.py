@@ -286,3 +286,24 @@ def test_the_shipped_example_plans(run_stager):
     assert "stager prepare --model wbac --kit 400 --terminal 200\n" in r.out  # any pack will do on a WB-AC
     r = run_stager("plan", "--site", example, "--json")
     assert r.code == 0 and r.json()["bring"]["master_sd"] == 2
+
+
+def test_wbac_language_given_or_not(run_stager, tmp_path):
+    # Section 3.1 NB: the WB-AC terminal is LEDs only, its language does not matter.
+    site = HEADER + "w1,wbac,316,123,,,,,FR,\nw2,wbac,316,123,,,,,,\n"
+    r = run_stager("plan", "--site", write(tmp_path, site), "--json")
+    assert r.code == 0, r
+    cards = {tuple(c["chargers"]): (c["files"], c["command"]) for c in r.json()["bring"]["cards"]}
+    assert cards == {
+        ("w1",): (["WBAC_OCPP400_KIP200W_FR.tar.gz"], "stager prepare --model wbac --kit 400 --terminal 200 --lang FR"),
+        ("w2",): (["WBAC_OCPP400_KIP200W_<LANG>.tar.gz"], "stager prepare --model wbac --kit 400 --terminal 200"),
+    }
+    # With a catalog holding another pack only, that pack will do, for both.
+    have = write_catalog(tmp_path / "cat", ["WBAC_OCPP400_KIP200W_EN.tar.gz"])
+    r = run_stager("plan", "--site", write(tmp_path, site), "--catalog", tmp_path / "cat", "--json")
+    assert r.code == 0, r
+    (f,) = r.json()["bring"]["files"]
+    assert f["name"] == "WBAC_OCPP400_KIP200W_EN.tar.gz" and f["chargers"] == ["w1", "w2"]
+    assert (f["bytes"], f["sha256"]) == have["WBAC_OCPP400_KIP200W_EN.tar.gz"]
+    (card,) = r.json()["bring"]["cards"]
+    assert card["chargers"] == ["w1", "w2"] and "--lang EN" in card["command"]
