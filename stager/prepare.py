@@ -119,10 +119,12 @@ def check_files(plan: Plan, progress_factory=None) -> None:
                 bar.close()
 
 
-def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, stage=None, preflight=None):
+def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, stage=None, preflight=None,
+        history_path=None):
     """Stage the plan's files onto every target: pre-flight all targets before a byte is
     written, then copy (source read once for all targets), read back, sidecar. Each
-    staging is recorded in the history. Returns one result per target."""
+    staging is recorded in the history (``history_path``, default the user's history
+    file). Returns one result per target."""
     from stager import history, staging
     from stager.preflight import preflight as check_card
 
@@ -151,7 +153,7 @@ def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, 
         results.extend(stage(sources, targets, progress_factory=progress_factory))
     for r in results:
         target = next(t for t in plan.targets if str(t.path) == str(r.path))
-        history.record(plan.decision, target, sources, r)
+        history.record(plan.decision, target, sources, r, path=history_path)
     order = {str(t.path): i for i, t in enumerate(plan.targets)}
     return sorted(results, key=lambda r: order[str(r.path)])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -148,11 +149,16 @@ def test_history_skips_a_damaged_line(run_stager, tmp_path):
 
 
 def test_demo(run_stager, tmp_path):
-    r = run_stager("demo", tmp_path / "d")
+    home = tmp_path / "workshop-home"
+    r = run_stager("demo", tmp_path / "d", env={"STAGER_HOME": str(home)})
     assert r.code == 0, r
     assert "DEMO" in r.out and "The card is good." in r.out
     card = tmp_path / "d" / "card"
     assert any(p.name.endswith(".tar.gz") for p in card.iterdir())
+    # Nothing outside its folder: the demo's staging is not in the workshop's history.
+    assert not home.exists()
+    demo_history = (tmp_path / "d" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["result"] for line in demo_history] == ["ok"]
     r = run_stager("demo", tmp_path / "d")  # runs again in the same folder
     assert r.code == 0, r
 

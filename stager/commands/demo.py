@@ -74,7 +74,9 @@ def demo(directory):
     say("\n".join(_plan_lines(plan, sys.stdout)))
 
     _heading("3. Staging: copy, read back from the card, compare, sidecar")
-    results = lib.run(plan, progress_factory=_progress_factory(), report=say)
+    # The demo's staging is recorded beside it, never in the workshop's own history.
+    results = lib.run(plan, progress_factory=_progress_factory(), report=say,
+                      history_path=root / "history.jsonl")
     for line in lib.result_lines(plan, results, sys.stdout):
         say(line)
     code = lib.exit_code(results)
