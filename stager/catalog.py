@@ -1,8 +1,8 @@
 """The firmware catalog: a folder tree of firmware files and its ``SHA256SUMS`` index.
 
 Opening a catalog scans it (names and sizes only, never contents): every file is
-``usable``, ``not-indexed``, ``bad-index-line``, ``ambiguous``, ``unreadable``,
-``inconsistent`` or ``unrecognised`` (and ``damaged`` once hashed by :meth:`Catalog.verify`). The index is
+``usable``, ``not-indexed``, ``bad-index-line``, ``index-unreadable``, ``ambiguous``,
+``unreadable``, ``inconsistent`` or ``unrecognised`` (and ``damaged`` once hashed by :meth:`Catalog.verify`). The index is
 GNU coreutils' format (``sha256sum -c SHA256SUMS`` checks it); a bad line is named by
 its number and blocks only the file it names. Symlinks pointing outside the catalog
 and index paths that leave it are never followed or used.
@@ -183,6 +183,7 @@ class Catalog:
         self.index_present = False
         self.index_error: str | None = None
         self._index_bytes = b""
+        self._checked: dict[str, CatalogError | None] = {}
         files = self._walk()
         good, self.bad_lines = self._read_index()
         self.lines = {ln.relpath: ln for ln in good}
@@ -266,6 +267,8 @@ class Catalog:
                 status, why = parsed.status, parsed.why
             elif not readable:
                 status, why = "unreadable", "stager may not read this file (permissions): never used"
+            elif self.index_error:
+                status, why = "index-unreadable", f"{self.index_error}: no file is used until it can be read"
             elif relpath in blocked:
                 b = blocked[relpath]
                 status, why = "bad-index-line", f"named on bad line {b.line} of {INDEX_NAME} ({b.message}): never used until that line is mended"
@@ -335,6 +338,23 @@ class Catalog:
 
         return select(self, decision, lang, hex)
 
+    def select_hex(self, decision, pack: str | None = None) -> CatalogFile:
+        """The terminal's .hex alone (see :meth:`select`), of ``pack`` for a 3XX terminal."""
+        from stager.catalog_select import select_hex
+
+        return select_hex(self, decision, pack, [])
+
+    def check(self, cf: CatalogFile) -> None:
+        """:func:`check_content`, once per file however often it is asked (a site plan)."""
+        if cf.relpath not in self._checked:
+            try:
+                check_content(cf)
+                self._checked[cf.relpath] = None
+            except CatalogError as e:
+                self._checked[cf.relpath] = e
+        if self._checked[cf.relpath] is not None:
+            raise self._checked[cf.relpath]
+
     def to_json(self, model: str | None = None) -> dict:
         entries = [e for e in self.entries if model is None or not e.parsed.ok or e.parsed.model == model]
         rules = _rules()
@@ -400,7 +420,15 @@ class Catalog:
         return report
 
     def verify(self, progress=None) -> VerifyReport:
-        """Re-hash every indexed file and compare with its line."""
+        """Re-hash every indexed file and compare with its line. An index that cannot be
+        read, or none at all, is a failure (exit 4): nothing could be verified."""
+        if self.index_error:
+            raise CatalogError(f"{self.index_error}: nothing can be verified. Mend {self.root / INDEX_NAME} "
+                               f"(or get the catalog again from its source).", code="index-unreadable")
+        if not self.index_present:
+            raise CatalogError(f"{self.root} has no {INDEX_NAME}: nothing can be verified and no file is used. "
+                               f"Check where the files come from, then run 'stager catalog index --catalog "
+                               f"{self.root}'.", code="no-index")
         old = [e for e in self.entries if e.relpath in self.lines]
         hashes = hash_many([e.path for e in old], progress)
         return VerifyReport(

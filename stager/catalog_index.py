@@ -45,6 +45,8 @@ class BadLine:
 
 
 _LINE = re.compile(rb"^(\\?)(\S+) ([ *])(.*)$", re.S)
+_TAG = re.compile(rb"^(\\?)SHA256 \((.+)\) = ([0-9a-fA-F]{64})$", re.S)
+_ONE_SPACE = re.compile(rb"^[0-9a-fA-F]{64} ([^ *].*)$", re.S)
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _EXCLUDED_SUFFIXES = (".sha256", ".tmp", ".part", ".partial", ".crdownload", "~")
 
@@ -87,11 +89,19 @@ def parse_index(data: bytes) -> tuple[list[IndexLine], list[BadLine]]:
         raw = raw[:-1] if raw.endswith(b"\r") else raw
         if not raw.strip() or raw.startswith(b"#"):
             continue
-        m = _LINE.match(raw)
-        if not m or not m.group(4):
-            bad.append(BadLine(num, "malformed", f"not '<64 hex digits>  <path>': {raw[:60].decode('utf-8', 'replace')!r}"))
+        m, tag = _LINE.match(raw), _TAG.match(raw)
+        if tag:  # sha256sum --tag: "SHA256 (path) = <hash>", which sha256sum -c also reads
+            escaped, path, digest = tag.group(1), tag.group(2), tag.group(3)
+        elif m and m.group(4):
+            escaped, digest, path = m.group(1), m.group(2), m.group(4)
+        else:
+            one = _ONE_SPACE.match(raw)
+            relpath = _clean_path(os.fsdecode(one.group(1)))[0] if one else None
+            why = ("one space between the checksum and the path: sha256sum writes two ('<hash>  <path>')" if one
+                   else f"not '<64 hex digits>  <path>': {raw[:60].decode('utf-8', 'replace')!r}")
+            bad.append(BadLine(num, "malformed", why, relpath))
             continue
-        path = _unescape(m.group(4)) if m.group(1) else m.group(4)
+        path = _unescape(path) if escaped else path
         if path is None:
             bad.append(BadLine(num, "malformed", "a '\\' escape in the path is not \\\\, \\n or \\r"))
             continue
@@ -99,7 +109,7 @@ def parse_index(data: bytes) -> tuple[list[IndexLine], list[BadLine]]:
         if problem:
             bad.append(BadLine(num, problem[0], problem[1], relpath))
             continue
-        digest = m.group(2).decode("ascii", "replace")
+        digest = digest.decode("ascii", "replace")
         if relpath in seen:
             bad.append(BadLine(num, "duplicate-path", f"{relpath} is already on line {seen[relpath]}", relpath))
             continue
@@ -346,7 +356,13 @@ def content_mismatch(cf: CatalogFile, actual: str) -> CatalogError:
         f"{cf.relpath} does not match line {cf.line} of {INDEX_NAME} (indexed {cf.sha256[:16]}..., "
         f"read {actual[:16]}...): its content changed since it was indexed, so it is never staged. "
         f"Get the file again from its source (or, if the new content is right, delete its line "
-        f"and run 'stager catalog index').", code="damaged")
+        f"and run 'stager catalog index --catalog {_root_of(cf)}').", code="damaged")
+
+
+def _root_of(cf: CatalogFile) -> str:
+    """The catalog folder a chosen file was found in."""
+    parts = len(cf.relpath.split("/"))
+    return str(Path(cf.path).parents[parts - 1])
 
 
 def check_content(cf: CatalogFile, progress=None) -> str:

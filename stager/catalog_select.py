@@ -140,18 +140,26 @@ def select(cat: Catalog, decision, lang, want_hex) -> Selection:
     pack = _choose_pack(model, bundles, wanted, notes, what)
     files = [_one(cat, [e for e in bundles if e.parsed.pack == pack], notes)]
     if want_hex:
-        form = names.convention().form_for("hex", None, terminal)
-        hex_pack = pack if form is not None and "LANG" in form.tokens else None
-        hexes = [e for e in cat.entries if e.parsed.ok and e.parsed.role == "hex" and e.parsed.model == model.id
-                 and e.parsed.terminal == terminal]
-        if hex_pack is not None and not model.languages_matter:
-            hexes_pack = [e for e in hexes if e.parsed.pack == hex_pack]
-            if not hexes_pack and hexes:
-                hex_pack = _choose_pack(model, hexes, hex_pack, notes, f"the terminal {terminal} .hex")
-        chosen = [e for e in hexes if e.parsed.pack == hex_pack]
-        if not chosen:
-            raise _no_match(cat, model, f"terminal {terminal} (.hex for the ST-LINK probe)",
-                            names.expected_name(model.id, terminal, None, hex_pack),
-                            _nearby(cat, model, "hex", kit, terminal, decision.compatible_terminals))
-        files.append(_one(cat, chosen, notes))
+        files.append(select_hex(cat, decision, pack, notes))
     return Selection(tuple(files), pack, tuple(notes))
+
+
+def select_hex(cat: Catalog, decision, pack, notes: list) -> CatalogFile:
+    """The terminal's .hex for the ST-LINK probe: of the bundle's ``pack`` for a 3XX
+    terminal (any pack on a WB-AC; with no pack known, the catalog's only one)."""
+    model = _rules().models[decision.model]
+    kit, terminal = decision.kit, decision.terminal
+    form = names.convention().form_for("hex", None, terminal)
+    needs_pack = form is not None and "LANG" in form.tokens
+    hex_pack = pack if needs_pack else None
+    hexes = [e for e in cat.entries if e.parsed.ok and e.parsed.role == "hex" and e.parsed.model == model.id
+             and e.parsed.terminal == terminal]
+    if needs_pack and hexes and (hex_pack is None or (
+            not model.languages_matter and not any(e.parsed.pack == hex_pack for e in hexes))):
+        hex_pack = _choose_pack(model, hexes, hex_pack, notes, f"the terminal {terminal} .hex")
+    chosen = [e for e in hexes if e.parsed.pack == hex_pack]
+    if not chosen:
+        raise _no_match(cat, model, f"terminal {terminal} (.hex for the ST-LINK probe)",
+                        names.expected_name(model.id, terminal, None, hex_pack),
+                        _nearby(cat, model, "hex", kit, terminal, decision.compatible_terminals))
+    return _one(cat, chosen, notes)

@@ -316,7 +316,17 @@ def parse(filename: str, conv: Convention | None = None) -> ParsedName | BadName
         why = "not a firmware file name (.bin, .tar.gz or .hex)"
     else:
         why = f"matches none of the naming forms ({_forms_text(conv)})"
+    odd = [c for c in base if not c.isascii()]
+    if odd:  # a look-alike (Kelvin sign, long s, fullwidth digit) prints like the real name
+        why += (f"; it holds {len(odd)} non-ASCII character(s) that may look like letters or digits: "
+                + ", ".join(f"'{c}' ({_char_name(c)})" for c in dict.fromkeys(odd)) + ": rename the file")
     return BadName(base, "unrecognised", why)
+
+
+def _char_name(c: str) -> str:
+    import unicodedata
+
+    return f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}"
 
 
 def _classify(conv: Convention, shape: Shape, m: re.Match, base: str) -> ParsedName | BadName:

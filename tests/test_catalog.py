@@ -235,7 +235,8 @@ GOOD = "OCPP212_KIP241A_FR.bin"
      + sha(content("OCPP212_KIP241A_EN.bin")).encode() + b"  ./OCPP212_KIP241A_EN.bin\n", "duplicate-path",
      "OCPP212_KIP241A_EN.bin"),
     (sha(b"x").encode() + b"  SHA256SUMS\n", "index-itself", None),
-    (sha(b"x").encode() + b" OCPP212_KIP241A_EN.bin\n", "malformed", None),
+    # one space: malformed, and the file it names is blocked (not "not indexed", never re-indexed)
+    (sha(b"x").encode() + b" OCPP212_KIP241A_EN.bin\n", "malformed", "OCPP212_KIP241A_EN.bin"),
 ])
 def test_each_bad_index_line_is_named_and_the_rest_still_works(tmp_path, line, code, blocked):
     root = make_catalog(tmp_path / "c", files_of(GOOD, "OCPP212_KIP241A_EN.bin"), indexed=[GOOD], extra=line)
@@ -280,20 +281,49 @@ def test_index_formats_that_sha256sum_accepts_are_read(tmp_path):
     assert cat.lines["sub/KIP241A.hex"].line == 4
 
 
+def test_sha256sum_tag_lines_are_read(tmp_path):
+    data = content("x")
+    root = make_catalog(tmp_path / "c", {"OCPP212_KIP241A_FR.bin": data, "sub/KIP241A.hex": data}, indexed=[])
+    (root / INDEX_NAME).write_bytes(  # `sha256sum --tag`, which `sha256sum -c` reads too
+        b"SHA256 (OCPP212_KIP241A_FR.bin) = " + sha(data).encode() + b"\n"
+        + b"SHA256 (sub/KIP241A.hex) = " + sha(data).encode() + b"\n")
+    assert sha256sum_accepts(root).returncode == 0
+    cat = open_catalog(root)
+    assert cat.bad_lines == [] and cat.counts() == {"usable": 2}
+
+
+def test_a_look_alike_character_is_named():
+    from stager.names import parse
+
+    bad = parse("PULSE22_OCPP318_\u212aIP313A_FR.tar.gz")  # KELVIN SIGN for the K of KIP
+    assert bad.status == "unrecognised" and "U+212A KELVIN SIGN" in bad.why and "rename the file" in bad.why
+
+
 def test_parse_index_of_garbage_bytes():
     good, bad = parse_index(b"\xff\xfe\x00garbage\n" + sha(b"a").encode() + b"  ok.bin\n")
     assert [g.relpath for g in good] == ["ok.bin"] and [b.line for b in bad] == [1]
 
 
-def test_unreadable_index_leaves_every_file_unindexed(tmp_path):
+def test_unreadable_index_leaves_every_file_unused(tmp_path):
     root = make_catalog(tmp_path / "c", files_of(GOOD))
     (root / INDEX_NAME).unlink()
     (root / INDEX_NAME).mkdir()
     cat = open_catalog(root)
-    assert cat.index_error and status_of(cat, GOOD) == "not-indexed"
+    assert cat.index_error and status_of(cat, GOOD) == "index-unreadable"
     with pytest.raises(CatalogError) as e:
         cat.index()  # never replaces an index it cannot read
     assert e.value.code == "index-unreadable" and (root / INDEX_NAME).is_dir()
+    with pytest.raises(CatalogError) as e:
+        cat.verify()  # nothing could be verified: a failure, not "all match"
+    assert e.value.code == "index-unreadable"
+
+
+def test_verify_without_an_index_is_a_failure(tmp_path):
+    root = make_catalog(tmp_path / "c", files_of(GOOD))
+    (root / INDEX_NAME).unlink()
+    with pytest.raises(CatalogError) as e:
+        open_catalog(root).verify()
+    assert e.value.code == "no-index" and "stager catalog index --catalog" in e.value.message
 
 
 def test_an_index_linked_from_outside_is_neither_read_nor_replaced(tmp_path):
@@ -303,7 +333,7 @@ def test_an_index_linked_from_outside_is_neither_read_nor_replaced(tmp_path):
     (root / GOOD).write_bytes(content(GOOD))
     (root / INDEX_NAME).symlink_to(elsewhere / INDEX_NAME)
     cat = open_catalog(root)
-    assert "outside the catalog" in cat.index_error and status_of(cat, GOOD) == "not-indexed"
+    assert "outside the catalog" in cat.index_error and status_of(cat, GOOD) == "index-unreadable"
     with pytest.raises(CatalogError):
         cat.index()
     assert (root / INDEX_NAME).is_symlink()
@@ -487,6 +517,7 @@ def test_tampered_file_is_selected_by_name_but_never_passes_the_content_check(tm
         check_content(f)
     assert e.value.code == "damaged" and e.value.exit_code == 4
     assert "line 1 of SHA256SUMS" in e.value.message
+    assert f"stager catalog index --catalog {root}'" in e.value.message  # a command that runs as it is
     (root / "OCPP212_KIP241A_FR.bin").write_bytes(content("OCPP212_KIP241A_FR.bin"))
     assert check_content(f) == f.sha256
 

@@ -77,13 +77,13 @@ def list_lines(doc: dict) -> list[str]:
         if not m["files"]:
             out.append("  no files")
             continue
-        out.append(f"  {'Kit':5}{'Terminal':10}{'Pack':10}{'Rules':11}{'Status':15}File")
+        out.append(f"  {'Kit':5}{'Terminal':10}{'Pack':10}{'Rules':17}{'Status':15}File")
         rows = sorted(m["files"], key=lambda f: (f["role"] != "bundle", f["kit"] or 0, f["terminal"], f["pack"] or "", f["path"]))
         for f in rows:
             kit = str(f["kit"]) if f["kit"] is not None else "hex"
-            out.append(f"  {kit:5}{f['terminal']:<10}{(f['pack'] or '-'):10}{f['rules']:11}{_status(f['status'])} {f['path']}")
+            out.append(f"  {kit:5}{f['terminal']:<10}{(f['pack'] or '-'):10}{f['rules']:17}{_status(f['status'])} {f['path']}")
             if f["status"] != "usable" or f["duplicates"]:
-                out.append(f"{'':41}{f['why']}")
+                out.append(f"{'':47}{f['why']}")
     from stager.names import is_firmware_name
 
     unrecognised = [f for f in doc["unrecognised"] if is_firmware_name(f["path"])]
