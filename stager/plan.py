@@ -10,10 +10,10 @@ catalog look-up.
 Reading of the current state (plan.md "Impossible"): what the engine refuses about the
 installed kit and terminal (a pair the table marks KO, a kit of a family the tables
 cover that is not a row, an unknown terminal, a terminal built from April 2023 on
-running a 1XX/2XX version) is a state the note rules out: reported in ``refusals``
-(exit 3), and the plan is still made. Two exceptions, reported as warnings:
+running a 1XX/2XX version, an installed 314, which "must not be used") is a state the
+note rules out: reported in ``refusals`` (exit 3; also in ``ruled_out``), and the plan
+is still made. One exception, reported as warnings:
 
-- an installed 314: forbidden, but real; the plan replaces it;
 - a kit older than the model's table (1XX; the tables start at 2XX, the WB-AC's at
   3XX): the note knows such kits (section 2: "1XX to 2XX without any problem", 1XX/2XX
   to 3XX with the MASTER SD), it just has no row for them, so the kit/terminal pairing
@@ -83,8 +83,8 @@ class ChargerPlan:
     steps: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     refusals: list = field(default_factory=list)
-    files: list = field(default_factory=list)  # FileNeed: the files the steps use
-    card_bundle: str | None = None  # the bundle `stager prepare` puts on the card (also for a .hex alone)
+    ruled_out: list = field(default_factory=list)  # those of ``refusals`` about the state installed now
+    files: list = field(default_factory=list)  # FileNeed: what `stager prepare` puts on the card, bundle first
     pack: str | None = None  # the language pack: --lang, or the catalog's only one
     decision: object = None  # the target's rules Decision
 
@@ -96,14 +96,9 @@ class ChargerPlan:
         return next((f for f in self.files if f.role == role), None)
 
     def card_files(self) -> list[str]:
-        """What the card made by `stager prepare` holds: the bundle, and the .hex with --hex."""
-        if not self.files:
-            return []
-        bundle = self.file("bundle")
-        out = [bundle.name if bundle else self.card_bundle]
-        if self.file("hex"):
-            out.append(self.file("hex").name)
-        return out
+        """What the card made by `stager prepare` holds: the bundle (even for a .hex alone:
+        prepare always stages it), and the .hex with --hex."""
+        return [f.name for f in self.files]
 
     def to_json(self) -> dict:
         c = self.charger
@@ -132,10 +127,7 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
     installed = f"kit {ch.kit}" + (f" + terminal {ch.terminal}" if ch.terminal is not None else "")
     refusals, warnings = [], []
     for r in now.refusals:
-        if r.code == "forbidden-version":
-            warnings.append(Reason("forbidden-installed", f"Installed kit {ch.kit} must never be used: {r.message} "
-                                   f"This plan replaces it."))
-        elif r.code == "unknown-kit" and old_kit:
+        if r.code == "unknown-kit" and old_kit:
             warnings.append(Reason("kit-older-than-table", f"Installed kit {ch.kit} is older than the {model.name} "
                                    f"table (section {model.section}), which starts at {min(model.kits)}: the "
                                    f"note knows {family(ch.kit)}XX kits (section {rules.migration['section']}) "
@@ -186,23 +178,23 @@ def file_name(model: str, terminal: int, kit: int | None, lang: str | None, rule
     return names.expected_name(model, terminal, kit, pack=None)
 
 
-def _look_up(catalog, decision, lang, want_hex, plan: ChargerPlan) -> None:
-    try:
-        sel = catalog.select(decision, lang=lang, hex=want_hex)
-    except CatalogError as e:
-        for f in plan.files:
-            f.found, f.why = False, e.message
-        return
-    plan.pack = sel.pack or plan.pack  # the pack of the file found (any pack on a WB-AC)
-    by_role = {cf.role: cf for cf in sel.files}
-    if "bundle" in by_role:
-        plan.card_bundle = by_role["bundle"].name
+def _look_up(catalog, decision, lang, plan: ChargerPlan) -> None:
+    """Each file looked up on its own (a missing bundle does not hide a .hex that is
+    there), and found only when its content matches its index line, as prepare will
+    check it: a file prepare would refuse is never reported found."""
     for f in plan.files:
-        cf = by_role.get(f.role)
-        if cf is None:
-            f.found, f.why = False, "not in the catalog"
-        else:
-            f.name, f.found, f.bytes, f.sha256 = cf.name, True, cf.bytes, cf.sha256
+        try:
+            if f.role == "bundle":
+                sel = catalog.select(decision, lang=lang)
+                cf = sel.bundle
+                plan.pack = sel.pack or plan.pack  # the pack of the file found (any pack on a WB-AC)
+            else:
+                cf = catalog.select_hex(decision, plan.pack)
+            catalog.check(cf)
+        except CatalogError as e:
+            f.found, f.why = False, e.message
+            continue
+        f.name, f.found, f.bytes, f.sha256 = cf.name, True, cf.bytes, cf.sha256
 
 
 # --------------------------------------------------------------------------- the plan
@@ -212,6 +204,7 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
     refusals, warnings = current_state(ch, rules)
     d = target_decision(ch, rules)
     plan = ChargerPlan(charger=ch, to_kit=d.kit, to_terminal=d.terminal, decision=d, pack=ch.lang)
+    plan.ruled_out = refusals
     plan.refusals = refusals + list(d.refusals)
     plan.warnings = warnings + [w for w in d.warnings if w.code != "master-sd-reminder"]
     if not d.allowed:
@@ -226,23 +219,24 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
                                f"{master_sd_text(rules)} first: kit {d.kit} ({rules.migration['barrier_family']}XX or later) "
                                f"is never reached from a file staged by stager (section "
                                f"{rules.migration['section']})."))
-    plan.card_bundle = file_name(ch.model, d.terminal, d.kit, ch.lang, rules)
+    if kit_changes or ch.hex:  # prepare puts the bundle on every card it makes
+        plan.files.append(FileNeed(file_name(ch.model, d.terminal, d.kit, ch.lang, rules), "bundle"))
+    if ch.hex:
+        plan.files.append(FileNeed(file_name(ch.model, d.terminal, None, ch.lang, rules), "hex"))
+    if catalog is not None and plan.files:
+        _look_up(catalog, d, ch.lang, plan)
     if kit_changes:
-        name = plan.card_bundle
-        plan.files.append(FileNeed(name, "bundle"))
+        name = plan.file("bundle").name
         after = " after the MASTER SD migration" if plan.steps else ""
         plan.steps.append(Step("stage-bundle", f"Update kit and terminal to {d.kit} + {d.terminal}{after} from a "
                                f"card holding {name}.", {"file": name}))
     if ch.hex:
-        name = file_name(ch.model, d.terminal, None, ch.lang, rules)
-        plan.files.append(FileNeed(name, "hex"))
+        name = plan.file("hex").name
         st = rules.stlink
         plan.steps.append(Step("stlink-hex", f"Flash terminal {d.terminal} with the ST-LINK probe ({st['utility']} "
                                f"{st['min_utility_version']} or later, {st['procedure']}) from {name} (section "
                                f"{st['section']}).", {"file": name}))
     router_stays = _router_steps(ch, d.kit, rules, plan)
-    if catalog is not None and plan.files:
-        _look_up(catalog, d, ch.lang, ch.hex, plan)
     if not kit_changes and not ch.hex and router_stays:
         router = f" with router {rules.routers[ch.router.router].name} {ch.router.version}" if ch.router else ""
         unchecked = "" if ch.terminal is not None else (

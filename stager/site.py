@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager import inputs
+from stager.data import rules
 from stager.errors import BadInput
 from stager.plan import Charger, ChargerPlan, plan_charger
 
@@ -31,28 +32,33 @@ class SitePlan:
 
     def bring(self) -> dict:
         """What to bring for the site: MASTER SDs (one a charger migrated), the distinct
-        files with the chargers needing each, one card a distinct bundle."""
+        files with the chargers needing each, one card a distinct bundle. On a model
+        whose language does not matter (the WB-AC), one file serves every pack asked."""
         master = sum(1 for p in self.plans if any(s.code == "master-sd" for s in p.steps))
-        files: dict[str, dict] = {}
+        files: dict = {}
+        cards: dict = {}
         for p in self.plans:
+            keys = []
             for f in p.files:
-                entry = files.setdefault(f.name, {"name": f.name, "role": f.role, "chargers": [], "found": f.found,
-                                                  "bytes": f.bytes, "sha256": f.sha256})
+                key = file_key(p, f)
+                keys.append(key)
+                entry = files.get(key)
+                if entry is None or ("<LANG>" in entry["name"] and "<LANG>" not in f.name):
+                    entry = files[key] = {"name": f.name, "role": f.role, "chargers": entry["chargers"] if entry else [],
+                                          "found": f.found, "bytes": f.bytes, "sha256": f.sha256}
                 entry["chargers"].append(p.charger.id)
-        cards: dict[str, dict] = {}
-        for p in self.plans:
-            on_card = p.card_files()
-            if not on_card:
-                continue
-            card = cards.setdefault(on_card[0], {"files": [on_card[0]], "chargers": [], "plans": []})
-            card["chargers"].append(p.charger.id)
-            card["plans"].append(p)
-            card["files"] += [name for name in on_card[1:] if name not in card["files"]]
+            if keys:
+                card = cards.setdefault(keys[0], {"keys": [], "plans": []})
+                card["plans"].append(p)
+                card["keys"] += [k for k in keys if k not in card["keys"]]
         out = []
         for card in cards.values():
-            plans = card.pop("plans")
-            with_hex = any(p.charger.hex for p in plans)
-            out.append({**card, "command": prepare_command(plans[0], with_hex, self.catalog)})
+            plans = card["plans"]
+            named = [p for p in plans if p.pack] or plans  # a plan whose pack is known names the card
+            on_card = [files[k] for k in card["keys"]]
+            out.append({"files": [f["name"] for f in on_card], "chargers": [p.charger.id for p in plans],
+                        "command": prepare_command(named[0], any(p.charger.hex for p in plans), self.catalog),
+                        "missing": [f["name"] for f in on_card if f["found"] is False]})
         return {"master_sd": master, "files": list(files.values()), "cards": out}
 
     def to_json(self) -> dict:
@@ -67,6 +73,14 @@ class SitePlan:
         if any(f.found is False for p in self.plans for f in p.files):
             return 4
         return 0
+
+
+def file_key(p: ChargerPlan, f) -> object:
+    """What makes two chargers' files the same file: the name, or, on a model whose
+    language does not matter, the model, kit, terminal and role whatever the pack."""
+    if rules().models[p.charger.model].languages_matter:
+        return f.name
+    return (p.charger.model, f.role, p.to_kit if f.role == "bundle" else None, p.to_terminal)
 
 
 def prepare_command(p: ChargerPlan, with_hex: bool, catalog: str | None) -> str:
@@ -151,7 +165,10 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
     if not raw.strip():
         raise BadInput(f"site file {path} is empty: it needs a header line ({','.join(COLUMNS)}) and one charger a line.")
     text, errors = _decode(path, raw)
-    reader = csv.reader(io.StringIO(text))
+    first = text.split("\n", 1)[0]
+    # A spreadsheet set to French saves "CSV" with semicolons: read the file as it is.
+    delimiter = ";" if ";" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = [h.strip().lower() for h in next(reader)]
     missing = [c for c in REQUIRED if c not in header]
     if missing:

@@ -144,9 +144,11 @@ def test_314_is_never_a_target():
     assert refusal_codes(plan(model="p22", kit=313, terminal=310, to=314)) == ["forbidden-version"]
 
 
-def test_installed_314_is_replaced_not_refused():
+def test_installed_314_is_a_state_the_note_rules_out_and_is_still_replaced():
+    # Section 6 NB: 314 "ne doit pas être utilisée": a charger running it is reported (exit 3)
     p = plan(model="p22", kit=314, lang="FR")
-    assert p.refusals == [] and "forbidden-installed" in warning_codes(p)
+    assert refusal_codes(p) == ["forbidden-version"] and p.ruled_out == p.refusals
+    assert "Installed now, kit 314" in p.refusals[0].message
     assert p.to_kit == 400 and codes(p) == ["stage-bundle"]
 
 

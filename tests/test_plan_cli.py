@@ -44,7 +44,8 @@ def test_2xx_to_latest_with_an_old_router(run_stager):
     assert bring["master_sd"] == 1
     assert bring["files"][0]["name"] == "PULSE50_OCPP400_KIP400B_FR.tar.gz" and bring["files"][0]["chargers"] == ["1"]
     assert bring["cards"] == [{"files": ["PULSE50_OCPP400_KIP400B_FR.tar.gz"], "chargers": ["1"],
-                               "command": "stager prepare --model p50 --kit 400 --terminal 400 --lang FR"}]
+                               "command": "stager prepare --model p50 --kit 400 --terminal 400 --lang FR",
+                               "missing": []}]
 
 
 def test_1xx_to_212_through_the_cli(run_stager):
@@ -83,7 +84,7 @@ def test_impossible_state_is_exit_3_and_still_planned(run_stager):
     assert [x["code"] for x in c["refusals"]] == ["terminal-hardware"]
     assert step_codes(c) == ["master-sd", "stage-bundle"]
     human = run_stager("plan", "-m", "p50", "-k", "212", "-t", "220", "--built", "2023-05")
-    assert human.code == 3 and "REFUSED [terminal-hardware]" in human.out and "Refused" in human.err
+    assert human.code == 3 and "RULED OUT as installed now [terminal-hardware]" in human.out and "Refused" in human.err
 
 
 def test_checklist_for_a_router_at_9_shows_note_1_in_full(run_stager):
@@ -171,3 +172,57 @@ def test_plan_imports_nothing_heavy():
     proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True)
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
     assert json.loads(proc.stdout)["chargers"][0]["to"]["kit"] == 400
+
+
+def test_a_file_whose_content_changed_is_not_found(run_stager, tmp_path):
+    # names.md: a file whose content no longer matches its line is never staged, so the
+    # plan never says "found" for it (prepare would refuse it, exit 4).
+    write_catalog(tmp_path / "cat", ["PULSE22_OCPP318_KIP313A_FR.tar.gz"])
+    (tmp_path / "cat" / "fw" / "PULSE22_OCPP318_KIP313A_FR.tar.gz").write_bytes(b"changed since it was indexed")
+    r = run_stager("plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--lang", "FR",
+                   "--catalog", tmp_path / "cat", "--json")
+    assert r.code == 4, r
+    (f,) = r.json()["bring"]["files"]
+    assert f["found"] is False and f["name"] == "PULSE22_OCPP318_KIP313A_FR.tar.gz"
+    assert r.json()["bring"]["cards"][0]["missing"] == ["PULSE22_OCPP318_KIP313A_FR.tar.gz"]
+    human = run_stager("plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--lang", "FR",
+                       "--catalog", tmp_path / "cat")
+    assert "does not match line 1 of SHA256SUMS" in human.out and "cannot be made yet" in human.out
+
+
+def test_each_file_is_looked_up_on_its_own(run_stager, tmp_path):
+    # The .hex is in the catalog, the bundle is not: only the bundle is missing.
+    have = write_catalog(tmp_path / "cat", ["KIP313A_FR.hex"])
+    r = run_stager("plan", "-m", "p22", "-k", "212", "-t", "241", "--to", "318", "--lang", "FR", "--hex",
+                   "--catalog", tmp_path / "cat", "--json")
+    assert r.code == 4, r
+    files = {f["name"]: f for f in r.json()["bring"]["files"]}
+    assert files["KIP313A_FR.hex"]["found"] is True
+    assert files["KIP313A_FR.hex"]["sha256"] == have["KIP313A_FR.hex"][1]
+    assert files["PULSE22_OCPP318_KIP313A_FR.tar.gz"]["found"] is False
+
+
+def test_the_catalogs_pack_names_the_steps(run_stager, tmp_path):
+    write_catalog(tmp_path / "cat", ["PULSE22_OCPP318_KIP313A_FR-EN.tar.gz", "KIP313A_FR-EN.hex"])
+    r = run_stager("plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--hex",
+                   "--catalog", tmp_path / "cat", "--json")
+    assert r.code == 0, r
+    steps = {s["code"]: s for s in only_charger(r)["steps"]}
+    assert steps["stage-bundle"]["file"] == "PULSE22_OCPP318_KIP313A_FR-EN.tar.gz"
+    assert steps["stlink-hex"]["file"] == "KIP313A_FR-EN.hex"
+    assert "<LANG>" not in json.dumps(r.json())
+
+
+def test_a_hex_alone_still_brings_the_bundle_prepare_puts_on_the_card(run_stager):
+    r = run_stager("plan", "-m", "p22", "-k", "400", "-t", "400", "--lang", "FR", "--hex", "--json")
+    assert r.code == 0, r
+    assert step_codes(only_charger(r)) == ["stlink-hex"]
+    bring = r.json()["bring"]
+    (card,) = bring["cards"]
+    assert card["files"] == ["PULSE22_OCPP400_KIP400A_FR.tar.gz", "KIP400A_FR.hex"]
+    assert [f["name"] for f in bring["files"]] == card["files"] and card["command"].endswith("--lang FR --hex")
+
+
+def test_no_terminal_none_in_the_checklist(run_stager):
+    r = run_stager("plan", "-m", "p22", "-k", "318", "--to", "314")
+    assert r.code == 3 and "None" not in r.out and "-> kit 314\n" in r.out

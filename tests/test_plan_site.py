@@ -281,7 +281,7 @@ def test_the_shipped_example_plans(run_stager):
     example = Path(__file__).resolve().parent.parent / "catalog" / "site-example.csv"
     r = run_stager("plan", "--site", example)
     assert r.code == 0, r
-    assert "Bring:" in r.out and "[ ] 2 MASTER SD" in r.out and "[ ] 1." in r.out
+    assert "Bring:" in r.out and "[ ] the MASTER SD (MADIC ref. 17806385, procedure NT-23006): 2 migration(s), charger(s) A1, A2" in r.out and "[ ] 1." in r.out
     assert "make it with: stager prepare --model p50 --kit 400 --terminal 400 --lang FR\n" in r.out
     assert "stager prepare --model wbac --kit 400 --terminal 200\n" in r.out  # any pack will do on a WB-AC
     r = run_stager("plan", "--site", example, "--json")
@@ -293,11 +293,16 @@ def test_wbac_language_given_or_not(run_stager, tmp_path):
     site = HEADER + "w1,wbac,316,123,,,,,FR,\nw2,wbac,316,123,,,,,,\n"
     r = run_stager("plan", "--site", write(tmp_path, site), "--json")
     assert r.code == 0, r
-    cards = {tuple(c["chargers"]): (c["files"], c["command"]) for c in r.json()["bring"]["cards"]}
-    assert cards == {
-        ("w1",): (["WBAC_OCPP400_KIP200W_FR.tar.gz"], "stager prepare --model wbac --kit 400 --terminal 200 --lang FR"),
-        ("w2",): (["WBAC_OCPP400_KIP200W_<LANG>.tar.gz"], "stager prepare --model wbac --kit 400 --terminal 200"),
-    }
+    # Any pack will do: one file, one card for both, named by the pack that was given.
+    (f,) = r.json()["bring"]["files"]
+    assert f["name"] == "WBAC_OCPP400_KIP200W_FR.tar.gz" and f["chargers"] == ["w1", "w2"]
+    cards = [(c["chargers"], c["files"], c["command"]) for c in r.json()["bring"]["cards"]]
+    assert cards == [(["w1", "w2"], ["WBAC_OCPP400_KIP200W_FR.tar.gz"],
+                      "stager prepare --model wbac --kit 400 --terminal 200 --lang FR")]
+    # The pack does matter on a Pulse 22: two packs, two cards.
+    p22 = HEADER + "a,p22,318,313,,,,,FR,\nb,p22,318,313,,,,,EN,\n"
+    r = run_stager("plan", "--site", write(tmp_path, p22), "--json")
+    assert [c["chargers"] for c in r.json()["bring"]["cards"]] == [["a"], ["b"]]
     # With a catalog holding another pack only, that pack will do, for both.
     have = write_catalog(tmp_path / "cat", ["WBAC_OCPP400_KIP200W_EN.tar.gz"])
     r = run_stager("plan", "--site", write(tmp_path, site), "--catalog", tmp_path / "cat", "--json")
@@ -307,3 +312,11 @@ def test_wbac_language_given_or_not(run_stager, tmp_path):
     assert (f["bytes"], f["sha256"]) == have["WBAC_OCPP400_KIP200W_EN.tar.gz"]
     (card,) = r.json()["bring"]["cards"]
     assert card["chargers"] == ["w1", "w2"] and "--lang EN" in card["command"]
+
+
+def test_a_semicolon_csv_from_a_french_spreadsheet_is_read(run_stager, tmp_path):
+    site = "id;model;kit;terminal;built;router;mid;ocpp;lang;to\nA1;p50;212;220;2022-06;f3426:7;non;1.5;FR;latest\n"
+    r = run_stager("plan", "--site", write(tmp_path, site), "--json")
+    assert r.code == 0, r
+    (c,) = r.json()["chargers"]
+    assert (c["id"], c["from"], c["to"]) == ("A1", {"kit": 212, "terminal": 220}, {"kit": 400, "terminal": 400})

@@ -26,10 +26,12 @@ def checklist(site, stream) -> list[str]:
     for p in site.plans:
         c = p.charger
         now = f"kit {c.kit}" + (f" + terminal {c.terminal}" if c.terminal else "")
-        head = f"Charger {c.id}: {p.decision.model_name if p.decision else c.model}, {now} -> kit {p.to_kit} + terminal {p.to_terminal}"
+        to = f"kit {p.to_kit}" + (f" + terminal {p.to_terminal}" if p.to_terminal is not None else "")
+        head = f"Charger {c.id}: {p.decision.model_name if p.decision else c.model}, {now} -> {to}"
         lines.append(style(head, stream, bold=True))
         for r in p.refusals:
-            lines.append(style(f"  REFUSED [{r.code}] ", stream, fg="red", bold=True) + r.message)
+            label = "RULED OUT as installed now" if r in p.ruled_out else "REFUSED"
+            lines.append(style(f"  {label} [{r.code}] ", stream, fg="red", bold=True) + r.message)
         for i, s in enumerate(p.ordered_steps(), 1):
             first, *rest = s.message.splitlines()
             lines.append(f"  [ ] {i}. {first}")
@@ -49,12 +51,18 @@ def checklist(site, stream) -> list[str]:
     bring = site.bring()
     lines.append(style("Bring:", stream, bold=True))
     if bring["master_sd"]:
-        lines.append(f"  [ ] {bring['master_sd']} MASTER SD (MADIC ref. 17806385, procedure NT-23006)")
+        migrated = [p.charger.id for p in site.plans if any(s.code == "master-sd" for s in p.steps)]
+        lines.append(f"  [ ] the MASTER SD (MADIC ref. 17806385, procedure NT-23006): {bring['master_sd']} "
+                     f"migration(s), charger(s) {', '.join(migrated)}")
+    by_id = {p.charger.id: p for p in site.plans}
     for card in bring["cards"]:
         lines.append(f"  [ ] a card with {', '.join(card['files'])} for charger(s) {', '.join(card['chargers'])}")
         lines.append(f"      make it with: {card['command']}")
+        if card["missing"]:
+            lines.append(style(f"      cannot be made yet: {', '.join(card['missing'])} MISSING from the catalog",
+                               stream, fg="red"))
         if any("<LANG>" in name for name in card["files"]):
-            model = next(p.charger.model for p in site.plans if p.card_files()[:1] == card["files"][:1])
+            model = by_id[card["chargers"][0]].charger.model
             if rules().models[model].languages_matter:
                 lines.append("      (language pack not given: add --lang, e.g. --lang FR, or keep one pack in the catalog)")
             else:
@@ -141,7 +149,7 @@ def summary(site) -> list[str]:
     refused = [p.charger.id for p in site.plans if p.refusals]
     if refused:
         out.append(f"Refused: charger(s) {', '.join(refused)}: a plan the rules refuse or a current state the "
-                   f"note rules out (see REFUSED above).")
+                   f"note rules out (see REFUSED and RULED OUT above).")
     missing = sorted({f.name for p in site.plans for f in p.files if f.found is False})
     if missing:
         out.append(f"Catalog: {len(missing)} file(s) missing: {', '.join(missing)}.")
