@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from stager.data import Rules, rules as _rules
 from stager.errors import BadInput
 
-_VERSION = re.compile(r"^\d{3}$")
+_VERSION = re.compile(r"^[1-9]\d{2}$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -43,7 +43,7 @@ def parse_version(text, what: str = "kit") -> int:
     """A kit or terminal version: exactly three digits ('318')."""
     value = str(text).strip()
     if not _VERSION.match(value):
-        raise BadInput(f"{what} version '{text}' is not a 3-digit number (for example 318).")
+        raise BadInput(f"{what} version '{text}' is not a 3-digit number from 100 to 999 (for example 318).")
     return int(value)
 
 

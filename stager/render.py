@@ -15,7 +15,9 @@ def decision_lines(decision, stream=None) -> list[str]:
     if terminal is None:
         what = f"kit {q.kit}"
     else:
-        chosen = " (newest allowed)" if decision.terminal_chosen else ""
+        chosen = ""
+        if decision.terminal_chosen:
+            chosen = " (newest allowed)" if decision.allowed else " (newest of the table for this kit)"
         what = f"kit {q.kit} + terminal {terminal}{chosen}"
     if decision.allowed:
         head = style("ALLOWED", stream, fg="green", bold=True)

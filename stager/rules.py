@@ -319,7 +319,8 @@ def _router_rules(rules: Rules, spec: RouterSpec, kit: int, refusals: list, cond
         if options:
             best, best_cell = options[0]
             extra = f" (with note {best_cell.note})" if best_cell.note else ""
-            todo = f"Update the router to version {best}{extra} first."
+            todo = (f"Update the router to version {best}{extra} first." if best > spec.version else
+                    f"Put the router back on version {best}{extra} first.")
         else:
             todo = "No version of this router suits this kit."
         refusals.append(Reason(

@@ -106,3 +106,9 @@ def test_matrix_unknown_model(run_stager):
 def test_version(run_stager):
     r = run_stager("--version")
     assert r.code == 0 and "stager" in r.out
+
+
+def test_a_refused_terminal_is_never_called_allowed(run_stager):
+    r = run_stager("check", "-m", "p22", "-k", "212", "--built", "2023-04")
+    assert r.code == 3 and "terminal-hardware" in r.out
+    assert "newest allowed" not in r.out and "terminal 241 (newest of the table for this kit)" in r.out

@@ -29,7 +29,7 @@ def test_unknown_model_suggests_the_closest():
         parse_model("p2")
 
 
-@pytest.mark.parametrize("text", ["abc", "31", "3180", "31.8", "-18", " ", "0x1"])
+@pytest.mark.parametrize("text", ["abc", "31", "3180", "31.8", "-18", " ", "0x1", "099", "000"])
 def test_version_must_be_three_digits(text):
     with pytest.raises(BadInput, match="3-digit"):
         parse_version(text)

@@ -164,3 +164,14 @@ def test_allowed_is_false_exactly_when_refusals():
 def test_no_advice_noise_on_a_forbidden_or_unknown_kit():
     for d in (decide(Query("wbac", 314)), decide(Query("p22", 999))):
         assert warnings(d) == []
+
+
+@pytest.mark.parametrize("router,version,kit,advice", [
+    ("f3426", 7, 318, "Update the router to version 8"),
+    ("f3426", 9, 212, "Put the router back on version 7"),  # going down is said as such
+    ("f3x26q", 8, 212, "Put the router back on version 7"),
+])
+def test_router_advice_says_which_way(router, version, kit, advice):
+    d = decide(Query("p22", kit, router=RouterSpec(router, version)))
+    (r,) = [r for r in d.refusals if r.code == "router-incompatible"]
+    assert advice in r.message
