@@ -73,8 +73,11 @@ def verify_card(target, ops: FileOps | None = None, progress_factory=None) -> Ca
     firmware = [e for e in entries if is_firmware_name(e.name) and not e.name.startswith(".")]
     leftovers = tuple(e.name for e in entries if is_temp_name(e.name))
     if not firmware:
+        left = (f" It holds leftovers of an interrupted staging ({', '.join(leftovers)}): 'stager prepare' "
+                f"removes them before it copies." if leftovers else "")
         raise MediaError(f"{folder} holds no firmware file (.bin, .tar.gz or .hex) on its root: "
-                         f"nothing to verify. Stage one with 'stager prepare'.", code="no-firmware")
+                         f"nothing to verify.{left} Stage one with 'stager prepare'.", code="no-firmware",
+                         details={"leftovers": list(leftovers)} if leftovers else None)
     out = []
     for e in firmware:
         size = e.stat(follow_symlinks=False).st_size

@@ -24,13 +24,15 @@ from stager.staging import (CARD_TYPES, FAT32_MAX, FAT_TYPES, TEMP_PREFIX, TEMP_
 class Preflight:
     path: Path
     warnings: list = field(default_factory=list)
-    removed: list = field(default_factory=list)  # firmware removed by --clean
+    removed: list = field(default_factory=list)  # firmware removed by --clean (to remove, in a dry run)
     already: list = field(default_factory=list)  # names already staged and verified
+    dry_run: bool = False
 
     def messages(self) -> list[str]:
         out = [f"Warning ({self.path}): {w}" for w in self.warnings]
         if self.removed:
-            out.append(f"{self.path}: removed old firmware (--clean): {', '.join(self.removed)}")
+            done = "would remove" if self.dry_run else "removed"
+            out.append(f"{self.path}: {done} old firmware (--clean): {', '.join(self.removed)}")
         for name in self.already:
             out.append(f"{self.path}: {name} is already on the card and verified against the "
                        f"catalog: nothing to copy.")
@@ -46,23 +48,23 @@ def _firmware_on_root(folder: Path) -> list[str]:
 
 
 def preflight(sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=None, clean=False,
-              ops=None) -> Preflight:
+              ops=None, dry_run=False) -> Preflight:
     """Every check before a byte is written. MediaError (exit 5) on: not writable,
     firmware already on the card (unless ``clean``), too little space, a file over the
     FAT32 limit. When the free space is unknown (fusefat says 0), the card's capacity
     ``size_bytes`` still refuses files that could never fit. With ``clean``, exactly the firmware files on the root (and their
-    sidecars) are removed, never the identical file already staged and verified."""
+    sidecars) are removed, never the identical file already staged and verified; only
+    once every other check has passed. With ``dry_run`` nothing is written or removed:
+    the same checks, and what --clean would remove."""
     ops = ops or FileOps()
     folder = Path(target_dir)
-    pre = Preflight(path=folder)
-    probe = folder / f"{TEMP_PREFIX}probe.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    pre = Preflight(path=folder, dry_run=dry_run)
     try:
-        try:
-            with open(probe, "xb") as f:
-                f.write(b"stager write probe\n")
-        finally:
-            if os.path.lexists(probe):
-                os.unlink(probe)
+        if dry_run:
+            if not os.access(folder, os.W_OK):
+                raise OSError(errno.EROFS if _read_only_mount(folder) else errno.EACCES, "not writable")
+        else:
+            _write_probe(folder)
     except OSError as e:
         if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise MediaError(f"{folder} is read-only ({e.strerror}). Unlock the card (its lock switch) "
@@ -70,8 +72,10 @@ def preflight(sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=N
         raise media_error(e, folder, "checking the card is writable") from None
 
     # Leftovers of an interrupted earlier run: our own temporary files only.
-    for entry in os.scandir(folder):
-        if entry.is_file(follow_symlinks=False) and is_temp_name(entry.name):
+    leftovers = [e for e in os.scandir(folder) if e.is_file(follow_symlinks=False) and is_temp_name(e.name)]
+    freed = sum(e.stat(follow_symlinks=False).st_size for e in leftovers)
+    if not dry_run:
+        for entry in leftovers:
             os.unlink(entry.path)
 
     wanted = {s.name: s for s in sources}
@@ -87,19 +91,15 @@ def preflight(sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=N
         except OSError:
             pass
     others = [n for n in present if n not in pre.already]
-    if others:
-        if not clean:
-            listing = ", ".join(others)
-            raise MediaError(
-                f"{folder} already holds firmware: {listing}. A charger must find only the file "
-                f"meant for it: add --clean to remove exactly these files (and their .sha256), "
-                f"or use another card.", code="firmware-present", details={"files": others})
-        for name in others:
-            for victim in (name, f"{name}.sha256"):
-                p = folder / victim
-                if p.is_file() and not p.is_symlink():
-                    ops.remove(p)
-                    pre.removed.append(victim)
+    if others and not clean:
+        listing = ", ".join(others)
+        raise MediaError(
+            f"{folder} already holds firmware: {listing}. A charger must find only the file "
+            f"meant for it: add --clean to remove exactly these files (and their .sha256), "
+            f"or use another card.", code="firmware-present", details={"files": others})
+    victims = [folder / v for name in others for v in (name, f"{name}.sha256")
+               if (folder / v).is_file() and not (folder / v).is_symlink()]
+    freed += sum(v.stat().st_size for v in victims)
 
     todo = [s for s in sources if s.name not in pre.already]
     need = sum(s.bytes + 4096 for s in todo)  # + a cluster for each sidecar
@@ -107,6 +107,8 @@ def preflight(sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=N
     if free_bytes is None:
         usage = shutil.disk_usage(folder)
         free_bytes = usage.free if usage.total > 0 else None
+    if free_bytes is not None:
+        free_bytes += freed  # what --clean and the leftovers give back
     if free_bytes is None and size_bytes and todo and need + margin > size_bytes:
         raise MediaError(f"{folder}: the card holds {size_bytes:,} bytes in all; the files need "
                          f"{need + margin:,} (with a margin). Use a larger card.", code="media-full")
@@ -126,4 +128,25 @@ def preflight(sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=N
     elif kind and kind not in ("unknown", "fuseblk") and kind not in CARD_TYPES:
         pre.warnings.append(f"the card's file system is {fstype}: the chargers read FAT32 or exFAT "
                             f"cards. Format it as FAT32 unless you know the charger reads it.")
+    for victim in victims:  # --clean, once every check has passed
+        if not dry_run:
+            ops.remove(victim)
+        pre.removed.append(victim.name)
     return pre
+
+
+def _write_probe(folder: Path) -> None:
+    probe = folder / f"{TEMP_PREFIX}probe.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    try:
+        with open(probe, "xb") as f:
+            f.write(b"stager write probe\n")
+    finally:
+        if os.path.lexists(probe):
+            os.unlink(probe)
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False

@@ -40,11 +40,16 @@ class Plan:
             entry = {"path": str(t.path), "staged": list(r.staged) if r else [],
                      "verified": bool(r and r.verified), "device": t.device, "label": t.label,
                      "fstype": t.fstype}
-            if r is not None:
+            if r is not None and dry_run:  # what the card check found; nothing was done
+                entry.update({"already_staged": list(r.already), "would_remove": list(r.removed)})
+                if r.error is not None:
+                    entry["error"] = r.error.to_json()
+            elif r is not None:
                 entry.update(r.extra_json())
             targets.append(entry)
+        ok = all(r.ok for r in results) if results is not None and not dry_run else True
         doc = {
-            "ok": all(r.ok for r in results) if results is not None else True,
+            "ok": ok and not any(r.error for r in results or ()),
             "dry_run": dry_run,
             "decision": self.decision.to_json(),
             "files": [f.to_json() for f in self.files],
@@ -104,6 +109,29 @@ def _never_the_catalog(root, targets) -> None:
             raise MediaError(f"Target {t.path} is the firmware catalog {root}, or holds it, or lies inside it: "
                              f"a card must be a folder of its own. Name the card's folder with --target.",
                              code="target-is-catalog")
+
+
+def check_targets(plan: Plan, clean: bool = False, report=None) -> list:
+    """The dry run's card check: every pre-flight check of :func:`run`, nothing written
+    or removed. One TargetResult a target: its error, or what --clean would remove."""
+    from stager import staging
+    from stager.preflight import preflight
+
+    sources = [staging.Source(path=f.path, name=f.name, sha256=f.sha256, bytes=f.bytes, role=f.role)
+               for f in plan.files]
+    results = []
+    for t in plan.targets:
+        try:
+            check = preflight(sources, t.path, fstype=t.fstype, free_bytes=t.free_bytes, size_bytes=t.size_bytes,
+                              clean=clean, dry_run=True)
+        except StagerError as e:
+            results.append(staging.TargetResult.failed(t.path, e))
+            continue
+        if report:
+            for line in check.messages():
+                report(line)
+        results.append(staging.TargetResult(path=t.path, already=list(check.already), removed=list(check.removed)))
+    return results
 
 
 def check_files(plan: Plan, progress_factory=None) -> None:

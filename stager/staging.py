@@ -72,6 +72,7 @@ class TargetResult:
     error: StagerError | None = None
     cleaned: list = field(default_factory=list)  # what was removed after a failure
     already: list = field(default_factory=list)
+    removed: list = field(default_factory=list)  # old firmware removed by --clean before the copy
     sha256: dict = field(default_factory=dict)  # name -> hash read back from the medium
 
     @property
@@ -83,7 +84,8 @@ class TargetResult:
         return cls(path=Path(path), error=error)
 
     def extra_json(self) -> dict:
-        out = {"already_staged": list(self.already), "cleaned": list(self.cleaned),
+        out = {"already_staged": list(self.already), "removed_by_clean": list(self.removed),
+               "cleaned": list(self.cleaned),
                "sha256_read_back": dict(self.sha256)}
         if self.error is not None:
             out["error"] = self.error.to_json()
@@ -186,6 +188,7 @@ class _Slot:
         self.result = TargetResult(path=self.folder)
         pre = target.preflight
         self.result.already = list(pre.already) if pre else []
+        self.result.removed = list(pre.removed) if pre else []
         self.written: list[Path] = []  # temp or final files this run created
         self.file = None
         self.temp: Path | None = None

@@ -65,6 +65,27 @@ def test_firmware_on_the_card_exit_5_then_clean(run_stager, demo, tmp_path):
     r = prep(run_stager, demo, card, extra=["--clean"])
     assert r.code == 0, r
     assert sorted(p.name for p in card.iterdir()) == [BUNDLE, BUNDLE + ".sha256", "notes.txt"]
+    assert r.json()["targets"][0]["removed_by_clean"] == ["OCPP212_KIP241A_FR.bin"]
+
+
+def test_clean_removes_nothing_when_the_card_is_refused_for_another_reason(tmp_path):
+    # --clean acts only once every check has passed: a card too small keeps its old firmware.
+    from stager.errors import MediaError
+    from stager.preflight import preflight
+    from stager.staging import Source
+
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "OCPP212_KIP241A_FR.bin").write_bytes(b"x" * 1000)
+    big = Source(path=tmp_path / "big", name=BUNDLE, sha256="0" * 64, bytes=10**9)
+    with pytest.raises(MediaError) as e:
+        preflight([big], card, free_bytes=5 * 10**8, clean=True)
+    assert e.value.code == "media-full" and (card / "OCPP212_KIP241A_FR.bin").exists()
+    # and the space it frees counts: 2 MiB free + the 3 MiB old file hold a 1 MiB file
+    (card / "OCPP212_KIP241A_FR.bin").write_bytes(b"x" * 3 * 1024**2)
+    small = Source(path=tmp_path / "small", name=BUNDLE, sha256="0" * 64, bytes=1024**2)
+    pre = preflight([small], card, free_bytes=2 * 1024**2, clean=True)
+    assert pre.removed == ["OCPP212_KIP241A_FR.bin"] and not (card / "OCPP212_KIP241A_FR.bin").exists()
 
 
 def test_prepare_twice_only_reverifies(run_stager, demo, tmp_path):
@@ -112,7 +133,16 @@ def test_verify_good_then_damaged_then_no_sidecar(run_stager, demo, tmp_path):
 
 def test_verify_empty_card_exit_5(run_stager, tmp_path):
     r = run_stager("verify", "--target", tmp_path)
-    assert r.code == 5 and "no firmware" in r.err
+    assert r.code == 5 and "no firmware" in r.err and "leftovers" not in r.err
+
+
+def test_verify_names_the_leftovers_of_an_interrupted_staging(run_stager, tmp_path):
+    (tmp_path / ".stager-PULSE22_OCPP318_KIP313A_FR.tar.gz.1a2b3c4d.part").write_bytes(b"half a copy")
+    r = run_stager("verify", "--target", tmp_path, "--json")
+    assert r.code == 5
+    err = r.json()["error"]
+    assert err["code"] == "no-firmware" and "interrupted staging" in err["message"]
+    assert err["details"]["leftovers"] == [".stager-PULSE22_OCPP318_KIP313A_FR.tar.gz.1a2b3c4d.part"]
 
 
 def test_verify_flags_a_file_the_rules_refuse(run_stager, tmp_path):

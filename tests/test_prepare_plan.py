@@ -60,8 +60,25 @@ def test_dry_run_plan(run_stager, demo, tmp_path):
     assert f["bytes"] == len(data) and f["sha256"] == sha(data)
     assert doc["targets"] == [{"path": str(card.resolve()), "staged": [], "verified": False,
                                "device": doc["targets"][0]["device"], "label": doc["targets"][0]["label"],
-                               "fstype": doc["targets"][0]["fstype"]}]
+                               "fstype": doc["targets"][0]["fstype"], "already_staged": [], "would_remove": []}]
     assert list(card.iterdir()) == []  # nothing written
+
+
+def test_dry_run_checks_the_card_as_the_real_run_would(run_stager, demo, tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "OCPP212_KIP241A_FR.bin").write_bytes(b"old firmware")
+    (card / "photo.jpg").write_bytes(b"not firmware")
+    before = snapshot(card)
+    r = dry(run_stager, demo, "-m", "p22", "-k", "318", "--lang", "FR", target=card)
+    assert r.code == 5, r  # the real run would stop on the old firmware: so does the dry run
+    doc = r.json()
+    assert doc["ok"] is False and doc["error"]["code"] == "firmware-present"
+    assert doc["targets"][0]["error"]["code"] == "firmware-present"
+    r = dry(run_stager, demo, "-m", "p22", "-k", "318", "--lang", "FR", "--clean", target=card)
+    assert r.code == 0, r
+    assert r.json()["targets"][0]["would_remove"] == ["OCPP212_KIP241A_FR.bin"]
+    assert snapshot(card) == before  # nothing removed, nothing written
 
 
 def test_dry_run_with_hex(run_stager, demo, tmp_path):

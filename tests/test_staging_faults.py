@@ -4,6 +4,7 @@ temporary file, and nothing else was touched."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -183,3 +184,31 @@ def test_sigint_mid_copy_leaves_nothing(tmp_path):
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in out
     assert listing(c) == ["keep-me.txt"] and other.read_text() == "the technician's notes"
+
+
+SIGINT_AFTER_SUCCESS = textwrap.dedent("""
+    import os, signal, sys
+    from stager import prepare
+    from stager.cli import main
+
+    real = prepare.exit_code
+    def exit_code(results):  # a Ctrl-C right after the card was staged and verified
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(results)
+    prepare.exit_code = exit_code
+    sys.argv = ["stager"] + sys.argv[1:]
+    main()
+""")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_once_the_card_is_verified_does_not_contradict_the_result(tmp_path):
+    from stager.demo_catalog import build_demo_catalog
+
+    cat = build_demo_catalog(tmp_path / "catalog")
+    c = card(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", SIGINT_AFTER_SUCCESS, "prepare", "-m", "wbac", "-k", "318",
+                           "--catalog", str(cat), "--target", str(c), "--allow-fixed", "--yes", "--json"],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "STAGER_HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc
+    assert json.loads(proc.stdout)["ok"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -97,15 +98,26 @@ def _prepare(lib, query, out, catalog_dir, lang, with_hex, targets, allow_fixed,
 
     if dry_run:
         lib.check_files(plan, progress)
+        checked = lib.check_targets(plan, clean=clean, report=None if as_json else say)
+        worst = lib.exit_code(checked)
         if as_json:
-            emit_json(plan.to_json(dry_run=True))
+            emit_json(plan.to_json(dry_run=True, results=checked))
+        elif worst:
+            for r in checked:
+                if r.error is not None:
+                    say(f"{style('WOULD FAIL', out, fg='red', bold=True)}  {r.path}: {r.error.message}")
+            say("Dry run: the files match the catalog's index; nothing was written.")
         else:
-            say(style("Dry run: the files match the catalog's index; nothing was written.", out, fg="green"))
-        return
+            say(style("Dry run: the files match the catalog's index and the card passes its checks; nothing "
+                      "was written.", out, fg="green"))
+        sys.exit(worst)
 
     if not yes:
         _confirm(plan)
     results = lib.run(plan, clean=clean, progress_factory=progress, report=None if as_json else say)
+    # The outcome is settled: a Ctrl-C from now on would only make the exit status
+    # contradict what is printed (a verified card reported as interrupted).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     worst = lib.exit_code(results)
     if as_json:
         emit_json(plan.to_json(dry_run=False, results=results))
