@@ -71,6 +71,10 @@ def preflight(sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=N
                              f"or remount it read-write.", code="read-only") from None
         raise media_error(e, folder, "checking the card is writable") from None
 
+    if free_bytes is None:  # measured before anything is removed: what is removed is added below
+        usage = shutil.disk_usage(folder)
+        free_bytes = usage.free if usage.total > 0 else None
+
     # Leftovers of an interrupted earlier run: our own temporary files only.
     leftovers = [e for e in os.scandir(folder) if e.is_file(follow_symlinks=False) and is_temp_name(e.name)]
     freed = sum(e.stat(follow_symlinks=False).st_size for e in leftovers)
@@ -104,9 +108,6 @@ def preflight(sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=N
     todo = [s for s in sources if s.name not in pre.already]
     need = sum(s.bytes + 4096 for s in todo)  # + a cluster for each sidecar
     margin = 1024 * 1024 + need // 100
-    if free_bytes is None:
-        usage = shutil.disk_usage(folder)
-        free_bytes = usage.free if usage.total > 0 else None
     if free_bytes is not None:
         free_bytes += freed  # what --clean and the leftovers give back
     if free_bytes is None and size_bytes and todo and need + margin > size_bytes:

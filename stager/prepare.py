@@ -148,11 +148,12 @@ def check_files(plan: Plan, progress_factory=None) -> None:
 
 
 def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, stage=None, preflight=None,
-        history_path=None):
+        history_path=None, settled=None):
     """Stage the plan's files onto every target: pre-flight all targets before a byte is
     written, then copy (source read once for all targets), read back, sidecar. Each
     staging is recorded in the history (``history_path``, default the user's history
-    file). Returns one result per target."""
+    file). ``settled`` is called once every card's outcome is known, before the history
+    is written (the CLI stops taking Ctrl-C there). Returns one result per target."""
     from stager import history, staging
     from stager.preflight import preflight as check_card
 
@@ -179,6 +180,8 @@ def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, 
         targets = [staging.Target(path=t.path, device=t.device, label=t.label, preflight=check)
                    for t, check in ready]
         results.extend(stage(sources, targets, progress_factory=progress_factory))
+    if settled:
+        settled()
     for r in results:
         target = next(t for t in plan.targets if str(t.path) == str(r.path))
         history.record(plan.decision, target, sources, r, path=history_path)

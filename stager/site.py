@@ -43,9 +43,9 @@ class SitePlan:
                 key = file_key(p, f)
                 keys.append(key)
                 entry = files.get(key)
-                if entry is None or ("<LANG>" in entry["name"] and "<LANG>" not in f.name):
+                if entry is None or _better(f, entry):
                     entry = files[key] = {"name": f.name, "role": f.role, "chargers": entry["chargers"] if entry else [],
-                                          "found": f.found, "bytes": f.bytes, "sha256": f.sha256}
+                                          "found": f.found, "bytes": f.bytes, "sha256": f.sha256, "plan": p}
                 entry["chargers"].append(p.charger.id)
             if keys:
                 card = cards.setdefault(keys[0], {"keys": [], "plans": []})
@@ -54,12 +54,14 @@ class SitePlan:
         out = []
         for card in cards.values():
             plans = card["plans"]
-            named = [p for p in plans if p.pack] or plans  # a plan whose pack is known names the card
             on_card = [files[k] for k in card["keys"]]
+            # The card is made for the plan whose bundle the files list names (the file found).
             out.append({"files": [f["name"] for f in on_card], "chargers": [p.charger.id for p in plans],
-                        "command": prepare_command(named[0], any(p.charger.hex for p in plans), self.catalog),
+                        "command": prepare_command(on_card[0]["plan"], any(p.charger.hex for p in plans),
+                                                   self.catalog),
                         "missing": [f["name"] for f in on_card if f["found"] is False]})
-        return {"master_sd": master, "files": list(files.values()), "cards": out}
+        listed = [{k: v for k, v in f.items() if k != "plan"} for f in files.values()]
+        return {"master_sd": master, "files": listed, "cards": out}
 
     def to_json(self) -> dict:
         return {"chargers": [p.to_json() for p in self.plans], "bring": self.bring(), "errors": list(self.errors)}
@@ -70,9 +72,18 @@ class SitePlan:
             return 2
         if any(p.refusals for p in self.plans):
             return 3
-        if any(f.found is False for p in self.plans for f in p.files):
-            return 4
+        if any(card["missing"] for card in self.bring()["cards"]):
+            return 4  # a card cannot be made (on a WB-AC, another pack may make it)
         return 0
+
+
+def _better(f, entry: dict) -> bool:
+    """Whether ``f`` should name a shared file rather than ``entry`` (a WB-AC file that
+    any pack will do): one found in the catalog over one that is not, then one whose
+    pack is known over ``<LANG>``."""
+    if (f.found is True) != (entry["found"] is True):
+        return f.found is True
+    return "<LANG>" in entry["name"] and "<LANG>" not in f.name
 
 
 def file_key(p: ChargerPlan, f) -> object:

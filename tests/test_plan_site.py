@@ -314,6 +314,23 @@ def test_wbac_language_given_or_not(run_stager, tmp_path):
     assert card["chargers"] == ["w1", "w2"] and "--lang EN" in card["command"]
 
 
+def test_a_shared_wbac_card_is_named_by_a_file_found_not_by_row_order(run_stager, tmp_path):
+    # w1 asks FR, whose file is damaged; w2 asks DE, which is good: any pack will do on a
+    # WB-AC, so the one card is made from DE, whatever the order of the lines.
+    write_catalog(tmp_path / "cat", ["WBAC_OCPP400_KIP200W_FR.tar.gz", "WBAC_OCPP400_KIP200W_DE.tar.gz"])
+    (tmp_path / "cat" / "fw" / "WBAC_OCPP400_KIP200W_FR.tar.gz").write_bytes(b"damaged")
+    for rows in (["w1,wbac,316,123,,,,,FR,", "w2,wbac,316,123,,,,,DE,"],
+                 ["w2,wbac,316,123,,,,,DE,", "w1,wbac,316,123,,,,,FR,"]):
+        r = run_stager("plan", "--site", write(tmp_path, HEADER + "\n".join(rows) + "\n"), "--catalog",
+                       tmp_path / "cat", "--json")
+        assert r.code == 0, r  # the card can be made
+        (card,) = r.json()["bring"]["cards"]
+        assert card["files"] == ["WBAC_OCPP400_KIP200W_DE.tar.gz"] and card["missing"] == []
+        assert "--lang DE" in card["command"] and sorted(card["chargers"]) == ["w1", "w2"]
+        (f,) = r.json()["bring"]["files"]
+        assert f["found"] is True and "plan" not in f
+
+
 def test_a_semicolon_csv_from_a_french_spreadsheet_is_read(run_stager, tmp_path):
     site = "id;model;kit;terminal;built;router;mid;ocpp;lang;to\nA1;p50;212;220;2022-06;f3426:7;non;1.5;FR;latest\n"
     r = run_stager("plan", "--site", write(tmp_path, site), "--json")

@@ -88,6 +88,40 @@ def test_clean_removes_nothing_when_the_card_is_refused_for_another_reason(tmp_p
     assert pre.removed == ["OCPP212_KIP241A_FR.bin"] and not (card / "OCPP212_KIP241A_FR.bin").exists()
 
 
+def test_leftovers_are_counted_once_when_the_card_measures_its_own_free_space(tmp_path, monkeypatch):
+    # A 30 MiB card whose free space the file system reports (free_bytes not given),
+    # holding a 15 MiB leftover of an interrupted copy: a 29 MiB file does not fit.
+    import shutil as _shutil
+
+    from stager.errors import MediaError
+    from stager.preflight import preflight
+    from stager.staging import Source
+
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / f".stager-{BUNDLE}.1a2b3c4d.part").write_bytes(b"x" * 15 * 1024**2)
+    capacity = 30 * 1024**2
+
+    def usage(path):
+        used = sum(p.stat().st_size for p in card.iterdir())
+        return _shutil._ntuple_diskusage(capacity, used, capacity - used)
+
+    monkeypatch.setattr("stager.preflight.shutil.disk_usage", usage)
+    big = Source(path=tmp_path / "big", name=BUNDLE, sha256="0" * 64, bytes=29 * 1024**2)
+    for dry_run in (True, False):
+        with pytest.raises(MediaError) as e:
+            preflight([big], card, dry_run=dry_run)
+        assert e.value.code == "media-full", dry_run
+
+
+def test_dry_run_without_a_card_does_not_claim_one_was_checked(run_stager, demo, tmp_path):
+    r = run_stager("prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo, "--dry-run",
+                   env={"STAGER_HOME": str(tmp_path)})
+    if "Target: none yet" not in r.out:
+        pytest.skip("a removable medium is mounted on this machine")
+    assert r.code == 0 and "no card was checked" in r.out and "card passes" not in r.out
+
+
 def test_prepare_twice_only_reverifies(run_stager, demo, tmp_path):
     card = tmp_path / "card"
     card.mkdir()

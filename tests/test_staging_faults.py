@@ -187,27 +187,28 @@ def test_sigint_mid_copy_leaves_nothing(tmp_path):
 
 
 SIGINT_AFTER_SUCCESS = textwrap.dedent("""
-    import os, signal, sys
-    from stager import prepare
+    import importlib, os, signal, sys
     from stager.cli import main
 
-    real = prepare.exit_code
-    def exit_code(results):  # a Ctrl-C right after the card was staged and verified
+    module = importlib.import_module(sys.argv[1])
+    real = getattr(module, sys.argv[2])
+    def ctrl_c_then(*args, **kw):  # a Ctrl-C once the card was staged and verified
         os.kill(os.getpid(), signal.SIGINT)
-        return real(results)
-    prepare.exit_code = exit_code
-    sys.argv = ["stager"] + sys.argv[1:]
+        return real(*args, **kw)
+    setattr(module, sys.argv[2], ctrl_c_then)
+    sys.argv = ["stager"] + sys.argv[3:]
     main()
 """)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
-def test_ctrl_c_once_the_card_is_verified_does_not_contradict_the_result(tmp_path):
+@pytest.mark.parametrize("module,function", [("stager.history", "record"), ("stager.prepare", "exit_code")])
+def test_ctrl_c_once_the_card_is_verified_does_not_contradict_the_result(tmp_path, module, function):
     from stager.demo_catalog import build_demo_catalog
 
     cat = build_demo_catalog(tmp_path / "catalog")
     c = card(tmp_path)
-    proc = subprocess.run([sys.executable, "-c", SIGINT_AFTER_SUCCESS, "prepare", "-m", "wbac", "-k", "318",
+    proc = subprocess.run([sys.executable, "-c", SIGINT_AFTER_SUCCESS, module, function, "prepare", "-m", "wbac", "-k", "318",
                            "--catalog", str(cat), "--target", str(c), "--allow-fixed", "--yes", "--json"],
                           capture_output=True, text=True, timeout=60, env={**os.environ, "STAGER_HOME": str(tmp_path)})
     assert proc.returncode == 0, proc

@@ -150,7 +150,7 @@ def summary(site) -> list[str]:
     if refused:
         out.append(f"Refused: charger(s) {', '.join(refused)}: a plan the rules refuse or a current state the "
                    f"note rules out (see REFUSED and RULED OUT above).")
-    missing = sorted({f.name for p in site.plans for f in p.files if f.found is False})
+    missing = sorted({name for card in site.bring()["cards"] for name in card["missing"]})
     if missing:
         out.append(f"Catalog: {len(missing)} file(s) missing: {', '.join(missing)}.")
     return out

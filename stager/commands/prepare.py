@@ -107,6 +107,9 @@ def _prepare(lib, query, out, catalog_dir, lang, with_hex, targets, allow_fixed,
                 if r.error is not None:
                     say(f"{style('WOULD FAIL', out, fg='red', bold=True)}  {r.path}: {r.error.message}")
             say("Dry run: the files match the catalog's index; nothing was written.")
+        elif not plan.targets:
+            say(style("Dry run: the files match the catalog's index; no card was checked (none given or "
+                      "inserted); nothing was written.", out, fg="green"))
         else:
             say(style("Dry run: the files match the catalog's index and the card passes its checks; nothing "
                       "was written.", out, fg="green"))
@@ -114,16 +117,18 @@ def _prepare(lib, query, out, catalog_dir, lang, with_hex, targets, allow_fixed,
 
     if not yes:
         _confirm(plan)
-    results = lib.run(plan, clean=clean, progress_factory=progress, report=None if as_json else say)
-    # The outcome is settled: a Ctrl-C from now on would only make the exit status
-    # contradict what is printed (a verified card reported as interrupted).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Once every card's outcome is known, a Ctrl-C would only make the exit status
+    # contradict what is printed (a verified card reported as interrupted): ignored
+    # until the result is out, then taken again for --eject.
+    results = lib.run(plan, clean=clean, progress_factory=progress, report=None if as_json else say,
+                      settled=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     worst = lib.exit_code(results)
     if as_json:
         emit_json(plan.to_json(dry_run=False, results=results))
     else:
         for line in lib.result_lines(plan, results, out):
             say(line)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if worst == 0 and eject:
         lib.eject_all(plan, report=lambda text: say(text, err=as_json))
     sys.exit(worst)
