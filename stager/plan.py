@@ -95,10 +95,10 @@ class ChargerPlan:
     def file(self, role: str) -> FileNeed | None:
         return next((f for f in self.files if f.role == role), None)
 
-    def card_files(self) -> list[str]:
-        """What the card made by `stager prepare` holds: the bundle (even for a .hex alone:
-        prepare always stages it), and the .hex with --hex."""
-        return [f.name for f in self.files]
+    @property
+    def migrates(self) -> bool:
+        """Whether this charger's kit goes through the MASTER SD."""
+        return any(s.code == "master-sd" for s in self.steps)
 
     def to_json(self) -> dict:
         c = self.charger

@@ -47,9 +47,10 @@ class Plan:
             elif r is not None:
                 entry.update(r.extra_json())
             targets.append(entry)
-        ok = all(r.ok for r in results) if results is not None and not dry_run else True
+        failed = [r.error for r in results or () if r.error is not None]
+        staged = dry_run or results is None or all(r.verified for r in results)
         doc = {
-            "ok": ok and not any(r.error for r in results or ()),
+            "ok": staged and not failed,
             "dry_run": dry_run,
             "decision": self.decision.to_json(),
             "files": [f.to_json() for f in self.files],
@@ -59,7 +60,6 @@ class Plan:
         }
         if self.target_problem is not None:
             doc["target_problem"] = self.target_problem.to_json()
-        failed = [r.error for r in results or () if r.error is not None]
         if failed:  # the contract's failure envelope: the worst target's error
             doc["error"] = max(failed, key=lambda e: (e.exit_code == 130, e.exit_code)).to_json()
         return doc
@@ -111,27 +111,44 @@ def _never_the_catalog(root, targets) -> None:
                              code="target-is-catalog")
 
 
-def check_targets(plan: Plan, clean: bool = False, report=None) -> list:
-    """The dry run's card check: every pre-flight check of :func:`run`, nothing written
-    or removed. One TargetResult a target: its error, or what --clean would remove."""
-    from stager import staging
-    from stager.preflight import preflight
+def _sources(plan: Plan) -> list:
+    from stager.staging import Source
 
-    sources = [staging.Source(path=f.path, name=f.name, sha256=f.sha256, bytes=f.bytes, role=f.role)
-               for f in plan.files]
-    results = []
+    return [Source(path=f.path, name=f.name, sha256=f.sha256, bytes=f.bytes, role=f.role, catalog_file=f)
+            for f in plan.files]
+
+
+def _check_cards(plan: Plan, sources, *, clean: bool, report, preflight, dry_run: bool = False):
+    """Pre-flight every target: ([(target, Preflight)] ready, [TargetResult] failed);
+    a card that fails does not stop the others."""
+    from stager.staging import TargetResult
+
+    ready, failed = [], []
     for t in plan.targets:
         try:
-            check = preflight(sources, t.path, fstype=t.fstype, free_bytes=t.free_bytes, size_bytes=t.size_bytes,
-                              clean=clean, dry_run=True)
-        except StagerError as e:
-            results.append(staging.TargetResult.failed(t.path, e))
+            check = preflight(sources, t.path, fstype=t.fstype, free_bytes=t.free_bytes,
+                              size_bytes=t.size_bytes, clean=clean, dry_run=dry_run)
+        except KeyboardInterrupt:
+            raise Interrupted("Interrupted before copying: no firmware file was written to the card.") from None
+        except StagerError as e:  # this target only: the others go on
+            failed.append(TargetResult.failed(t.path, e))
             continue
         if report:
             for line in check.messages():
                 report(line)
-        results.append(staging.TargetResult(path=t.path, already=list(check.already), removed=list(check.removed)))
-    return results
+        ready.append((t, check))
+    return ready, failed
+
+
+def check_targets(plan: Plan, clean: bool = False, report=None) -> list:
+    """The dry run's card check: every pre-flight check of :func:`run`, nothing written
+    or removed. One TargetResult a target: its error, or what --clean would remove."""
+    from stager.preflight import preflight
+    from stager.staging import TargetResult
+
+    ready, failed = _check_cards(plan, _sources(plan), clean=clean, report=report, preflight=preflight,
+                                 dry_run=True)
+    return failed + [TargetResult(path=t.path, already=list(c.already), removed=list(c.removed)) for t, c in ready]
 
 
 def check_files(plan: Plan, progress_factory=None) -> None:
@@ -158,24 +175,8 @@ def run(plan: Plan, *, clean: bool = False, progress_factory=None, report=None, 
     from stager.preflight import preflight as check_card
 
     stage = stage or staging.stage
-    preflight = preflight or check_card
-    sources = [staging.Source(path=f.path, name=f.name, sha256=f.sha256, bytes=f.bytes, role=f.role,
-                              catalog_file=f)
-               for f in plan.files]
-    ready, results = [], []
-    for t in plan.targets:
-        try:
-            check = preflight(sources, t.path, fstype=t.fstype, free_bytes=t.free_bytes,
-                              size_bytes=t.size_bytes, clean=clean)
-        except KeyboardInterrupt:
-            raise Interrupted("Interrupted before copying: no firmware file was written to the card.") from None
-        except StagerError as e:  # this target only: the others go on
-            results.append(staging.TargetResult.failed(t.path, e))
-            continue
-        if report:
-            for line in check.messages():
-                report(line)
-        ready.append((t, check))
+    sources = _sources(plan)
+    ready, results = _check_cards(plan, sources, clean=clean, report=report, preflight=preflight or check_card)
     if ready:
         targets = [staging.Target(path=t.path, device=t.device, label=t.label, preflight=check)
                    for t, check in ready]

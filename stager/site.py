@@ -34,7 +34,7 @@ class SitePlan:
         """What to bring for the site: MASTER SDs (one a charger migrated), the distinct
         files with the chargers needing each, one card a distinct bundle. On a model
         whose language does not matter (the WB-AC), one file serves every pack asked."""
-        master = sum(1 for p in self.plans if any(s.code == "master-sd" for s in p.steps))
+        master = sum(1 for p in self.plans if p.migrates)
         files: dict = {}
         cards: dict = {}
         for p in self.plans:

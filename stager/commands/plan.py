@@ -51,7 +51,7 @@ def checklist(site, stream) -> list[str]:
     bring = site.bring()
     lines.append(style("Bring:", stream, bold=True))
     if bring["master_sd"]:
-        migrated = [p.charger.id for p in site.plans if any(s.code == "master-sd" for s in p.steps)]
+        migrated = [p.charger.id for p in site.plans if p.migrates]
         lines.append(f"  [ ] the MASTER SD (MADIC ref. 17806385, procedure NT-23006): {bring['master_sd']} "
                      f"migration(s), charger(s) {', '.join(migrated)}")
     by_id = {p.charger.id: p for p in site.plans}
