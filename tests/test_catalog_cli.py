@@ -109,6 +109,19 @@ def test_index_then_verify(run_stager, trap):
     assert doc["checked"] == 7 and doc["damaged"] == []
 
 
+@pytest.mark.parametrize("index", ["absent", "a folder"])
+def test_verify_without_a_readable_index_is_exit_4(run_stager, tmp_path, index):
+    root = make_catalog(tmp_path / "c", files_of("OCPP212_KIP241A_FR.bin"))
+    (root / "SHA256SUMS").unlink()
+    if index == "a folder":
+        (root / "SHA256SUMS").mkdir()
+    r = run_stager("catalog", "verify", "--catalog", root, "--json")
+    assert r.code == 4, r
+    assert r.json()["ok"] is False
+    assert r.json()["error"]["code"] == ("no-index" if index == "absent" else "index-unreadable")
+    assert "all match" not in run_stager("catalog", "verify", "--catalog", root).out
+
+
 def test_verify_damaged_exit_4(run_stager, tmp_path):
     root = make_catalog(tmp_path / "c", files_of("OCPP212_KIP241A_FR.bin", "sub/KIP241A.hex"))
     r = run_stager("catalog", "verify", "--catalog", root)
