@@ -148,21 +148,27 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=256, help="bundle size in MiB (default 256)")
     ap.add_argument("--rounds", type=int, default=5, help="measured rounds after the warm-up (default 5)")
-    ap.add_argument("--rss-size", type=int, default=2048, help="file size in MiB for the peak-RSS run (default 2048; 0 skips)")
+    ap.add_argument(
+        "--rss-size", type=int, default=2048, help="file size in MiB for the peak-RSS run (default 2048; 0 skips)"
+    )
     ap.add_argument("--files", type=int, default=5000, help="files in the catalog-list run (default 5000)")
     ap.add_argument("--dir", help="work folder (default: a temporary folder, removed afterwards)")
     opts = ap.parse_args()
     if not Path(STAGER).exists():
-        print(f"no stager next to {PY}: run this with the Python of the venv where stager is installed", file=sys.stderr)
+        print(
+            f"no stager next to {PY}: run this with the Python of the venv where stager is installed", file=sys.stderr
+        )
         return 2
 
     work = Path(opts.dir or tempfile.mkdtemp(prefix="stager-bench-"))
     started = time.perf_counter()
     try:
-        print(f"stager benchmark, {dt.date.today()}, {os.cpu_count()} cores, "
-              f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM, "
-              f"bundle {opts.size} MiB, {opts.rounds} rounds after a warm-up (medians)")
-        src, name, args = make_catalog(work / "catalog", opts.size)
+        print(
+            f"stager benchmark, {dt.date.today()}, {os.cpu_count()} cores, "
+            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM, "
+            f"bundle {opts.size} MiB, {opts.rounds} rounds after a warm-up (medians)"
+        )
+        src, _name, args = make_catalog(work / "catalog", opts.size)
         dst = work / "card"
 
         # Warm-up (source in the page cache for everyone), then alternate A B C.
@@ -182,8 +188,10 @@ def main() -> int:
         # 4 targets at once against 1: folders on this machine's one disk (every card's
         # read-back is a real read of that shared disk), and folders in RAM (/dev/shm),
         # which takes the shared disk out and leaves stager's own pipeline.
-        for label, base in (("4 targets / 1, folders on one shared disk", work),
-                            ("4 targets / 1, folders in RAM (/dev/shm)", Path("/dev/shm") / work.name)):
+        for label, base in (
+            ("4 targets / 1, folders on one shared disk", work),
+            ("4 targets / 1, folders in RAM (/dev/shm)", Path("/dev/shm") / work.name),
+        ):
             if not base.parent.is_dir():
                 continue
             many = [base / f"card{i}" for i in range(4)]
@@ -206,8 +214,14 @@ def main() -> int:
         for _ in range(15):
             t_check.append(timed(check))
             t_click.append(timed(click_only))
-        print(ratio_line("check start-up / python -c 'import click'",
-                         statistics.median(t_check) / statistics.median(t_click), 3.0, "<="))
+        print(
+            ratio_line(
+                "check start-up / python -c 'import click'",
+                statistics.median(t_check) / statistics.median(t_click),
+                3.0,
+                "<=",
+            )
+        )
 
         # catalog list on many files (names and sizes only) against a plain os.walk.
         many_cat = work / "many"
@@ -219,8 +233,10 @@ def main() -> int:
         lst = [STAGER, "catalog", "list", "--catalog", str(many_cat), "--json"]
         t_list = statistics.median(timed(lst) for _ in range(3))
         t_walk = statistics.median(timed(walk) for _ in range(3))
-        print(f"  catalog list, {opts.files} files: {t_list:.2f} s "
-              f"({t_list / t_walk:.1f} x a bare os.walk in a fresh python)")
+        print(
+            f"  catalog list, {opts.files} files: {t_list:.2f} s "
+            f"({t_list / t_walk:.1f} x a bare os.walk in a fresh python)"
+        )
         shutil.rmtree(many_cat)
 
         # catalog verify throughput against sha256sum -c on the same files.
@@ -239,8 +255,10 @@ def main() -> int:
         t_ref = statistics.median(timed(ref, cwd=vcat) for _ in range(3))
         # throughput ratio = (bytes / t_ver) / (bytes / t_ref)
         tp = t_ref / t_ver
-        print(f"  {'catalog verify throughput / sha256sum -c':<44} {tp:6.2f}   (goal >= 0.9)  "
-              f"{'ok' if tp >= 0.9 else 'UNDER GOAL'}")
+        print(
+            f"  {'catalog verify throughput / sha256sum -c':<44} {tp:6.2f}   (goal >= 0.9)  "
+            f"{'ok' if tp >= 0.9 else 'UNDER GOAL'}"
+        )
         shutil.rmtree(vcat)
 
         # Peak RSS of prepare on a large file.
@@ -248,10 +266,13 @@ def main() -> int:
             bargs = make_bin_catalog(work / "big", opts.rss_size)
             target = work / "bigcard"
             empty(target)
-            rss, code = peak_rss_mib([STAGER, "prepare", *bargs, "--target", str(target),
-                                      "--allow-fixed", "--yes", "--json"])
+            rss, code = peak_rss_mib(
+                [STAGER, "prepare", *bargs, "--target", str(target), "--allow-fixed", "--yes", "--json"]
+            )
             ok = "ok" if rss < 64 and code == 0 else ("FAILED (exit %d)" % code if code else "OVER GOAL")
-            print(f"  {'peak RSS of prepare, ' + str(opts.rss_size) + ' MiB file (MiB)':<44} {rss:6.1f}   (goal < 64)  {ok}")
+            print(
+                f"  {'peak RSS of prepare, ' + str(opts.rss_size) + ' MiB file (MiB)':<44} {rss:6.1f}   (goal < 64)  {ok}"
+            )
         print(f"  (benchmark ran in {time.perf_counter() - started:.0f} s)")
     finally:
         shutil.rmtree(Path("/dev/shm") / work.name, ignore_errors=True)

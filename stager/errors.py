@@ -3,7 +3,7 @@
 Every error the library raises on purpose is a :class:`StagerError` with a stable
 ``code`` (the JSON codes of the command-line contract) and an ``exit_code``. The CLI
 turns any of them into one clear message and that exit code, in one place
-(``stager.output.fail``). Anything else that escapes is a bug (exit 1).
+(``stager.cli.output.fail``). Anything else that escapes is a bug (exit 1).
 
 Parse errors of user values are :class:`BadInput` (a ``ValueError`` too), exit 2.
 """
@@ -40,7 +40,7 @@ class BadInput(StagerError, ValueError):
 
 
 class DataError(StagerError):
-    """A rules or patterns file shipped in ``catalog/`` is damaged (file and line named).
+    """A rules or patterns file shipped in ``stager/rules/`` is damaged (file and line named).
 
     This is not the user's fault on the command line but it is not a crash either:
     the message names the file and line so the data can be mended. Exit 2.

@@ -50,8 +50,12 @@ def run_stager(tmp_path):
             full_env.update(env)
         proc = subprocess.run(
             [stager_executable(), *map(str, args)],
-            capture_output=True, text=True, env=full_env, input=input,
-            timeout=timeout, cwd=cwd,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            input=input,
+            timeout=timeout,
+            cwd=cwd,
         )
         return Result(proc)
 

@@ -1,7 +1,7 @@
 """The note's tables, typed again by hand from shared/seed/000_e770c63dcf4fd409.txt.
 
 This is an independent transcription used only by the tests: it is never read from
-the data files in catalog/, so a wrong cell in either one fails a test.
+the data files in stager/rules/, so a wrong cell in either one fails a test.
 """
 
 # Section 4 PULSE 22 GL ET WL: terminal columns, then for each kit the OK terminals.

@@ -15,13 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from stager import catalog as catalog_mod
-from stager.catalog import (INDEX_NAME, Catalog, check_content, format_index_line, hash_file, open_catalog,
-                            parse_index)
-from stager.data import rules
-from stager.demo_catalog import MARKER, build_demo_catalog, demo_files
+from stager.catalog import folder as catalog_mod
+from stager.catalog.demo import MARKER, build_demo_catalog, demo_files
+from stager.catalog.folder import (
+    INDEX_NAME,
+    Catalog,
+    check_content,
+    format_index_line,
+    hash_file,
+    open_catalog,
+    parse_index,
+)
 from stager.errors import BadInput, CatalogError, Refused
-from stager.rules import Query, decide
+from stager.rules.engine import Query, decide
+from stager.rules.loader import rules
 
 SHA256SUM = shutil.which("sha256sum")
 
@@ -90,11 +97,23 @@ def test_missing_catalog_folder_is_exit_4(tmp_path):
 
 # --------------------------------------------------------------------------- scan
 def test_scan_statuses(tmp_path):
-    root = make_catalog(tmp_path / "c", {
-        **files_of("PULSE22_OCPP318_KIP313A_FR.tar.gz", "sub/deeper/OCPP212_KIP241A_FR.bin",
-                   "PULSE22_OCPP318_KIP313A_FR.bin", "notes.txt", "KIP313A_EN.hex"),
-    }, indexed=["PULSE22_OCPP318_KIP313A_FR.tar.gz", "sub/deeper/OCPP212_KIP241A_FR.bin",
-                "PULSE22_OCPP318_KIP313A_FR.bin"])
+    root = make_catalog(
+        tmp_path / "c",
+        {
+            **files_of(
+                "PULSE22_OCPP318_KIP313A_FR.tar.gz",
+                "sub/deeper/OCPP212_KIP241A_FR.bin",
+                "PULSE22_OCPP318_KIP313A_FR.bin",
+                "notes.txt",
+                "KIP313A_EN.hex",
+            ),
+        },
+        indexed=[
+            "PULSE22_OCPP318_KIP313A_FR.tar.gz",
+            "sub/deeper/OCPP212_KIP241A_FR.bin",
+            "PULSE22_OCPP318_KIP313A_FR.bin",
+        ],
+    )
     cat = open_catalog(root)
     assert {e.relpath: e.status for e in cat.entries} == {
         "PULSE22_OCPP318_KIP313A_FR.tar.gz": "usable",
@@ -181,7 +200,9 @@ def test_hidden_folders_and_odd_files_are_not_used(tmp_path):
     cat = open_catalog(root)
     assert cat.entries == ()
     assert {p.path: p.why for p in cat.skipped} == {
-        ".Trash-1000": "a hidden folder: not scanned", "OCPP212_KIP241A_EN.bin": "not a regular file"}
+        ".Trash-1000": "a hidden folder: not scanned",
+        "OCPP212_KIP241A_EN.bin": "not a regular file",
+    }
 
 
 # --------------------------------------------------------------------------- symlinks
@@ -190,9 +211,11 @@ def test_symlinks_out_of_the_catalog_are_never_used(tmp_path):
     root = make_catalog(tmp_path / "c", files_of("OCPP212_KIP241A_FR.bin"))
     (root / "PULSE22_OCPP318_KIP313A_FR.tar.gz").symlink_to(outside / "PULSE22_OCPP318_KIP313A_FR.tar.gz")
     (root / "linked").symlink_to(outside / "d")
-    lines = (root / INDEX_NAME).read_bytes() + format_index_line(
-        sha(content("PULSE22_OCPP318_KIP313A_FR.tar.gz")), "PULSE22_OCPP318_KIP313A_FR.tar.gz") + format_index_line(
-        sha(content("d/KIP313A_FR.hex")), "linked/KIP313A_FR.hex")
+    lines = (
+        (root / INDEX_NAME).read_bytes()
+        + format_index_line(sha(content("PULSE22_OCPP318_KIP313A_FR.tar.gz")), "PULSE22_OCPP318_KIP313A_FR.tar.gz")
+        + format_index_line(sha(content("d/KIP313A_FR.hex")), "linked/KIP313A_FR.hex")
+    )
     (root / INDEX_NAME).write_bytes(lines)
     cat = open_catalog(root)
     assert [e.relpath for e in cat.entries] == ["OCPP212_KIP241A_FR.bin"]
@@ -224,20 +247,28 @@ def test_a_link_inside_the_catalog_is_a_file_like_any_other(tmp_path):
 GOOD = "OCPP212_KIP241A_FR.bin"
 
 
-@pytest.mark.parametrize("line,code,blocked", [
-    (b"this is not an index line\n", "malformed", None),
-    (b"0123  OCPP212_KIP241A_EN.bin\n", "bad-hash", "OCPP212_KIP241A_EN.bin"),
-    (b"z" * 64 + b"  OCPP212_KIP241A_EN.bin\n", "bad-hash", "OCPP212_KIP241A_EN.bin"),
-    (b"/" * 0 + sha(b"x").encode() + b"  /etc/OCPP212_KIP241A_EN.bin\n", "absolute-path", None),
-    (sha(b"x").encode() + b"  ../c/OCPP212_KIP241A_EN.bin\n", "unsafe-path", None),
-    (sha(b"x").encode() + b"  sub/../OCPP212_KIP241A_EN.bin\n", "unsafe-path", None),
-    (sha(content("OCPP212_KIP241A_EN.bin")).encode() + b"  OCPP212_KIP241A_EN.bin\n"
-     + sha(content("OCPP212_KIP241A_EN.bin")).encode() + b"  ./OCPP212_KIP241A_EN.bin\n", "duplicate-path",
-     "OCPP212_KIP241A_EN.bin"),
-    (sha(b"x").encode() + b"  SHA256SUMS\n", "index-itself", None),
-    # one space: malformed, and the file it names is blocked (not "not indexed", never re-indexed)
-    (sha(b"x").encode() + b" OCPP212_KIP241A_EN.bin\n", "malformed", "OCPP212_KIP241A_EN.bin"),
-])
+@pytest.mark.parametrize(
+    "line,code,blocked",
+    [
+        (b"this is not an index line\n", "malformed", None),
+        (b"0123  OCPP212_KIP241A_EN.bin\n", "bad-hash", "OCPP212_KIP241A_EN.bin"),
+        (b"z" * 64 + b"  OCPP212_KIP241A_EN.bin\n", "bad-hash", "OCPP212_KIP241A_EN.bin"),
+        (b"/" * 0 + sha(b"x").encode() + b"  /etc/OCPP212_KIP241A_EN.bin\n", "absolute-path", None),
+        (sha(b"x").encode() + b"  ../c/OCPP212_KIP241A_EN.bin\n", "unsafe-path", None),
+        (sha(b"x").encode() + b"  sub/../OCPP212_KIP241A_EN.bin\n", "unsafe-path", None),
+        (
+            sha(content("OCPP212_KIP241A_EN.bin")).encode()
+            + b"  OCPP212_KIP241A_EN.bin\n"
+            + sha(content("OCPP212_KIP241A_EN.bin")).encode()
+            + b"  ./OCPP212_KIP241A_EN.bin\n",
+            "duplicate-path",
+            "OCPP212_KIP241A_EN.bin",
+        ),
+        (sha(b"x").encode() + b"  SHA256SUMS\n", "index-itself", None),
+        # one space: malformed, and the file it names is blocked (not "not indexed", never re-indexed)
+        (sha(b"x").encode() + b" OCPP212_KIP241A_EN.bin\n", "malformed", "OCPP212_KIP241A_EN.bin"),
+    ],
+)
 def test_each_bad_index_line_is_named_and_the_rest_still_works(tmp_path, line, code, blocked):
     root = make_catalog(tmp_path / "c", files_of(GOOD, "OCPP212_KIP241A_EN.bin"), indexed=[GOOD], extra=line)
     cat = open_catalog(root)
@@ -267,14 +298,22 @@ def test_each_bad_index_line_is_named_and_the_rest_still_works(tmp_path, line, c
 
 def test_index_formats_that_sha256sum_accepts_are_read(tmp_path):
     data = content("x")
-    root = make_catalog(tmp_path / "c", {"OCPP212_KIP241A_FR.bin": data, "sub/KIP241A.hex": data,
-                                          "back\\slash/KIP220B.hex": data}, indexed=[])
+    root = make_catalog(
+        tmp_path / "c",
+        {"OCPP212_KIP241A_FR.bin": data, "sub/KIP241A.hex": data, "back\\slash/KIP220B.hex": data},
+        indexed=[],
+    )
     h = sha(data)
     (root / INDEX_NAME).write_bytes(
         b"# made by hand\r\n\r\n"
-        + h.upper().encode() + b" *OCPP212_KIP241A_FR.bin\r\n"  # binary marker, CRLF, capitals
-        + h.encode() + b"  ./sub/KIP241A.hex\n"
-        + b"\\" + h.encode() + b"  back\\\\slash/KIP220B.hex")  # escaped name, no final newline
+        + h.upper().encode()
+        + b" *OCPP212_KIP241A_FR.bin\r\n"  # binary marker, CRLF, capitals
+        + h.encode()
+        + b"  ./sub/KIP241A.hex\n"
+        + b"\\"
+        + h.encode()
+        + b"  back\\\\slash/KIP220B.hex"
+    )  # escaped name, no final newline
     assert sha256sum_accepts(root).returncode == 0
     cat = open_catalog(root)
     assert cat.bad_lines == [] and cat.counts() == {"usable": 3}
@@ -285,15 +324,20 @@ def test_sha256sum_tag_lines_are_read(tmp_path):
     data = content("x")
     root = make_catalog(tmp_path / "c", {"OCPP212_KIP241A_FR.bin": data, "sub/KIP241A.hex": data}, indexed=[])
     (root / INDEX_NAME).write_bytes(  # `sha256sum --tag`, which `sha256sum -c` reads too
-        b"SHA256 (OCPP212_KIP241A_FR.bin) = " + sha(data).encode() + b"\n"
-        + b"SHA256 (sub/KIP241A.hex) = " + sha(data).encode() + b"\n")
+        b"SHA256 (OCPP212_KIP241A_FR.bin) = "
+        + sha(data).encode()
+        + b"\n"
+        + b"SHA256 (sub/KIP241A.hex) = "
+        + sha(data).encode()
+        + b"\n"
+    )
     assert sha256sum_accepts(root).returncode == 0
     cat = open_catalog(root)
     assert cat.bad_lines == [] and cat.counts() == {"usable": 2}
 
 
 def test_a_look_alike_character_is_named():
-    from stager.names import parse
+    from stager.rules.names import parse
 
     bad = parse("PULSE22_OCPP318_\u212aIP313A_FR.tar.gz")  # KELVIN SIGN for the K of KIP
     assert bad.status == "unrecognised" and "U+212A KELVIN SIGN" in bad.why and "rename the file" in bad.why
@@ -351,8 +395,12 @@ def test_selection_gives_the_contract_fields(tmp_path):
     root = make_catalog(tmp_path / "c", files_of("a/b/PULSE50_OCPP318_KIP313B_EN.tar.gz"))
     sel = open_catalog(root).select(d("p50", 318, 313))
     f = sel.bundle
-    assert (f.name, f.relpath, f.role, f.bytes) == ("PULSE50_OCPP318_KIP313B_EN.tar.gz",
-                                                    "a/b/PULSE50_OCPP318_KIP313B_EN.tar.gz", "bundle", f.path.stat().st_size)
+    assert (f.name, f.relpath, f.role, f.bytes) == (
+        "PULSE50_OCPP318_KIP313B_EN.tar.gz",
+        "a/b/PULSE50_OCPP318_KIP313B_EN.tar.gz",
+        "bundle",
+        f.path.stat().st_size,
+    )
     assert f.sha256 == sha(f.path.read_bytes()) and f.path == root / "a" / "b" / f.name
     assert sel.pack == "EN" and sel.notes == ()
     assert {"name", "role", "bytes", "sha256"} <= set(f.to_json())
@@ -360,12 +408,15 @@ def test_selection_gives_the_contract_fields(tmp_path):
 
 
 def test_a_look_alike_for_another_model_or_format_is_never_taken(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of(
-        "PULSE22_OCPP318_KIP313A_FR.tar.gz",  # Pulse 22, not 50
-        "PULSE50_OCPP318_KIP313B_FR.bin",  # wrong format for a 3XX kit
-        "PULSE50_OCPP318_KIP313A_FR.tar.gz",  # TYPE and letter disagree
-        "PULSE50_OCPP318_KIP311B_FR.tar.gz",  # another terminal
-    ))
+    root = make_catalog(
+        tmp_path / "c",
+        files_of(
+            "PULSE22_OCPP318_KIP313A_FR.tar.gz",  # Pulse 22, not 50
+            "PULSE50_OCPP318_KIP313B_FR.bin",  # wrong format for a 3XX kit
+            "PULSE50_OCPP318_KIP313A_FR.tar.gz",  # TYPE and letter disagree
+            "PULSE50_OCPP318_KIP311B_FR.tar.gz",  # another terminal
+        ),
+    )
     with pytest.raises(CatalogError) as e:
         open_catalog(root).select(d("p50", 318, 313), "FR")
     msg = e.value.message
@@ -386,9 +437,14 @@ def test_newest_terminal_missing_points_at_the_older_one_the_rules_allow(tmp_pat
 
 
 def test_several_packs_without_lang(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of("PULSE22_OCPP318_KIP313A_FR.tar.gz",
-                                                 "x/PULSE22_OCPP318_KIP313A_EN.tar.gz",
-                                                 "PULSE22_OCPP318_KIP313A_FR-EN-DE.tar.gz"))
+    root = make_catalog(
+        tmp_path / "c",
+        files_of(
+            "PULSE22_OCPP318_KIP313A_FR.tar.gz",
+            "x/PULSE22_OCPP318_KIP313A_EN.tar.gz",
+            "PULSE22_OCPP318_KIP313A_FR-EN-DE.tar.gz",
+        ),
+    )
     cat = open_catalog(root)
     with pytest.raises(CatalogError) as e:
         cat.select(d("p22", 318))
@@ -400,8 +456,9 @@ def test_several_packs_without_lang(tmp_path):
 
 
 def test_asked_pack_missing_lists_what_exists(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of("PULSE22_OCPP318_KIP313A_FR-DE.tar.gz",
-                                                 "PULSE22_OCPP318_KIP313A_EN.tar.gz"))
+    root = make_catalog(
+        tmp_path / "c", files_of("PULSE22_OCPP318_KIP313A_FR-DE.tar.gz", "PULSE22_OCPP318_KIP313A_EN.tar.gz")
+    )
     with pytest.raises(CatalogError) as e:
         open_catalog(root).select(d("p22", 318), "DE")
     assert e.value.code == "no-matching-file"
@@ -409,8 +466,9 @@ def test_asked_pack_missing_lists_what_exists(tmp_path):
 
 
 def test_wbac_any_pack_will_do_and_says_which(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of("WBAC_OCPP318_KIP124W_FR.tar.gz", "WBAC_OCPP318_KIP124W_EN.tar.gz",
-                                                 "KIP124W.hex"))
+    root = make_catalog(
+        tmp_path / "c", files_of("WBAC_OCPP318_KIP124W_FR.tar.gz", "WBAC_OCPP318_KIP124W_EN.tar.gz", "KIP124W.hex")
+    )
     cat = open_catalog(root)
     sel = cat.select(d("wbac", 318), hex=True)
     assert [f.name for f in sel] == ["WBAC_OCPP318_KIP124W_EN.tar.gz", "KIP124W.hex"]
@@ -423,29 +481,38 @@ def test_wbac_any_pack_will_do_and_says_which(tmp_path):
 
 
 def test_wbac_prefers_a_usable_pack(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of("WBAC_OCPP318_KIP124W_FR.tar.gz", "WBAC_OCPP318_KIP124W_EN.tar.gz"),
-                        indexed=["WBAC_OCPP318_KIP124W_FR.tar.gz"])
+    root = make_catalog(
+        tmp_path / "c",
+        files_of("WBAC_OCPP318_KIP124W_FR.tar.gz", "WBAC_OCPP318_KIP124W_EN.tar.gz"),
+        indexed=["WBAC_OCPP318_KIP124W_FR.tar.gz"],
+    )
     assert open_catalog(root).select(d("wbac", 318)).pack == "FR"
 
 
 def test_hex_for_a_2xx_terminal(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of("OCPP212_KIP241A_FR.bin", "hex/KIP241A.hex", "hex/KIP241A_FR.hex",
-                                                 "hex/KIP220B.hex"))
+    root = make_catalog(
+        tmp_path / "c", files_of("OCPP212_KIP241A_FR.bin", "hex/KIP241A.hex", "hex/KIP241A_FR.hex", "hex/KIP220B.hex")
+    )
     sel = open_catalog(root).select(d("p22", 212), "FR", hex=True)
     assert [(f.relpath, f.role) for f in sel] == [("OCPP212_KIP241A_FR.bin", "bundle"), ("hex/KIP241A.hex", "hex")]
     assert sel.hex.relpath == "hex/KIP241A.hex"
 
 
 def test_hex_for_a_3xx_terminal_takes_the_same_pack(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of("PULSE50_OCPP318_KIP313B_FR.tar.gz", "KIP313B_EN.hex",
-                                                 "KIP313B_FR.hex", "KIP313B.hex", "KIP313A_FR.hex"))
+    root = make_catalog(
+        tmp_path / "c",
+        files_of(
+            "PULSE50_OCPP318_KIP313B_FR.tar.gz", "KIP313B_EN.hex", "KIP313B_FR.hex", "KIP313B.hex", "KIP313A_FR.hex"
+        ),
+    )
     sel = open_catalog(root).select(d("p50", 318, 313), hex=True)
     assert [f.name for f in sel] == ["PULSE50_OCPP318_KIP313B_FR.tar.gz", "KIP313B_FR.hex"]
 
 
 def test_hex_missing_says_what_exists(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of("PULSE22_OCPP318_KIP313A_FR.tar.gz", "KIP313A_EN.hex",
-                                                 "KIP312A_FR.hex", "KIP313A.hex"))
+    root = make_catalog(
+        tmp_path / "c", files_of("PULSE22_OCPP318_KIP313A_FR.tar.gz", "KIP313A_EN.hex", "KIP312A_FR.hex", "KIP313A.hex")
+    )
     cat = open_catalog(root)
     with pytest.raises(CatalogError) as e:
         cat.select(d("p22", 318, 313), "FR", hex=True)
@@ -469,8 +536,9 @@ def test_not_indexed_file_is_not_used_until_indexed(tmp_path):
 
 def test_same_name_twice_identical_content_is_taken_with_a_note(tmp_path):
     data = b"the same bytes"
-    root = make_catalog(tmp_path / "c", {"b/KIP241A.hex": data, "a/KIP241A.hex": data,
-                                          "OCPP212_KIP241A_FR.bin": b"bundle"})
+    root = make_catalog(
+        tmp_path / "c", {"b/KIP241A.hex": data, "a/KIP241A.hex": data, "OCPP212_KIP241A_FR.bin": b"bundle"}
+    )
     cat = open_catalog(root)
     assert status_of(cat, "a/KIP241A.hex") == "usable"
     sel = cat.select(d("p22", 212), hex=True)
@@ -481,7 +549,9 @@ def test_same_name_twice_identical_content_is_taken_with_a_note(tmp_path):
 @pytest.mark.parametrize("second,indexed", [(b"other bytes", True), (b"the same bytes", False)])
 def test_same_name_twice_otherwise_is_ambiguous(tmp_path, second, indexed):
     files = {"a/KIP241A.hex": b"the same bytes", "b/kip241a.HEX": second, "OCPP212_KIP241A_FR.bin": b"bundle"}
-    root = make_catalog(tmp_path / "c", files, indexed=list(files) if indexed else ["a/KIP241A.hex", "OCPP212_KIP241A_FR.bin"])
+    root = make_catalog(
+        tmp_path / "c", files, indexed=list(files) if indexed else ["a/KIP241A.hex", "OCPP212_KIP241A_FR.bin"]
+    )
     cat = open_catalog(root)
     assert status_of(cat, "a/KIP241A.hex") == "ambiguous"
     with pytest.raises(CatalogError) as e:
@@ -524,10 +594,20 @@ def test_tampered_file_is_selected_by_name_but_never_passes_the_content_check(tm
 
 # --------------------------------------------------------------------------- index
 def test_index_appends_sorted_lines_and_keeps_existing_ones_byte_for_byte(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of("OCPP212_KIP241A_FR.bin", "z/KIP241A.hex", "a/KIP313A_FR.hex",
-                                                 "a file with spaces.txt", "back\\slash.hex", ".hidden",
-                                                 "OCPP212_KIP241A_FR.bin.sha256", "dl/KIP309A_FR.hex.part"),
-                        indexed=[])
+    root = make_catalog(
+        tmp_path / "c",
+        files_of(
+            "OCPP212_KIP241A_FR.bin",
+            "z/KIP241A.hex",
+            "a/KIP313A_FR.hex",
+            "a file with spaces.txt",
+            "back\\slash.hex",
+            ".hidden",
+            "OCPP212_KIP241A_FR.bin.sha256",
+            "dl/KIP309A_FR.hex.part",
+        ),
+        indexed=[],
+    )
     existing = b"# kept\n" + sha(content("OCPP212_KIP241A_FR.bin")).upper().encode() + b" *OCPP212_KIP241A_FR.bin"
     (root / INDEX_NAME).write_bytes(existing)  # odd but valid, no final newline
     report = Catalog(root).index()
@@ -549,14 +629,16 @@ def test_index_creates_the_index_when_there_is_none(tmp_path):
     make_catalog(root, files_of("sub/OCPP212_KIP220B_FR.bin"), indexed=[])
     (root / INDEX_NAME).unlink()
     Catalog(root).index()
-    assert (root / INDEX_NAME).read_bytes() == format_index_line(sha(content("sub/OCPP212_KIP220B_FR.bin")),
-                                                                 "sub/OCPP212_KIP220B_FR.bin")
+    assert (root / INDEX_NAME).read_bytes() == format_index_line(
+        sha(content("sub/OCPP212_KIP220B_FR.bin")), "sub/OCPP212_KIP220B_FR.bin"
+    )
     assert sha256sum_accepts(root).returncode == 0
 
 
 def test_index_reports_a_damaged_file_and_does_not_reindex_it(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of("OCPP212_KIP241A_FR.bin", "new/KIP241A.hex"),
-                        indexed=["OCPP212_KIP241A_FR.bin"])
+    root = make_catalog(
+        tmp_path / "c", files_of("OCPP212_KIP241A_FR.bin", "new/KIP241A.hex"), indexed=["OCPP212_KIP241A_FR.bin"]
+    )
     (root / "OCPP212_KIP241A_FR.bin").write_bytes(b"changed")
     before = (root / INDEX_NAME).read_bytes()
     report = Catalog(root).index()
@@ -580,8 +662,11 @@ def test_index_refuses_when_the_index_changed_meanwhile(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- verify
 def test_verify_reports_damaged_missing_and_not_indexed(tmp_path):
-    root = make_catalog(tmp_path / "c", files_of("OCPP212_KIP241A_FR.bin", "KIP241A.hex", "gone.hex", "KIP220B.hex"),
-                        indexed=["OCPP212_KIP241A_FR.bin", "KIP241A.hex", "gone.hex"])
+    root = make_catalog(
+        tmp_path / "c",
+        files_of("OCPP212_KIP241A_FR.bin", "KIP241A.hex", "gone.hex", "KIP220B.hex"),
+        indexed=["OCPP212_KIP241A_FR.bin", "KIP241A.hex", "gone.hex"],
+    )
     assert Catalog(root).verify().error() is None
     (root / "KIP241A.hex").write_bytes(b"bit rot")
     (root / "gone.hex").unlink()

@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
-from stager.eject import eject, eject_commands
-from stager.targets import TargetPlan
+from stager.card.eject import eject, eject_commands
+from stager.card.targets import TargetPlan
 
-CARD = TargetPlan(path=Path("/media/tech/PULSECARD"), device="/dev/sdb1", label="PULSECARD", fstype="vfat",
-                  removable=True)
+CARD = TargetPlan(
+    path=Path("/media/tech/PULSECARD"), device="/dev/sdb1", label="PULSECARD", fstype="vfat", removable=True
+)
 
 
 def which_all(name):
@@ -15,9 +16,12 @@ def which_all(name):
 
 def test_linux_prefers_udisksctl_then_umount():
     assert eject_commands(CARD, "linux", which_all) == [
-        ["udisksctl", "unmount", "-b", "/dev/sdb1"], ["umount", "/media/tech/PULSECARD"]]
+        ["udisksctl", "unmount", "-b", "/dev/sdb1"],
+        ["umount", "/media/tech/PULSECARD"],
+    ]
     assert eject_commands(CARD, "linux", lambda n: None if n == "udisksctl" else which_all(n)) == [
-        ["umount", "/media/tech/PULSECARD"]]
+        ["umount", "/media/tech/PULSECARD"]
+    ]
 
 
 def test_macos_uses_diskutil():
@@ -26,7 +30,7 @@ def test_macos_uses_diskutil():
 
 def test_success_says_it_is_safe_to_pull():
     calls = []
-    ok, msg = eject(CARD, "linux", run=lambda cmd: (calls.append(cmd) or (True, "")), which=which_all)
+    ok, msg = eject(CARD, "linux", run=lambda cmd: calls.append(cmd) or (True, ""), which=which_all)
     assert ok and "safe to pull" in msg and calls[0][0] == "udisksctl"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stager.media import Medium, _linux, _macos, _windows, medium_for_path
+from stager.card.media import Medium, _linux, _macos, _windows, medium_for_path
 
 DATA = Path(__file__).parent / "data" / "media"
 Part = namedtuple("sdiskpart", "device mountpoint fstype opts")
@@ -43,7 +43,9 @@ def linux_volumes(tmp_path, case: str):
     sysfs = build_sysfs(tmp_path / "sys", m["disks"])
     sizes = m.get("usage", {})
     return _linux.volumes(
-        partitions=[Part(*p) for p in m["partitions"]], sysfs_root=str(sysfs), swaps_text=m["swaps"],
+        partitions=[Part(*p) for p in m["partitions"]],
+        sysfs_root=str(sysfs),
+        swaps_text=m["swaps"],
         blkid=lambda dev: m["blkid"].get(dev, {}),
         disk_usage=lambda mp: (None, None) if sizes.get(mp, [1, 1])[0] == 0 else (32_000_000_000, 31_000_000_000),
         list_firmware=lambda mp: (),
@@ -74,9 +76,14 @@ def test_linux_swap_disk_is_system(tmp_path):
     m["partitions"] = [["/dev/sdb1", "/media/x", "vfat", "rw"]]
     m["swaps"] = "Filename Type Size Used Priority\n/dev/sdb1 partition 1 0 -2\n"
     sysfs = build_sysfs(tmp_path / "sys", m["disks"])
-    (v,) = _linux.volumes(partitions=[Part(*p) for p in m["partitions"]], sysfs_root=str(sysfs),
-                          swaps_text=m["swaps"], blkid=lambda d: {}, disk_usage=lambda mp: (1, 1),
-                          list_firmware=lambda mp: ())
+    (v,) = _linux.volumes(
+        partitions=[Part(*p) for p in m["partitions"]],
+        sysfs_root=str(sysfs),
+        swaps_text=m["swaps"],
+        blkid=lambda d: {},
+        disk_usage=lambda mp: (1, 1),
+        list_firmware=lambda mp: (),
+    )
     assert v.is_system and not v.removable
 
 
@@ -84,22 +91,33 @@ def test_linux_names_do_not_decide(tmp_path):
     """An 'mmcblk' or 'sd' name means nothing: a disk named like a card but on SATA with
     removable=0 is fixed, and a loop device flagged removable is removable."""
     disks = {
-        "mmcblk9": {"path": "devices/pci0000:00/0000:00:17.0/ata2/host1/target1:0:0/1:0:0:0/block/mmcblk9",
-                    "attrs": {"removable": "0"}, "parts": ["mmcblk9p1"]},
+        "mmcblk9": {
+            "path": "devices/pci0000:00/0000:00:17.0/ata2/host1/target1:0:0/1:0:0:0/block/mmcblk9",
+            "attrs": {"removable": "0"},
+            "parts": ["mmcblk9p1"],
+        },
         "loop7": {"path": "devices/virtual/block/loop7", "attrs": {"removable": "1"}, "parts": []},
     }
     sysfs = build_sysfs(tmp_path / "sys", disks)
-    vols = _linux.volumes(partitions=[Part("/dev/mmcblk9p1", "/data", "ext4", "rw"),
-                                      Part("/dev/loop7", "/mnt/card", "vfat", "rw")],
-                          sysfs_root=str(sysfs), swaps_text="", blkid=lambda d: {"TYPE": "vfat"},
-                          disk_usage=lambda mp: (1, 1), list_firmware=lambda mp: ())
+    vols = _linux.volumes(
+        partitions=[Part("/dev/mmcblk9p1", "/data", "ext4", "rw"), Part("/dev/loop7", "/mnt/card", "vfat", "rw")],
+        sysfs_root=str(sysfs),
+        swaps_text="",
+        blkid=lambda d: {"TYPE": "vfat"},
+        disk_usage=lambda mp: (1, 1),
+        list_firmware=lambda mp: (),
+    )
     assert {v.mountpoint: v.removable for v in vols} == {"/data": False, "/mnt/card": True}
 
 
 def test_windows_recorded_machine():
     m = WINDOWS["laptop_with_sd_card"]
-    vols = _windows.volumes(partitions=[Part(*p) for p in m["partitions"]], system_drive=m["system_drive"],
-                            disk_usage=lambda mp: (32_000_000_000, 1_000_000), list_firmware=lambda mp: ())
+    vols = _windows.volumes(
+        partitions=[Part(*p) for p in m["partitions"]],
+        system_drive=m["system_drive"],
+        disk_usage=lambda mp: (32_000_000_000, 1_000_000),
+        list_firmware=lambda mp: (),
+    )
     removable = {v.mountpoint: v for v in vols if v.removable}
     assert set(removable) == set(m["expect"])
     for mp, facts in m["expect"].items():
@@ -110,8 +128,12 @@ def test_windows_recorded_machine():
 
 
 def test_windows_removable_system_drive_is_never_a_target():
-    vols = _windows.volumes(partitions=[Part("C:\\", "C:\\", "NTFS", "rw,removable")], system_drive="C:",
-                            disk_usage=lambda mp: (1, 1), list_firmware=lambda mp: ())
+    vols = _windows.volumes(
+        partitions=[Part("C:\\", "C:\\", "NTFS", "rw,removable")],
+        system_drive="C:",
+        disk_usage=lambda mp: (1, 1),
+        list_firmware=lambda mp: (),
+    )
     assert not vols[0].removable
 
 
@@ -133,7 +155,9 @@ def test_macos_sd_card_and_usb_disk():
 
 
 def test_macos_damaged_plist_is_skipped():
-    vols = _macos.volumes(mountpoints=["/Volumes/X"], diskutil=lambda mp: b"<plist><dict><key>", list_firmware=lambda mp: ())
+    vols = _macos.volumes(
+        mountpoints=["/Volumes/X"], diskutil=lambda mp: b"<plist><dict><key>", list_firmware=lambda mp: ()
+    )
     assert vols == []
 
 

@@ -8,29 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from stager import names
-from stager.data import data_dir, rules
 from stager.errors import BadInput, DataError
-from stager.names import BadName, ParsedName, format_name, is_firmware_name, load_convention, parse
+from stager.rules import names
+from stager.rules.loader import data_dir, rules
+from stager.rules.names import BadName, ParsedName, format_name, is_firmware_name, load_convention, parse
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 # Every row (and every example) of names.md's naming table.
-@pytest.mark.parametrize("name,model,kit,terminal,langs,role,fmt", [
-    ("OCPP212_KIP241A_FR.bin", "p22", 212, 241, ("FR",), "bundle", "bin"),
-    ("OCPP212_KIP220B_EN.bin", "p50", 212, 220, ("EN",), "bundle", "bin"),
-    ("PULSE22_OCPP318_KIP313A_FR.tar.gz", "p22", 318, 313, ("FR",), "bundle", "tar.gz"),
-    ("WBAC_OCPP317_KIP124W_FR.tar.gz", "wbac", 317, 124, ("FR",), "bundle", "tar.gz"),
-    ("KIP241A.hex", "p22", None, 241, (), "hex", "hex"),
-    ("KIP313A_FR-EN.hex", "p22", None, 313, ("FR", "EN"), "hex", "hex"),
-    # the other models in each form
-    ("PULSE50_OCPP400_KIP400B_FR-EN-DE.tar.gz", "p50", 400, 400, ("FR", "EN", "DE"), "bundle", "tar.gz"),
-    ("KIP220B.hex", "p50", None, 220, (), "hex", "hex"),
-    ("KIP311B_EN.hex", "p50", None, 311, ("EN",), "hex", "hex"),
-    ("KIP124W.hex", "wbac", None, 124, (), "hex", "hex"),
-    ("KIP200W.hex", "wbac", None, 200, (), "hex", "hex"),
-])
+@pytest.mark.parametrize(
+    "name,model,kit,terminal,langs,role,fmt",
+    [
+        ("OCPP212_KIP241A_FR.bin", "p22", 212, 241, ("FR",), "bundle", "bin"),
+        ("OCPP212_KIP220B_EN.bin", "p50", 212, 220, ("EN",), "bundle", "bin"),
+        ("PULSE22_OCPP318_KIP313A_FR.tar.gz", "p22", 318, 313, ("FR",), "bundle", "tar.gz"),
+        ("WBAC_OCPP317_KIP124W_FR.tar.gz", "wbac", 317, 124, ("FR",), "bundle", "tar.gz"),
+        ("KIP241A.hex", "p22", None, 241, (), "hex", "hex"),
+        ("KIP313A_FR-EN.hex", "p22", None, 313, ("FR", "EN"), "hex", "hex"),
+        # the other models in each form
+        ("PULSE50_OCPP400_KIP400B_FR-EN-DE.tar.gz", "p50", 400, 400, ("FR", "EN", "DE"), "bundle", "tar.gz"),
+        ("KIP220B.hex", "p50", None, 220, (), "hex", "hex"),
+        ("KIP311B_EN.hex", "p50", None, 311, ("EN",), "hex", "hex"),
+        ("KIP124W.hex", "wbac", None, 124, (), "hex", "hex"),
+        ("KIP200W.hex", "wbac", None, 200, (), "hex", "hex"),
+    ],
+)
 def test_naming_table(name, model, kit, terminal, langs, role, fmt):
     p = parse(name)
     assert p == ParsedName(model, kit, terminal, langs, role, fmt, name)
@@ -60,12 +63,15 @@ def test_round_trip_for_every_cell_of_every_table():
         assert names.format(p) == n
 
 
-@pytest.mark.parametrize("odd,canonical", [
-    ("pulse22_ocpp318_kip313a_fr.TAR.GZ", "PULSE22_OCPP318_KIP313A_FR.tar.gz"),
-    ("Ocpp212_Kip241a_Fr.BIN", "OCPP212_KIP241A_FR.bin"),
-    ("kip313a_fr-en.Hex", "KIP313A_FR-EN.hex"),
-    ("wbac_ocpp400_kip200w_en.tar.gz", "WBAC_OCPP400_KIP200W_EN.tar.gz"),
-])
+@pytest.mark.parametrize(
+    "odd,canonical",
+    [
+        ("pulse22_ocpp318_kip313a_fr.TAR.GZ", "PULSE22_OCPP318_KIP313A_FR.tar.gz"),
+        ("Ocpp212_Kip241a_Fr.BIN", "OCPP212_KIP241A_FR.bin"),
+        ("kip313a_fr-en.Hex", "KIP313A_FR-EN.hex"),
+        ("wbac_ocpp400_kip200w_en.tar.gz", "WBAC_OCPP400_KIP200W_EN.tar.gz"),
+    ],
+)
 def test_odd_case_is_recognised(odd, canonical):
     p = parse(odd)
     assert p.ok and p.name == canonical
@@ -75,17 +81,20 @@ def test_parse_takes_the_last_part_of_a_path():
     assert parse("sub/dir/KIP241A.hex").name == "KIP241A.hex"
 
 
-@pytest.mark.parametrize("name,needles", [
-    ("PULSE22_OCPP318_KIP313A_FR.bin", ["kit 318 is 3XX", ".bin instead of .tar.gz"]),
-    ("OCPP212_KIP241A_FR.tar.gz", ["kit 212 is 2XX", ".tar.gz instead of .bin"]),
-    ("PULSE50_OCPP318_KIP313A_FR.tar.gz", ["TYPE PULSE50 is the Pulse 50", "letter A is the Pulse 22"]),
-    ("WBAC_OCPP318_KIP313B_FR.tar.gz", ["TYPE WBAC", "letter B is the Pulse 50"]),
-    ("KIP313A.hex", ["terminal 313 is 3XX", "no LANG"]),
-    ("KIP241A_FR.hex", ["terminal 241 is 2XX", "a LANG this form does not have"]),
-    ("OCPP318_KIP313A_FR.tar.gz", ["no TYPE"]),
-    ("PULSE22_OCPP212_KIP241A_FR.bin", ["a TYPE this form does not have"]),
-    ("OCPP400_KIP400A_FR.bin", ["kit 400 is 4XX", ".bin instead of .tar.gz", "no TYPE"]),
-])
+@pytest.mark.parametrize(
+    "name,needles",
+    [
+        ("PULSE22_OCPP318_KIP313A_FR.bin", ["kit 318 is 3XX", ".bin instead of .tar.gz"]),
+        ("OCPP212_KIP241A_FR.tar.gz", ["kit 212 is 2XX", ".tar.gz instead of .bin"]),
+        ("PULSE50_OCPP318_KIP313A_FR.tar.gz", ["TYPE PULSE50 is the Pulse 50", "letter A is the Pulse 22"]),
+        ("WBAC_OCPP318_KIP313B_FR.tar.gz", ["TYPE WBAC", "letter B is the Pulse 50"]),
+        ("KIP313A.hex", ["terminal 313 is 3XX", "no LANG"]),
+        ("KIP241A_FR.hex", ["terminal 241 is 2XX", "a LANG this form does not have"]),
+        ("OCPP318_KIP313A_FR.tar.gz", ["no TYPE"]),
+        ("PULSE22_OCPP212_KIP241A_FR.bin", ["a TYPE this form does not have"]),
+        ("OCPP400_KIP400A_FR.bin", ["kit 400 is 4XX", ".bin instead of .tar.gz", "no TYPE"]),
+    ],
+)
 def test_inconsistent_names_say_why(name, needles):
     p = parse(name)
     assert isinstance(p, BadName) and not p.ok
@@ -94,36 +103,47 @@ def test_inconsistent_names_say_why(name, needles):
         assert n in p.why, p.why
 
 
-@pytest.mark.parametrize("name,needle", [
-    ("README.txt", "not a firmware file name"),
-    ("PULSE22_OCPP318_KIP313A_FR.tar.gz.part", "not a firmware file name"),
-    ("PULSE22_OCPP318_KIP313A_FR.tgz", "not a firmware file name"),
-    ("PULSE22_OCPP318_KIP313A.tar.gz", "matches none"),
-    ("PULSE22_OCPP318_KIP313A_FR (1).tar.gz", "matches none"),
-    ("PULSE22_OCPP31_KIP313A_FR.tar.gz", "matches none"),
-    ("PULSE22_OCPP318_KIP313A_FRA.tar.gz", "matches none"),
-    ("firmware.bin", "matches none"),
-    ("KIP313.hex", "matches none"),
-    ("OCPP318_KIP313A_FR.hex", "matches none"),
-    ("._PULSE22_OCPP318_KIP313A_FR.tar.gz", "matches none"),
-    ("PUL\u017fE22_OCPP318_KIP313A_FR.tar.gz", "matches none"),  # long s, upper-cases to S
-    ("\u212aIP241A.hex", "matches none"),  # Kelvin sign, lower-cases to k
-    ("OCPP212_KIP241A_FR.bin\n", "not a firmware file name"),
-    ("OCPP２１２_KIP241A_FR.bin", "matches none"),  # full-width digits
-    ("PULSE99_OCPP318_KIP313A_FR.tar.gz", "'PULSE99' is not a charger type"),
-    ("OCPP212_KIP241Z_FR.bin", "letter 'Z' names no charger"),
-    ("OCPP012_KIP241A_FR.bin", "no naming form for kit 012"),
-])
+@pytest.mark.parametrize(
+    "name,needle",
+    [
+        ("README.txt", "not a firmware file name"),
+        ("PULSE22_OCPP318_KIP313A_FR.tar.gz.part", "not a firmware file name"),
+        ("PULSE22_OCPP318_KIP313A_FR.tgz", "not a firmware file name"),
+        ("PULSE22_OCPP318_KIP313A.tar.gz", "matches none"),
+        ("PULSE22_OCPP318_KIP313A_FR (1).tar.gz", "matches none"),
+        ("PULSE22_OCPP31_KIP313A_FR.tar.gz", "matches none"),
+        ("PULSE22_OCPP318_KIP313A_FRA.tar.gz", "matches none"),
+        ("firmware.bin", "matches none"),
+        ("KIP313.hex", "matches none"),
+        ("OCPP318_KIP313A_FR.hex", "matches none"),
+        ("._PULSE22_OCPP318_KIP313A_FR.tar.gz", "matches none"),
+        ("PUL\u017fE22_OCPP318_KIP313A_FR.tar.gz", "matches none"),  # long s, upper-cases to S
+        ("\u212aIP241A.hex", "matches none"),  # Kelvin sign, lower-cases to k
+        ("OCPP212_KIP241A_FR.bin\n", "not a firmware file name"),
+        ("OCPP２１２_KIP241A_FR.bin", "matches none"),  # full-width digits
+        ("PULSE99_OCPP318_KIP313A_FR.tar.gz", "'PULSE99' is not a charger type"),
+        ("OCPP212_KIP241Z_FR.bin", "letter 'Z' names no charger"),
+        ("OCPP012_KIP241A_FR.bin", "no naming form for kit 012"),
+    ],
+)
 def test_unrecognised_names(name, needle):
     p = parse(name)
     assert p.status == "unrecognised" and not p.ok
     assert needle in p.why, p.why
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("a.bin", True), ("A.TAR.GZ", True), ("x.Hex", True), ("x.tar", False), ("x.gz", False),
-    ("x.bin.sha256", False), ("SHA256SUMS", False),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("a.bin", True),
+        ("A.TAR.GZ", True),
+        ("x.Hex", True),
+        ("x.tar", False),
+        ("x.gz", False),
+        ("x.bin.sha256", False),
+        ("SHA256SUMS", False),
+    ],
+)
 def test_is_firmware_name(name, expected):
     assert is_firmware_name(name) is expected
 
@@ -164,8 +184,11 @@ def test_letters_and_types_come_from_the_rules_data():
     assert parse("PULSE50_OCPP318_KIP313B_FR.tar.gz", conv).status == "unrecognised"
     assert format_name("p50", 220, 212, "FR", conv=conv) == "OCPP212_KIP220Q_FR.bin"
     # names.toml names no charger type or letter outside its examples and comments
-    data = [line for line in (REPO / "catalog" / "names.toml").read_text().splitlines()
-            if not line.startswith(("#", "example", "meaning"))]
+    data = [
+        line
+        for line in (REPO / "stager" / "rules" / "names.toml").read_text().splitlines()
+        if not line.startswith(("#", "example", "meaning"))
+    ]
     assert not re.search(r"PULSE|WBAC|KIP\d{3}[A-Z]", "\n".join(data))
 
 
@@ -176,7 +199,7 @@ def test_names_file_is_shipped_with_the_rules():
 # --------------------------------------------------------------------------- damaged data
 @pytest.fixture
 def names_copy(tmp_path):
-    shutil.copy(REPO / "catalog" / "names.toml", tmp_path / "names.toml")
+    shutil.copy(REPO / "stager" / "rules" / "names.toml", tmp_path / "names.toml")
     return tmp_path / "names.toml"
 
 
@@ -184,17 +207,20 @@ def _line_of(path: Path, needle: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(needle))
 
 
-@pytest.mark.parametrize("old,new,message", [
-    ('regex = "OCPP(?P<kit>[0-9]{3})"', 'regex = "OCPP(?P<kit>[0-9]{3}"', "regex is not valid"),
-    ('regex = "OCPP(?P<kit>[0-9]{3})"', 'regex = "OCPP(?P<kits>[0-9]{3})"', "group 'kits'"),
-    ('template = "KIPtttL_LANG.hex"', 'template = "KIPtttL_LANGUAGE.hex"', "token 'LANGUAGE'"),
-    ('template = "KIPtttL_LANG.hex"', 'template = "KIPtttL_LANG"', "has no extension"),
-    ('template = "OCPPkkk_KIPtttL_LANG.bin"', 'template = "KIPtttL_OCPPkkk_LANG.bin"', "not in the same order"),
-    ('example = "KIP313A_FR-EN.hex"', 'example = "KIP313A.hex"', "is inconsistent"),
-    ('example = "KIP241A.hex"', 'example = "kip241a.hex"', "reads back as 'KIP241A.hex'"),
-    ('role = "hex"', 'role = "terminal"', "role 'terminal'"),
-    ("family_min = 3", "family_min = 2", "overlap"),
-])
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        ('regex = "OCPP(?P<kit>[0-9]{3})"', 'regex = "OCPP(?P<kit>[0-9]{3}"', "regex is not valid"),
+        ('regex = "OCPP(?P<kit>[0-9]{3})"', 'regex = "OCPP(?P<kits>[0-9]{3})"', "group 'kits'"),
+        ('template = "KIPtttL_LANG.hex"', 'template = "KIPtttL_LANGUAGE.hex"', "token 'LANGUAGE'"),
+        ('template = "KIPtttL_LANG.hex"', 'template = "KIPtttL_LANG"', "has no extension"),
+        ('template = "OCPPkkk_KIPtttL_LANG.bin"', 'template = "KIPtttL_OCPPkkk_LANG.bin"', "not in the same order"),
+        ('example = "KIP313A_FR-EN.hex"', 'example = "KIP313A.hex"', "is inconsistent"),
+        ('example = "KIP241A.hex"', 'example = "kip241a.hex"', "reads back as 'KIP241A.hex'"),
+        ('role = "hex"', 'role = "terminal"', "role 'terminal'"),
+        ("family_min = 3", "family_min = 2", "overlap"),
+    ],
+)
 def test_damaged_names_file_is_named_with_its_line(names_copy, old, new, message):
     text = names_copy.read_text()
     assert old in text

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from stager.inputs import RouterSpec
-from stager.plan import Charger, plan_charger
+from stager.plan.charger import Charger, plan_charger
+from stager.rules.inputs import RouterSpec
 
 
 def plan(**kw):
@@ -241,10 +241,21 @@ def test_f3426_at_9_moving_to_316_plus_stays_with_note_1_in_full():
     assert s["condition"] == "static-lan-ip" and s["router"] == "f3426"
     text = s["message"]
     # Note 1, every line of it.
-    for pattern in (r"192\.168\.1\.254:5000", r"Read Configuration", r"Network", r"LAN_Mode\D+true",
-                    r"LAN_DHCP\D+false", r"DNS 1\D+192\.168\.1\.1\b", r"LAN_Gateway\D+192\.168\.1\.1\b",
-                    r"LAN_NetMask\D+255\.255\.255\.0", r"LAN_Network\D+192\.168\.1\.0",
-                    r"LAN_StaticIP\D+192\.168\.1\.254", r"\bUpdate\b", r"ICCID", r"site visit"):
+    for pattern in (
+        r"192\.168\.1\.254:5000",
+        r"Read Configuration",
+        r"Network",
+        r"LAN_Mode\D+true",
+        r"LAN_DHCP\D+false",
+        r"DNS 1\D+192\.168\.1\.1\b",
+        r"LAN_Gateway\D+192\.168\.1\.1\b",
+        r"LAN_NetMask\D+255\.255\.255\.0",
+        r"LAN_Network\D+192\.168\.1\.0",
+        r"LAN_StaticIP\D+192\.168\.1\.254",
+        r"\bUpdate\b",
+        r"ICCID",
+        r"site visit",
+    ):
         assert re.search(pattern, text), pattern
 
 
@@ -276,14 +287,23 @@ def test_f3426_at_7_moving_to_3xx_is_updated_to_8_on_site():
 #   F3426   2XX: 7      3XX: 8      316+: 8, 9 (note 1)   -> 7, 8, 8
 #   F3X26Q  2XX: 7      3XX: 8, 9 (note 3)   316+: 8 (note 2), 9   -> 7, 8, 9
 ROUTER_CASES = {
-    ("f3426", 7, "2XX"): ("stay", None), ("f3426", 7, "3XX"): ("update", 8), ("f3426", 7, "316+"): ("update", 8),
-    ("f3426", 8, "2XX"): ("update", 7), ("f3426", 8, "3XX"): ("stay", None), ("f3426", 8, "316+"): ("stay", None),
-    ("f3426", 9, "2XX"): ("update", 7), ("f3426", 9, "3XX"): ("update", 8),
+    ("f3426", 7, "2XX"): ("stay", None),
+    ("f3426", 7, "3XX"): ("update", 8),
+    ("f3426", 7, "316+"): ("update", 8),
+    ("f3426", 8, "2XX"): ("update", 7),
+    ("f3426", 8, "3XX"): ("stay", None),
+    ("f3426", 8, "316+"): ("stay", None),
+    ("f3426", 9, "2XX"): ("update", 7),
+    ("f3426", 9, "3XX"): ("update", 8),
     ("f3426", 9, "316+"): ("stay", "static-lan-ip"),
-    ("f3x26q", 7, "2XX"): ("stay", None), ("f3x26q", 7, "3XX"): ("update", 8), ("f3x26q", 7, "316+"): ("update", 9),
-    ("f3x26q", 8, "2XX"): ("update", 7), ("f3x26q", 8, "3XX"): ("stay", None),
+    ("f3x26q", 7, "2XX"): ("stay", None),
+    ("f3x26q", 7, "3XX"): ("update", 8),
+    ("f3x26q", 7, "316+"): ("update", 9),
+    ("f3x26q", 8, "2XX"): ("update", 7),
+    ("f3x26q", 8, "3XX"): ("stay", None),
     ("f3x26q", 8, "316+"): ("stay", "multi-operator-sim"),
-    ("f3x26q", 9, "2XX"): ("update", 7), ("f3x26q", 9, "3XX"): ("stay", "dhcp-4g"),
+    ("f3x26q", 9, "2XX"): ("update", 7),
+    ("f3x26q", 9, "3XX"): ("stay", "dhcp-4g"),
     ("f3x26q", 9, "316+"): ("stay", None),
 }
 # An installed pair already on the target, one per class (so only the router can move).

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from test_plan_site import write_catalog
 
 CHARGER_KEYS = {"id", "model", "from", "to", "steps", "warnings", "refusals"}
@@ -29,8 +28,22 @@ def step_codes(c):
 
 
 def test_2xx_to_latest_with_an_old_router(run_stager):
-    r = run_stager("plan", "--model", "p50", "--kit", "212", "--terminal", "220", "--built", "2022-06",
-                   "--router", "f3426:7", "--lang", "FR", "--json")
+    r = run_stager(
+        "plan",
+        "--model",
+        "p50",
+        "--kit",
+        "212",
+        "--terminal",
+        "220",
+        "--built",
+        "2022-06",
+        "--router",
+        "f3426:7",
+        "--lang",
+        "FR",
+        "--json",
+    )
     assert r.code == 0, r
     json.loads(r.out)  # stdout is exactly one JSON document
     c = only_charger(r)
@@ -43,9 +56,14 @@ def test_2xx_to_latest_with_an_old_router(run_stager):
     bring = r.json()["bring"]
     assert bring["master_sd"] == 1
     assert bring["files"][0]["name"] == "PULSE50_OCPP400_KIP400B_FR.tar.gz" and bring["files"][0]["chargers"] == ["1"]
-    assert bring["cards"] == [{"files": ["PULSE50_OCPP400_KIP400B_FR.tar.gz"], "chargers": ["1"],
-                               "command": "stager prepare --model p50 --kit 400 --terminal 400 --lang FR",
-                               "missing": []}]
+    assert bring["cards"] == [
+        {
+            "files": ["PULSE50_OCPP400_KIP400B_FR.tar.gz"],
+            "chargers": ["1"],
+            "command": "stager prepare --model p50 --kit 400 --terminal 400 --lang FR",
+            "missing": [],
+        }
+    ]
 
 
 def test_1xx_to_212_through_the_cli(run_stager):
@@ -88,18 +106,25 @@ def test_impossible_state_is_exit_3_and_still_planned(run_stager):
 
 
 def test_checklist_for_a_router_at_9_shows_note_1_in_full(run_stager):
-    r = run_stager("plan", "-m", "p22", "-k", "316", "-t", "311", "--router", "f3426:9", "--to", "318",
-                   "--lang", "FR")
+    r = run_stager("plan", "-m", "p22", "-k", "316", "-t", "311", "--router", "f3426:9", "--to", "318", "--lang", "FR")
     assert r.code == 0, r
     out = r.out
     assert "Charger 1: Pulse 22" in out and "kit 316 + terminal 311 -> kit 318 + terminal 313" in out
     assert "  [ ] 1. Update kit and terminal to 318 + 313" in out
     assert "  [ ] 2. Static LAN IP" in out
-    for line in ("192.168.1.254:5000", "LAN_Mode to true", "LAN_DHCP to false", "LAN_StaticIP to 192.168.1.254",
-                 "ICCID", "site visit"):
+    for line in (
+        "192.168.1.254:5000",
+        "LAN_Mode to true",
+        "LAN_DHCP to false",
+        "LAN_StaticIP to 192.168.1.254",
+        "ICCID",
+        "site visit",
+    ):
         assert line in out
-    assert "Bring:\n  [ ] a card with PULSE22_OCPP318_KIP313A_FR.tar.gz for charger(s) 1\n" \
-           "      make it with: stager prepare --model p22 --kit 318 --terminal 313 --lang FR" in out
+    assert (
+        "Bring:\n  [ ] a card with PULSE22_OCPP318_KIP313A_FR.tar.gz for charger(s) 1\n"
+        "      make it with: stager prepare --model p22 --kit 318 --terminal 313 --lang FR" in out
+    )
 
 
 def test_nothing_to_do_checklist(run_stager):
@@ -110,22 +135,39 @@ def test_nothing_to_do_checklist(run_stager):
 
 def test_catalog_found(run_stager, tmp_path):
     have = write_catalog(tmp_path / "cat", ["PULSE22_OCPP318_KIP313A_FR.tar.gz", "KIP313A_FR.hex"])
-    r = run_stager("plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--lang", "FR", "--hex",
-                   "--catalog", tmp_path / "cat", "--json")
+    r = run_stager(
+        "plan",
+        "-m",
+        "p22",
+        "-k",
+        "316",
+        "-t",
+        "311",
+        "--to",
+        "318",
+        "--lang",
+        "FR",
+        "--hex",
+        "--catalog",
+        tmp_path / "cat",
+        "--json",
+    )
     assert r.code == 0, r
     files = {f["name"]: f for f in r.json()["bring"]["files"]}
     assert set(files) == set(have)
     for name, (size, digest) in have.items():
         assert (files[name]["found"], files[name]["bytes"], files[name]["sha256"]) == (True, size, digest)
-    human = run_stager("plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--lang", "FR",
-                       "--catalog", tmp_path / "cat")
+    human = run_stager(
+        "plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--lang", "FR", "--catalog", tmp_path / "cat"
+    )
     assert "in the catalog" in human.out
 
 
 def test_catalog_missing_is_exit_4(run_stager, tmp_path):
     write_catalog(tmp_path / "cat", ["PULSE22_OCPP318_KIP313A_EN.tar.gz"])
-    r = run_stager("plan", "-m", "p22", "-k", "316", "--to", "318", "--lang", "FR", "--catalog", tmp_path / "cat",
-                   "--json")
+    r = run_stager(
+        "plan", "-m", "p22", "-k", "316", "--to", "318", "--lang", "FR", "--catalog", tmp_path / "cat", "--json"
+    )
     assert r.code == 4, r
     (f,) = r.json()["bring"]["files"]
     assert f["found"] is False and f["name"] == "PULSE22_OCPP318_KIP313A_FR.tar.gz"
@@ -138,17 +180,20 @@ def test_catalog_folder_that_does_not_exist(run_stager, tmp_path):
     assert r.code == 4 and len(r.err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args,needle", [
-    ([], "--site"),
-    (["-m", "p22"], "--site"),
-    (["-m", "p23", "-k", "318"], "model"),
-    (["-m", "p22", "-k", "31"], "kit"),
-    (["-m", "p22", "-k", "318", "--to", "newest"], "target kit"),
-    (["-m", "p22", "-k", "318", "--router", "f3426"], "version"),
-    (["-m", "p22", "-k", "318", "--built", "2023-13"], "month"),
-    (["-m", "p22", "-k", "318", "--from-kit", "212"], "--from-kit"),
-    (["-m", "p22", "-k", "318", "--site", "x.csv"], "--site"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        ([], "--site"),
+        (["-m", "p22"], "--site"),
+        (["-m", "p23", "-k", "318"], "model"),
+        (["-m", "p22", "-k", "31"], "kit"),
+        (["-m", "p22", "-k", "318", "--to", "newest"], "target kit"),
+        (["-m", "p22", "-k", "318", "--router", "f3426"], "version"),
+        (["-m", "p22", "-k", "318", "--built", "2023-13"], "month"),
+        (["-m", "p22", "-k", "318", "--from-kit", "212"], "--from-kit"),
+        (["-m", "p22", "-k", "318", "--site", "x.csv"], "--site"),
+    ],
+)
 def test_bad_input_is_exit_2_without_a_traceback(run_stager, args, needle):
     r = run_stager("plan", *args)
     assert r.code == 2, r
@@ -163,7 +208,7 @@ try:
     main()
 except SystemExit:
     pass
-heavy = [m for m in ("psutil", "tqdm", "stager.staging", "stager.media") if m in sys.modules]
+heavy = [m for m in ("psutil", "tqdm", "stager.card.staging", "stager.card.media") if m in sys.modules]
 print(json.dumps(heavy), file=sys.stderr)
 """
 
@@ -179,22 +224,52 @@ def test_a_file_whose_content_changed_is_not_found(run_stager, tmp_path):
     # plan never says "found" for it (prepare would refuse it, exit 4).
     write_catalog(tmp_path / "cat", ["PULSE22_OCPP318_KIP313A_FR.tar.gz"])
     (tmp_path / "cat" / "fw" / "PULSE22_OCPP318_KIP313A_FR.tar.gz").write_bytes(b"changed since it was indexed")
-    r = run_stager("plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--lang", "FR",
-                   "--catalog", tmp_path / "cat", "--json")
+    r = run_stager(
+        "plan",
+        "-m",
+        "p22",
+        "-k",
+        "316",
+        "-t",
+        "311",
+        "--to",
+        "318",
+        "--lang",
+        "FR",
+        "--catalog",
+        tmp_path / "cat",
+        "--json",
+    )
     assert r.code == 4, r
     (f,) = r.json()["bring"]["files"]
     assert f["found"] is False and f["name"] == "PULSE22_OCPP318_KIP313A_FR.tar.gz"
     assert r.json()["bring"]["cards"][0]["missing"] == ["PULSE22_OCPP318_KIP313A_FR.tar.gz"]
-    human = run_stager("plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--lang", "FR",
-                       "--catalog", tmp_path / "cat")
+    human = run_stager(
+        "plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--lang", "FR", "--catalog", tmp_path / "cat"
+    )
     assert "does not match line 1 of SHA256SUMS" in human.out and "cannot be made yet" in human.out
 
 
 def test_each_file_is_looked_up_on_its_own(run_stager, tmp_path):
     # The .hex is in the catalog, the bundle is not: only the bundle is missing.
     have = write_catalog(tmp_path / "cat", ["KIP313A_FR.hex"])
-    r = run_stager("plan", "-m", "p22", "-k", "212", "-t", "241", "--to", "318", "--lang", "FR", "--hex",
-                   "--catalog", tmp_path / "cat", "--json")
+    r = run_stager(
+        "plan",
+        "-m",
+        "p22",
+        "-k",
+        "212",
+        "-t",
+        "241",
+        "--to",
+        "318",
+        "--lang",
+        "FR",
+        "--hex",
+        "--catalog",
+        tmp_path / "cat",
+        "--json",
+    )
     assert r.code == 4, r
     files = {f["name"]: f for f in r.json()["bring"]["files"]}
     assert files["KIP313A_FR.hex"]["found"] is True
@@ -204,8 +279,9 @@ def test_each_file_is_looked_up_on_its_own(run_stager, tmp_path):
 
 def test_the_catalogs_pack_names_the_steps(run_stager, tmp_path):
     write_catalog(tmp_path / "cat", ["PULSE22_OCPP318_KIP313A_FR-EN.tar.gz", "KIP313A_FR-EN.hex"])
-    r = run_stager("plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--hex",
-                   "--catalog", tmp_path / "cat", "--json")
+    r = run_stager(
+        "plan", "-m", "p22", "-k", "316", "-t", "311", "--to", "318", "--hex", "--catalog", tmp_path / "cat", "--json"
+    )
     assert r.code == 0, r
     steps = {s["code"]: s for s in only_charger(r)["steps"]}
     assert steps["stage-bundle"]["file"] == "PULSE22_OCPP318_KIP313A_FR-EN.tar.gz"

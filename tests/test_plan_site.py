@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from stager.catalog import INDEX_NAME, format_index_line
+from stager.catalog.folder import INDEX_NAME, format_index_line
 from stager.errors import BadInput
-from stager.site import read_site
+from stager.plan.site import read_site
 
 HEADER = "id,model,kit,terminal,built,router,mid,ocpp,lang,to\n"
 
@@ -48,7 +48,9 @@ def write_catalog(root: Path, names: list[str]) -> dict:
 
 
 # --------------------------------------------------------------------------- ten chargers, end to end
-TEN = HEADER + """\
+TEN = (
+    HEADER
+    + """\
 1,p50,212,220,2022-06,f3426:7,no,1.5,FR,latest
 2,pulse-50,212,220,2021-11,f3426:7,no,,fr,
 3,p22,316,311,2023-09,f3426:9,yes,1.6,FR,318
@@ -60,6 +62,7 @@ TEN = HEADER + """\
 9,p22,318,313,,,maybe,,FR,
 10,pulse-22,400,400,2024-05,f3426:8,yes,1.6,EN,latest
 """
+)
 
 
 def test_ten_chargers_with_bad_lines_end_to_end(run_stager, tmp_path):
@@ -86,10 +89,13 @@ def test_ten_chargers_with_bad_lines_end_to_end(run_stager, tmp_path):
     shared = cards["PULSE50_OCPP400_KIP400B_FR.tar.gz"]
     assert shared["chargers"] == ["1", "2"] and shared["files"] == ["PULSE50_OCPP400_KIP400B_FR.tar.gz"]
     assert shared["command"] == "stager prepare --model p50 --kit 400 --terminal 400 --lang FR"
-    assert cards["PULSE22_OCPP318_KIP313A_FR.tar.gz"]["command"] == \
-        "stager prepare --model p22 --kit 318 --terminal 313 --lang FR"
-    assert cards["WBAC_OCPP400_KIP200W_<LANG>.tar.gz"]["command"] == \
-        "stager prepare --model wbac --kit 400 --terminal 200"  # any pack on a WB-AC
+    assert (
+        cards["PULSE22_OCPP318_KIP313A_FR.tar.gz"]["command"]
+        == "stager prepare --model p22 --kit 318 --terminal 313 --lang FR"
+    )
+    assert (
+        cards["WBAC_OCPP400_KIP200W_<LANG>.tar.gz"]["command"] == "stager prepare --model wbac --kit 400 --terminal 200"
+    )  # any pack on a WB-AC
 
     by_id = {c["id"]: c for c in doc["chargers"]}
     assert [s["code"] for s in by_id["1"]["steps"]] == ["master-sd", "stage-bundle", "router-update"]
@@ -103,28 +109,34 @@ def test_ten_chargers_with_bad_lines_end_to_end(run_stager, tmp_path):
 
 
 def test_mixed_models_two_chargers_share_one_card(run_stager, tmp_path):
-    site = HEADER + ("a,p22,316,311,,,,,FR,318\n"
-                     "b,p22,317,312,,,,,FR,318\n"
-                     "c,p50,316,309,,,,,FR,318\n"
-                     "d,wbac,317,124,,,,,,\n"
-                     "e,p22,400,400,,,,,FR,\n")
+    site = HEADER + (
+        "a,p22,316,311,,,,,FR,318\n"
+        "b,p22,317,312,,,,,FR,318\n"
+        "c,p50,316,309,,,,,FR,318\n"
+        "d,wbac,317,124,,,,,,\n"
+        "e,p22,400,400,,,,,FR,\n"
+    )
     r = run_stager("plan", "--site", write(tmp_path, site), "--json")
     assert r.code == 0, r
     bring = r.json()["bring"]
     assert bring["master_sd"] == 0
     cards = {tuple(c["chargers"]): (c["files"], c["command"]) for c in bring["cards"]}
     assert cards == {
-        ("a", "b"): (["PULSE22_OCPP318_KIP313A_FR.tar.gz"],
-                     "stager prepare --model p22 --kit 318 --terminal 313 --lang FR"),
-        ("c",): (["PULSE50_OCPP318_KIP313B_FR.tar.gz"],
-                 "stager prepare --model p50 --kit 318 --terminal 313 --lang FR"),
+        ("a", "b"): (
+            ["PULSE22_OCPP318_KIP313A_FR.tar.gz"],
+            "stager prepare --model p22 --kit 318 --terminal 313 --lang FR",
+        ),
+        ("c",): (
+            ["PULSE50_OCPP318_KIP313B_FR.tar.gz"],
+            "stager prepare --model p50 --kit 318 --terminal 313 --lang FR",
+        ),
         ("d",): (["WBAC_OCPP400_KIP200W_<LANG>.tar.gz"], "stager prepare --model wbac --kit 400 --terminal 200"),
     }
 
 
 def test_a_card_shared_with_a_hex_takes_the_hex(tmp_path):
-    from stager.plan import Charger, plan_charger
-    from stager.site import SitePlan
+    from stager.plan.charger import Charger, plan_charger
+    from stager.plan.site import SitePlan
 
     a = plan_charger(Charger("a", "p22", 316, 311, to=318, lang="FR"))
     b = plan_charger(Charger("b", "p22", 318, 312, to=318, lang="FR", hex=True))
@@ -169,12 +181,15 @@ def test_catalog_gives_the_only_pack(run_stager, tmp_path):
 
 
 # --------------------------------------------------------------------------- exit code order
-@pytest.mark.parametrize("lines,with_catalog,code", [
-    (["a,p22,318,241,,,,,FR,", "b,p22,xyz,,,,,,,"], False, 2),  # a refused (KO pair), b bad: 2 first
-    (["a,p22,318,241,,,,,FR,", "b,p50,318,313,,,,,FR,400"], True, 3),  # refused and missing: 3 first
-    (["b,p50,318,313,,,,,FR,400"], True, 4),
-    (["a,p22,316,311,,,,,FR,318"], True, 0),
-])
+@pytest.mark.parametrize(
+    "lines,with_catalog,code",
+    [
+        (["a,p22,318,241,,,,,FR,", "b,p22,xyz,,,,,,,"], False, 2),  # a refused (KO pair), b bad: 2 first
+        (["a,p22,318,241,,,,,FR,", "b,p50,318,313,,,,,FR,400"], True, 3),  # refused and missing: 3 first
+        (["b,p50,318,313,,,,,FR,400"], True, 4),
+        (["a,p22,316,311,,,,,FR,318"], True, 0),
+    ],
+)
 def test_exit_code_order(run_stager, tmp_path, lines, with_catalog, code):
     write_catalog(tmp_path / "cat", ["PULSE22_OCPP318_KIP313A_FR.tar.gz", "PULSE22_OCPP400_KIP400A_FR.tar.gz"])
     args = ["--catalog", tmp_path / "cat"] if with_catalog else []
@@ -197,21 +212,24 @@ def errors_of(tmp_path, text):
     return [line for line, _ in chargers], {e["line"]: e["message"] for e in errors}
 
 
-@pytest.mark.parametrize("row,needle", [
-    ("a,p23,318", "model"),
-    ("a,p22,31", "kit"),
-    ("a,p22,318,,,f3426,", "router"),
-    ("a,p22,318,,,f3426:x,", "router version"),
-    ("a,p22,318,,2023-4,", "month"),
-    ("a,p22,318,,2023-13,", "month"),
-    ("a,p22,318,,,,maybe", "mid"),
-    ("a,p22,318,,,,,1.7", "OCPP"),
-    ("a,p22,318,,,,,,French", "language"),
-    ("a,p22,318,,,,,,,4000", "target kit"),
-    ("a,,318", "model"),
-    (",p22,318", "id"),
-    ("a,p22,318,313,,,,,,,extra", "cells"),
-])
+@pytest.mark.parametrize(
+    "row,needle",
+    [
+        ("a,p23,318", "model"),
+        ("a,p22,31", "kit"),
+        ("a,p22,318,,,f3426,", "router"),
+        ("a,p22,318,,,f3426:x,", "router version"),
+        ("a,p22,318,,2023-4,", "month"),
+        ("a,p22,318,,2023-13,", "month"),
+        ("a,p22,318,,,,maybe", "mid"),
+        ("a,p22,318,,,,,1.7", "OCPP"),
+        ("a,p22,318,,,,,,French", "language"),
+        ("a,p22,318,,,,,,,4000", "target kit"),
+        ("a,,318", "model"),
+        (",p22,318", "id"),
+        ("a,p22,318,313,,,,,,,extra", "cells"),
+    ],
+)
 def test_each_bad_value_names_its_line(tmp_path, row, needle):
     good, errors = errors_of(tmp_path, HEADER + "ok,p22,318,313\n" + row + "\nok2,p50,318\n")
     assert good == [2, 4]
@@ -234,18 +252,23 @@ def test_bom_crlf_spaces_and_case_are_read(tmp_path):
     chargers, errors = read_site(write(tmp_path, text))
     assert errors == []
     assert [(line, c.id, c.model, c.kit, c.mid) for line, c in chargers] == [
-        (2, "1", "p22", 318, True), (4, "2", "p50", 318, False)]
+        (2, "1", "p22", 318, True),
+        (4, "2", "p50", 318, False),
+    ]
 
 
-@pytest.mark.parametrize("content,needle", [
-    ("", "empty"),
-    ("\n\n", "empty"),
-    ("model,kit\np22,318\n", "missing: id"),
-    ("1,p22,318\n2,p50,318\n", "header"),  # no header: line 1 is a charger
-    ("id,model,kit\n", "no charger line"),
-    (b"id,mod\xe8le,kit\n1,p22,318\n", "line 1"),
-    ("id,model,kit\n1,p22,318\n".encode("utf-16"), "UTF-16"),
-])
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        ("", "empty"),
+        ("\n\n", "empty"),
+        ("model,kit\np22,318\n", "missing: id"),
+        ("1,p22,318\n2,p50,318\n", "header"),  # no header: line 1 is a charger
+        ("id,model,kit\n", "no charger line"),
+        (b"id,mod\xe8le,kit\n1,p22,318\n", "line 1"),
+        ("id,model,kit\n1,p22,318\n".encode("utf-16"), "UTF-16"),
+    ],
+)
 def test_unreadable_site_files(tmp_path, content, needle):
     with pytest.raises(BadInput) as e:
         read_site(write(tmp_path, content))
@@ -278,10 +301,14 @@ def test_bad_lines_human_output_names_them(run_stager, tmp_path):
 
 # --------------------------------------------------------------------------- the shipped example
 def test_the_shipped_example_plans(run_stager):
-    example = Path(__file__).resolve().parent.parent / "catalog" / "site-example.csv"
+    example = Path(__file__).resolve().parent.parent / "docs" / "site-example.csv"
     r = run_stager("plan", "--site", example)
     assert r.code == 0, r
-    assert "Bring:" in r.out and "[ ] the MASTER SD (MADIC ref. 17806385, procedure NT-23006): 2 migration(s), charger(s) A1, A2" in r.out and "[ ] 1." in r.out
+    assert (
+        "Bring:" in r.out
+        and "[ ] the MASTER SD (MADIC ref. 17806385, procedure NT-23006): 2 migration(s), charger(s) A1, A2" in r.out
+        and "[ ] 1." in r.out
+    )
     assert "make it with: stager prepare --model p50 --kit 400 --terminal 400 --lang FR\n" in r.out
     assert "stager prepare --model wbac --kit 400 --terminal 200\n" in r.out  # any pack will do on a WB-AC
     r = run_stager("plan", "--site", example, "--json")
@@ -297,8 +324,13 @@ def test_wbac_language_given_or_not(run_stager, tmp_path):
     (f,) = r.json()["bring"]["files"]
     assert f["name"] == "WBAC_OCPP400_KIP200W_FR.tar.gz" and f["chargers"] == ["w1", "w2"]
     cards = [(c["chargers"], c["files"], c["command"]) for c in r.json()["bring"]["cards"]]
-    assert cards == [(["w1", "w2"], ["WBAC_OCPP400_KIP200W_FR.tar.gz"],
-                      "stager prepare --model wbac --kit 400 --terminal 200 --lang FR")]
+    assert cards == [
+        (
+            ["w1", "w2"],
+            ["WBAC_OCPP400_KIP200W_FR.tar.gz"],
+            "stager prepare --model wbac --kit 400 --terminal 200 --lang FR",
+        )
+    ]
     # The pack does matter on a Pulse 22: two packs, two cards.
     p22 = HEADER + "a,p22,318,313,,,,,FR,\nb,p22,318,313,,,,,EN,\n"
     r = run_stager("plan", "--site", write(tmp_path, p22), "--json")
@@ -319,10 +351,13 @@ def test_a_shared_wbac_card_is_named_by_a_file_found_not_by_row_order(run_stager
     # WB-AC, so the one card is made from DE, whatever the order of the lines.
     write_catalog(tmp_path / "cat", ["WBAC_OCPP400_KIP200W_FR.tar.gz", "WBAC_OCPP400_KIP200W_DE.tar.gz"])
     (tmp_path / "cat" / "fw" / "WBAC_OCPP400_KIP200W_FR.tar.gz").write_bytes(b"damaged")
-    for rows in (["w1,wbac,316,123,,,,,FR,", "w2,wbac,316,123,,,,,DE,"],
-                 ["w2,wbac,316,123,,,,,DE,", "w1,wbac,316,123,,,,,FR,"]):
-        r = run_stager("plan", "--site", write(tmp_path, HEADER + "\n".join(rows) + "\n"), "--catalog",
-                       tmp_path / "cat", "--json")
+    for rows in (
+        ["w1,wbac,316,123,,,,,FR,", "w2,wbac,316,123,,,,,DE,"],
+        ["w2,wbac,316,123,,,,,DE,", "w1,wbac,316,123,,,,,FR,"],
+    ):
+        r = run_stager(
+            "plan", "--site", write(tmp_path, HEADER + "\n".join(rows) + "\n"), "--catalog", tmp_path / "cat", "--json"
+        )
         assert r.code == 0, r  # the card can be made
         (card,) = r.json()["bring"]["cards"]
         assert card["files"] == ["WBAC_OCPP400_KIP200W_DE.tar.gz"] and card["missing"] == []

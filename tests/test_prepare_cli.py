@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from stager.demo_catalog import build_demo_catalog
+from stager.catalog.demo import build_demo_catalog
 
 SHA256SUM = shutil.which("sha256sum")
 BUNDLE = "PULSE22_OCPP318_KIP313A_FR.tar.gz"
@@ -20,8 +20,21 @@ def demo(tmp_path_factory):
 
 
 def prep(run_stager, demo, *targets, extra=()):
-    args = ["prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo, "--allow-fixed", "--yes",
-            "--json", *extra]
+    args = [
+        "prepare",
+        "-m",
+        "p22",
+        "-k",
+        "318",
+        "--lang",
+        "FR",
+        "--catalog",
+        demo,
+        "--allow-fixed",
+        "--yes",
+        "--json",
+        *extra,
+    ]
     for t in targets:
         args += ["--target", t]
     return run_stager(*args)
@@ -70,9 +83,9 @@ def test_firmware_on_the_card_exit_5_then_clean(run_stager, demo, tmp_path):
 
 def test_clean_removes_nothing_when_the_card_is_refused_for_another_reason(tmp_path):
     # --clean acts only once every check has passed: a card too small keeps its old firmware.
+    from stager.card.preflight import preflight
+    from stager.card.staging import Source
     from stager.errors import MediaError
-    from stager.preflight import preflight
-    from stager.staging import Source
 
     card = tmp_path / "card"
     card.mkdir()
@@ -93,9 +106,9 @@ def test_leftovers_are_counted_once_when_the_card_measures_its_own_free_space(tm
     # holding a 15 MiB leftover of an interrupted copy: a 29 MiB file does not fit.
     import shutil as _shutil
 
+    from stager.card.preflight import preflight
+    from stager.card.staging import Source
     from stager.errors import MediaError
-    from stager.preflight import preflight
-    from stager.staging import Source
 
     card = tmp_path / "card"
     card.mkdir()
@@ -106,7 +119,7 @@ def test_leftovers_are_counted_once_when_the_card_measures_its_own_free_space(tm
         used = sum(p.stat().st_size for p in card.iterdir())
         return _shutil._ntuple_diskusage(capacity, used, capacity - used)
 
-    monkeypatch.setattr("stager.preflight.shutil.disk_usage", usage)
+    monkeypatch.setattr("stager.card.preflight.shutil.disk_usage", usage)
     big = Source(path=tmp_path / "big", name=BUNDLE, sha256="0" * 64, bytes=29 * 1024**2)
     for dry_run in (True, False):
         with pytest.raises(MediaError) as e:
@@ -115,8 +128,19 @@ def test_leftovers_are_counted_once_when_the_card_measures_its_own_free_space(tm
 
 
 def test_dry_run_without_a_card_does_not_claim_one_was_checked(run_stager, demo, tmp_path):
-    r = run_stager("prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo, "--dry-run",
-                   env={"STAGER_HOME": str(tmp_path)})
+    r = run_stager(
+        "prepare",
+        "-m",
+        "p22",
+        "-k",
+        "318",
+        "--lang",
+        "FR",
+        "--catalog",
+        demo,
+        "--dry-run",
+        env={"STAGER_HOME": str(tmp_path)},
+    )
     if "Target: none yet" not in r.out:
         pytest.skip("a removable medium is mounted on this machine")
     assert r.code == 0 and "no card was checked" in r.out and "card passes" not in r.out
@@ -132,16 +156,32 @@ def test_prepare_twice_only_reverifies(run_stager, demo, tmp_path):
 
 
 def test_no_terminal_to_confirm(run_stager, demo, tmp_path):
-    r = run_stager("prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo,
-                   "--target", tmp_path, "--allow-fixed")
+    r = run_stager(
+        "prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo, "--target", tmp_path, "--allow-fixed"
+    )
     assert r.code == 2, r
     assert "--yes" in r.err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_refused_writes_nothing(run_stager, demo, tmp_path):
-    r = run_stager("prepare", "-m", "p22", "-k", "318", "--from-kit", "212", "--lang", "FR", "--catalog", demo,
-                   "--target", tmp_path, "--allow-fixed", "--yes")
+    r = run_stager(
+        "prepare",
+        "-m",
+        "p22",
+        "-k",
+        "318",
+        "--from-kit",
+        "212",
+        "--lang",
+        "FR",
+        "--catalog",
+        demo,
+        "--target",
+        tmp_path,
+        "--allow-fixed",
+        "--yes",
+    )
     assert r.code == 3, r
     assert "master-sd-required" in r.out and "nothing was written" in r.err
     assert list(tmp_path.iterdir()) == []
@@ -253,7 +293,7 @@ def test_ctrl_c_mid_copy_through_the_cli(tmp_path, stager_exe):
     import signal
     import time
 
-    from stager.catalog import INDEX_NAME, format_index_line
+    from stager.catalog.folder import INDEX_NAME, format_index_line
 
     cat, card = tmp_path / "cat", tmp_path / "card"
     cat.mkdir()
@@ -269,9 +309,28 @@ def test_ctrl_c_mid_copy_through_the_cli(tmp_path, stager_exe):
             h.update(chunk)
     (cat / INDEX_NAME).write_bytes(format_index_line(h.hexdigest(), name))
     env = {**os.environ, "STAGER_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
-    proc = subprocess.Popen([stager_exe, "prepare", "-m", "p22", "-k", "212", "--lang", "FR", "--catalog",
-                             cat, "--target", card, "--allow-fixed", "--yes"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            stager_exe,
+            "prepare",
+            "-m",
+            "p22",
+            "-k",
+            "212",
+            "--lang",
+            "FR",
+            "--catalog",
+            cat,
+            "--target",
+            card,
+            "--allow-fixed",
+            "--yes",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while not any(p.name.startswith(".stager-" + name) for p in card.iterdir()):  # the copy's temp file
         assert proc.poll() is None and time.monotonic() < deadline, "the copy never started"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stager.catalog import INDEX_NAME, format_index_line
-from stager.demo_catalog import build_demo_catalog
+from stager.catalog.demo import build_demo_catalog
+from stager.catalog.folder import INDEX_NAME, format_index_line
 
 PREPARE_KEYS = {"ok", "dry_run", "decision", "files", "targets"}
 
@@ -51,16 +51,25 @@ def test_dry_run_plan(run_stager, demo, tmp_path):
     r = dry(run_stager, demo, "-m", "p22", "-k", "318", "--lang", "FR", target=card)
     assert r.code == 0, r
     doc = r.json()
-    assert PREPARE_KEYS <= set(doc)
+    assert set(doc) >= PREPARE_KEYS
     assert doc["ok"] is True and doc["dry_run"] is True
     assert doc["decision"]["allowed"] is True and doc["decision"]["terminal"] == 313
     (f,) = doc["files"]
     assert f["name"] == "PULSE22_OCPP318_KIP313A_FR.tar.gz" and f["role"] == "bundle"
     data = (demo / "p22" / f["name"]).read_bytes()
     assert f["bytes"] == len(data) and f["sha256"] == sha(data)
-    assert doc["targets"] == [{"path": str(card.resolve()), "staged": [], "verified": False,
-                               "device": doc["targets"][0]["device"], "label": doc["targets"][0]["label"],
-                               "fstype": doc["targets"][0]["fstype"], "already_staged": [], "would_remove": []}]
+    assert doc["targets"] == [
+        {
+            "path": str(card.resolve()),
+            "staged": [],
+            "verified": False,
+            "device": doc["targets"][0]["device"],
+            "label": doc["targets"][0]["label"],
+            "fstype": doc["targets"][0]["fstype"],
+            "already_staged": [],
+            "would_remove": [],
+        }
+    ]
     assert list(card.iterdir()) == []  # nothing written
 
 
@@ -85,7 +94,9 @@ def test_dry_run_with_hex(run_stager, demo, tmp_path):
     r = dry(run_stager, demo, "-m", "p50", "-k", "318", "-t", "311", "--lang", "EN", "--hex", target=tmp_path)
     assert r.code == 0, r
     assert [(f["name"], f["role"]) for f in r.json()["files"]] == [
-        ("PULSE50_OCPP318_KIP311B_EN.tar.gz", "bundle"), ("KIP311B_EN.hex", "hex")]
+        ("PULSE50_OCPP318_KIP311B_EN.tar.gz", "bundle"),
+        ("KIP311B_EN.hex", "hex"),
+    ]
 
 
 def test_dry_run_2xx_hex_has_no_pack(run_stager, demo, tmp_path):
@@ -144,22 +155,61 @@ def test_no_catalog_is_exit_2(run_stager, tmp_path):
 
 
 def test_catalog_from_the_environment(run_stager, demo, tmp_path):
-    r = run_stager("prepare", "-m", "p22", "-k", "318", "--lang", "fr", "--target", tmp_path, "--allow-fixed",
-                   "--dry-run", "--json", env={"STAGER_CATALOG": str(demo)})
+    r = run_stager(
+        "prepare",
+        "-m",
+        "p22",
+        "-k",
+        "318",
+        "--lang",
+        "fr",
+        "--target",
+        tmp_path,
+        "--allow-fixed",
+        "--dry-run",
+        "--json",
+        env={"STAGER_CATALOG": str(demo)},
+    )
     assert r.code == 0, r
 
 
 def test_fixed_target_refused_without_allow_fixed(run_stager, demo, tmp_path):
-    r = run_stager("prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo, "--target", tmp_path,
-                   "--dry-run", "--json")
+    r = run_stager(
+        "prepare",
+        "-m",
+        "p22",
+        "-k",
+        "318",
+        "--lang",
+        "FR",
+        "--catalog",
+        demo,
+        "--target",
+        tmp_path,
+        "--dry-run",
+        "--json",
+    )
     assert r.code == 5, r
     assert r.json()["error"]["code"] == "not-removable"
 
 
 def test_dry_run_human_output_and_nothing_written(run_stager, demo, tmp_path):
     before = snapshot(demo)
-    r = run_stager("prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo,
-                   "--target", tmp_path, "--allow-fixed", "--dry-run")
+    r = run_stager(
+        "prepare",
+        "-m",
+        "p22",
+        "-k",
+        "318",
+        "--lang",
+        "FR",
+        "--catalog",
+        demo,
+        "--target",
+        tmp_path,
+        "--allow-fixed",
+        "--dry-run",
+    )
     assert r.code == 0, r
     assert r.out.startswith("ALLOWED") and "PULSE22_OCPP318_KIP313A_FR.tar.gz" in r.out
     assert "nothing was written" in r.out

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 import stager
-from stager.data import data_dir, load_rules
 from stager.errors import DataError
+from stager.rules.loader import data_dir, load_rules
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -17,13 +17,13 @@ def test_rules_are_read_from_the_installed_package():
     assert (folder / "rules.toml").is_file() and (folder / "routers.toml").is_file()
     package = Path(stager.__file__).resolve().parent
     if package.parent != REPO:  # a real (non-editable) install, as on CI
-        assert folder == package / "catalog"
+        assert folder == package / "rules"
 
 
 @pytest.fixture
 def data_copy(tmp_path):
     for name in ("rules.toml", "routers.toml"):
-        shutil.copy(REPO / "catalog" / name, tmp_path / name)
+        shutil.copy(REPO / "stager" / "rules" / name, tmp_path / name)
     return tmp_path
 
 
@@ -41,12 +41,15 @@ def test_the_shipped_copy_loads(data_copy):
     assert set(load_rules(data_copy).models) == {"p22", "p50", "wbac"}
 
 
-@pytest.mark.parametrize("old,new,message", [
-    ("318  KO  KO  KO  KO  OK  OK  KO", "318  KO  KO  KO  KO  OK  OK", "has 6 cells"),
-    ("318  KO  KO  KO  KO  OK  OK  KO", "318  KO  KO  KO  KO  OK  OJ  KO", "cell 'OJ'"),
-    ("318  KO  KO  KO  KO  OK  OK  KO", "316  KO  KO  KO  KO  OK  OK  KO", "duplicate row 316"),
-    ("318  KO  KO  KO  KO  OK  OK  KO", "31a  KO  KO  KO  KO  OK  OK  KO", "kit '31a'"),
-])
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        ("318  KO  KO  KO  KO  OK  OK  KO", "318  KO  KO  KO  KO  OK  OK", "has 6 cells"),
+        ("318  KO  KO  KO  KO  OK  OK  KO", "318  KO  KO  KO  KO  OK  OJ  KO", "cell 'OJ'"),
+        ("318  KO  KO  KO  KO  OK  OK  KO", "316  KO  KO  KO  KO  OK  OK  KO", "duplicate row 316"),
+        ("318  KO  KO  KO  KO  OK  OK  KO", "31a  KO  KO  KO  KO  OK  OK  KO", "kit '31a'"),
+    ],
+)
 def test_a_damaged_grid_names_file_and_line(data_copy, old, new, message):
     rules_file = data_copy / "rules.toml"
     line = _line_of(rules_file, old)
@@ -67,13 +70,13 @@ def test_a_damaged_router_cell_names_file_and_line(data_copy):
 
 
 def test_a_missing_key_is_named(data_copy):
-    _edit(data_copy / "rules.toml", 'min_kit = 310', 'minimum = 310')
+    _edit(data_copy / "rules.toml", "min_kit = 310", "minimum = 310")
     with pytest.raises(DataError, match=r"\[mid\] lacks the key 'min_kit'"):
         load_rules(data_copy)
 
 
 def test_invalid_toml_is_named(data_copy):
-    _edit(data_copy / "rules.toml", '[forbidden]', '[forbidden')
+    _edit(data_copy / "rules.toml", "[forbidden]", "[forbidden")
     with pytest.raises(DataError, match=r"rules.toml: not valid TOML"):
         load_rules(data_copy)
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from stager.inputs import RouterSpec
-from stager.rules import Query, decide
+from stager.rules.engine import Query, decide
+from stager.rules.inputs import RouterSpec
 
 
 def refusals(d):
@@ -15,8 +15,9 @@ def warnings(d):
 
 
 # --- forbidden kit 314 (section 6 NB), whatever the model --------------------------
-@pytest.mark.parametrize("model,terminal", [("p22", 311), ("p22", 312), ("p50", 308), ("p50", 309),
-                                            ("wbac", 123), ("wbac", 124)])
+@pytest.mark.parametrize(
+    "model,terminal", [("p22", 311), ("p22", 312), ("p50", 308), ("p50", 309), ("wbac", 123), ("wbac", 124)]
+)
 def test_kit_314_refused_even_with_a_compatible_looking_terminal(model, terminal):
     d = decide(Query(model, 314, terminal))
     assert "forbidden-version" in refusals(d)
@@ -46,10 +47,21 @@ def test_terminal_not_in_the_model_table_is_unknown(model, terminal):
 
 
 # --- MASTER SD migration barrier (section 2) -----------------------------------------
-@pytest.mark.parametrize("from_kit,kit,refused", [
-    (212, 310, True), (212, 318, True), (212, 400, True), (105, 311, True), (199, 400, True),
-    (105, 212, False), (212, 212, False), (310, 318, False), (318, 400, False), (400, 318, False),
-])
+@pytest.mark.parametrize(
+    "from_kit,kit,refused",
+    [
+        (212, 310, True),
+        (212, 318, True),
+        (212, 400, True),
+        (105, 311, True),
+        (199, 400, True),
+        (105, 212, False),
+        (212, 212, False),
+        (310, 318, False),
+        (318, 400, False),
+        (400, 318, False),
+    ],
+)
 def test_master_sd_barrier(from_kit, kit, refused):
     d = decide(Query("p22", kit, from_kit=from_kit))
     assert ("master-sd-required" in refusals(d)) is refused
@@ -78,8 +90,9 @@ def test_downgrade_is_warned_not_refused():
 
 # --- April-2023 terminals (section 2 NB) ---------------------------------------------
 @pytest.mark.parametrize("model,kit,terminal", [("p22", 212, 241), ("p50", 212, 220)])
-@pytest.mark.parametrize("built,refused", [((2023, 3), False), ((2023, 4), True), ((2025, 1), True),
-                                            ((2019, 12), False)])
+@pytest.mark.parametrize(
+    "built,refused", [((2023, 3), False), ((2023, 4), True), ((2025, 1), True), ((2019, 12), False)]
+)
 def test_april_2023_blocks_2xx_terminals(model, kit, terminal, built, refused):
     d = decide(Query(model, kit, terminal, built=built))
     assert ("terminal-hardware" in refusals(d)) is refused
@@ -109,16 +122,20 @@ def test_april_2023_on_wbac_is_a_note_not_a_refusal():
 
 
 # --- OCPP protocol (section 2) ------------------------------------------------------
-@pytest.mark.parametrize("kit,ocpp,refused", [(212, "1.6", True), (212, "1.5", False), (310, "1.6", False),
-                                              (318, "1.5", False), (400, "1.6", False)])
+@pytest.mark.parametrize(
+    "kit,ocpp,refused",
+    [(212, "1.6", True), (212, "1.5", False), (310, "1.6", False), (318, "1.5", False), (400, "1.6", False)],
+)
 def test_ocpp_protocol(kit, ocpp, refused):
     d = decide(Query("p22", kit, ocpp=ocpp))
     assert ("ocpp-protocol" in refusals(d)) is refused
 
 
 # --- MID meters (section 2 NB) -------------------------------------------------------
-@pytest.mark.parametrize("model,kit,refused", [("p22", 212, True), ("p22", 310, False), ("p50", 212, True),
-                                               ("p50", 311, False), ("wbac", 311, False)])
+@pytest.mark.parametrize(
+    "model,kit,refused",
+    [("p22", 212, True), ("p22", 310, False), ("p50", 212, True), ("p50", 311, False), ("wbac", 311, False)],
+)
 def test_mid_meter_from_kit_310(model, kit, refused):
     d = decide(Query(model, kit, mid=True))
     assert ("mid-meter" in refusals(d)) is refused
@@ -166,11 +183,14 @@ def test_no_advice_noise_on_a_forbidden_or_unknown_kit():
         assert warnings(d) == []
 
 
-@pytest.mark.parametrize("router,version,kit,advice", [
-    ("f3426", 7, 318, "Update the router to version 8"),
-    ("f3426", 9, 212, "Put the router back on version 7"),  # going down is said as such
-    ("f3x26q", 8, 212, "Put the router back on version 7"),
-])
+@pytest.mark.parametrize(
+    "router,version,kit,advice",
+    [
+        ("f3426", 7, 318, "Update the router to version 8"),
+        ("f3426", 9, 212, "Put the router back on version 7"),  # going down is said as such
+        ("f3x26q", 8, 212, "Put the router back on version 7"),
+    ],
+)
 def test_router_advice_says_which_way(router, version, kit, advice):
     d = decide(Query("p22", kit, router=RouterSpec(router, version)))
     (r,) = [r for r in d.refusals if r.code == "router-incompatible"]

@@ -1,11 +1,11 @@
 """Every cell of the note's tables, through the engine (sections 4, 5, 6, 7)."""
 
 import pytest
-
 from note_tables import CLASS_KITS, NOTE_CODES, ROUTERS, TABLES, all_cells
-from stager.data import rules
-from stager.inputs import RouterSpec
-from stager.rules import Query, decide
+
+from stager.rules.engine import Query, decide
+from stager.rules.inputs import RouterSpec
+from stager.rules.loader import rules
 
 
 def codes(decision):
@@ -73,11 +73,22 @@ def test_note_1_is_given_in_full():
     d = decide(Query("p22", 318, router=RouterSpec("f3426", 9)))
     (cond,) = d.conditions
     text = cond.message
-    for needle in ("192.168.1.254:5000", "Read Configuration", "Network", "LAN_Mode to true",
-                   "LAN_DHCP to false", "DNS 1 to 192.168.1.1", "LAN_Gateway to 192.168.1.1",
-                   "LAN_NetMask to 255.255.255.0", "LAN_Network to 192.168.1.0",
-                   "LAN_StaticIP to 192.168.1.254", "Update", "ICCID", "BootNotification",
-                   "site visit"):
+    for needle in (
+        "192.168.1.254:5000",
+        "Read Configuration",
+        "Network",
+        "LAN_Mode to true",
+        "LAN_DHCP to false",
+        "DNS 1 to 192.168.1.1",
+        "LAN_Gateway to 192.168.1.1",
+        "LAN_NetMask to 255.255.255.0",
+        "LAN_Network to 192.168.1.0",
+        "LAN_StaticIP to 192.168.1.254",
+        "Update",
+        "ICCID",
+        "BootNotification",
+        "site visit",
+    ):
         assert needle in text, needle
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from stager import preflight as preflight_mod
-from stager import staging
+from stager.card import preflight as preflight_mod
+from stager.card import staging
+from stager.card.preflight import preflight
+from stager.card.staging import FileOps, Source, Target, stage
 from stager.errors import MediaError
-from stager.preflight import preflight
-from stager.staging import FileOps, Source, Target, stage
 
 SHA256SUM = shutil.which("sha256sum")
 
@@ -161,8 +161,9 @@ def test_unknown_free_space_is_a_warning(tmp_path):
 
 
 def test_fat32_file_limit(tmp_path):
-    big = Source(path=tmp_path / "nowhere", name="PULSE22_OCPP318_KIP313A_FR.tar.gz", sha256="0" * 64,
-                 bytes=4 * 1024**3)
+    big = Source(
+        path=tmp_path / "nowhere", name="PULSE22_OCPP318_KIP313A_FR.tar.gz", sha256="0" * 64, bytes=4 * 1024**3
+    )
     with pytest.raises(MediaError) as e:
         preflight([big], card(tmp_path), fstype="vfat", free_bytes=64 * 1024**3)
     assert e.value.code == "file-too-large" and "exFAT" in e.value.message

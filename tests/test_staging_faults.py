@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from stager import staging
-from stager.staging import FileOps, Target, stage
 from test_staging import card, listing, make_source
+
+from stager.card import staging
+from stager.card.staging import FileOps, Target, stage
 
 
 @pytest.fixture(autouse=True)
@@ -141,9 +141,9 @@ def test_hex_failure_rolls_back_the_bundle_on_that_card(tmp_path):
 SLOW_STAGING = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from stager import staging
+    from stager.card import staging
     from stager.errors import StagerError
-    from stager.staging import FileOps, Source, Target, stage
+    from stager.card.staging import FileOps, Source, Target, stage
 
     class Slow:
         def __init__(self, f): self.f = f
@@ -174,8 +174,12 @@ def test_sigint_mid_copy_leaves_nothing(tmp_path):
     src = make_source(tmp_path / "cat", size=8 * 1024 * 1024)
     c = card(tmp_path)
     other = with_other_file(c)
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_STAGING, str(src.path), src.sha256, str(src.bytes), str(c)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_STAGING, str(src.path), src.sha256, str(src.bytes), str(c)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "writing"
     time.sleep(0.3)
     assert any(n.endswith(".part") for n in listing(c))  # really mid-copy
@@ -202,14 +206,36 @@ SIGINT_AFTER_SUCCESS = textwrap.dedent("""
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
-@pytest.mark.parametrize("module,function", [("stager.history", "record"), ("stager.prepare", "exit_code")])
+@pytest.mark.parametrize("module,function", [("stager.card.history", "record"), ("stager.card.prepare", "exit_code")])
 def test_ctrl_c_once_the_card_is_verified_does_not_contradict_the_result(tmp_path, module, function):
-    from stager.demo_catalog import build_demo_catalog
+    from stager.catalog.demo import build_demo_catalog
 
     cat = build_demo_catalog(tmp_path / "catalog")
     c = card(tmp_path)
-    proc = subprocess.run([sys.executable, "-c", SIGINT_AFTER_SUCCESS, module, function, "prepare", "-m", "wbac", "-k", "318",
-                           "--catalog", str(cat), "--target", str(c), "--allow-fixed", "--yes", "--json"],
-                          capture_output=True, text=True, timeout=60, env={**os.environ, "STAGER_HOME": str(tmp_path)})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SIGINT_AFTER_SUCCESS,
+            module,
+            function,
+            "prepare",
+            "-m",
+            "wbac",
+            "-k",
+            "318",
+            "--catalog",
+            str(cat),
+            "--target",
+            str(c),
+            "--allow-fixed",
+            "--yes",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "STAGER_HOME": str(tmp_path)},
+    )
     assert proc.returncode == 0, proc
     assert json.loads(proc.stdout)["ok"] is True

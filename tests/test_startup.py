@@ -8,7 +8,7 @@ import sys
 PROBE = """
 import sys, json
 sys.argv = ["stager", "check", "--model", "p22", "--kit", "318", "--json"]
-import stager.data as data
+import stager.rules.loader as data
 calls = []
 real = data.load_rules
 data.load_rules = lambda *a, **k: calls.append(1) or real(*a, **k)
@@ -17,7 +17,8 @@ try:
     main()
 except SystemExit:
     pass
-heavy = [m for m in ("psutil", "tqdm", "stager.catalog", "stager.staging", "stager.media") if m in sys.modules]
+heavy = ("psutil", "tqdm", "stager.catalog.folder", "stager.card.staging", "stager.card.media")
+heavy = [m for m in heavy if m in sys.modules]
 print(json.dumps({"heavy": heavy, "loads": len(calls)}), file=sys.stderr)
 """
 

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from stager.card.targets import resolve_targets
 from stager.errors import MediaError
-from stager.targets import resolve_targets
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,13 @@ def test_a_target_on_a_removable_medium(tmp_path):
     assert plan.removable and plan.device == "/dev/sdb1"
 
 
-@pytest.mark.parametrize("make,code", [
-    (lambda t: t / "missing", "target-missing"),
-    (lambda t: [(t / "f").write_text("x"), t / "f"][1], "target-not-folder"),
-])
+@pytest.mark.parametrize(
+    "make,code",
+    [
+        (lambda t: t / "missing", "target-missing"),
+        (lambda t: [(t / "f").write_text("x"), t / "f"][1], "target-not-folder"),
+    ],
+)
 def test_bad_target_paths(tmp_path, make, code):
     with pytest.raises(MediaError) as e:
         resolve_targets([make(tmp_path)], allow_fixed=True, detect=lambda: [], medium_for_path=lambda p: None)
@@ -73,8 +76,9 @@ def test_bad_target_paths(tmp_path, make, code):
 
 def test_the_same_target_twice(tmp_path):
     with pytest.raises(MediaError) as e:
-        resolve_targets([tmp_path, str(tmp_path) + "/."], allow_fixed=True, detect=lambda: [],
-                        medium_for_path=lambda p: None)
+        resolve_targets(
+            [tmp_path, str(tmp_path) + "/."], allow_fixed=True, detect=lambda: [], medium_for_path=lambda p: None
+        )
     assert e.value.code == "target-twice"
 
 

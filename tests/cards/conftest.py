@@ -27,8 +27,22 @@ from pathlib import Path
 
 import pytest
 
-TOOLS = ["losetup", "mkfs.vfat", "mkfs.exfat", "fusefat", "mount.exfat-fuse", "fusermount", "mtype",
-         "fsck.vfat", "fsck.exfat", "sfdisk", "partx", "mount", "umount", "blkid"]
+TOOLS = [
+    "losetup",
+    "mkfs.vfat",
+    "mkfs.exfat",
+    "fusefat",
+    "mount.exfat-fuse",
+    "fusermount",
+    "mtype",
+    "fsck.vfat",
+    "fsck.exfat",
+    "sfdisk",
+    "partx",
+    "mount",
+    "umount",
+    "blkid",
+]
 CLONE_NEWNS = 0x00020000
 _state = {"namespace": None}
 
@@ -44,7 +58,11 @@ def _missing() -> str | None:
         return "real-card tests need loop devices (/dev/loop-control)"
     missing = [t for t in TOOLS if not shutil.which(t)]
     if missing:
-        return "real-card tests need " + ", ".join(missing) + " (apt-get install dosfstools mtools fusefat exfatprogs exfat-fuse fdisk)"
+        return (
+            "real-card tests need "
+            + ", ".join(missing)
+            + " (apt-get install dosfstools mtools fusefat exfatprogs exfat-fuse fdisk)"
+        )
     return None
 
 
@@ -175,16 +193,27 @@ class Card:
     def files(self) -> list[str]:
         assert self.loop is None
         if self.fs == "fat32":
-            out = sh("mdir", "-b", "-i", f"{self.image}{self._offset()}", "::/",
-                     env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}, check=False).stdout
+            out = sh(
+                "mdir",
+                "-b",
+                "-i",
+                f"{self.image}{self._offset()}",
+                "::/",
+                env={**os.environ, "MTOOLS_SKIP_CHECK": "1"},
+                check=False,
+            ).stdout
             return sorted(line.strip().removeprefix("::/") for line in out.splitlines() if line.strip())
         return sorted(self._exfat_read_all().keys())
 
     def read(self, name: str) -> bytes:
         assert self.loop is None
         if self.fs == "fat32":
-            proc = subprocess.run(["mtype", "-i", f"{self.image}{self._offset()}", f"::/{name}"],
-                                  capture_output=True, env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}, check=True)
+            proc = subprocess.run(
+                ["mtype", "-i", f"{self.image}{self._offset()}", f"::/{name}"],
+                capture_output=True,
+                env={**os.environ, "MTOOLS_SKIP_CHECK": "1"},
+                check=True,
+            )
             return proc.stdout
         return self._exfat_read_all()[name]
 

@@ -1,0 +1,141 @@
+"""`stager verify`: check a card on site, reading every firmware file back from it.
+
+For each firmware file on the card root: its sidecar ``<name>.sha256``, its hash read
+back from the medium (cache evicted), what its name says and whether the rules allow
+that kit/terminal pair. Exit code: 0 all good; 6 a mismatch, a missing or bad sidecar;
+3 a file the rules refuse; 5 no firmware on the card (or the card cannot be read).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stager.card.staging import FileOps, hash_from_medium, is_firmware_name, is_temp_name, media_error, read_sidecar
+from stager.errors import MediaError
+
+
+@dataclass(frozen=True)
+class CardFile:
+    name: str
+    bytes: int
+    status: str  # ok | mismatch | no-sidecar | bad-sidecar | unreadable
+    sha256: str | None  # read back from the card
+    expected: str | None  # from the sidecar
+    parsed: dict | None = None  # what the name says (None: unrecognised)
+    rules: str | None = None  # ok | ko | forbidden | unknown-kit | unknown-terminal
+    why: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "bytes": self.bytes,
+            "status": self.status,
+            "sha256": self.sha256,
+            "sidecar_sha256": self.expected,
+            "name_says": self.parsed,
+            "rules": self.rules,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class CardReport:
+    target: str
+    files: tuple = ()
+    leftovers: tuple = field(default=())  # temporary files of an interrupted staging
+
+    @property
+    def exit_code(self) -> int:
+        if any(f.status != "ok" for f in self.files):
+            return 6
+        if any(f.rules not in ("ok", None) for f in self.files):
+            return 3
+        return 0
+
+    def to_json(self) -> dict:
+        return {
+            "ok": self.exit_code == 0,
+            "target": self.target,
+            "files": [f.to_json() for f in self.files],
+            "leftovers": list(self.leftovers),
+        }
+
+
+def _name_facts(name: str):
+    from stager.catalog.folder import rules_cell
+    from stager.rules.names import parse
+
+    p = parse(name)
+    if not p.ok:
+        return None, None, f"the name is {p.status}: {p.why}"
+    return p.to_json(), rules_cell(p), ""
+
+
+def verify_card(target, ops: FileOps | None = None, progress_factory=None) -> CardReport:
+    folder = Path(target)
+    if not folder.is_dir():
+        raise MediaError(f"{folder} is not a folder: is the card inserted and mounted there?", code="target-missing")
+    try:
+        entries = sorted((e for e in os.scandir(folder) if e.is_file(follow_symlinks=False)), key=lambda e: e.name)
+    except OSError as e:
+        raise media_error(e, folder, "listing the card") from None
+    firmware = [e for e in entries if is_firmware_name(e.name) and not e.name.startswith(".")]
+    leftovers = tuple(e.name for e in entries if is_temp_name(e.name))
+    if not firmware:
+        left = (
+            f" It holds leftovers of an interrupted staging ({', '.join(leftovers)}): 'stager prepare' "
+            f"removes them before it copies."
+            if leftovers
+            else ""
+        )
+        raise MediaError(
+            f"{folder} holds no firmware file (.bin, .tar.gz or .hex) on its root: "
+            f"nothing to verify.{left} Stage one with 'stager prepare'.",
+            code="no-firmware",
+            details={"leftovers": list(leftovers)} if leftovers else None,
+        )
+    out = []
+    for e in firmware:
+        size = e.stat(follow_symlinks=False).st_size
+        parsed, rules, why = _name_facts(e.name)
+        side = read_sidecar(folder / f"{e.name}.sha256")
+        bar = progress_factory(size, f"verify {e.name}") if progress_factory else None
+        try:
+            got = hash_from_medium(folder / e.name, ops, bar)
+        except OSError as err:
+            out.append(
+                CardFile(
+                    e.name,
+                    size,
+                    "unreadable",
+                    None,
+                    side[0] if side else None,
+                    parsed,
+                    rules,
+                    media_error(err, folder, f"reading {e.name}").message,
+                )
+            )
+            continue
+        finally:
+            if bar is not None:
+                bar.close()
+        if not (folder / f"{e.name}.sha256").exists():
+            status, why = "no-sidecar", f"no {e.name}.sha256 beside it: its origin cannot be proved. " + why
+        elif side is None or side[1] != e.name:
+            status, why = "bad-sidecar", f"{e.name}.sha256 is not one '<sha256>  {e.name}' line. " + why
+        elif side[0] != got:
+            status, why = (
+                "mismatch",
+                (
+                    "the bytes read back differ from the sidecar's checksum: the file "
+                    "is damaged. Prepare the card again. " + why
+                ),
+            )
+        else:
+            status = "ok"
+        if rules not in (None, "ok"):
+            why = (why + " " if why else "") + f"the rules say '{rules}' for what this name carries."
+        out.append(CardFile(e.name, size, status, got, side[0] if side else None, parsed, rules, why.strip()))
+    return CardReport(str(folder), tuple(out), leftovers)

@@ -1,0 +1,559 @@
+"""The firmware catalog: a folder tree of firmware files and its ``SHA256SUMS`` index.
+
+Opening a catalog scans it (names and sizes only, never contents): every file is
+``usable``, ``not-indexed``, ``bad-index-line``, ``index-unreadable``, ``ambiguous``,
+``unreadable``, ``inconsistent`` or ``unrecognised`` (and ``damaged`` once hashed by :meth:`Catalog.verify`).
+The index is
+GNU coreutils' format (``sha256sum -c SHA256SUMS`` checks it); a bad line is named by
+its number and blocks only the file it names. Symlinks pointing outside the catalog
+and index paths that leave it are never followed or used.
+
+:meth:`Catalog.select` turns an allowed rules decision into the one bundle (and the
+terminal's ``.hex``); it does not read the files: the staging engine hashes while it
+copies and compares with ``CatalogFile.sha256`` (or calls :func:`check_content`).
+
+Duplicates: the same name (compared in canonical spelling) in several subfolders is
+taken only when every copy is indexed with the same checksum: the bytes are then the
+same and either copy will do (the first path in sort order is taken and the others
+named in a note). Otherwise the name is ``ambiguous`` and selecting it fails with
+``several-files``: two different contents claim to be one firmware file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stager.catalog.index import (
+    CHUNK,
+    ENV,
+    INDEX_HINT,
+    INDEX_NAME,
+    BadLine,
+    FileCheck,
+    IndexLine,
+    IndexReport,
+    VerifyReport,
+    _check,
+    check_content,
+    content_mismatch,
+    excluded_from_index,
+    format_index_line,
+    hash_file,
+    hash_many,
+    parse_index,
+    write_atomic,
+)
+from stager.errors import BadInput, CatalogError
+from stager.rules import names
+from stager.rules.engine import Reason
+from stager.rules.loader import rules as _rules
+from stager.rules.names import BadName, ParsedName
+
+# stager.catalog.folder is the public face of the catalog modules: the index and hashing
+# (catalog_index) and the selection (catalog_select, behind Catalog.select).
+__all__ = [
+    "CHUNK",
+    "ENV",
+    "INDEX_HINT",
+    "INDEX_NAME",
+    "BadLine",
+    "Catalog",
+    "CatalogFile",
+    "Entry",
+    "FileCheck",
+    "IndexLine",
+    "IndexReport",
+    "Problem",
+    "Selection",
+    "VerifyReport",
+    "check_content",
+    "content_mismatch",
+    "excluded_from_index",
+    "format_index_line",
+    "hash_file",
+    "hash_many",
+    "open_catalog",
+    "parse_index",
+    "rules_cell",
+    "write_atomic",
+]
+
+
+# --------------------------------------------------------------------------- values
+@dataclass(frozen=True)
+class Entry:
+    """One scanned file."""
+
+    relpath: str  # relative to the catalog root, with '/'
+    path: Path
+    bytes: int
+    status: str
+    why: str
+    parsed: ParsedName | BadName
+    sha256: str | None = None  # from its index line
+    line: int | None = None
+    duplicates: tuple[str, ...] = ()  # other paths with the same canonical name
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def to_json(self) -> dict:
+        p = self.parsed
+        out = {
+            "path": self.relpath,
+            "name": self.name,
+            "bytes": self.bytes,
+            "status": self.status,
+            "why": self.why,
+            "sha256": self.sha256,
+            "line": self.line,
+            "duplicates": list(self.duplicates),
+        }
+        if p.ok:
+            out.update(
+                model=p.model,
+                kit=p.kit,
+                terminal=p.terminal,
+                pack=p.pack,
+                role=p.role,
+                format=p.format,
+                canonical=p.name,
+                rules=rules_cell(p),
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class CatalogFile:
+    """A file chosen for staging: its index checksum is what the copy must match."""
+
+    name: str
+    relpath: str
+    path: Path
+    role: str  # "bundle" | "hex"
+    bytes: int
+    sha256: str
+    parsed: ParsedName = field(compare=False, repr=False)
+    line: int = field(default=0, compare=False)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "path": self.relpath,
+            "pack": self.parsed.pack,
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What :meth:`Catalog.select` chose; iterates as its files (bundle first)."""
+
+    files: tuple[CatalogFile, ...]
+    pack: str | None
+    notes: tuple[Reason, ...] = ()
+
+    def __iter__(self):
+        return iter(self.files)
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        return self.files[i]
+
+    @property
+    def bundle(self) -> CatalogFile:
+        return self.files[0]
+
+    @property
+    def hex(self) -> CatalogFile | None:
+        return next((f for f in self.files if f.role == "hex"), None)
+
+    def to_json(self) -> dict:
+        return {
+            "files": [f.to_json() for f in self.files],
+            "pack": self.pack,
+            "notes": [n.to_json() for n in self.notes],
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the scan could not use: a folder, a link, a line naming a missing file."""
+
+    path: str
+    why: str
+    line: int | None = None
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "why": self.why, "line": self.line}
+
+
+def rules_cell(p: ParsedName) -> str:
+    """What the rules say of a name's kit/terminal: ok, ko, forbidden, unknown-kit, unknown-terminal."""
+    r = _rules()
+    model = r.models[p.model]
+    if p.terminal not in model.terminals:
+        return "unknown-terminal"
+    if p.kit is None:
+        return "ok"
+    if p.kit in r.forbidden_kits:
+        return "forbidden"
+    if p.kit not in model.kits:
+        return "unknown-kit"
+    return "ok" if model.cell(p.kit, p.terminal) else "ko"
+
+
+# --------------------------------------------------------------------------- opening
+def open_catalog(path=None, environ=None) -> Catalog:
+    """The catalog at ``path``, else ``$STAGER_CATALOG``; scanned."""
+    value = str(path) if path else (environ if environ is not None else os.environ).get(ENV, "")
+    if not value.strip():
+        raise BadInput(f"no catalog folder: give --catalog DIR or set {ENV}.", code="no-catalog")
+    folder = Path(value).expanduser()
+    if not folder.exists():
+        raise CatalogError(
+            f"the catalog folder {folder} does not exist: check --catalog or {ENV}.", code="catalog-not-found"
+        )
+    if not folder.is_dir():
+        raise CatalogError(
+            f"the catalog {folder} is not a folder: give the folder holding {INDEX_NAME}.", code="catalog-not-found"
+        )
+    return Catalog(folder)
+
+
+def _inside(target: str, root_real: str) -> bool:
+    return target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
+class Catalog:
+    """A scanned catalog folder. Attributes: ``root``, ``entries`` (sorted by path),
+    ``bad_lines``, ``missing`` (good index lines naming no scanned file, as Problems),
+    ``skipped`` (folders and links not used), ``index_present``, ``index_error``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(os.path.abspath(root))
+        self._real = os.path.realpath(self.root)
+        self.skipped: list[Problem] = []
+        self.index_present = False
+        self.index_error: str | None = None
+        self._index_bytes = b""
+        self._checked: dict[str, CatalogError | None] = {}
+        files = self._walk()
+        good, self.bad_lines = self._read_index()
+        self.lines = {ln.relpath: ln for ln in good}
+        self._blocked = {b.relpath: b for b in self.bad_lines if b.relpath}
+        self.entries = self._classify(files, self._blocked)
+        self.missing = self._unmatched_lines(good, {e.relpath for e in self.entries})
+
+    # ------------------------------------------------------------------ scan
+    def _walk(self) -> list[tuple[str, str, int, bool]]:
+        files, stack = [], [("", str(self.root))]
+        while stack:
+            rel, folder = stack.pop()
+            try:
+                with os.scandir(folder) as it:
+                    found = list(it)
+            except OSError as e:
+                if not rel:
+                    raise CatalogError(
+                        f"cannot read the catalog folder {self.root}: {e.strerror or e}.", code="catalog-unreadable"
+                    ) from None
+                self.skipped.append(
+                    Problem(rel, f"cannot read this folder ({e.strerror or e}): its files are not listed")
+                )
+                continue
+            for de in found:
+                relpath = f"{rel}/{de.name}" if rel else de.name
+                if relpath == INDEX_NAME:
+                    continue
+                try:
+                    if de.is_symlink():
+                        target = os.path.realpath(de.path)
+                        if not _inside(target, self._real):
+                            self.skipped.append(
+                                Problem(relpath, f"a link to {target}, outside the catalog: never followed or used")
+                            )
+                            continue
+                        if os.path.isdir(target):
+                            self.skipped.append(
+                                Problem(
+                                    relpath,
+                                    "a link to a folder of the catalog: not followed "
+                                    "(its files are listed where they are)",
+                                )
+                            )
+                            continue
+                        if not os.path.exists(target):
+                            self.skipped.append(Problem(relpath, "a broken link"))
+                            continue
+                        st = os.stat(de.path)
+                    elif de.is_dir(follow_symlinks=False):
+                        if de.name.startswith("."):
+                            self.skipped.append(Problem(relpath, "a hidden folder: not scanned"))
+                        else:
+                            stack.append((relpath, de.path))
+                        continue
+                    else:
+                        st = de.stat(follow_symlinks=False)
+                except OSError as e:
+                    self.skipped.append(Problem(relpath, f"cannot read it ({e.strerror or e})"))
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    self.skipped.append(Problem(relpath, "not a regular file"))
+                    continue
+                files.append((relpath, de.path, st.st_size, os.access(de.path, os.R_OK)))
+        files.sort()
+        self.skipped.sort(key=lambda p: p.path)
+        return files
+
+    def _read_index(self) -> tuple[list[IndexLine], list[BadLine]]:
+        index = self.root / INDEX_NAME
+        if not os.path.lexists(index):
+            return [], []
+        if index.is_symlink() and not _inside(os.path.realpath(index), self._real):
+            self.index_error = f"{INDEX_NAME} is a link outside the catalog: not read"
+            return [], []
+        try:
+            data = index.read_bytes()
+        except OSError as e:
+            self.index_error = f"cannot read {INDEX_NAME} ({e.strerror or e})"
+            return [], []
+        self.index_present = True
+        self._index_bytes = data
+        return parse_index(data)
+
+    def _classify(self, files, blocked) -> tuple[Entry, ...]:
+        entries, conv = [], names.convention()
+        for relpath, path, size, readable in files:
+            parsed = names.parse(relpath.rsplit("/", 1)[-1], conv)
+            line = self.lines.get(relpath)
+            sha, num = (line.sha256, line.line) if line else (None, None)
+            if not parsed.ok:
+                status, why = parsed.status, parsed.why
+            elif not readable:
+                status, why = "unreadable", "stager may not read this file (permissions): never used"
+            elif self.index_error:
+                status, why = "index-unreadable", f"{self.index_error}: no file is used until it can be read"
+            elif relpath in blocked:
+                b = blocked[relpath]
+                status, why = (
+                    "bad-index-line",
+                    f"named on bad line {b.line} of {INDEX_NAME} ({b.message}): never used until that line is mended",
+                )
+            elif line is None:
+                status, why = "not-indexed", f"no line in {INDEX_NAME}: not used until indexed ({INDEX_HINT})"
+            else:
+                status, why = "usable", ""
+            entries.append(Entry(relpath, Path(path), size, status, why, parsed, sha, num))
+        return self._mark_duplicates(entries)
+
+    @staticmethod
+    def _mark_duplicates(entries: list[Entry]) -> tuple[Entry, ...]:
+        groups: dict[str, list[int]] = {}
+        for i, e in enumerate(entries):
+            if e.parsed.ok:
+                groups.setdefault(e.parsed.name, []).append(i)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            group = [entries[i] for i in members]
+            same = all(e.status == "usable" for e in group) and len({e.sha256 for e in group}) == 1
+            for i in members:
+                e = entries[i]
+                others = tuple(x.relpath for x in group if x is not e)
+                status, why = e.status, e.why
+                if not same and status == "usable":
+                    status = "ambiguous"
+                    why = (
+                        f"the same name is also at {', '.join(others)} with other or unchecked content: "
+                        "never used until one copy is removed (or all are indexed with the same checksum)"
+                    )
+                elif same:
+                    why = f"identical copy (same checksum in {INDEX_NAME}) of {', '.join(others)}"
+                entries[i] = Entry(e.relpath, e.path, e.bytes, status, why, e.parsed, e.sha256, e.line, others)
+        return tuple(entries)
+
+    def _unmatched_lines(self, good: list[IndexLine], scanned: set[str]) -> tuple[Problem, ...]:
+        missing = []
+        skipped = {p.path for p in self.skipped}
+        for ln in good:
+            if ln.relpath in scanned:
+                continue
+            full = os.path.join(self.root, *ln.relpath.split("/"))
+            if os.path.lexists(full) and not _inside(os.path.realpath(full), self._real):
+                self.bad_lines.append(
+                    BadLine(
+                        ln.line,
+                        "outside-catalog",
+                        f"{ln.relpath} leads outside the catalog through a link: never used",
+                        ln.relpath,
+                    )
+                )
+            elif os.path.lexists(full) or ln.relpath in skipped:
+                self.skipped.append(
+                    Problem(ln.relpath, "indexed, but in a folder or link the scan does not use", ln.line)
+                )
+            else:
+                missing.append(
+                    Problem(ln.relpath, f"named on line {ln.line} of {INDEX_NAME} but not in the catalog", ln.line)
+                )
+        self.bad_lines.sort(key=lambda b: b.line)
+        return tuple(missing)
+
+    # ------------------------------------------------------------------ queries
+    def files(self, status: str | None = None) -> list[Entry]:
+        return [e for e in self.entries if status is None or e.status == status]
+
+    def counts(self) -> dict:
+        out: dict[str, int] = {}
+        for e in self.entries:
+            out[e.status] = out.get(e.status, 0) + 1
+        return out
+
+    def select(self, decision, lang: str | None = None, hex: bool = False) -> Selection:
+        """The one bundle for an allowed decision (model, kit, terminal), and with
+        ``hex`` the terminal's .hex (same pack for a 3XX terminal). Raises CatalogError
+        (exit 4): no-matching-file, several-files, not-indexed, bad-index-line."""
+        from stager.catalog.select import select
+
+        return select(self, decision, lang, hex)
+
+    def select_hex(self, decision, pack: str | None = None) -> CatalogFile:
+        """The terminal's .hex alone (see :meth:`select`), of ``pack`` for a 3XX terminal."""
+        from stager.catalog.select import select_hex
+
+        return select_hex(self, decision, pack, [])
+
+    def check(self, cf: CatalogFile) -> None:
+        """:func:`check_content`, once per file however often it is asked (a site plan)."""
+        if cf.relpath not in self._checked:
+            try:
+                check_content(cf)
+                self._checked[cf.relpath] = None
+            except CatalogError as e:
+                self._checked[cf.relpath] = e
+        if self._checked[cf.relpath] is not None:
+            raise self._checked[cf.relpath]
+
+    def to_json(self, model: str | None = None) -> dict:
+        entries = [e for e in self.entries if model is None or not e.parsed.ok or e.parsed.model == model]
+        rules = _rules()
+        models = []
+        for mid, m in rules.models.items():
+            if model is not None and mid != model:
+                continue
+            rows = [e.to_json() for e in entries if e.parsed.ok and e.parsed.model == mid]
+            models.append({"model": mid, "name": m.name, "files": rows})
+        return {
+            "catalog": str(self.root),
+            "index": {
+                "present": self.index_present,
+                "error": self.index_error,
+                "lines": len(self.lines) + len(self.bad_lines),
+            },
+            "counts": self.counts(),
+            "models": models,
+            "inconsistent": [e.to_json() for e in entries if e.status == "inconsistent"],
+            "unrecognised": [e.to_json() for e in entries if e.status == "unrecognised"],
+            "bad_lines": [b.to_json() for b in self.bad_lines],
+            "missing": [p.to_json() for p in self.missing],
+            "skipped": [p.to_json() for p in self.skipped],
+        }
+
+    # ------------------------------------------------------------------ index, verify
+    def _needs_line(self, e: Entry) -> bool:
+        return e.relpath not in self.lines and e.relpath not in self._blocked and not excluded_from_index(e.relpath)
+
+    def index(self, progress=None) -> IndexReport:
+        """Add a line to SHA256SUMS for every file that has none (except the index itself,
+        hidden files, sidecars and unfinished downloads); check every file that has one.
+        Existing lines are kept byte for byte; a file whose content no longer matches its
+        line is reported as damaged and never re-indexed. The catalog is rescanned after."""
+        if self.index_error:
+            raise CatalogError(
+                f"{self.index_error}: no line can be added. Mend {self.root / INDEX_NAME} first.",
+                code="index-unreadable",
+            )
+        new = [e for e in self.entries if self._needs_line(e)]
+        old = [e for e in self.entries if e.relpath in self.lines]
+        hashes = hash_many([e.path for e in new + old], progress)
+        checked = tuple(_check(e, self.lines[e.relpath], hashes[e.path]) for e in old)
+        added, unreadable = [], []
+        for e in new:
+            got = hashes[e.path]
+            if isinstance(got, str):
+                added.append(FileCheck(e.relpath, None, got, got, e.bytes, "added", ""))
+            else:
+                unreadable.append(
+                    FileCheck(
+                        e.relpath,
+                        None,
+                        None,
+                        None,
+                        e.bytes,
+                        "unreadable",
+                        f"cannot read it ({getattr(got, 'strerror', None) or got}): not indexed",
+                    )
+                )
+        written = False
+        if added:
+            old_bytes = self._index_bytes if self.index_present else b""
+            body = b"".join(format_index_line(c.actual, c.path) for c in sorted(added, key=lambda c: c.path))
+            sep = b"\n" if old_bytes and not old_bytes.endswith(b"\n") else b""
+            write_atomic(self.root / INDEX_NAME, old_bytes + sep + body, expect=old_bytes)
+            written = True
+        report = IndexReport(
+            catalog=str(self.root),
+            added=tuple(added),
+            checked=checked + tuple(unreadable),
+            bad_lines=tuple(self.bad_lines),
+            missing=self.missing,
+            excluded=tuple(
+                e.relpath for e in self.entries if e.relpath not in self.lines and excluded_from_index(e.relpath)
+            ),
+            blocked=tuple(e.relpath for e in self.entries if e.relpath in self._blocked),
+            written=written,
+        )
+        self.__init__(self.root)
+        return report
+
+    def verify(self, progress=None) -> VerifyReport:
+        """Re-hash every indexed file and compare with its line. An index that cannot be
+        read, or none at all, is a failure (exit 4): nothing could be verified."""
+        if self.index_error:
+            raise CatalogError(
+                f"{self.index_error}: nothing can be verified. Mend {self.root / INDEX_NAME} "
+                f"(or get the catalog again from its source).",
+                code="index-unreadable",
+            )
+        if not self.index_present:
+            raise CatalogError(
+                f"{self.root} has no {INDEX_NAME}: nothing can be verified and no file is used. "
+                f"Check where the files come from, then run 'stager catalog index --catalog "
+                f"{self.root}'.",
+                code="no-index",
+            )
+        old = [e for e in self.entries if e.relpath in self.lines]
+        hashes = hash_many([e.path for e in old], progress)
+        return VerifyReport(
+            catalog=str(self.root),
+            checks=tuple(_check(e, self.lines[e.relpath], hashes[e.path]) for e in old),
+            missing=self.missing,
+            bad_lines=tuple(self.bad_lines),
+            not_indexed=tuple(e.relpath for e in self.entries if self._needs_line(e)),
+        )
+
+    def total_indexed_bytes(self) -> int:
+        return sum(e.bytes for e in self.entries if e.relpath in self.lines)
+
+    def bytes_to_index(self) -> int:
+        """What :meth:`index` will read (for a progress bar's total)."""
+        return sum(e.bytes for e in self.entries if e.relpath in self.lines or self._needs_line(e))

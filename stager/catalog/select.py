@@ -1,0 +1,246 @@
+"""Selection: from an allowed rules decision to the one bundle (and the terminal's
+.hex) in the catalog, or an exit-4 error that says what exists nearby. Part of
+:mod:`stager.catalog.folder` (``Catalog.select``)."""
+
+from __future__ import annotations
+
+from stager.catalog.folder import Catalog, CatalogFile, Entry, Selection
+from stager.catalog.index import INDEX_NAME
+from stager.errors import CatalogError, Refused
+from stager.rules import names
+from stager.rules.engine import Reason
+from stager.rules.loader import rules as _rules
+
+
+# --------------------------------------------------------------------------- selection
+def _listing(items: list[str], limit: int = 6) -> str:
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def _catalog_file(e: Entry) -> CatalogFile:
+    return CatalogFile(e.name, e.relpath, e.path, e.parsed.role, e.bytes, e.sha256, e.parsed, e.line or 0)
+
+
+def _one(cat: Catalog, cands: list[Entry], notes: list) -> CatalogFile:
+    """The file among same-named candidates (see the module's note on duplicates)."""
+    cands = sorted(cands, key=lambda e: (e.relpath.count("/"), e.relpath))
+    if all(c.status == "usable" for c in cands):
+        first = cands[0]
+        if len(cands) > 1:
+            notes.append(
+                Reason(
+                    "identical-copies",
+                    f"{first.parsed.name} is in the catalog {len(cands)} times "
+                    f"with the same checksum: took {first.relpath} (also {_listing([c.relpath for c in cands[1:]])}).",
+                )
+            )
+        return _catalog_file(first)
+    if len(cands) == 1:
+        c = cands[0]
+        if c.status == "not-indexed":
+            raise CatalogError(
+                f"{c.relpath} is in the catalog but has no line in {INDEX_NAME}, so it is not used: check "
+                f"where it comes from, then run 'stager catalog index --catalog {cat.root}'.",
+                code="not-indexed",
+            )
+        raise CatalogError(f"{c.relpath}: {c.why}.", code=c.status)
+    listed = [
+        f"{c.relpath} ({c.status if c.status != 'ambiguous' else 'indexed'}"
+        f"{', ' + c.sha256[:12] + '...' if c.sha256 else ''})"
+        for c in cands
+    ]
+    raise CatalogError(
+        f"{len(cands)} files are named {cands[0].parsed.name}: {_listing(listed)}. They are not one "
+        f"indexed content, so none is used: keep one copy (or index them all if they are the same file).",
+        code="several-files",
+        details={"files": [c.relpath for c in cands]},
+    )
+
+
+def _usable_first(cands: list[Entry], packs: list) -> object:
+    ok = {e.parsed.pack for e in cands if e.status == "usable"}
+    return sorted(packs, key=lambda p: (p not in ok, p or ""))[0]
+
+
+def _choose_pack(model, cands: list[Entry], wanted, notes: list, what: str):
+    packs = sorted({e.parsed.pack for e in cands}, key=lambda p: p or "")
+    shown = ", ".join(p or "(none)" for p in packs)
+    if wanted is not None and wanted in packs:
+        return wanted
+    if len(packs) == 1 and (wanted is None or packs[0] is None):
+        return packs[0]
+    if not model.languages_matter:
+        pick = _usable_first(cands, packs)
+        others = [p for p in packs if p != pick]
+        asked = f"no {wanted} pack; " if wanted else ""
+        notes.append(
+            Reason(
+                "any-pack",
+                f"The language pack does not matter for the {model.name}: {asked}"
+                f"took {pick} for {what}" + (f" (the catalog also has {', '.join(others)})." if others else "."),
+            )
+        )
+        return pick
+    files = [e.relpath for e in cands]
+    if wanted is not None:
+        hint = [p for p in packs if p and set(wanted.split("-")) <= set(p.split("-"))]
+        tip = f" Pack {hint[0]} holds {wanted}: use --lang {hint[0]}." if hint else ""
+        raise CatalogError(
+            f"no {wanted} language pack of {what} for the {model.name}: the catalog has {shown} "
+            f"({_listing(files)}).{tip}",
+            code="no-matching-file",
+            details={"packs": packs, "files": files},
+        )
+    raise CatalogError(
+        f"{what} for the {model.name} comes in {len(packs)} language packs: {shown} "
+        f"({_listing(files)}). Say which with --lang (for example --lang {packs[0]}).",
+        code="several-files",
+        details={"packs": packs, "files": files},
+    )
+
+
+def _no_match(cat: Catalog, model, what: str, expected: str, nearby: list[str]) -> CatalogError:
+    near = f" Nearby: {'; '.join(nearby)}." if nearby else " Nothing like it in the catalog."
+    return CatalogError(
+        f"no file in the catalog {cat.root} for the {model.name}, {what}: expected {expected}.{near}",
+        code="no-matching-file",
+        details={"expected": expected, "nearby": nearby},
+    )
+
+
+def _nearby(cat: Catalog, model, role: str, kit, terminal, compatible=()) -> list[str]:
+    ok = [e for e in cat.entries if e.parsed.ok and e.parsed.role == role]
+    out = []
+    if role == "bundle":
+        same_kit = [
+            f"{e.relpath} (terminal {e.parsed.terminal})"
+            for e in ok
+            if e.parsed.model == model.id and e.parsed.kit == kit and e.parsed.terminal != terminal
+        ]
+        if same_kit:
+            allowed = sorted(
+                {
+                    e.parsed.terminal
+                    for e in ok
+                    if e.parsed.model == model.id
+                    and e.parsed.kit == kit
+                    and e.parsed.terminal in compatible
+                    and e.parsed.terminal != terminal
+                }
+            )
+            tip = f" (the rules allow it: give --terminal {allowed[-1]} to take it)" if allowed else ""
+            out.append(f"other terminals for kit {kit}: {_listing(same_kit)}{tip}")
+        same_term = [
+            e.relpath
+            for e in ok
+            if e.parsed.model == model.id and e.parsed.terminal == terminal and e.parsed.kit != kit
+        ]
+        if same_term:
+            out.append(f"terminal {terminal} with other kits: {_listing(same_term)}")
+    else:
+        others = [e.relpath for e in ok if e.parsed.model == model.id and e.parsed.terminal == terminal]
+        if others:
+            out.append(f"terminal {terminal} in other packs: {_listing(others)}")
+        near = [
+            e.relpath
+            for e in ok
+            if e.parsed.model == model.id and e.parsed.terminal in compatible and e.parsed.terminal != terminal
+        ]
+        if near:
+            out.append(f"other terminals for kit {kit}: {_listing(near)}")
+    other_model = [
+        f"{e.relpath} (for the {_rules().models[e.parsed.model].name})"
+        for e in ok
+        if e.parsed.model != model.id and e.parsed.terminal == terminal and (role == "hex" or e.parsed.kit == kit)
+    ]
+    if other_model:
+        out.append(f"for other models: {_listing(other_model)}")
+    looks = [
+        f"{e.relpath} is never used ({e.status}: {e.why})"
+        for e in cat.entries
+        if not e.parsed.ok
+        and e.parsed.terminal == terminal
+        and e.parsed.role == role
+        and (role == "hex" or e.parsed.kit == kit)
+    ]
+    out.extend(looks[:6])
+    for p in cat.skipped:  # e.g. a link out of the catalog bearing the very name wanted
+        parsed = names.parse(p.path)
+        if (
+            parsed.ok
+            and parsed.model == model.id
+            and parsed.role == role
+            and parsed.terminal == terminal
+            and (role == "hex" or parsed.kit == kit)
+        ):
+            out.append(f"{p.path} is never used ({p.why})")
+    return out
+
+
+def select(cat: Catalog, decision, lang, want_hex) -> Selection:
+    if not decision.allowed or decision.terminal is None:
+        codes = ", ".join(r.code for r in decision.refusals) or "no terminal"
+        raise Refused(
+            f"the rules refuse this choice ({codes}): nothing is taken from the catalog.",
+            decision=decision,
+            code=decision.refusals[0].code if decision.refusals else "refused",
+        )
+    model = _rules().models[decision.model]
+    kit, terminal = decision.kit, decision.terminal
+    wanted = names.parse_lang(lang) if lang else None
+    notes: list[Reason] = []
+    what = f"kit {kit} + terminal {terminal}"
+    bundles = [
+        e
+        for e in cat.entries
+        if e.parsed.ok
+        and e.parsed.role == "bundle"
+        and e.parsed.model == model.id
+        and e.parsed.kit == kit
+        and e.parsed.terminal == terminal
+    ]
+    if not bundles:
+        raise _no_match(
+            cat,
+            model,
+            what,
+            names.expected_name(model.id, terminal, kit, wanted),
+            _nearby(cat, model, "bundle", kit, terminal, decision.compatible_terminals),
+        )
+    pack = _choose_pack(model, bundles, wanted, notes, what)
+    files = [_one(cat, [e for e in bundles if e.parsed.pack == pack], notes)]
+    if want_hex:
+        files.append(select_hex(cat, decision, pack, notes))
+    return Selection(tuple(files), pack, tuple(notes))
+
+
+def select_hex(cat: Catalog, decision, pack, notes: list) -> CatalogFile:
+    """The terminal's .hex for the ST-LINK probe: of the bundle's ``pack`` for a 3XX
+    terminal (any pack on a WB-AC; with no pack known, the catalog's only one)."""
+    model = _rules().models[decision.model]
+    kit, terminal = decision.kit, decision.terminal
+    form = names.convention().form_for("hex", None, terminal)
+    needs_pack = form is not None and "LANG" in form.tokens
+    hex_pack = pack if needs_pack else None
+    hexes = [
+        e
+        for e in cat.entries
+        if e.parsed.ok and e.parsed.role == "hex" and e.parsed.model == model.id and e.parsed.terminal == terminal
+    ]
+    if (
+        needs_pack
+        and hexes
+        and (hex_pack is None or (not model.languages_matter and not any(e.parsed.pack == hex_pack for e in hexes)))
+    ):
+        hex_pack = _choose_pack(model, hexes, hex_pack, notes, f"the terminal {terminal} .hex")
+    chosen = [e for e in hexes if e.parsed.pack == hex_pack]
+    if not chosen:
+        raise _no_match(
+            cat,
+            model,
+            f"terminal {terminal} (.hex for the ST-LINK probe)",
+            names.expected_name(model.id, terminal, None, hex_pack),
+            _nearby(cat, model, "hex", kit, terminal, decision.compatible_terminals),
+        )
+    return _one(cat, chosen, notes)

@@ -1,0 +1,108 @@
+"""The command line: a thin click layer over the library.
+
+Commands live in ``stager/commands/<verb>.py`` and are imported only when run (or
+when ``--help`` lists them), so that ``stager check`` never pays for psutil or tqdm.
+Each body parses, calls one library function and renders; errors become exit codes
+in ``stager.cli.output.handle_errors`` (expected) and in :func:`main` (usage, Ctrl-C, bugs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from stager import __version__
+from stager.errors import StagerError
+
+#: command name -> "module:attribute"; the order is the order of ``stager --help``.
+COMMANDS = {
+    "check": "stager.cli.commands.check:check",
+    "matrix": "stager.cli.commands.matrix:matrix",
+    "catalog": "stager.cli.commands.catalog:catalog",
+    "media": "stager.cli.commands.media:media",
+    "prepare": "stager.cli.commands.prepare:prepare",
+    "verify": "stager.cli.commands.verify:verify",
+    "plan": "stager.cli.commands.plan:plan",
+    "history": "stager.cli.commands.history:history",
+    "demo": "stager.cli.commands.demo:demo",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx, formatter):
+        # Keep the table in COMMANDS order rather than click's alphabetical one.
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=formatter.width - 20)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Example: stager check --model p22 --kit 318      (is kit 318 allowed on a Pulse 22?)\n\n"
+    "Exit codes: 0 done, 2 bad input, 3 refused by the manufacturer's rules, 4 catalog "
+    "problem, 5 media problem, 6 verification failed, 130 interrupted.",
+)
+@click.version_option(__version__, "-V", "--version", prog_name="stager")
+def cli():
+    """Prepare firmware update cards for MADIC Pulse EV chargers, by the
+    manufacturer's rules (kit/terminal compatibility, forbidden versions, MASTER SD
+    migration, April-2023 terminals, OCPP protocol, MID meters, routers)."""
+
+
+def _argv_wants_json(argv) -> bool:
+    return "--json" in (argv if argv is not None else sys.argv[1:])
+
+
+def main(argv=None) -> None:
+    """Entry point of the ``stager`` console script."""
+    try:
+        code = cli.main(args=argv, prog_name="stager", standalone_mode=False)
+    except click.UsageError as e:
+        # One clear line (and the JSON envelope for scripts that asked for JSON).
+        from stager.cli import output
+
+        hint = f" See '{e.ctx.command_path} --help'." if e.ctx is not None else ""
+        if _argv_wants_json(argv):
+            output.emit_json({"ok": False, "error": {"code": "bad-input", "message": e.format_message()}})
+        output.say(f"{output.style('Error:', sys.stderr, fg='red', bold=True)} {e.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except StagerError as e:  # raised outside a command body (e.g. damaged rules data)
+        from stager.cli import output
+
+        output.render_error(e, _argv_wants_json(argv))
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("\nInterrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception:  # a bug: say so, with the traceback for the report
+        import traceback
+
+        traceback.print_exc()
+        click.echo("stager: internal error (this is a bug in stager, please report it with the text above).", err=True)
+        sys.exit(1)
+    sys.exit(code or 0)

@@ -1,0 +1,271 @@
+"""stager catalog list | index | verify: look after the firmware catalog folder."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+
+from stager.cli.options import parsed_by
+from stager.cli.output import emit_json, handle_errors, json_option, render_error, say, style
+from stager.cli.render import human_bytes
+from stager.rules.inputs import parse_model
+
+
+def _lang(value):
+    from stager.rules.names import parse_lang
+
+    return parse_lang(value)
+
+
+#: ``--catalog DIR`` (parameter ``catalog_dir``); None means $STAGER_CATALOG (see open_catalog).
+catalog_option = click.option(
+    "--catalog",
+    "catalog_dir",
+    metavar="DIR",
+    help="The firmware catalog folder (default: the STAGER_CATALOG environment variable).",
+)
+#: ``--lang L`` (parameter ``lang``), parsed to a pack such as 'FR' or 'FR-EN'.
+lang_option = click.option(
+    "--lang",
+    "lang",
+    metavar="L",
+    callback=parsed_by(_lang),
+    help="Terminal language pack, e.g. FR or FR-EN-DE. Default: the only pack in the catalog.",
+)
+
+
+@contextlib.contextmanager
+def byte_progress(total: int, enabled: bool, desc: str):
+    """A tqdm bar over bytes on stderr, only on a terminal; yields update(n) or None."""
+    if not enabled or total <= 0 or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        file=sys.stderr,
+        leave=False,
+        dynamic_ncols=True,
+    ) as bar:
+        yield bar.update
+
+
+def _status(text: str) -> str:
+    colour = {"usable": "green", "not-indexed": "yellow", "damaged": "red"}.get(text, "red")
+    return style(text.ljust(14), sys.stdout, fg=colour)
+
+
+@click.group(
+    epilog="""\b
+Examples:
+  stager catalog list --catalog /srv/firmware
+  STAGER_CATALOG=/srv/firmware stager catalog index
+  stager catalog verify --json""",
+)
+def catalog():
+    """Look after the firmware catalog: list it, index new files, verify the checksums.
+
+    The catalog is any folder tree of firmware files named by the convention, with its
+    index SHA256SUMS at the root (the format of sha256sum; `sha256sum -c SHA256SUMS`
+    checks it). A file is staged only when its name is consistent and its index line
+    matches its content.
+    """
+
+
+def list_lines(doc: dict) -> list[str]:
+    out = [style(f"Catalog {doc['catalog']}", sys.stdout, bold=True)]
+    idx = doc["index"]
+    out.append(
+        f"  index: SHA256SUMS, {idx['lines']} lines"
+        if idx["present"]
+        else f"  index: {idx['error'] or 'no SHA256SUMS yet (stager catalog index writes it)'}"
+    )
+    for m in doc["models"]:
+        out += ["", style(f"{m['name']} ({m['model']})", sys.stdout, bold=True)]
+        if not m["files"]:
+            out.append("  no files")
+            continue
+        out.append(f"  {'Kit':5}{'Terminal':10}{'Pack':10}{'Rules':17}{'Status':15}File")
+        rows = sorted(
+            m["files"], key=lambda f: (f["role"] != "bundle", f["kit"] or 0, f["terminal"], f["pack"] or "", f["path"])
+        )
+        for f in rows:
+            kit = str(f["kit"]) if f["kit"] is not None else "hex"
+            out.append(
+                f"  {kit:5}{f['terminal']:<10}{(f['pack'] or '-'):10}{f['rules']:17}{_status(f['status'])} {f['path']}"
+            )
+            if f["status"] != "usable" or f["duplicates"]:
+                out.append(f"{'':47}{f['why']}")
+    from stager.rules.names import is_firmware_name
+
+    unrecognised = [f for f in doc["unrecognised"] if is_firmware_name(f["path"])]
+    others = [f for f in doc["unrecognised"] if not is_firmware_name(f["path"])]
+    for files, title in (
+        (doc["inconsistent"], "Inconsistent names (never used)"),
+        (unrecognised, "Unrecognised names (never used)"),
+    ):
+        if files:
+            out += ["", style(title, sys.stdout, bold=True)]
+            out += [f"  {f['path']}: {f['why']}" for f in files]
+    if others:
+        out += [
+            "",
+            style("Other files (not firmware names, never used)", sys.stdout, bold=True),
+            "  " + ", ".join(f["path"] for f in others),
+        ]
+    if doc["bad_lines"] or doc["missing"]:
+        out += ["", style("Index problems (SHA256SUMS)", sys.stdout, bold=True)]
+        out += [f"  line {b['line']} [{b['code']}]: {b['message']}" for b in doc["bad_lines"]]
+        out += [f"  line {p['line']} [missing]: {p['why']}" for p in doc["missing"]]
+    if doc["skipped"]:
+        out += ["", style("Not used", sys.stdout, bold=True)]
+        out += [f"  {p['path']}: {p['why']}" for p in doc["skipped"]]
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(doc["counts"].items())) or "no files"
+    out += ["", f"Files: {counts}."]
+    if doc["counts"].get("not-indexed"):
+        out.append("Not-indexed files are not used until 'stager catalog index' gives them a line.")
+    return out
+
+
+@catalog.command(
+    "list",
+    epilog="""\b
+Examples:
+  stager catalog list --catalog /srv/firmware
+  stager catalog list --model p50 --json | jq '.models[0].files'
+
+\b
+Exit codes: 0 listed, 2 bad input or no catalog given, 4 the catalog folder does not exist.""",
+)
+@catalog_option
+@click.option(
+    "--model",
+    "-m",
+    metavar="MODEL",
+    callback=parsed_by(parse_model),
+    help="List only this model's files (p22, p50, wbac); problems are always listed.",
+)
+@json_option
+@handle_errors
+def list_(catalog_dir, model, as_json):
+    """List the catalog by model (kit, terminal, pack, status, file), then the names
+    that are never used and why, and the index's bad lines. Reads names and sizes
+    only, never the files' contents."""
+    from stager.catalog.folder import open_catalog
+
+    doc = open_catalog(catalog_dir).to_json(model)
+    if as_json:
+        emit_json(doc)
+    else:
+        say("\n".join(list_lines(doc)))
+
+
+def _finish(doc: dict, error, as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        if error is not None:
+            doc = {"ok": False, "error": error.to_json(), **{k: v for k, v in doc.items() if k != "ok"}}
+        emit_json(doc)
+    else:
+        say("\n".join(lines))
+    if error is not None:
+        if not as_json:
+            render_error(error, False)
+        else:
+            say(f"Error: {error.message}", err=True)
+        sys.exit(error.exit_code)
+
+
+@catalog.command(
+    "index",
+    epilog="""\b
+Examples:
+  stager catalog index --catalog /srv/firmware
+  stager catalog index --json
+
+\b
+Exit codes: 0 done, 2 no catalog given, 4 a file no longer matches its line
+(damaged) or cannot be read.""",
+)
+@catalog_option
+@json_option
+@handle_errors
+def index(catalog_dir, as_json):
+    """Add a SHA256SUMS line for every file that has none.
+
+    Existing lines are never rewritten: a file whose content no longer matches its
+    line is reported as damaged, not re-indexed. Hidden files, *.sha256 sidecars and
+    unfinished downloads (*.part, *.tmp...) get no line. Index only files you trust:
+    the index is what stager checks every copy against.
+    """
+    from stager.catalog.folder import open_catalog
+
+    cat = open_catalog(catalog_dir)
+    with byte_progress(cat.bytes_to_index(), not as_json, "Indexing") as progress:
+        report = cat.index(progress)
+    doc, error = report.to_json(), report.error()
+    lines = []
+    if report.added:
+        lines.append(f"Added {len(report.added)} line(s) to {report.catalog}/SHA256SUMS:")
+        lines += [f"  {c.path}" for c in report.added]
+    else:
+        lines.append("Nothing to add: every file already has a line.")
+    checked = [c for c in report.checked if c.line is not None]
+    bad = report.damaged + report.unreadable
+    lines.append(f"Checked {len(checked)} indexed file(s): " + ("all match." if not bad else f"{len(bad)} problem(s):"))
+    lines += [f"  {style(c.status.upper(), sys.stdout, fg='red')} {c.path}: {c.why}" for c in bad]
+    if report.bad_lines or report.missing:
+        lines.append("Index problems (SHA256SUMS; index never rewrites a line: mend or delete these by hand):")
+    lines += [f"  line {b.line} [{b.code}]: {b.message}" for b in report.bad_lines]
+    lines += [f"  line {p.line} [missing]: {p.why}" for p in report.missing]
+    if report.excluded:
+        lines.append(f"Given no line (hidden, sidecar or unfinished): {', '.join(report.excluded)}")
+    _finish(doc, error, as_json, lines)
+
+
+@catalog.command(
+    "verify",
+    epilog="""\b
+Examples:
+  stager catalog verify --catalog /srv/firmware
+  stager catalog verify --json | jq '.damaged'
+
+\b
+Exit codes: 0 every indexed file matches, 2 no catalog given, 4 a file is damaged,
+missing or unreadable, or the index has bad lines.""",
+)
+@catalog_option
+@json_option
+@handle_errors
+def verify(catalog_dir, as_json):
+    """Re-read every indexed file and compare it with its SHA256SUMS line.
+
+    A progress bar over bytes is shown on a terminal. Damaged, missing and unreadable
+    files and bad index lines are listed; files with no line are named (not a failure).
+    """
+    from stager.catalog.folder import open_catalog
+
+    cat = open_catalog(catalog_dir)
+    with byte_progress(cat.total_indexed_bytes(), not as_json, "Verifying") as progress:
+        report = cat.verify(progress)
+    doc, error = report.to_json(), report.error()
+    total = sum(c.bytes for c in report.checks)
+    bad = report.damaged + report.unreadable
+    lines = [
+        f"Verified {len(report.checks)} file(s), {human_bytes(total)}, against {report.catalog}/SHA256SUMS: "
+        + ("all match." if not bad else f"{len(bad)} do not.")
+    ]
+    lines += [f"  {style(c.status.upper(), sys.stdout, fg='red')} {c.path}: {c.why}" for c in bad]
+    lines += [f"  MISSING {p.path}: {p.why}" for p in report.missing]
+    if report.bad_lines:
+        lines.append("Bad lines in SHA256SUMS (the files they name are never used):")
+    lines += [f"  line {b.line} [{b.code}]: {b.message}" for b in report.bad_lines]
+    if report.not_indexed:
+        lines.append(f"No line yet (not used until indexed): {', '.join(report.not_indexed)}")
+    _finish(doc, error, as_json, lines)

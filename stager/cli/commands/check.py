@@ -1,0 +1,43 @@
+"""stager check: is this kit/terminal choice allowed on this charger, and why."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
+from stager.cli.output import emit_json, handle_errors, json_option, say
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  stager check --model p22 --kit 318
+  stager check --model pulse50 --kit 400 --from-kit 212      (MASTER SD needed)
+  stager check --model p22 --kit 318 --router f3426:9 --json
+
+\b
+Exit codes: 0 allowed, 2 bad input, 3 refused by the manufacturer's rules.""",
+)
+@model_option
+@kit_option
+@terminal_option
+@rule_options
+@json_option
+@handle_errors
+def check(model, kit, terminal, from_kit, built, ocpp, mid, router, as_json):
+    """Check a kit (and terminal) against the manufacturer's rules for a model.
+
+    Prints ALLOWED or REFUSED with every reason, the conditions to meet on site and
+    the warnings. Without --terminal, the newest terminal the rules allow is chosen.
+    """
+    from stager.cli.render import decision_lines
+    from stager.rules.engine import decide
+
+    decision = decide(query_from(model, kit, terminal, from_kit, built, ocpp, mid, router))
+    if as_json:
+        emit_json(decision.to_json())
+    else:
+        say("\n".join(decision_lines(decision, sys.stdout)))
+    sys.exit(0 if decision.allowed else 3)

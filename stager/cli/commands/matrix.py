@@ -1,0 +1,148 @@
+"""stager matrix: the note's tables, drawn as grids a technician reads at a glance."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from stager.cli.output import emit_json, handle_errors, json_option, say, style
+
+
+def matrix_document(rules, model_ids) -> dict:
+    models = []
+    for mid in model_ids:
+        m = rules.models[mid]
+        models.append(
+            {
+                "model": m.id,
+                "name": m.name,
+                "section": m.section,
+                "terminals": list(m.terminals),
+                "kits": [
+                    {
+                        "kit": k,
+                        "compatible_terminals": list(m.compatible(k)),
+                        "cells": {str(t): ("OK" if m.cell(k, t) else "KO") for t in m.terminals},
+                    }
+                    for k in m.kits
+                ],
+            }
+        )
+    routers = []
+    for r in rules.routers.values():
+        routers.append(
+            {
+                "router": r.id,
+                "name": r.name,
+                "description": r.description,
+                "section": r.section,
+                "classes": [
+                    {"id": c, "label": rules.classes[c].label, "min": rules.classes[c].min, "max": rules.classes[c].max}
+                    for c in r.classes
+                ],
+                "versions": [
+                    {
+                        "version": v,
+                        "cells": {
+                            c: {
+                                "ok": r.cell(v, c).ok,
+                                "condition": rules.notes[r.cell(v, c).note].code if r.cell(v, c).note else None,
+                            }
+                            for c in r.classes
+                        },
+                    }
+                    for v in r.versions
+                ],
+            }
+        )
+    return {
+        "models": models,
+        "forbidden_kits": sorted(rules.forbidden_kits),
+        "forbidden_section": rules.forbidden["section"],
+        "routers": routers,
+        "notes": [
+            {"note": n.number, "code": n.code, "title": n.title, "steps": list(n.steps), "after": n.after}
+            for n in rules.notes.values()
+        ],
+        "site_visit": rules.site_visit,
+    }
+
+
+def _cell(text: str, ok: bool, width: int) -> str:
+    padded = text.ljust(width)
+    return style(padded, sys.stdout, fg="green", bold=True) if ok else style(padded, sys.stdout, fg="red", dim=True)
+
+
+def model_lines(rules, m) -> list[str]:
+    width = 5
+    lines = [
+        style(f"{m.name}  ({m.id}; note section {m.section})", sys.stdout, bold=True),
+        f"{'':9}Terminal",
+        (f"{'Kit':9}" + "".join(str(t).ljust(width) for t in m.terminals)).rstrip(),
+    ]
+    for k in m.kits:
+        row = "".join(_cell("OK" if m.cell(k, t) else "KO", m.cell(k, t), width) for t in m.terminals)
+        lines.append(f"{k:<9}" + row.rstrip())
+    forbidden = ", ".join(map(str, sorted(rules.forbidden_kits)))
+    lines.append(f"Kit {forbidden}: never to be used (section {rules.forbidden['section']}).")
+    return lines
+
+
+def router_lines(rules, r) -> list[str]:
+    width = 14
+    lines = [
+        style(f"Router {r.name}: {r.description}  (note section {r.section})", sys.stdout, bold=True),
+        f"{'':9}Kit",
+        (f"{'Version':9}" + "".join(rules.classes[c].label.ljust(width) for c in r.classes)).rstrip(),
+    ]
+    for v in r.versions:
+        cells = []
+        for c in r.classes:
+            cell = r.cell(v, c)
+            text = "OK" if cell.ok else "KO"
+            if cell.note:
+                text += f" (note {cell.note})"
+            cells.append(_cell(text, cell.ok, width))
+        lines.append(f"{v:<9}" + "".join(cells).rstrip())
+    return lines
+
+
+def notes_lines(rules) -> list[str]:
+    lines = [style("Router notes", sys.stdout, bold=True)]
+    for n in rules.notes.values():
+        lines.append(f"Note {n.number} [{n.code}]: {n.title}")
+        lines.extend(f"  {i}. {s}" for i, s in enumerate(n.steps, 1))
+        lines.append(f"  {n.after}")
+    lines.append(rules.site_visit)
+    return lines
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  stager matrix                 (every model's table and both router tables)
+  stager matrix --model wbac
+  stager matrix --json | jq '.models[0].kits'""",
+)
+@click.option("--model", "-m", metavar="MODEL", help="Show only this model's table (p22, p50, wbac).")
+@json_option
+@handle_errors
+def matrix(model, as_json):
+    """Draw the kit/terminal compatibility tables and the router tables of the note.
+
+    OK cells are green and KO cells red on a colour terminal; plain text when piped
+    or when NO_COLOR is set.
+    """
+    from stager.rules.inputs import parse_model
+    from stager.rules.loader import rules as load
+
+    rules = load()
+    ids = [parse_model(model, rules)] if model else list(rules.models)
+    if as_json:
+        emit_json(matrix_document(rules, ids))
+        return
+    blocks = [model_lines(rules, rules.models[i]) for i in ids]
+    blocks += [router_lines(rules, r) for r in rules.routers.values()]
+    blocks.append(notes_lines(rules))
+    say("\n\n".join("\n".join(b) for b in blocks))

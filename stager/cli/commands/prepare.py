@@ -1,0 +1,224 @@
+"""stager prepare: put the one right firmware file on the card, and prove it is there."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import click
+
+from stager.cli.commands.catalog import catalog_option, lang_option
+from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
+from stager.cli.output import emit_json, handle_errors, json_option, say, style
+from stager.errors import BadInput
+
+
+def _plan_lines(plan, stream) -> list[str]:
+    from stager.cli.render import human_bytes
+
+    lines = [f"Catalog {plan.catalog_root}:"]
+    for f in plan.files:
+        lines.append(f"  {f.name}  ({f.role}, {human_bytes(f.bytes)}, sha256 {f.sha256[:16]}...)")
+    for n in plan.selection.notes:
+        lines.append(f"  note: {n.message}")
+    if plan.targets:
+        for t in plan.targets:
+            free = f", {human_bytes(t.free_bytes)} free" if t.free_bytes else ""
+            lines.append(f"Target {t.describe()}{free}")
+    elif plan.target_problem is not None:
+        lines.append(f"Target: none yet ({plan.target_problem.message})")
+    return lines
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  stager prepare --model wbac --kit 318                  (the one card inserted)
+  stager prepare -m p22 -k 318 --lang FR --hex --target /media/tech/PULSECARD
+  stager prepare -m p50 -k 400 --dry-run --json          (the plan, nothing written)
+
+\b
+Exit codes: 0 staged and verified, 2 bad input, 3 refused by the rules, 4 catalog
+problem, 5 media problem, 6 verification failed (the copy is removed), 130 interrupted.""",
+)
+@model_option
+@kit_option
+@terminal_option
+@lang_option
+@catalog_option
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="DIR",
+    help="The card's folder (its mount point). Repeat to write several cards at once. "
+    "Default: the one removable medium mounted.",
+)
+@click.option("--allow-fixed", is_flag=True, help="Allow a --target folder that is not on removable media.")
+@rule_options
+@click.option(
+    "--hex",
+    "with_hex",
+    is_flag=True,
+    help="Also stage the terminal's .hex for the ST-LINK probe (STM32 ST-LINK Utility 4.6+, NT-23017).",
+)
+@click.option(
+    "--clean",
+    is_flag=True,
+    help="Remove firmware files already on the card root (.bin, .tar.gz, .hex and their "
+    ".sha256) before staging; nothing else is touched.",
+)
+@click.option("--dry-run", is_flag=True, help="Show the plan and check the files' content; write nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option("--eject", is_flag=True, help="After success, unmount and eject the card where the system allows.")
+@json_option
+@handle_errors
+def prepare(
+    model,
+    kit,
+    terminal,
+    lang,
+    catalog_dir,
+    targets,
+    allow_fixed,
+    from_kit,
+    built,
+    ocpp,
+    mid,
+    router,
+    with_hex,
+    clean,
+    dry_run,
+    yes,
+    quiet,
+    eject,
+    as_json,
+):
+    """Stage the firmware for a charger onto a card: pick the one right file from the
+    catalog, refuse what the rules forbid, copy it, read it back from the card and
+    compare its SHA-256 with the catalog's index; write a .sha256 sidecar beside it."""
+    from stager.card import prepare as lib
+
+    out = sys.stderr if as_json else sys.stdout
+    query = query_from(model, kit, terminal, from_kit, built, ocpp, mid, router)
+    try:
+        _prepare(
+            lib,
+            query,
+            out,
+            catalog_dir,
+            lang,
+            with_hex,
+            targets,
+            allow_fixed,
+            dry_run,
+            yes,
+            quiet,
+            clean,
+            eject,
+            as_json,
+        )
+    except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
+        from stager.errors import Interrupted
+
+        raise Interrupted("Interrupted: nothing half-written is on the card.") from None
+
+
+def _prepare(
+    lib, query, out, catalog_dir, lang, with_hex, targets, allow_fixed, dry_run, yes, quiet, clean, eject, as_json
+):
+    from stager.cli.render import decision_lines
+
+    try:
+        plan = lib.make_plan(
+            query,
+            catalog_dir=catalog_dir,
+            lang=lang,
+            with_hex=with_hex,
+            targets=targets,
+            allow_fixed=allow_fixed,
+            dry_run=dry_run,
+        )
+    except lib.Refused as e:
+        if not as_json:
+            say("\n".join(decision_lines(e.decision, out)))
+        raise
+    if not as_json:
+        say("\n".join(decision_lines(plan.decision, out)))
+        say("\n".join(_plan_lines(plan, out)))
+    progress = None if (as_json or quiet) else _progress_factory()
+
+    if dry_run:
+        lib.check_files(plan, progress)
+        checked = lib.check_targets(plan, clean=clean, report=None if as_json else say)
+        worst = lib.exit_code(checked)
+        if as_json:
+            emit_json(plan.to_json(dry_run=True, results=checked))
+        elif worst:
+            for r in checked:
+                if r.error is not None:
+                    say(f"{style('WOULD FAIL', out, fg='red', bold=True)}  {r.path}: {r.error.message}")
+            say("Dry run: the files match the catalog's index; nothing was written.")
+        elif not plan.targets:
+            say(
+                style(
+                    "Dry run: the files match the catalog's index; no card was checked (none given or "
+                    "inserted); nothing was written.",
+                    out,
+                    fg="green",
+                )
+            )
+        else:
+            say(
+                style(
+                    "Dry run: the files match the catalog's index and the card passes its checks; nothing was written.",
+                    out,
+                    fg="green",
+                )
+            )
+        sys.exit(worst)
+
+    if not yes:
+        _confirm(plan)
+    # Once every card's outcome is known, a Ctrl-C would only make the exit status
+    # contradict what is printed (a verified card reported as interrupted): ignored
+    # until the result is out, then taken again for --eject.
+    results = lib.run(
+        plan,
+        clean=clean,
+        progress_factory=progress,
+        report=None if as_json else say,
+        settled=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    worst = lib.exit_code(results)
+    if as_json:
+        emit_json(plan.to_json(dry_run=False, results=results))
+    else:
+        for line in lib.result_lines(plan, results, out):
+            say(line)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if worst == 0 and eject:
+        lib.eject_all(plan, report=lambda text: say(text, err=as_json))
+    sys.exit(worst)
+
+
+def _progress_factory():
+    if not sys.stderr.isatty():
+        return None
+    from stager.card.staging import tqdm_progress
+
+    return tqdm_progress
+
+
+def _confirm(plan) -> None:
+    from stager.cli.render import human_bytes
+
+    if not sys.stdin.isatty():
+        raise BadInput(
+            "no terminal to ask for confirmation: add --yes to stage without asking.", code="confirmation-needed"
+        )
+    where = ", ".join(t.describe() for t in plan.targets)
+    names = ", ".join(f.name for f in plan.files)
+    if not click.confirm(f"Write {names} ({human_bytes(plan.total_bytes)}) to {where}?", default=False, err=True):
+        raise BadInput("nothing was written (not confirmed).", code="not-confirmed")

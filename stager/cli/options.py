@@ -1,0 +1,93 @@
+"""Options shared by several commands (one decorator stack, defined once).
+
+Each option parses its value with :mod:`stager.rules.inputs`; a bad value becomes click's
+usage error (exit 2) with the parser's one-line message.
+"""
+
+from __future__ import annotations
+
+import click
+
+from stager.errors import BadInput
+from stager.rules import inputs
+
+
+def parsed_by(parser):
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        try:
+            return parser(value)
+        except BadInput as e:
+            raise click.BadParameter(e.message) from None
+
+    return callback
+
+
+model_option = click.option(
+    "--model",
+    "-m",
+    required=True,
+    metavar="MODEL",
+    callback=parsed_by(inputs.parse_model),
+    help="Charger model: p22 (Pulse 22 GL/WL), p50 (Pulse 50) or wbac (Pulse WB-AC); "
+    "spellings such as pulse22, Pulse-50, WB-AC are accepted.",
+)
+kit_option = click.option(
+    "--kit",
+    "-k",
+    required=True,
+    metavar="KIT",
+    callback=parsed_by(lambda v: inputs.parse_version(v, "kit")),
+    help="OCPP kit version, 3 digits (e.g. 318).",
+)
+terminal_option = click.option(
+    "--terminal",
+    "-t",
+    metavar="TERMINAL",
+    callback=parsed_by(lambda v: inputs.parse_version(v, "terminal")),
+    help="Terminal version, 3 digits. Default: the newest terminal the rules allow with the kit.",
+)
+
+
+def rule_options(fn):
+    """--from-kit, --built, --ocpp, --mid, --router (the contract's RULE OPTIONS)."""
+    options = [
+        click.option(
+            "--from-kit",
+            metavar="KIT",
+            callback=parsed_by(lambda v: inputs.parse_version(v, "current kit")),
+            help="The kit version installed now: checks the MASTER SD barrier (1XX/2XX to 3XX+) and downgrades.",
+        ),
+        click.option(
+            "--built",
+            metavar="YYYY-MM",
+            callback=parsed_by(inputs.parse_month),
+            help="The month the terminal was built: from 2023-04 it cannot run 1XX/2XX terminal versions.",
+        ),
+        click.option(
+            "--ocpp",
+            metavar="1.5|1.6",
+            callback=parsed_by(inputs.parse_ocpp),
+            help="The OCPP protocol the back office speaks: 1.5 (SOAP) or 1.6 (JSON, 3XX kits and later).",
+        ),
+        click.option("--mid", is_flag=True, help="A MID meter is fitted (needs kit 310 or later)."),
+        click.option(
+            "--router",
+            metavar="NAME:VERSION",
+            callback=parsed_by(inputs.parse_router),
+            help="The charger's router and its firmware version, e.g. f3426:9 or f3x26q:8.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def query_from(model, kit, terminal=None, from_kit=None, built=None, ocpp=None, mid=False, router=None):
+    """The rules engine's Query from the parsed options."""
+    from stager.rules.engine import Query
+
+    return Query(
+        model=model, kit=kit, terminal=terminal, from_kit=from_kit, built=built, ocpp=ocpp, mid=bool(mid), router=router
+    )

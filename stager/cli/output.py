@@ -1,0 +1,88 @@
+"""Everything the CLI prints goes through here: payload on stdout, the rest on stderr.
+
+- ``emit_json(doc)``: the one JSON document of a ``--json`` run, on stdout.
+- ``say(text)``: human text for the payload of a command (stdout, or stderr when the
+  command's payload is JSON).
+- ``style(text, ...)``: colour only when the stream is a terminal and ``NO_COLOR`` is
+  unset (https://no-color.org).
+- ``handle_errors``: the one place where a :class:`StagerError` becomes a message and
+  its exit code (and, with ``--json``, the failure envelope of the contract).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+
+import click
+
+from stager.errors import StagerError
+
+
+def color_enabled(stream=None) -> bool:
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def style(text: str, stream=None, **kwargs) -> str:
+    """``click.style`` when colour is on for ``stream``, else the plain text."""
+    return click.style(text, **kwargs) if color_enabled(stream) else text
+
+
+def emit_json(doc) -> None:
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    click.echo(text, err=err, nl=nl, color=False if os.environ.get("NO_COLOR") else None)
+
+
+def warn(text: str) -> None:
+    say(text, err=True)
+
+
+def error_document(error: StagerError) -> dict:
+    doc = {"ok": False, "error": error.to_json()}
+    decision = getattr(error, "decision", None)
+    if decision is not None:
+        doc["decision"] = decision.to_json()
+    return doc
+
+
+def render_error(error: StagerError, as_json: bool) -> None:
+    if as_json:
+        emit_json(error_document(error))
+    prefix = style("Error:", sys.stderr, fg="red", bold=True)
+    say(f"{prefix} {error.message}", err=True)
+
+
+def handle_errors(fn):
+    """Decorator for command bodies: StagerError -> message + exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StagerError as e:
+            render_error(e, bool(kwargs.get("as_json")))
+            sys.exit(e.exit_code)
+
+    return wrapper
+
+
+def json_option(fn):
+    """The shared ``--json`` flag (parameter name ``as_json``)."""
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print one JSON document on standard output and nothing else there "
+        "(messages and progress go to standard error).",
+    )(fn)

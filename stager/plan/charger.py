@@ -1,0 +1,352 @@
+"""`stager plan`: what a technician brings to a site, and in what order to do it.
+
+Built on the rules engine, it restates no rule: the current state and the target are
+both :func:`stager.rules.engine.decide` decisions; the MASTER SD step comes from
+:func:`needs_master_sd`, the downgrade warning is the engine's (``from_kit``); the
+router steps come from :func:`router_cell`, :func:`router_versions_for` and
+:func:`note_reason`; file names from :mod:`stager.rules.names`. Pure but for the optional
+catalog look-up.
+
+Reading of the current state (plan.md "Impossible"): what the engine refuses about the
+installed kit and terminal (a pair the table marks KO, a kit of a family the tables
+cover that is not a row, an unknown terminal, a terminal built from April 2023 on
+running a 1XX/2XX version, an installed 314, which "must not be used") is a state the
+note rules out: reported in ``refusals`` (exit 3; also in ``ruled_out``), and the plan
+is still made. One exception, reported as warnings:
+
+- a kit older than the model's table (1XX; the tables start at 2XX, the WB-AC's at
+  3XX): the note knows such kits (section 2: "1XX to 2XX without any problem", 1XX/2XX
+  to 3XX with the MASTER SD), it just has no row for them, so the kit/terminal pairing
+  cannot be checked, and a terminal older than the table is not "unknown" either.
+  The April-2023 rule still applies to that terminal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from stager.errors import BadInput, CatalogError
+from stager.rules import names
+from stager.rules.engine import (
+    Query,
+    Reason,
+    decide,
+    hardware_blocks,
+    master_sd_text,
+    needs_master_sd,
+    note_reason,
+    router_cell,
+    router_versions_for,
+)
+from stager.rules.inputs import RouterSpec
+from stager.rules.loader import family
+from stager.rules.loader import rules as _rules
+
+STEP_ORDER = ("master-sd", "stage-bundle", "stlink-hex", "router-update", "router-config", "nothing-to-do")
+
+
+@dataclass(frozen=True)
+class Charger:
+    """What is installed now on one charger, and what is wanted."""
+
+    id: str
+    model: str
+    kit: int
+    terminal: int | None = None
+    built: tuple | None = None  # (year, month)
+    router: RouterSpec | None = None
+    mid: bool = False
+    ocpp: str | None = None
+    lang: str | None = None
+    to: int | None = None  # None: the latest the rules allow
+    hex: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    code: str
+    message: str
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "message": self.message, **self.extra}
+
+
+@dataclass
+class FileNeed:
+    """A file the plan needs; with a catalog, what it holds (or why it is missing)."""
+
+    name: str
+    role: str  # "bundle" | "hex"
+    found: bool | None = None  # None: no catalog was given
+    bytes: int | None = None
+    sha256: str | None = None
+    why: str | None = None
+
+
+@dataclass
+class ChargerPlan:
+    charger: Charger
+    to_kit: int | None
+    to_terminal: int | None
+    steps: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    refusals: list = field(default_factory=list)
+    ruled_out: list = field(default_factory=list)  # those of ``refusals`` about the state installed now
+    files: list = field(default_factory=list)  # FileNeed: what `stager prepare` puts on the card, bundle first
+    pack: str | None = None  # the language pack: --lang, or the catalog's only one
+    decision: object = None  # the target's rules Decision
+
+    def ordered_steps(self) -> list:
+        """The steps in the order they are done on site (plan.md)."""
+        return sorted(self.steps, key=lambda s: STEP_ORDER.index(s.code))
+
+    def file(self, role: str) -> FileNeed | None:
+        return next((f for f in self.files if f.role == role), None)
+
+    @property
+    def migrates(self) -> bool:
+        """Whether this charger's kit goes through the MASTER SD."""
+        return any(s.code == "master-sd" for s in self.steps)
+
+    def to_json(self) -> dict:
+        c = self.charger
+        return {
+            "id": c.id,
+            "model": c.model,
+            "from": {"kit": c.kit, "terminal": c.terminal},
+            "to": {"kit": self.to_kit, "terminal": self.to_terminal},
+            "steps": [s.to_json() for s in self.ordered_steps()],
+            "warnings": [w.to_json() for w in self.warnings],
+            "refusals": [r.to_json() for r in self.refusals],
+        }
+
+
+# --------------------------------------------------------------------------- current state
+def older_than_table(rules, version: int, versions) -> bool:
+    """A 1XX/2XX version of a family below every version of the table's axis."""
+    return family(version) in rules.migration["from_families"] and family(version) < min(family(v) for v in versions)
+
+
+def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
+    """(refusals, warnings) about what is installed now: the engine's decision on the
+    installed kit and terminal, read as a state (see the module's note)."""
+    model = rules.models[ch.model]
+    now = decide(Query(ch.model, ch.kit, terminal=ch.terminal, built=ch.built), rules)
+    old_kit = older_than_table(rules, ch.kit, model.kits)
+    installed = f"kit {ch.kit}" + (f" + terminal {ch.terminal}" if ch.terminal is not None else "")
+    refusals, warnings = [], []
+    for r in now.refusals:
+        if r.code == "unknown-kit" and old_kit:
+            warnings.append(
+                Reason(
+                    "kit-older-than-table",
+                    f"Installed kit {ch.kit} is older than the {model.name} "
+                    f"table (section {model.section}), which starts at {min(model.kits)}: the "
+                    f"note knows {family(ch.kit)}XX kits (section {rules.migration['section']}) "
+                    f"but the kit/terminal pairing cannot be checked.",
+                )
+            )
+        elif r.code == "unknown-terminal" and old_kit and older_than_table(rules, ch.terminal, model.terminals):
+            warnings.append(
+                Reason(
+                    "terminal-older-than-table",
+                    f"Installed terminal {ch.terminal} is older than "
+                    f"the {model.name} table, which starts at {min(model.terminals)}: it goes "
+                    f"with the {family(ch.kit)}XX kit and cannot be checked.",
+                )
+            )
+        else:
+            refusals.append(Reason(r.code, f"Installed now, {installed}: a state the note rules out. {r.message}"))
+    # The engine applies the build month to the table's terminals only.
+    if (
+        ch.terminal is not None
+        and ch.terminal not in model.terminals
+        and hardware_blocks(rules, model, ch.terminal, ch.built)
+    ):
+        refusals.append(
+            Reason(
+                "terminal-hardware",
+                f"Installed now, {installed}: a state the note rules out. "
+                f"A terminal built {ch.built[0]:04d}-{ch.built[1]:02d}, from April 2023 on, cannot "
+                f"run a {family(ch.terminal)}XX terminal version (section "
+                f"{rules.april_2023['section']}): check the build month and the version.",
+            )
+        )
+    return refusals, warnings
+
+
+# --------------------------------------------------------------------------- target
+def target_decision(ch: Charger, rules):
+    """The target's decision: ``--to``, or the newest kit of the model's table that the
+    rules allow for this charger (never 314, MID, OCPP 1.6, the terminal's hardware)."""
+
+    def query(kit):
+        return Query(ch.model, kit, built=ch.built, ocpp=ch.ocpp, mid=ch.mid)
+
+    if ch.to is not None:
+        return decide(query(ch.to), rules)
+    model = rules.models[ch.model]
+    for kit in sorted(model.kits, reverse=True):
+        d = decide(query(kit), rules)
+        if d.allowed:
+            return d
+    return decide(query(max(model.kits)), rules)
+
+
+# --------------------------------------------------------------------------- files
+def file_name(model: str, terminal: int, kit: int | None, lang: str | None, rules) -> str:
+    """The canonical name (stager.rules.names) of the bundle, or of the terminal's .hex when
+    ``kit`` is None; ``<LANG>`` stands for a pack not given (with a catalog, the name
+    becomes the catalog's file: on a WB-AC, whose language does not matter, any pack)."""
+    if lang:
+        try:
+            return names.format_name(model, terminal, kit, lang)
+        except BadInput:  # a form without LANG (a 1XX/2XX .hex)
+            pass
+    return names.expected_name(model, terminal, kit, pack=None)
+
+
+def _look_up(catalog, decision, lang, plan: ChargerPlan) -> None:
+    """Each file looked up on its own (a missing bundle does not hide a .hex that is
+    there), and found only when its content matches its index line, as prepare will
+    check it: a file prepare would refuse is never reported found."""
+    for f in plan.files:
+        try:
+            if f.role == "bundle":
+                sel = catalog.select(decision, lang=lang)
+                cf = sel.bundle
+                plan.pack = sel.pack or plan.pack  # the pack of the file found (any pack on a WB-AC)
+            else:
+                cf = catalog.select_hex(decision, plan.pack)
+            catalog.check(cf)
+        except CatalogError as e:
+            f.found, f.why = False, e.message
+            continue
+        f.name, f.found, f.bytes, f.sha256 = cf.name, True, cf.bytes, cf.sha256
+
+
+# --------------------------------------------------------------------------- the plan
+def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
+    """The ordered steps from what ``ch`` runs now to its target."""
+    rules = rules or _rules()
+    refusals, warnings = current_state(ch, rules)
+    d = target_decision(ch, rules)
+    plan = ChargerPlan(charger=ch, to_kit=d.kit, to_terminal=d.terminal, decision=d, pack=ch.lang)
+    plan.ruled_out = refusals
+    plan.refusals = refusals + list(d.refusals)
+    plan.warnings = warnings + [w for w in d.warnings if w.code != "master-sd-reminder"]
+    if not d.allowed:
+        return plan
+    # The same target seen from the installed kit: the engine's MASTER SD barrier and downgrade.
+    moving = decide(dataclasses.replace(d.query, from_kit=ch.kit), rules)
+    plan.warnings += [w for w in moving.warnings if w.code == "downgrade"]
+
+    kit_changes = d.kit != ch.kit or (ch.terminal is not None and ch.terminal != d.terminal)
+    if needs_master_sd(rules, ch.kit, d.kit):
+        plan.steps.append(
+            Step(
+                "master-sd",
+                f"Migrate the kit from {ch.kit} ({family(ch.kit)}XX) with "
+                f"{master_sd_text(rules)} first: kit {d.kit} ({rules.migration['barrier_family']}XX or later) "
+                f"is never reached from a file staged by stager (section "
+                f"{rules.migration['section']}).",
+            )
+        )
+    if kit_changes or ch.hex:  # prepare puts the bundle on every card it makes
+        plan.files.append(FileNeed(file_name(ch.model, d.terminal, d.kit, ch.lang, rules), "bundle"))
+    if ch.hex:
+        plan.files.append(FileNeed(file_name(ch.model, d.terminal, None, ch.lang, rules), "hex"))
+    if catalog is not None and plan.files:
+        _look_up(catalog, d, ch.lang, plan)
+    if kit_changes:
+        name = plan.file("bundle").name
+        after = " after the MASTER SD migration" if plan.steps else ""
+        plan.steps.append(
+            Step(
+                "stage-bundle",
+                f"Update kit and terminal to {d.kit} + {d.terminal}{after} from a card holding {name}.",
+                {"file": name},
+            )
+        )
+    if ch.hex:
+        name = plan.file("hex").name
+        st = rules.stlink
+        plan.steps.append(
+            Step(
+                "stlink-hex",
+                f"Flash terminal {d.terminal} with the ST-LINK probe ({st['utility']} "
+                f"{st['min_utility_version']} or later, {st['procedure']}) from {name} (section "
+                f"{st['section']}).",
+                {"file": name},
+            )
+        )
+    router_stays = _router_steps(ch, d.kit, rules, plan)
+    if not kit_changes and not ch.hex and router_stays:
+        router = f" with router {rules.routers[ch.router.router].name} {ch.router.version}" if ch.router else ""
+        unchecked = (
+            "" if ch.terminal is not None else (f" (the terminal was not given: check that it runs {d.terminal})")
+        )
+        plan.steps.append(
+            Step("nothing-to-do", f"Already on kit {d.kit} + terminal {d.terminal}{router}: nothing to do{unchecked}.")
+        )
+    return plan
+
+
+def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
+    """The router's update or configuration steps; True when it needs nothing."""
+    if ch.router is None:
+        return True
+    spec = ch.router
+    router, cell = router_cell(rules, spec, kit)
+    if spec.version not in router.versions:
+        plan.refusals.append(
+            Reason(
+                "router-unknown",
+                f"Installed now, router {router.name} at version "
+                f"{spec.version}: the note's table (section {router.section}) knows versions "
+                f"{', '.join(map(str, router.versions))} only: check the router's version.",
+            )
+        )
+    elif ch.kit != kit:
+        _, now_cell = router_cell(rules, spec, ch.kit)
+        if now_cell is not None and not now_cell.ok:
+            plan.warnings.append(
+                Reason(
+                    "router-ko-now",
+                    f"Router {router.name} at version {spec.version} is KO "
+                    f"with the installed kit {ch.kit} (section {router.section}): the charger "
+                    f"may be offline until this plan is done.",
+                )
+            )
+    if cell is not None and cell.ok:
+        if cell.note is None:
+            return True
+        reason = note_reason(rules, router, spec.version, kit, cell.note)
+        plan.steps.append(Step("router-config", reason.message, {"condition": reason.code, "router": router.id}))
+        return False
+    options = router_versions_for(rules, router.id, kit)
+    cls = rules.kit_class(kit)
+    if not options:
+        plan.refusals.append(
+            Reason(
+                "router-incompatible", f"No version of router {router.name} suits kit {kit} (section {router.section})."
+            )
+        )
+        return False
+    best, best_cell = options[0]
+    why = "is not in the note's table" if cell is None and spec.version not in router.versions else "does not work"
+    plan.steps.append(
+        Step(
+            "router-update",
+            f"Update router {router.name} from version {spec.version} to {best}: version {spec.version} {why} with "
+            f"kit {kit} (class {cls.label if cls else '?'}, section {router.section}); version {best} works with it. "
+            f"{rules.site_visit}",
+            {"router": router.id, "from": spec.version, "to": best},
+        )
+    )
+    if best_cell.note is not None:
+        reason = note_reason(rules, router, best, kit, best_cell.note)
+        plan.steps.append(Step("router-config", reason.message, {"condition": reason.code, "router": router.id}))
+    return False

@@ -1,0 +1,259 @@
+"""A whole site: read site.csv, plan every charger, and say what to bring.
+
+``site.csv``: a header and one charger a line, columns
+``id,model,kit,terminal,built,router,mid,ocpp,lang,to`` (only id, model and kit
+required). A bad line is reported with its number; the others are still planned.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stager.errors import BadInput
+from stager.plan.charger import Charger, ChargerPlan, plan_charger
+from stager.rules import inputs
+from stager.rules.loader import rules
+
+COLUMNS = ("id", "model", "kit", "terminal", "built", "router", "mid", "ocpp", "lang", "to")
+REQUIRED = ("id", "model", "kit")
+YES = {
+    "yes": True,
+    "y": True,
+    "true": True,
+    "1": True,
+    "oui": True,
+    "no": False,
+    "n": False,
+    "false": False,
+    "0": False,
+    "non": False,
+    "": False,
+}
+
+
+@dataclass
+class SitePlan:
+    plans: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # {"line": n, "message": ...}
+    catalog: str | None = None
+
+    def bring(self) -> dict:
+        """What to bring for the site: MASTER SDs (one a charger migrated), the distinct
+        files with the chargers needing each, one card a distinct bundle. On a model
+        whose language does not matter (the WB-AC), one file serves every pack asked."""
+        master = sum(1 for p in self.plans if p.migrates)
+        files: dict = {}
+        cards: dict = {}
+        for p in self.plans:
+            keys = []
+            for f in p.files:
+                key = file_key(p, f)
+                keys.append(key)
+                entry = files.get(key)
+                if entry is None or _better(f, entry):
+                    entry = files[key] = {
+                        "name": f.name,
+                        "role": f.role,
+                        "chargers": entry["chargers"] if entry else [],
+                        "found": f.found,
+                        "bytes": f.bytes,
+                        "sha256": f.sha256,
+                        "plan": p,
+                    }
+                entry["chargers"].append(p.charger.id)
+            if keys:
+                card = cards.setdefault(keys[0], {"keys": [], "plans": []})
+                card["plans"].append(p)
+                card["keys"] += [k for k in keys if k not in card["keys"]]
+        out = []
+        for card in cards.values():
+            plans = card["plans"]
+            on_card = [files[k] for k in card["keys"]]
+            # The card is made for the plan whose bundle the files list names (the file found).
+            out.append(
+                {
+                    "files": [f["name"] for f in on_card],
+                    "chargers": [p.charger.id for p in plans],
+                    "command": prepare_command(on_card[0]["plan"], any(p.charger.hex for p in plans), self.catalog),
+                    "missing": [f["name"] for f in on_card if f["found"] is False],
+                }
+            )
+        listed = [{k: v for k, v in f.items() if k != "plan"} for f in files.values()]
+        return {"master_sd": master, "files": listed, "cards": out}
+
+    def to_json(self) -> dict:
+        return {"chargers": [p.to_json() for p in self.plans], "bring": self.bring(), "errors": list(self.errors)}
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        if any(p.refusals for p in self.plans):
+            return 3
+        if any(card["missing"] for card in self.bring()["cards"]):
+            return 4  # a card cannot be made (on a WB-AC, another pack may make it)
+        return 0
+
+
+def _better(f, entry: dict) -> bool:
+    """Whether ``f`` should name a shared file rather than ``entry`` (a WB-AC file that
+    any pack will do): one found in the catalog over one that is not, then one whose
+    pack is known over ``<LANG>``."""
+    if (f.found is True) != (entry["found"] is True):
+        return f.found is True
+    return "<LANG>" in entry["name"] and "<LANG>" not in f.name
+
+
+def file_key(p: ChargerPlan, f) -> object:
+    """What makes two chargers' files the same file: the name, or, on a model whose
+    language does not matter, the model, kit, terminal and role whatever the pack."""
+    if rules().models[p.charger.model].languages_matter:
+        return f.name
+    return (p.charger.model, f.role, p.to_kit if f.role == "bundle" else None, p.to_terminal)
+
+
+def prepare_command(p: ChargerPlan, with_hex: bool, catalog: str | None) -> str:
+    """The `stager prepare` command that makes the card for plan ``p``'s target. The
+    pack is given when known (the CSV's, or the catalog's); when it is not, prepare
+    takes the catalog's only pack (any pack on a WB-AC) or asks for --lang."""
+    c = p.charger
+    parts = ["stager", "prepare", "--model", c.model, "--kit", str(p.to_kit), "--terminal", str(p.to_terminal)]
+    if p.pack:
+        parts += ["--lang", p.pack]
+    if with_hex:
+        parts.append("--hex")
+    if catalog:
+        parts += ["--catalog", shlex.quote(catalog)]
+    return " ".join(parts)
+
+
+def parse_row(row: dict) -> Charger:
+    """One CSV row -> Charger; BadInput naming the column on any bad value."""
+
+    def val(key):
+        return (row.get(key) or "").strip()
+
+    def parsed(key, parser):
+        try:
+            return parser(val(key)) if val(key) else None
+        except BadInput as e:
+            raise BadInput(f"column {key}: {e.message}") from None
+
+    for key in REQUIRED:
+        if not val(key):
+            raise BadInput(f"column {key} is empty")
+    mid = val("mid").lower()
+    if mid not in YES:
+        raise BadInput(f"column mid: '{val('mid')}' is not yes or no")
+    to = val("to").lower()
+    to_kit = None if to in ("", "latest") else parsed("to", lambda v: inputs.parse_version(v, "target kit"))
+    from stager.rules.names import parse_lang
+
+    return Charger(
+        id=val("id"),
+        model=parsed("model", inputs.parse_model),
+        kit=parsed("kit", inputs.parse_version),
+        terminal=parsed("terminal", lambda v: inputs.parse_version(v, "terminal")),
+        built=parsed("built", inputs.parse_month),
+        router=parsed("router", inputs.parse_router),
+        mid=YES[mid],
+        ocpp=parsed("ocpp", inputs.parse_ocpp),
+        lang=parsed("lang", parse_lang),
+        to=to_kit,
+    )
+
+
+def _decode(path: Path, raw: bytes) -> tuple[str, list[dict]]:
+    """The file's text, and an error for each line that is not UTF-8 (left empty, so
+    that the other lines keep their numbers and are still planned)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:
+        raise BadInput(f"site file {path} is not UTF-8 text (UTF-16 or binary): save it as CSV UTF-8.")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    lines, errors = [], []
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            if number == 1:
+                raise BadInput(
+                    f"site file {path}: line 1 (the header) is not UTF-8 text: save the file as CSV UTF-8."
+                ) from None
+            errors.append(
+                {
+                    "line": number,
+                    "message": f"not UTF-8 text (byte {line[e.start]:#04x} at column "
+                    f"{e.start + 1}): save the file as CSV UTF-8",
+                }
+            )
+            lines.append("")
+    return "\n".join(lines), errors
+
+
+def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
+    """(chargers with their line numbers, errors naming bad lines). BadInput (exit 2) for
+    a file that cannot be read at all: missing, empty, not text, no header or a
+    required column missing, no charger line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"site file {path} does not exist.") from None
+    except OSError as e:
+        raise BadInput(f"cannot read site file {path}: {e.strerror}.") from None
+    if not raw.strip():
+        raise BadInput(
+            f"site file {path} is empty: it needs a header line ({','.join(COLUMNS)}) and one charger a line."
+        )
+    text, errors = _decode(path, raw)
+    first = text.split("\n", 1)[0]
+    # A spreadsheet set to French saves "CSV" with semicolons: read the file as it is.
+    delimiter = ";" if ";" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = [h.strip().lower() for h in next(reader)]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise BadInput(
+            f"site file {path}: line 1 must be a header naming at least {', '.join(REQUIRED)} "
+            f"(missing: {', '.join(missing)}); columns: {','.join(COLUMNS)}."
+        )
+    chargers, seen = [], {}
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        errors.append(
+            {"line": 1, "message": f"unknown column(s) {', '.join(unknown)}: the columns are {','.join(COLUMNS)}"}
+        )
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            errors.append({"line": line, "message": f"{len(row)} cells, the header has {len(header)}"})
+            continue
+        try:
+            ch = parse_row(dict(zip(header, row, strict=False)))
+        except BadInput as e:
+            errors.append({"line": line, "message": e.message})
+            continue
+        if ch.id in seen:
+            errors.append({"line": line, "message": f"charger id '{ch.id}' is already on line {seen[ch.id]}"})
+            continue
+        seen[ch.id] = line
+        chargers.append((line, ch))
+    if not chargers and not errors:
+        raise BadInput(
+            f"site file {path} has a header but no charger line: one charger a line, columns {','.join(COLUMNS)}."
+        )
+    return chargers, sorted(errors, key=lambda e: e["line"])
+
+
+def plan_site(path, catalog=None) -> SitePlan:
+    chargers, errors = read_site(path)
+    site = SitePlan(errors=errors, catalog=str(catalog.root) if catalog is not None else None)
+    for _, ch in chargers:
+        site.plans.append(plan_charger(ch, catalog))
+    return site

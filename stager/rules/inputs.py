@@ -1,0 +1,95 @@
+"""Parse what a user types (model, versions, month, protocol, router) into values.
+
+Each parser raises :class:`~stager.errors.BadInput` (a ``ValueError``) naming the bad
+value and what is expected; the CLI turns it into exit 2. Pure: reads only the rules.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import re
+from dataclasses import dataclass
+
+from stager.errors import BadInput
+from stager.rules.loader import Rules
+from stager.rules.loader import rules as _rules
+
+_VERSION = re.compile(r"^[1-9]\d{2}$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def parse_model(text: str, rules: Rules | None = None) -> str:
+    """'Pulse-22', 'p22', 'PULSE 22 GL' -> 'p22'."""
+    rules = rules or _rules()
+    key = _squash(text or "")
+    for model in rules.models.values():
+        if key == model.id or key in (_squash(a) for a in model.aliases):
+            return model.id
+    valid = ", ".join(f"{m.id} ({m.name})" for m in rules.models.values())
+    choices = [a for m in rules.models.values() for a in (m.id, *m.aliases)]
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+    hint = ""
+    if close:
+        owner = next(m.id for m in rules.models.values() if close[0] in (m.id, *m.aliases))
+        hint = f" Did you mean {owner}?"
+    raise BadInput(f"unknown model '{text}'.{hint} Valid models: {valid}.")
+
+
+def parse_version(text, what: str = "kit") -> int:
+    """A kit or terminal version: exactly three digits ('318')."""
+    value = str(text).strip()
+    if not _VERSION.match(value):
+        raise BadInput(f"{what} version '{text}' is not a 3-digit number from 100 to 999 (for example 318).")
+    return int(value)
+
+
+def parse_month(text: str, today: _dt.date | None = None) -> tuple[int, int]:
+    """A build month 'YYYY-MM' that is a real month, not in the future."""
+    m = _MONTH.match((text or "").strip())
+    if not m:
+        raise BadInput(f"build month '{text}' is not of the form YYYY-MM (for example 2023-04).")
+    year, month = int(m.group(1)), int(m.group(2))
+    if not 1 <= month <= 12:
+        raise BadInput(f"build month '{text}' has no month {month:02d}: months run from 01 to 12.")
+    today = today or _dt.date.today()
+    if year < 2000 or (year, month) > (today.year, today.month):
+        raise BadInput(f"build month '{text}' is not a real build month (from 2000 to this month).")
+    return year, month
+
+
+def parse_ocpp(text: str) -> str:
+    value = (text or "").strip()
+    if value in ("1.5", "1.6"):
+        return value
+    raise BadInput(f"OCPP protocol '{text}' is not 1.5 (SOAP) or 1.6 (JSON).")
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    router: str  # router id in the rules ('f3426', 'f3x26q')
+    version: int
+
+    def __str__(self) -> str:
+        return f"{self.router}:{self.version}"
+
+
+def parse_router(text: str, rules: Rules | None = None) -> RouterSpec:
+    """'f3426:9' -> RouterSpec('f3426', 9). The router must be one of section 7."""
+    rules = rules or _rules()
+    names = ", ".join(r.id for r in rules.routers.values())
+    value = (text or "").strip()
+    name, sep, version = value.partition(":")
+    if not sep or not version.strip():
+        raise BadInput(f"router '{text}' has no firmware version: write NAME:VERSION, for example f3426:9 ({names}).")
+    key = _squash(name)
+    router = next((r for r in rules.routers.values() if key == r.id or key in r.aliases), None)
+    if router is None:
+        raise BadInput(f"unknown router '{name}': the note (section 7) knows {names}.")
+    if not version.strip().isdigit():
+        raise BadInput(f"router version '{version}' is not a number (for example f3426:9).")
+    return RouterSpec(router.id, int(version))

@@ -1,0 +1,373 @@
+"""Load the rules shipped in ``stager/rules/`` (``rules.toml``, ``routers.toml``), once.
+
+This is the only module that reads the rules files. Every table is validated on load;
+any damage (a row with the wrong number of cells, a cell other than OK/KO, a duplicate
+row, a missing key) is a :class:`~stager.errors.DataError` that names the file and line.
+
+``STAGER_DATA_DIR`` points at another folder holding the same files (a workshop's own
+copy); by default the package's own data is read.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import itertools
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stager.errors import DataError
+
+_VERSION = re.compile(r"^\d{3}$")
+
+
+def data_dir() -> Path:
+    """The folder the rules and patterns are read from: ``STAGER_DATA_DIR``, else the
+    package's own copy (``stager/rules/*.toml``, through importlib.resources; click
+    imports it already, so it costs nothing at start-up)."""
+    override = os.environ.get("STAGER_DATA_DIR")
+    if override:
+        return Path(override)
+    return Path(str(importlib.resources.files("stager.rules")))
+
+
+def family(version: int) -> int:
+    """A version's family is its first digit: 318 -> 3 (the note's "V3XX")."""
+    return version // 100
+
+
+# --------------------------------------------------------------------------- values
+@dataclass(frozen=True)
+class Model:
+    id: str
+    name: str
+    section: str
+    aliases: tuple[str, ...]
+    type: str
+    kipx_letter: str
+    languages_matter: bool
+    april_2023_rule: bool
+    terminals: tuple[int, ...]
+    kits: tuple[int, ...]
+    ok: frozenset = field(repr=False)  # {(kit, terminal)} of the OK cells
+
+    def cell(self, kit: int, terminal: int) -> bool:
+        return (kit, terminal) in self.ok
+
+    def compatible(self, kit: int) -> tuple[int, ...]:
+        return tuple(t for t in self.terminals if (kit, t) in self.ok)
+
+
+@dataclass(frozen=True)
+class KitClass:
+    id: str
+    label: str
+    min: int
+    max: int
+
+    def holds(self, kit: int) -> bool:
+        return self.min <= kit <= self.max
+
+
+@dataclass(frozen=True)
+class RouterNote:
+    number: int
+    code: str
+    title: str
+    steps: tuple[str, ...]
+    after: str
+    original: str
+
+
+@dataclass(frozen=True)
+class RouterCell:
+    ok: bool
+    note: int | None = None
+
+
+@dataclass(frozen=True)
+class Router:
+    id: str
+    name: str
+    description: str
+    section: str
+    aliases: tuple[str, ...]
+    versions: tuple[int, ...]
+    classes: tuple[str, ...]  # column ids, in the table's order
+    cells: dict = field(repr=False, hash=False, compare=False)  # {(version, class_id): RouterCell}
+
+    def cell(self, version: int, class_id: str) -> RouterCell:
+        return self.cells[(version, class_id)]
+
+
+@dataclass(frozen=True)
+class Rules:
+    models: dict
+    forbidden: dict
+    migration: dict
+    april_2023: dict
+    protocol: dict
+    mid: dict
+    latest: dict
+    stlink: dict
+    routers: dict
+    classes: dict  # {class_id: KitClass}, in table order
+    notes: dict  # {number: RouterNote}
+    site_visit: str
+
+    @property
+    def forbidden_kits(self) -> frozenset[int]:
+        return frozenset(self.forbidden["kits"])
+
+    def kit_class(self, kit: int) -> KitClass | None:
+        for cls in self.classes.values():
+            if cls.holds(kit):
+                return cls
+        return None
+
+    @property
+    def april_2023_from(self) -> tuple[int, int]:
+        year, month = self.april_2023["built_from"].split("-")
+        return int(year), int(month)
+
+
+# --------------------------------------------------------------------------- loading
+class _Source:
+    """A TOML file's text and parsed content, to name lines in errors."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise DataError(f"{path}: cannot read the rules file: {e.strerror or e}") from None
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: the rules file is not UTF-8 text") from None
+        try:
+            self.doc = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as e:
+            raise DataError(f"{path}: not valid TOML: {e}") from None
+        self.lines = self.text.splitlines()
+
+    def fail(self, message: str, line: int | None = None):
+        where = f"{self.path}:{line}" if line else str(self.path)
+        raise DataError(f"{where}: {message}")
+
+    def header_line(self, header: str) -> int | None:
+        """1-based line number of a ``[header]`` line."""
+        for i, line in enumerate(self.lines, 1):
+            if line.strip() == f"[{header}]":
+                return i
+        return None
+
+    def grid_first_line(self, header: str, key: str = "grid") -> int | None:
+        """1-based line number of the first line inside ``key = \"\"\"`` under [header]."""
+        start = self.header_line(header) or 0
+        for i in range(start, len(self.lines)):
+            if self.lines[i].lstrip().startswith(f"{key}") and '"""' in self.lines[i]:
+                return i + 2  # the string starts on the line after the opening quotes
+        return None
+
+    def table(self, parent: str, key: str) -> dict:
+        value = self.doc.get(parent, {}).get(key) if parent else self.doc.get(key)
+        if not isinstance(value, dict):
+            self.fail(f"missing table [{parent + '.' if parent else ''}{key}]")
+        return value
+
+    def need(self, table: dict, key: str, kind, header: str):
+        if key not in table:
+            self.fail(f"[{header}] lacks the key '{key}'", self.header_line(header))
+        value = table[key]
+        if not isinstance(value, kind):
+            self.fail(f"[{header}] key '{key}' has the wrong type", self.header_line(header))
+        return value
+
+
+def _parse_grid(src: _Source, header: str, text: str, first_word: str, cell_ok):
+    """Rows of a grid: returns (columns, [(row_value, [cell...], line_no)])."""
+    base = src.grid_first_line(header)
+    rows = []
+    columns = None
+    seen: dict[str, int] = {}
+    for offset, raw in enumerate(text.splitlines()):
+        line_no = base + offset if base else None
+        words = raw.split()
+        if not words:
+            continue
+        if columns is None:
+            if words[0] != first_word:
+                src.fail(f"[{header}] grid must start with a '{first_word} ...' header line", line_no)
+            columns = words[1:]
+            if not columns:
+                src.fail(f"[{header}] grid header names no columns", line_no)
+            dup = {c for c in columns if columns.count(c) > 1}
+            if dup:
+                src.fail(f"[{header}] grid header repeats column {sorted(dup)[0]}", line_no)
+            continue
+        key, cells = words[0], words[1:]
+        if key in seen:
+            src.fail(f"[{header}] duplicate row {key} (first at line {seen[key]})", line_no)
+        seen[key] = line_no
+        if len(cells) != len(columns):
+            src.fail(
+                f"[{header}] row {key} has {len(cells)} cells, the header has {len(columns)} columns",
+                line_no,
+            )
+        for col, cell in zip(columns, cells, strict=True):
+            if not cell_ok(cell):
+                src.fail(f"[{header}] row {key}, column {col}: cell '{cell}' is not valid", line_no)
+        rows.append((key, cells, line_no))
+    if columns is None or not rows:
+        src.fail(f"[{header}] grid is empty", src.header_line(header))
+    return columns, rows
+
+
+def _version(src: _Source, header: str, word: str, line_no, what: str) -> int:
+    if not _VERSION.match(word):
+        src.fail(f"[{header}] {what} '{word}' is not a 3-digit version", line_no)
+    return int(word)
+
+
+def _load_models(src: _Source) -> dict:
+    models = {}
+    aliases_seen = {}
+    for model_id, t in src.table("", "models").items():
+        header = f"models.{model_id}"
+        if not isinstance(t, dict):
+            src.fail(f"models.{model_id} must be a table")
+        grid = src.need(t, "grid", str, header)
+        columns, rows = _parse_grid(src, header, grid, "kit", lambda c: c in ("OK", "KO"))
+        base = src.grid_first_line(header)
+        terminals = tuple(_version(src, header, c, base, "terminal") for c in columns)
+        kits, ok = [], set()
+        for key, cells, line_no in rows:
+            kit = _version(src, header, key, line_no, "kit")
+            kits.append(kit)
+            ok.update((kit, term) for term, cell in zip(terminals, cells, strict=True) if cell == "OK")
+        aliases = tuple(a.lower() for a in src.need(t, "aliases", list, header))
+        for a in (*aliases, model_id):
+            if aliases_seen.setdefault(a, model_id) != model_id:
+                src.fail(f"[{header}] alias '{a}' is already used by {aliases_seen[a]}", src.header_line(header))
+        models[model_id] = Model(
+            id=model_id,
+            name=src.need(t, "name", str, header),
+            section=src.need(t, "section", str, header),
+            aliases=aliases,
+            type=src.need(t, "type", str, header),
+            kipx_letter=src.need(t, "kipx_letter", str, header),
+            languages_matter=src.need(t, "languages_matter", bool, header),
+            april_2023_rule=src.need(t, "april_2023_rule", bool, header),
+            terminals=terminals,
+            kits=tuple(kits),
+            ok=frozenset(ok),
+        )
+    if not models:
+        src.fail("no [models.*] table")
+    return models
+
+
+def _load_routers(src: _Source):
+    classes = {}
+    for cid, t in src.table("", "classes").items():
+        header = f"classes.{cid}"
+        classes[cid] = KitClass(
+            id=cid,
+            label=src.need(t, "label", str, header),
+            min=src.need(t, "min", int, header),
+            max=src.need(t, "max", int, header),
+        )
+    ordered = sorted(classes.values(), key=lambda c: c.min)
+    for a, b in itertools.pairwise(ordered):
+        if b.min <= a.max:
+            src.fail(f"kit classes {a.id} and {b.id} overlap", src.header_line(f"classes.{b.id}"))
+
+    notes = {}
+    for num, t in src.table("", "notes").items():
+        header = f"notes.{num}"
+        if not num.isdigit():
+            src.fail(f"[{header}] a note is named by its number", src.header_line(header))
+        notes[int(num)] = RouterNote(
+            number=int(num),
+            code=src.need(t, "code", str, header),
+            title=src.need(t, "title", str, header),
+            steps=tuple(src.need(t, "steps", list, header)),
+            after=src.need(t, "after", str, header),
+            original=src.need(t, "original", str, header),
+        )
+
+    def cell_ok(cell: str) -> bool:
+        if cell in ("OK", "KO"):
+            return True
+        head, _, num = cell.partition(":")
+        return head == "OK" and num.isdigit() and int(num) in notes
+
+    routers = {}
+    for rid, t in src.table("", "routers").items():
+        header = f"routers.{rid}"
+        grid = src.need(t, "grid", str, header)
+        columns, rows = _parse_grid(src, header, grid, "version", cell_ok)
+        base = src.grid_first_line(header)
+        for c in columns:
+            if c not in classes:
+                src.fail(f"[{header}] column '{c}' is not a kit class of [classes]", base)
+        cells, versions = {}, []
+        for key, row, line_no in rows:
+            if not key.isdigit():
+                src.fail(f"[{header}] router version '{key}' is not a number", line_no)
+            version = int(key)
+            versions.append(version)
+            for c, cell in zip(columns, row, strict=True):
+                head, _, num = cell.partition(":")
+                cells[(version, c)] = RouterCell(ok=head == "OK", note=int(num) if num else None)
+        routers[rid] = Router(
+            id=rid,
+            name=src.need(t, "name", str, header),
+            description=src.need(t, "description", str, header),
+            section=src.need(t, "section", str, header),
+            aliases=tuple(a.lower() for a in src.need(t, "aliases", list, header)),
+            versions=tuple(versions),
+            classes=tuple(columns),
+            cells=cells,
+        )
+    site_visit = src.doc.get("site_visit")
+    if not isinstance(site_visit, str):
+        src.fail("lacks the key 'site_visit'")
+    return routers, {c.id: c for c in ordered}, notes, site_visit
+
+
+def load_rules(directory: Path | None = None) -> Rules:
+    """Read and validate ``rules.toml`` and ``routers.toml`` from ``directory``."""
+    directory = Path(directory) if directory is not None else data_dir()
+    src = _Source(directory / "rules.toml")
+    models = _load_models(src)
+    sections = {}
+    for key in ("forbidden", "migration", "april_2023", "protocol", "mid", "latest", "stlink"):
+        sections[key] = src.table("", key)
+        src.need(sections[key], "section", str, key)
+    src.need(sections["forbidden"], "kits", list, "forbidden")
+    for key in ("from_families", "barrier_family", "master_sd_ref", "procedure"):
+        src.need(sections["migration"], key, (list, int, str), "migration")
+    built_from = src.need(sections["april_2023"], "built_from", str, "april_2023")
+    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", built_from):
+        src.fail("[april_2023] built_from must be YYYY-MM", src.header_line("april_2023"))
+    src.need(sections["april_2023"], "forbidden_terminal_families", list, "april_2023")
+    src.need(sections["protocol"], "only_1_5_families", list, "protocol")
+    src.need(sections["protocol"], "names", dict, "protocol")
+    src.need(sections["mid"], "min_kit", int, "mid")
+
+    rsrc = _Source(directory / "routers.toml")
+    routers, classes, notes, site_visit = _load_routers(rsrc)
+    return Rules(models=models, routers=routers, classes=classes, notes=notes, site_visit=site_visit, **sections)
+
+
+@functools.cache
+def _cached(directory: str) -> Rules:
+    return load_rules(Path(directory))
+
+
+def rules() -> Rules:
+    """The rules in force, parsed once per process."""
+    return _cached(str(data_dir()))

@@ -1,0 +1,493 @@
+"""Firmware file names: parse and format them by the convention of ``stager/rules/names.toml``.
+
+Pure: the only input is the naming data (``names.toml``, loaded once and validated
+with file and line) and the models' TYPE values and KIPX letters from the rules data
+(``rules.toml``: one source of truth). Matching is case-insensitive.
+
+- :func:`parse` gives a :class:`ParsedName` (a usable name) or a :class:`BadName`
+  (``inconsistent``: its parts disagree; ``unrecognised``: it matches no form), each
+  saying why.
+- :func:`format_name` writes the canonical name; ``format(parse(n)) == n`` for every
+  canonical name ``n``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.errors import BadInput
+from stager.rules.loader import _Source, data_dir, family
+from stager.rules.loader import rules as _rules
+
+#: the parts of a name the program understands (named groups of the token regexes)
+FIELDS = ("type", "kit", "terminal", "letter", "lang")
+ROLES = ("bundle", "hex")
+FIRMWARE_EXTENSIONS = (".bin", ".tar.gz", ".hex")
+
+
+# --------------------------------------------------------------------------- values
+@dataclass(frozen=True)
+class ParsedName:
+    """A recognised, consistent firmware name."""
+
+    model: str
+    kit: int | None  # None for a terminal-only .hex
+    terminal: int
+    langs: tuple[str, ...]  # the language pack, () when the form has none
+    role: str  # "bundle" | "hex"
+    format: str  # "bin" | "tar.gz" | "hex"
+    name: str  # canonical spelling
+
+    ok = True
+    status = "ok"
+
+    @property
+    def pack(self) -> str | None:
+        return "-".join(self.langs) if self.langs else None
+
+    def to_json(self) -> dict:
+        return {
+            "model": self.model,
+            "kit": self.kit,
+            "terminal": self.terminal,
+            "langs": list(self.langs),
+            "pack": self.pack,
+            "role": self.role,
+            "format": self.format,
+            "name": self.name,
+        }
+
+
+@dataclass(frozen=True)
+class BadName:
+    """A name that is never used: ``inconsistent`` or ``unrecognised``, and why.
+
+    The parts that could be read are kept (for "what exists nearby" hints)."""
+
+    filename: str
+    status: str  # "inconsistent" | "unrecognised"
+    why: str
+    model: str | None = None
+    kit: int | None = None
+    terminal: int | None = None
+    langs: tuple[str, ...] = ()
+    role: str | None = None
+
+    ok = False
+
+    def to_json(self) -> dict:
+        return {
+            "filename": self.filename,
+            "status": self.status,
+            "why": self.why,
+            "model": self.model,
+            "kit": self.kit,
+            "terminal": self.terminal,
+            "langs": list(self.langs),
+            "role": self.role,
+        }
+
+
+@dataclass(frozen=True)
+class Token:
+    name: str
+    meaning: str
+    regex: str
+    format: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    role: str
+    template: str
+    tokens: tuple[str, ...]
+    format: str  # extension without the dot
+    family_of: str  # "kit" | "terminal"
+    family_min: int
+    family_max: int
+    label: str
+    example: str
+
+    def holds(self, fam: int) -> bool:
+        return self.family_min <= fam <= self.family_max
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The loose pattern of one role: every form's tokens, some optional."""
+
+    role: str
+    tokens: tuple[tuple[str, bool], ...]  # (token, optional)
+    formats: tuple[str, ...]
+    regex: re.Pattern
+
+
+@dataclass(frozen=True)
+class Convention:
+    tokens: dict
+    forms: tuple[Form, ...]
+    shapes: tuple[Shape, ...]
+    types: dict  # TYPE -> model id
+    letters: dict  # KIPX letter -> model id
+    model_type: dict  # model id -> TYPE
+    model_letter: dict  # model id -> letter
+    model_names: dict  # model id -> "Pulse 22 GL / WL"
+    lang_regex: re.Pattern
+
+    def form_for(self, role: str, kit: int | None, terminal: int) -> Form | None:
+        values = {"kit": kit, "terminal": terminal}
+        for f in self.forms:
+            if f.role == role and values[f.family_of] is not None and f.holds(family(values[f.family_of])):
+                return f
+        return None
+
+
+# --------------------------------------------------------------------------- loading
+def _key_line(src: _Source, header: str, key: str) -> int | None:
+    start = src.header_line(header)
+    if start is None:
+        return None
+    for i in range(start, len(src.lines)):
+        text = src.lines[i].strip()
+        if text.startswith("["):
+            break
+        if re.match(rf"^{re.escape(key)}\s*=", text):
+            return i + 1
+    return start
+
+
+def _load_tokens(src: _Source) -> dict:
+    tokens, owner = {}, {}
+    for name, t in src.table("", "tokens").items():
+        header = f"tokens.{name}"
+        if not isinstance(t, dict):
+            src.fail(f"[{header}] must be a table")
+        regex = src.need(t, "regex", str, header)
+        try:
+            compiled = re.compile(regex)
+        except re.error as e:
+            src.fail(f"[{header}] regex is not valid: {e}", _key_line(src, header, "regex"))
+        groups = tuple(compiled.groupindex)
+        for g in groups:
+            if g not in FIELDS:
+                src.fail(
+                    f"[{header}] regex group '{g}' is not one of {', '.join(FIELDS)}", _key_line(src, header, "regex")
+                )
+            if g in owner:
+                src.fail(
+                    f"[{header}] regex group '{g}' is already given by token {owner[g]}",
+                    _key_line(src, header, "regex"),
+                )
+            owner[g] = name
+        tokens[name] = Token(name, t.get("meaning", ""), regex, src.need(t, "format", str, header), groups)
+    if not tokens:
+        src.fail("no [tokens.*] table")
+    return tokens
+
+
+def _load_forms(src: _Source, tokens: dict) -> tuple[Form, ...]:
+    forms = []
+    for fid, t in src.table("", "forms").items():
+        header = f"forms.{fid}"
+        if not isinstance(t, dict):
+            src.fail(f"[{header}] must be a table")
+        role = src.need(t, "role", str, header)
+        if role not in ROLES:
+            src.fail(f"[{header}] role '{role}' is not one of {', '.join(ROLES)}", _key_line(src, header, "role"))
+        template = src.need(t, "template", str, header)
+        stem, dot, ext = template.partition(".")
+        line = _key_line(src, header, "template")
+        if not dot or not ext:
+            src.fail(f"[{header}] template '{template}' has no extension", line)
+        names = tuple(stem.split("_"))
+        for n in names:
+            if n not in tokens:
+                src.fail(f"[{header}] template token '{n}' is not a [tokens.*] table", line)
+        if len(set(names)) != len(names):
+            src.fail(f"[{header}] template repeats a token", line)
+        groups = {g for n in names for g in tokens[n].groups}
+        need = {"terminal", "letter"} | ({"kit"} if role == "bundle" else set())
+        if not need <= groups:
+            src.fail(f"[{header}] template lacks {', '.join(sorted(need - groups))}", line)
+        family_of = src.need(t, "family_of", str, header)
+        if family_of not in ("kit", "terminal") or family_of not in groups:
+            src.fail(
+                f"[{header}] family_of must be kit or terminal, named in the template",
+                _key_line(src, header, "family_of"),
+            )
+        lo, hi = src.need(t, "family_min", int, header), src.need(t, "family_max", int, header)
+        if not 0 <= lo <= hi <= 9:
+            src.fail(f"[{header}] family_min..family_max must lie within 0..9", _key_line(src, header, "family_min"))
+        forms.append(
+            Form(
+                fid,
+                role,
+                template,
+                names,
+                ext.lower(),
+                family_of,
+                lo,
+                hi,
+                src.need(t, "label", str, header),
+                src.need(t, "example", str, header),
+            )
+        )
+    if not forms:
+        src.fail("no [forms.*] table")
+    for a in forms:
+        for b in forms:
+            if (
+                a.id < b.id
+                and a.role == b.role
+                and a.family_of == b.family_of
+                and a.family_min <= b.family_max
+                and b.family_min <= a.family_max
+            ):
+                src.fail(f"[forms.{b.id}] families overlap those of [forms.{a.id}]", src.header_line(f"forms.{b.id}"))
+    return tuple(forms)
+
+
+def _shape(src: _Source, role: str, forms: list[Form], tokens: dict) -> Shape:
+    full = max((f.tokens for f in forms), key=len)
+    for f in forms:
+        it = iter(full)
+        if not all(n in it for n in f.tokens):  # f.tokens must be a subsequence of full
+            src.fail(
+                f"[forms.{f.id}] tokens are not in the same order as the other {role} forms",
+                _key_line(src, f"forms.{f.id}", "template"),
+            )
+    marked = tuple((n, any(n not in f.tokens for f in forms)) for n in full)
+    if all(opt for _, opt in marked):
+        src.fail(f"the {role} forms share no token", src.header_line(f"forms.{forms[0].id}"))
+    parts, seen_required = [], False
+    for n, optional in marked:
+        rx = tokens[n].regex
+        if optional:
+            parts.append(f"(?:_{rx})?" if seen_required else f"(?:{rx}_)?")
+        else:
+            parts.append(f"_{rx}" if seen_required else rx)
+            seen_required = True
+    formats = tuple(dict.fromkeys(f.format for f in forms))
+    ext = "|".join(re.escape(x) for x in formats)
+    # ASCII: under IGNORECASE alone, [A-Z] would also match the Kelvin sign or a long s.
+    regex = re.compile("".join(parts) + rf"\.(?P<ext>{ext})", re.IGNORECASE | re.ASCII)
+    return Shape(role, marked, formats, regex)
+
+
+def load_convention(directory: Path | None = None, rules=None) -> Convention:
+    """Read and validate ``names.toml`` from ``directory`` (default: the data folder)."""
+    directory = Path(directory) if directory is not None else data_dir()
+    rules = rules or _rules()
+    src = _Source(directory / "names.toml")
+    tokens = _load_tokens(src)
+    forms = _load_forms(src, tokens)
+    shapes = tuple(
+        _shape(src, role, [f for f in forms if f.role == role], tokens)
+        for role in ROLES
+        if any(f.role == role for f in forms)
+    )
+    types, letters = {}, {}
+    for m in rules.models.values():
+        for table, value in ((types, m.type.upper()), (letters, m.kipx_letter.upper())):
+            if value in table:
+                src.fail(f"models {table[value]} and {m.id} of rules.toml share the name part '{value}'")
+            table[value] = m.id
+    lang = tokens.get("LANG")
+    lang_regex = re.compile(lang.regex if lang else r"(?P<lang>[A-Z]{2}(?:-[A-Z]{2})*)", re.IGNORECASE | re.ASCII)
+    conv = Convention(
+        tokens=tokens,
+        forms=forms,
+        shapes=shapes,
+        types=types,
+        letters=letters,
+        model_type={m.id: m.type.upper() for m in rules.models.values()},
+        model_letter={m.id: m.kipx_letter.upper() for m in rules.models.values()},
+        model_names={m.id: m.name for m in rules.models.values()},
+        lang_regex=lang_regex,
+    )
+    for f in forms:  # every example must read back as itself, in its own form
+        got = parse(f.example, conv)
+        line = _key_line(src, f"forms.{f.id}", "example")
+        if not got.ok:
+            src.fail(f"[forms.{f.id}] example '{f.example}' is {got.status}: {got.why}", line)
+        if got.role != f.role or got.format != f.format or got.name != f.example:
+            src.fail(
+                f"[forms.{f.id}] example '{f.example}' reads back as '{got.name}' ({got.role}, .{got.format})", line
+            )
+    return conv
+
+
+@functools.cache
+def _cached(directory: str) -> Convention:
+    return load_convention(Path(directory))
+
+
+_current: dict = {}
+
+
+def convention() -> Convention:
+    """The naming convention in force, loaded once per process (and per data folder:
+    ``data_dir()`` depends only on ``STAGER_DATA_DIR``, so it is asked once per value)."""
+    key = os.environ.get("STAGER_DATA_DIR")
+    if key not in _current:
+        _current[key] = _cached(str(data_dir()))
+    return _current[key]
+
+
+# --------------------------------------------------------------------------- parsing
+def is_firmware_name(filename: str) -> bool:
+    """True for a name ending in .bin, .tar.gz or .hex (any case)."""
+    return str(filename).lower().endswith(FIRMWARE_EXTENSIONS)
+
+
+def _forms_text(conv: Convention) -> str:
+    return ", ".join(f.template for f in conv.forms)
+
+
+def parse(filename: str, conv: Convention | None = None) -> ParsedName | BadName:
+    """Read a file name (a path's last part) by the convention."""
+    conv = conv or convention()
+    base = str(filename).replace("\\", "/").rsplit("/", 1)[-1]
+    for shape in conv.shapes:
+        m = shape.regex.fullmatch(base)
+        if m:
+            return _classify(conv, shape, m, base)
+    if not is_firmware_name(base):
+        why = "not a firmware file name (.bin, .tar.gz or .hex)"
+    else:
+        why = f"matches none of the naming forms ({_forms_text(conv)})"
+    odd = [c for c in base if not c.isascii()]
+    if odd:  # a look-alike (Kelvin sign, long s, fullwidth digit) prints like the real name
+        why += (
+            f"; it holds {len(odd)} non-ASCII character(s) that may look like letters or digits: "
+            + ", ".join(f"'{c}' ({_char_name(c)})" for c in dict.fromkeys(odd))
+            + ": rename the file"
+        )
+    return BadName(base, "unrecognised", why)
+
+
+def _char_name(c: str) -> str:
+    import unicodedata
+
+    return f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}"
+
+
+def _classify(conv: Convention, shape: Shape, m: re.Match, base: str) -> ParsedName | BadName:
+    g = {k: v.upper() for k, v in m.groupdict().items() if v is not None}
+    ext = g.pop("ext").lower()
+    kit = int(g["kit"]) if "kit" in g else None
+    terminal = int(g["terminal"])
+    langs = tuple(g["lang"].split("-")) if "lang" in g else ()
+    present = {n for n, _ in shape.tokens if any(x in g for x in conv.tokens[n].groups)}
+    letter, typ = g["letter"], g.get("type")
+    model = conv.letters.get(letter)
+    partial = {"kit": kit, "terminal": terminal, "langs": langs, "role": shape.role}
+    if model is None:
+        known = ", ".join(f"{L} ({conv.model_names[i]})" for L, i in conv.letters.items())
+        return BadName(base, "unrecognised", f"the KIPX letter '{letter}' names no charger (known: {known})", **partial)
+    partial["model"] = model
+    if typ is not None and typ not in conv.types:
+        known = ", ".join(conv.types)
+        return BadName(base, "unrecognised", f"'{typ}' is not a charger type (known: {known})", **partial)
+    form = conv.form_for(shape.role, kit, terminal)
+    if form is None:
+        value = kit if shape.role == "bundle" else terminal
+        what = "kit" if shape.role == "bundle" else "terminal"
+        return BadName(base, "unrecognised", f"no naming form for {what} {value:03d} ({family(value)}XX)", **partial)
+
+    problems = []
+    if ext != form.format:
+        problems.append(f".{ext} instead of .{form.format}")
+    for n, _ in shape.tokens:
+        if n in form.tokens and n not in present:
+            problems.append(f"no {n}")
+        elif n not in form.tokens and n in present:
+            problems.append(f"a {n} this form does not have")
+    value = kit if form.family_of == "kit" else terminal
+    why = []
+    if problems:
+        why.append(
+            f"{form.family_of} {value} is {family(value)}XX and {form.label} are named "
+            f"{form.template}: this name has {', '.join(problems)}"
+        )
+    if typ is not None and conv.types[typ] != model:
+        why.append(
+            f"the TYPE {typ} is the {conv.model_names[conv.types[typ]]} but the KIPX letter "
+            f"{letter} is the {conv.model_names[model]}"
+        )
+        partial["model"] = None
+    if why:
+        return BadName(base, "inconsistent", "; ".join(why), **partial)
+    name = _render(conv, form, model, kit, terminal, langs)
+    return ParsedName(model, kit, terminal, langs, shape.role, form.format, name)
+
+
+# --------------------------------------------------------------------------- formatting
+def _render(conv: Convention, form: Form, model: str, kit, terminal: int, langs) -> str:
+    values = {
+        "type": conv.model_type[model],
+        "kit": kit,
+        "terminal": terminal,
+        "letter": conv.model_letter[model],
+        "lang": "-".join(langs),
+    }
+    return "_".join(conv.tokens[n].format.format(**values) for n in form.tokens) + "." + form.format
+
+
+def format_name(
+    model: str, terminal: int, kit: int | None = None, langs=(), role: str | None = None, conv: Convention | None = None
+) -> str:
+    """The canonical name of a file: a bundle when ``kit`` is given, else a terminal .hex.
+
+    ``langs`` is a tuple of codes or a pack ("FR-EN"). Raises :class:`BadInput` when the
+    convention has no such name (unknown model, a pack missing or not expected)."""
+    conv = conv or convention()
+    role = role or ("bundle" if kit is not None else "hex")
+    if isinstance(langs, str):
+        langs = tuple(parse_lang(langs, conv).split("-"))
+    langs = tuple(x.upper() for x in langs)
+    if model not in conv.model_type:
+        raise BadInput(f"unknown model '{model}' (known: {', '.join(conv.model_type)})")
+    if role == "bundle" and kit is None:
+        raise BadInput("a bundle name needs a kit version")
+    form = conv.form_for(role, kit, terminal)
+    if form is None:
+        raise BadInput(f"no naming form for a {role} with kit {kit} and terminal {terminal}")
+    if "LANG" in form.tokens and not langs:
+        raise BadInput(f"{form.label} are named {form.template}: a language pack is needed")
+    if "LANG" not in form.tokens and langs:
+        raise BadInput(f"{form.label} are named {form.template}: no language pack")
+    return _render(conv, form, model, kit, terminal, langs)
+
+
+def expected_name(
+    model: str, terminal: int, kit: int | None = None, pack: str | None = None, conv: Convention | None = None
+) -> str:
+    """The name a file should have, with ``<LANG>`` where a pack is needed but not known
+    (for messages: "expected PULSE22_OCPP318_KIP313A_<LANG>.tar.gz")."""
+    conv = conv or convention()
+    form = conv.form_for("bundle" if kit is not None else "hex", kit, terminal)
+    if form is None or model not in conv.model_type:
+        return "?"
+    langs = tuple(pack.split("-")) if pack else (("<LANG>",) if "LANG" in form.tokens else ())
+    return _render(conv, form, model, kit, terminal, langs)
+
+
+def format(parsed: ParsedName, conv: Convention | None = None) -> str:
+    """The canonical name of a parsed name: ``format(parse(n)) == n`` for canonical ``n``."""
+    return format_name(parsed.model, parsed.terminal, parsed.kit, parsed.langs, parsed.role, conv)
+
+
+def parse_lang(text: str, conv: Convention | None = None) -> str:
+    """A language pack as typed ('fr', 'fr-en') -> 'FR', 'FR-EN'; BadInput otherwise."""
+    conv = conv or convention()
+    value = (text or "").strip()
+    if not conv.lang_regex.fullmatch(value):
+        raise BadInput(f"language pack '{text}' is not 2-letter codes joined by '-' (for example FR or FR-EN-DE).")
+    return value.upper()
