@@ -21,7 +21,6 @@ import errno
 import hashlib
 import os
 import secrets
-import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,7 +324,7 @@ def _copy(source: Source, slots, pool, progress_factory) -> None:
         wait(pending)
     actual = h.hexdigest()
     if actual != source.sha256:
-        from stager.catalog.folder import content_mismatch
+        from stager.catalog.index import content_mismatch
 
         cf = source.catalog_file
         err = (
@@ -403,29 +402,3 @@ def _write_sidecar(slot: _Slot, source: Source) -> None:
                 code="verification-failed",
             )
         )
-
-
-def tqdm_progress(total: int, desc: str):
-    """A tqdm bar over bytes on standard error (one per target and phase)."""
-    import sys
-
-    from tqdm import tqdm
-
-    with _BAR_LOCK:
-        position = _BAR_POS[0]
-        _BAR_POS[0] += 1
-    return tqdm(
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc=desc[:30].ljust(30),
-        file=sys.stderr,
-        leave=True,
-        position=position,
-        dynamic_ncols=True,
-    )
-
-
-_BAR_LOCK = threading.Lock()
-_BAR_POS = [0]

@@ -11,13 +11,10 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import CatalogError
 from stager.fileio import hash_stream
-
-if TYPE_CHECKING:  # annotations only: stager.catalog.folder imports this module
-    from stager.catalog.folder import CatalogFile, Entry, Problem
 
 ENV = "STAGER_CATALOG"
 INDEX_NAME = "SHA256SUMS"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from stager.catalog.select import select, select_hex
 from stager.errors import BadInput, CatalogError
 from stager.rules import names
 from stager.rules.engine import (
@@ -215,11 +216,11 @@ def _look_up(catalog, decision, lang, plan: ChargerPlan) -> None:
     for f in plan.files:
         try:
             if f.role == "bundle":
-                sel = catalog.select(decision, lang=lang)
+                sel = select(catalog, decision, lang=lang)
                 cf = sel.bundle
                 plan.pack = sel.pack or plan.pack  # the pack of the file found (any pack on a WB-AC)
             else:
-                cf = catalog.select_hex(decision, plan.pack)
+                cf = select_hex(catalog, decision, plan.pack)
             catalog.check(cf)
         except CatalogError as e:
             f.found, f.why = False, e.message

@@ -365,3 +365,19 @@ def _router_rules(rules: Rules, spec: RouterSpec, kit: int, refusals: list, cond
         )
     elif cell.note is not None:
         conditions.append(note_reason(rules, router, spec.version, kit, cell.note))
+
+
+def table_cell(model_id: str, kit: int | None, terminal: int) -> str:
+    """What the rules say of a file's kit/terminal pair, as a one-word status:
+    ok, ko, forbidden, unknown-kit, unknown-terminal (``kit`` None: a terminal's .hex)."""
+    r = _rules()
+    model = r.models[model_id]
+    if terminal not in model.terminals:
+        return "unknown-terminal"
+    if kit is None:
+        return "ok"
+    if kit in r.forbidden_kits:
+        return "forbidden"
+    if kit not in model.kits:
+        return "unknown-kit"
+    return "ok" if model.cell(kit, terminal) else "ko"

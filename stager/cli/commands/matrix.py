@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from stager.cli.output import emit_json, handle_errors, json_option, say, style
+from stager.cli.output import emit_json, json_option, say, style
+from stager.errors import ExitCode
 
 
 def matrix_document(rules, model_ids) -> dict:
@@ -127,7 +128,6 @@ Examples:
 )
 @click.option("--model", "-m", metavar="MODEL", help="Show only this model's table (p22, p50, wbac).")
 @json_option
-@handle_errors
 def matrix(model, as_json):
     """Draw the kit/terminal compatibility tables and the router tables of the note.
 
@@ -141,8 +141,9 @@ def matrix(model, as_json):
     ids = [parse_model(model, rules)] if model else list(rules.models)
     if as_json:
         emit_json(matrix_document(rules, ids))
-        return
+        return ExitCode.OK
     blocks = [model_lines(rules, rules.models[i]) for i in ids]
     blocks += [router_lines(rules, r) for r in rules.routers.values()]
     blocks.append(notes_lines(rules))
     say("\n\n".join("\n".join(b) for b in blocks))
+    return ExitCode.OK
