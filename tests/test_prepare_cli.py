@@ -199,7 +199,7 @@ def test_verify_good_then_damaged_then_no_sidecar(run_stager, demo, tmp_path):
     data[10] ^= 0xFF
     (card / BUNDLE).write_bytes(bytes(data))
     r = run_stager("verify", "--target", card)
-    assert r.code == 6 and "NOT good" in r.out
+    assert r.code == 6 and "NOT right" in r.out
     (card / (BUNDLE + ".sha256")).unlink()
     r = run_stager("verify", "--target", card, "--json")
     assert r.code == 6 and r.json()["files"][0]["status"] == "no-sidecar"
@@ -256,7 +256,7 @@ def test_demo(run_stager, tmp_path):
     home = tmp_path / "workshop-home"
     r = run_stager("demo", tmp_path / "d", env={"STAGER_HOME": str(home)})
     assert r.code == 0, r
-    assert "DEMO" in r.out and "The card is good." in r.out
+    assert "DEMO" in r.out and "The card is right" in r.out
     card = tmp_path / "d" / "card"
     assert any(p.name.endswith(".tar.gz") for p in card.iterdir())
     # Nothing outside its folder: the demo's staging is not in the workshop's history.

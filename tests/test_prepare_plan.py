@@ -66,6 +66,10 @@ def test_dry_run_plan(run_stager, demo, tmp_path):
             "device": doc["targets"][0]["device"],
             "label": doc["targets"][0]["label"],
             "fstype": doc["targets"][0]["fstype"],
+            "filesystem": doc["targets"][0]["filesystem"],
+            "uuid": doc["targets"][0]["uuid"],
+            "size_bytes": doc["targets"][0]["size_bytes"],
+            "identity": doc["targets"][0]["identity"],
             "already_staged": [],
             "would_remove": [],
         }

@@ -36,13 +36,16 @@ def history_file(environ=None) -> Path:
 def record(decision, target, sources, result, *, path: Path | None = None, warn=None) -> bool:
     """Append one line per staged file (or one for a failure). True when written."""
     path = path or history_file()
-    when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    when = dt.datetime.now().astimezone().isoformat(timespec="seconds")  # local time, with its offset
     q = decision.query
     base = {
         "time": when,
         "target": str(target.path),
         "device": target.device,
         "label": target.label,
+        "uuid": getattr(target, "uuid", None),
+        "size_bytes": getattr(target, "size_bytes", None),
+        "identity": target.identity() if hasattr(target, "identity") else None,
         "decision": {
             "model": q.model,
             "kit": q.kit,

@@ -167,6 +167,20 @@ def preflight(
     return pre
 
 
+def check_writable(folder) -> None:
+    """Prove the card takes writes (a hidden probe file created and removed), before the
+    question: MediaError read-only (exit 5) when it does not."""
+    try:
+        _write_probe(Path(folder))
+    except OSError as e:
+        if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise MediaError(
+                f"{folder} is read-only ({e.strerror}). Unlock the card (its lock switch) or remount it read-write.",
+                code="read-only",
+            ) from None
+        raise media_error(e, Path(folder), "checking the card is writable") from None
+
+
 def _write_probe(folder: Path) -> None:
     probe = folder / f"{TEMP_PREFIX}probe.{secrets.token_hex(4)}{TEMP_SUFFIX}"
     try:

@@ -1,17 +1,24 @@
-"""The whole job of `stager prepare`, as a library: decide, select, choose targets, stage.
+"""The whole job of `stager prepare`, as a library: decide everything, then stage.
 
-- :func:`make_plan` (no medium touched): the rules decision (refused -> exit 3), the
-  catalog's files (exit 4), the targets (exit 5).
-- :func:`check_files` (the dry run): each file hashed once and compared with its index
-  line (exit 4 on a difference).
-- :func:`run` stages the plan onto every target through :mod:`stager.card.staging` and
-  records each staging in the history.
+The order (issue 13: every check before the question, nothing lost to --clean):
+
+1. :func:`make_plan` (no medium touched): the rules decision (refused -> exit 3), the
+   catalog's files (exit 4), the targets (exit 5: file system, card root, one target a
+   volume, read-only).
+2. :func:`check_files`: each file hashed once and compared with its index line (exit 4).
+3. :func:`check_cards`: every card's pre-flight (space, FAT32 limit, firmware present,
+   writable), nothing written or removed: what will be written and what --clean removes.
+4. The caller asks its one question.
+5. :func:`run` stages onto the cards that passed; the old firmware is removed only once
+   the new file is verified on that card (or first, where the card cannot hold both:
+   the source was proved in step 2). Each staging is recorded in the history.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from stager.catalog.select import select
 from stager.errors import ExitCode, Interrupted, MediaError, Refused, StagerError
@@ -45,6 +52,10 @@ class Plan:
                 "device": t.device,
                 "label": t.label,
                 "fstype": t.fstype,
+                "filesystem": t.filesystem,
+                "uuid": t.uuid,
+                "size_bytes": t.size_bytes,
+                "identity": t.identity(),
             }
             if r is not None and dry_run:  # what the card check found; nothing was done
                 entry.update({"already_staged": list(r.already), "would_remove": list(r.removed)})
@@ -64,6 +75,8 @@ class Plan:
             "catalog": self.catalog_root,
             "notes": [n.to_json() for n in self.selection.notes],
         }
+        if results is not None and not dry_run:
+            doc["summary"] = {"ready": sum(1 for r in results if r.ok), "cards": len(results)}
         if self.target_problem is not None:
             doc["target_problem"] = self.target_problem.to_json()
         if failed:  # the contract's failure envelope: the worst target's error
@@ -92,6 +105,9 @@ def make_plan(
     dry_run=False,
     detect=None,
     medium_for_path=None,
+    allow_any_fs=False,
+    choose=None,
+    unmounted=None,
 ) -> Plan:
     """Everything `prepare` will do, decided before any medium is touched."""
     from stager.card.targets import resolve_targets
@@ -105,7 +121,15 @@ def make_plan(
     selection = select(catalog, decision, lang=lang, with_hex=with_hex)
     problem = None
     try:
-        chosen = resolve_targets(list(targets), allow_fixed, detect=detect, medium_for_path=medium_for_path)
+        chosen = resolve_targets(
+            list(targets),
+            allow_fixed,
+            detect=detect,
+            medium_for_path=medium_for_path,
+            allow_any_fs=allow_any_fs,
+            choose=choose,
+            unmounted=unmounted,
+        )
     except MediaError as e:
         # A dry run without --target still shows the plan when no card (or several) is in.
         if not (dry_run and not targets and e.code in ("no-media", "several-media")):
@@ -144,47 +168,99 @@ def _sources(plan: Plan) -> list:
     ]
 
 
-def _check_cards(plan: Plan, sources, *, clean: bool, report, preflight, dry_run: bool = False):
-    """Pre-flight every target: ([(target, Preflight)] ready, [TargetResult] failed);
-    a card that fails does not stop the others."""
-    from stager.card.staging import TargetResult
+@dataclass
+class CardCheck:
+    """One card's pre-flight, before the question: what will be written, what --clean
+    removes, the warnings; or why the card cannot be written (``error``)."""
 
-    ready, failed = [], []
+    target: object  # TargetPlan
+    pre: object = None  # stager.card.preflight.Preflight
+    error: StagerError | None = None
+    holds_both: bool | None = None  # the new files fit beside the old firmware (None: unknown)
+
+    @property
+    def ready(self) -> bool:
+        return self.error is None
+
+    def writes(self, plan: Plan) -> list:
+        already = set(self.pre.already) if self.pre else set()
+        return [f for f in plan.files if f.name not in already]
+
+    @property
+    def removes(self) -> list[str]:
+        return list(self.pre.removed) if self.pre else []
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.pre.warnings) if self.pre else []
+
+
+def check_cards(plan: Plan, *, clean: bool = False, probe: bool = True, preflight=None) -> list[CardCheck]:
+    """Every card's pre-flight, nothing written or removed (with ``probe`` a hidden probe
+    file is created and removed to prove the card takes writes). A card that fails does
+    not stop the others. One CardCheck a target, in the plan's order."""
+    from stager.card import clean as cleaning
+    from stager.card.preflight import check_writable
+    from stager.card.preflight import preflight as card_preflight
+
+    preflight = preflight or card_preflight
+    sources = _sources(plan)
+    out = []
     for t in plan.targets:
         try:
-            check = preflight(
+            if probe:
+                check_writable(t.path)
+            pre = preflight(
                 sources,
                 t.path,
                 fstype=t.fstype,
                 free_bytes=t.free_bytes,
                 size_bytes=t.size_bytes,
                 clean=clean,
-                dry_run=dry_run,
+                dry_run=True,
             )
         except KeyboardInterrupt:
             raise Interrupted("Interrupted before copying: no firmware file was written to the card.") from None
         except StagerError as e:  # this target only: the others go on
-            failed.append(TargetResult.failed(t.path, e))
+            out.append(CardCheck(target=t, error=e))
             continue
-        if report:
-            for line in check.messages():
-                report(line)
-        ready.append((t, check))
-    return ready, failed
+        both = cleaning.holds_both(Path(t.path), t.free_bytes, sources, pre.already) if pre.removed else True
+        out.append(CardCheck(target=t, pre=pre, holds_both=both))
+    return out
 
 
 def check_targets(plan: Plan, clean: bool = False, report=None) -> list:
-    """The dry run's card check: every pre-flight check of :func:`run`, nothing written
-    or removed. One TargetResult a target: its error, or what --clean would remove."""
-    from stager.card.preflight import preflight
+    """The dry run's card check as results: one TargetResult a target (its error, or
+    what --clean would remove); nothing written or removed."""
     from stager.card.staging import TargetResult
 
-    ready, failed = _check_cards(plan, _sources(plan), clean=clean, report=report, preflight=preflight, dry_run=True)
-    return failed + [TargetResult(path=t.path, already=list(c.already), removed=list(c.removed)) for t, c in ready]
+    out = []
+    for c in check_cards(plan, clean=clean, probe=False):
+        if c.error is not None:
+            out.append(TargetResult.failed(c.target.path, c.error))
+            continue
+        if report:
+            for line in c.pre.messages():
+                report(line)
+        out.append(TargetResult(path=c.target.path, already=list(c.pre.already), removed=c.removes))
+    return out
+
+
+def check_results(checks) -> list:
+    """The cards' checks as results (the dry run's answer): errors, or what --clean would remove."""
+    from stager.card.staging import TargetResult
+
+    return [
+        TargetResult.failed(c.target.path, c.error)
+        if c.error is not None
+        else TargetResult(path=c.target.path, already=list(c.pre.already), removed=c.removes)
+        for c in checks
+    ]
 
 
 def check_files(plan: Plan, progress_factory=None) -> None:
-    """The dry run's content check: each file read once and compared with its line."""
+    """The content check before the question: each file read once and compared with its
+    index line (exit 4 on a difference: nothing is asked, nothing touched)."""
     from stager.catalog.index import check_content
 
     for f in plan.files:
@@ -199,6 +275,7 @@ def check_files(plan: Plan, progress_factory=None) -> None:
 def run(
     plan: Plan,
     *,
+    checks=None,
     clean: bool = False,
     progress_factory=None,
     report=None,
@@ -206,21 +283,26 @@ def run(
     preflight=None,
     history_path=None,
     settled=None,
+    ops=None,
 ):
-    """Stage the plan's files onto every target: pre-flight all targets before a byte is
-    written, then copy (source read once for all targets), read back, sidecar. Each
-    staging is recorded in the history (``history_path``, default the user's history
-    file). ``settled`` is called once every card's outcome is known, before the history
-    is written (the CLI stops taking Ctrl-C there). Returns one result per target."""
+    """Stage the plan onto every card that passed its checks (``checks`` from
+    :func:`check_cards`; made here, with the files' content check, when not given).
+    ``settled`` is called once every card's outcome is known, before the history is
+    written (the CLI stops taking Ctrl-C there). Returns one result per target."""
     from stager.card import history, staging
-    from stager.card.preflight import preflight as check_card
 
-    stage = stage or staging.stage
     sources = _sources(plan)
-    ready, results = _check_cards(plan, sources, clean=clean, report=report, preflight=preflight or check_card)
+    if checks is None:
+        check_files(plan, progress_factory)
+        checks = check_cards(plan, clean=clean, preflight=preflight)
+        if report:
+            for c in checks:
+                for line in c.pre.messages() if c.pre else ():
+                    report(line)
+    results = [staging.TargetResult.failed(c.target.path, c.error) for c in checks if not c.ready]
+    ready = [c for c in checks if c.ready]
     if ready:
-        targets = [staging.Target(path=t.path, device=t.device, label=t.label, preflight=check) for t, check in ready]
-        results.extend(stage(sources, targets, progress_factory=progress_factory))
+        results.extend(_stage_cards(ready, sources, stage or staging.stage, progress_factory, ops))
     if settled:
         settled()
     for r in results:
@@ -228,6 +310,96 @@ def run(
         history.record(plan.decision, target, sources, r, path=history_path)
     order = {str(t.path): i for i, t in enumerate(plan.targets)}
     return sorted(results, key=lambda r: order[str(r.path)])
+
+
+def _stage_cards(ready, sources, stage, progress_factory, ops) -> list:
+    """Copy and verify; the old firmware after the proof (see the module doc)."""
+    from stager.card import clean as cleaning
+    from stager.card import staging
+
+    first = {str(c.target.path) for c in ready if c.removes and c.holds_both is False}
+    removed: dict[str, list] = {}
+    failed = {}
+    for c in ready:
+        _drop_leftovers(Path(c.target.path))
+        if str(c.target.path) in first:  # cannot hold both: the source was proved against its index
+            done, err = cleaning.remove_files(Path(c.target.path), c.removes, ops)
+            removed[str(c.target.path)] = done
+            if err is not None:
+                failed[str(c.target.path)] = staging.TargetResult(path=Path(c.target.path), error=err, removed=done)
+    todo = [c for c in ready if str(c.target.path) not in failed]
+    results = _stage_round(todo, sources, stage, progress_factory)
+    retry = [c for c in todo if _full(results[str(c.target.path)]) and c.removes and str(c.target.path) not in first]
+    if retry:  # the card did not say its free space, and the two did not fit: old firmware first, once
+        again = []
+        for c in retry:
+            done, err = cleaning.remove_files(Path(c.target.path), c.removes, ops)
+            removed[str(c.target.path)] = done
+            if err is not None:
+                results[str(c.target.path)].error = err
+            else:
+                again.append(c)
+        results.update(_stage_round(again, sources, stage, progress_factory))
+    for c in todo:
+        r = results[str(c.target.path)]
+        key = str(c.target.path)
+        if r.ok and c.removes and key not in removed:
+            _clean_after(c, r, sources, ops)
+        else:
+            r.removed = removed.get(key, [])
+    return [results.get(str(c.target.path)) or failed[str(c.target.path)] for c in ready]
+
+
+def _stage_round(checks, sources, stage, progress_factory) -> dict:
+    from stager.card import staging
+
+    targets = [
+        staging.Target(path=c.target.path, device=c.target.device, label=c.target.bar_name(), preflight=c.pre)
+        for c in checks
+    ]
+    if not targets:
+        return {}
+    return {str(r.path): r for r in stage(sources, targets, progress_factory=progress_factory)}
+
+
+def _full(result) -> bool:
+    return result.error is not None and result.error.code in ("media-full", "may-be-full")
+
+
+def _clean_after(check: CardCheck, result, sources, ops) -> None:
+    """The new files are verified on this card: now the old firmware goes. If it cannot,
+    the new files are taken back off, so the card holds what it held before."""
+    from stager.card import clean as cleaning
+
+    folder = Path(check.target.path)
+    done, err = cleaning.remove_files(folder, cleaning.old_files(check.removes, sources), ops)
+    result.removed = done
+    if err is None:
+        return
+    new = [s for s in sources if s.name not in result.already]
+    taken = cleaning.take_back(folder, new, ops)
+    result.cleaned.extend(taken)
+    result.verified = False
+    result.staged = []
+    gone = f" Already removed: {', '.join(done)}." if done else ""
+    result.error = MediaError(
+        f"{err.message} The new firmware was verified, but a charger must find only one firmware "
+        f"set, so it was taken back off the card.{gone} Remove the old file by hand (or use another "
+        f"card), then run prepare again.",
+        code="clean-failed",
+    )
+
+
+def _drop_leftovers(folder: Path) -> None:
+    """Temporary files of an interrupted earlier run (our own names only)."""
+    from stager.card.staging import is_temp_name
+
+    try:
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False) and is_temp_name(entry.name):
+                os.unlink(entry.path)
+    except OSError:
+        pass  # the copy meets the same fault and reports it
 
 
 def exit_code(results) -> int:
@@ -238,10 +410,14 @@ def exit_code(results) -> int:
     return max(codes, default=ExitCode.OK)
 
 
-def eject_all(plan: Plan, report) -> None:
-    """Unmount/eject each target where the system allows, and say when it is safe."""
+def eject_all(plan: Plan, report) -> dict:
+    """Unmount/eject each target where the system allows, and say when it is safe.
+    Returns {path: True} for the cards unmounted."""
     from stager.card.eject import eject
 
+    done = {}
     for t in plan.targets:
-        _ok, message = eject(t)
+        ok, message = eject(t)
+        done[str(t.path)] = ok
         report(message)
+    return done

@@ -141,6 +141,12 @@ def media_error(e: OSError, target: Path, doing: str) -> MediaError:
             f"{target}: the card is full ({what}) while {doing}. Use a larger card, or remove other files from it.",
             code="media-full",
         )
+    if e.errno == errno.EPERM and Path(target).exists():  # fusefat's answer when a FAT card is full
+        return MediaError(
+            f"{target}: the card refused the write ({what}) while {doing}: the card may be full (its file "
+            f"system does not say how much space is free). Use a larger card, or remove other files from it.",
+            code="may-be-full",
+        )
     if e.errno in VANISHED or not Path(target).exists():
         return MediaError(
             f"{target}: the card went away or failed while {doing} ({what}). Check the "

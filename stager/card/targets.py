@@ -1,18 +1,28 @@
 """Which folders `prepare` writes to: the one removable medium, or the --target folders.
 
-The rules (cli.md, issue 5): without --target, the one removable medium mounted; none
-or several -> exit 5 listing them. A --target that is not on removable media -> exit 5
-unless --allow-fixed. Never the system disk by detection. A read-only medium -> exit 5.
-The media probes are injected (``detect``, ``medium_for_path``) so tests replay them.
+The rules (cli.md, issues 5 and 13): without --target, the one removable medium mounted
+(several: the caller's picker ``choose``, else exit 5 listing them). A --target that is
+not on removable media -> exit 5 unless --allow-fixed (then the folder stands for the
+card's root). On a removable medium the target is the volume's root (a subfolder -> exit
+5 naming the root; two targets on one volume -> exit 5), formatted FAT32 or exFAT (any
+other -> exit 5 with how to format it, unless --allow-any-fs). Never the system disk by
+detection. A read-only medium -> exit 5. The media probes are injected (``detect``,
+``medium_for_path``) so tests replay them.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from stager.card.media import fs_name
 from stager.errors import MediaError
+from stager.quoting import command
+from stager.units import human_bytes
+
+CARD_FILESYSTEMS = {"vfat", "fat", "fat12", "fat16", "fat32", "msdos", "exfat"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,8 @@ class TargetPlan:
     removable: bool = False
     why: str | None = None
     read_only: bool = False
+    uuid: str | None = None
+    fs_version: str | None = None
 
     @classmethod
     def from_medium(cls, path: Path, medium) -> TargetPlan:
@@ -41,10 +53,28 @@ class TargetPlan:
             removable=bool(medium.removable),
             why=medium.why,
             read_only=bool(medium.read_only),
+            uuid=getattr(medium, "uuid", None),
+            fs_version=getattr(medium, "fs_version", None),
         )
 
+    @property
+    def filesystem(self) -> str | None:
+        """FAT32, exFAT, NTFS... as people know it (None for a plain folder's unknown)."""
+        return fs_name(self.fstype, self.fs_version) if self.fstype else None
+
+    def identity(self) -> str:
+        """The card's stable identity: its volume UUID or serial, label and size."""
+        return medium_identity(self.uuid, self.label, self.size_bytes)
+
+    def bar_name(self) -> str:
+        """How a progress bar names this card: label (or folder) and device."""
+        name = self.label or self.path.name or str(self.path)
+        dev = os.path.basename(self.device) if self.device else ""
+        return f"{name} {dev}".strip()
+
     def describe(self) -> str:
-        bits = [b for b in (self.label, self.device, self.fstype) if b]
+        fs = self.filesystem if self.filesystem != "unknown" else None
+        bits = [b for b in (self.label, self.device, fs) if b]
         return f"{self.path} ({', '.join(bits)})" if bits else str(self.path)
 
     def to_json(self) -> dict:
@@ -53,6 +83,9 @@ class TargetPlan:
             "device": self.device,
             "label": self.label,
             "fstype": self.fstype,
+            "filesystem": self.filesystem,
+            "uuid": self.uuid,
+            "identity": self.identity(),
             "free_bytes": self.free_bytes,
             "size_bytes": self.size_bytes,
             "removable": self.removable,
@@ -61,74 +94,159 @@ class TargetPlan:
         }
 
 
-def _medium_line(m) -> str:
-    size = f"{m.size_bytes / 1e9:.1f} GB" if getattr(m, "size_bytes", None) else "size unknown"
+def medium_identity(uuid, label, size_bytes) -> str:
+    serial = f"volume {uuid}" if uuid else "no volume serial"
+    name = f"label '{label}'" if label else "no label"
+    return f"{serial}, {name}, {human_bytes(size_bytes)}"
+
+
+def medium_line(m) -> str:
+    """One medium as the listings show it: mount point, device, label, file system, size,
+    identity and the firmware it holds."""
+    size = human_bytes(m.size_bytes) if getattr(m, "size_bytes", None) else "size unknown"
     label = f"'{m.label}'" if m.label else "no label"
-    return f"{m.mountpoint} ({m.device}, {label}, {m.fstype}, {size})"
+    fs = fs_name(m.fstype, getattr(m, "fs_version", None))
+    serial = f", volume {m.uuid}" if getattr(m, "uuid", None) else ""
+    held = tuple(getattr(m, "firmware_files", ()) or ())
+    holds = f"holds {', '.join(held)}" if held else "no firmware on it"
+    return f"{m.mountpoint} ({m.device}, {label}, {fs}, {size}{serial}; {holds})"
 
 
-def resolve_targets(paths, allow_fixed: bool = False, *, detect=None, medium_for_path=None) -> list[TargetPlan]:
-    """The targets to write, checked before a byte is written (MediaError otherwise)."""
+def resolve_targets(
+    paths,
+    allow_fixed: bool = False,
+    *,
+    detect=None,
+    medium_for_path=None,
+    allow_any_fs: bool = False,
+    choose=None,
+    unmounted=None,
+) -> list[TargetPlan]:
+    """The targets to write, checked before a byte is written (MediaError otherwise).
+    ``choose(found) -> [media]`` picks among several cards (a terminal's picker);
+    ``unmounted() -> [str]`` lists cards inserted but not mounted, for the messages."""
     if detect is None or medium_for_path is None:
         from stager.card import media
 
         detect = detect or media.detect
         medium_for_path = medium_for_path or media.medium_for_path
     if not paths:
-        found = [m for m in detect() if m.removable and not getattr(m, "is_system", False)]
-        if not found:
-            raise MediaError(
-                "No removable card or USB stick is mounted. Insert the card (and mount it if "
-                "your system does not), or name its folder with --target.",
-                code="no-media",
-            )
-        if len(found) > 1:
-            listing = "; ".join(_medium_line(m) for m in found)
-            raise MediaError(
-                f"Several removable media are mounted: {listing}. Name the one to write with "
-                f"--target (repeat --target to write several cards at once).",
-                code="several-media",
-                details=[m.to_json() for m in found],
-            )
-        m = found[0]
-        plan = TargetPlan.from_medium(Path(m.mountpoint), m)
+        plans = [TargetPlan.from_medium(Path(m.mountpoint), m) for m in _detected(detect, choose, unmounted)]
+    else:
+        plans = [_named_target(raw, allow_fixed, medium_for_path) for raw in paths]
+        _one_target_a_volume(plans, paths, medium_for_path)
+    for plan in plans:
+        if not allow_any_fs:
+            _check_filesystem(plan)
         _check_writable(plan)
-        return [plan]
-
-    plans, seen = [], set()
-    for raw in paths:
-        path = Path(os.path.expanduser(str(raw)))
-        if not path.exists():
-            raise MediaError(
-                f"Target {raw} does not exist: is the card inserted and mounted there?", code="target-missing"
-            )
-        if not path.is_dir():
-            raise MediaError(
-                f"Target {raw} is not a folder: name the card's folder (its mount point).", code="target-not-folder"
-            )
-        real = path.resolve()
-        if real in seen:
-            raise MediaError(f"Target {raw} is named twice.", code="target-twice")
-        seen.add(real)
-        medium = medium_for_path(real)
-        if getattr(medium, "is_system", False) and real == Path(medium.mountpoint).resolve():
-            raise MediaError(
-                f"Target {raw} is the root of the system disk: never a target, even with "
-                f"--allow-fixed. Name the card's folder.",
-                code="system-disk",
-            )
-        plan = TargetPlan.from_medium(real, medium)
-        if not plan.removable and not allow_fixed:
-            where = f" ({medium.device})" if medium is not None and medium.device else ""
-            system = " It is the system disk." if getattr(medium, "is_system", False) else ""
-            raise MediaError(
-                f"Target {raw} is on a fixed disk{where}, not on a removable card or stick.{system} "
-                f"Insert the card and name its folder, or add --allow-fixed to write to this folder anyway.",
-                code="not-removable",
-            )
-        _check_writable(plan)
-        plans.append(plan)
     return plans
+
+
+def _detected(detect, choose, unmounted) -> list:
+    found = [m for m in detect() if m.removable and not getattr(m, "is_system", False)]
+    waiting = list(unmounted()) if unmounted else []
+    if not found:
+        extra = (" Inserted but not mounted: " + "; ".join(waiting) + ".") if waiting else ""
+        raise MediaError(
+            "No removable card or USB stick is mounted. Insert the card (and mount it if "
+            f"your system does not), or name its folder with --target.{extra}",
+            code="no-media",
+            details={"unmounted": waiting} if waiting else None,
+        )
+    if len(found) > 1:
+        if choose is not None:
+            return list(choose(found))
+        listing = "; ".join(medium_line(m) for m in found)
+        raise MediaError(
+            f"Several removable media are mounted: {listing}. Name the one to write with "
+            f"--target (repeat --target to write several cards at once).",
+            code="several-media",
+            details=[m.to_json() for m in found],
+        )
+    return found
+
+
+def _named_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
+    path = Path(os.path.expanduser(str(raw)))
+    if not path.exists():
+        raise MediaError(f"Target {raw} does not exist: is the card inserted and mounted there?", code="target-missing")
+    if not path.is_dir():
+        raise MediaError(
+            f"Target {raw} is not a folder: name the card's folder (its mount point).", code="target-not-folder"
+        )
+    real = path.resolve()
+    medium = medium_for_path(real)
+    if getattr(medium, "is_system", False) and real == Path(medium.mountpoint).resolve():
+        raise MediaError(
+            f"Target {raw} is the root of the system disk: never a target, even with "
+            f"--allow-fixed. Name the card's folder.",
+            code="system-disk",
+        )
+    plan = TargetPlan.from_medium(real, medium)
+    if not plan.removable and not allow_fixed:
+        where = f" ({medium.device})" if medium is not None and medium.device else ""
+        system = " It is the system disk." if getattr(medium, "is_system", False) else ""
+        raise MediaError(
+            f"Target {raw} is on a fixed disk{where}, not on a removable card or stick.{system} "
+            f"Insert the card and name its folder, or add --allow-fixed to write to this folder anyway.",
+            code="not-removable",
+        )
+    if plan.removable and real != Path(medium.mountpoint).resolve():
+        root = medium.mountpoint
+        raise MediaError(
+            f"Target {raw} is a folder inside the card {root}, not the card itself: the charger reads "
+            f"the firmware from the card's root only. Name the card's root: --target {command(root)}.",
+            code="not-card-root",
+            details={"root": str(root)},
+        )
+    return plan
+
+
+def _one_target_a_volume(plans, paths, medium_for_path) -> None:
+    seen: dict = {}
+    for raw, plan in zip(paths, plans, strict=True):
+        if plan.path in seen:
+            raise MediaError(f"Target {raw} is named twice.", code="target-twice")
+        seen[plan.path] = raw
+    volumes: dict = {}
+    for raw, plan in zip(paths, plans, strict=True):
+        if not plan.removable:
+            continue
+        key = plan.device or plan.path
+        if key in volumes:
+            raise MediaError(
+                f"Targets {volumes[key]} and {raw} are on the same card ({plan.device}): a card is "
+                f"written once, at its root. Name each card once.",
+                code="same-card-twice",
+            )
+        volumes[key] = raw
+
+
+def format_command(plan: TargetPlan, platform: str | None = None) -> str:
+    """How to format this card as FAT32 on this system (the card's data is erased)."""
+    platform = platform or sys.platform
+    label = (plan.label or "PULSECARD").upper()[:11]
+    if platform.startswith("win"):
+        drive = str(plan.path).rstrip("\\/")
+        return f"format {drive} /FS:FAT32 /V:{label} /Q (over 32 GB: /FS:exFAT)"
+    if platform == "darwin":
+        return command("diskutil", "eraseVolume", "FAT32", label, plan.device or str(plan.path), system="posix")
+    dev = plan.device or "/dev/sdX1"
+    return f"sudo {command('umount', str(plan.path))} && sudo {command('mkfs.vfat', '-F', '32', '-n', label, dev)}"
+
+
+def _check_filesystem(plan: TargetPlan) -> None:
+    """A card the chargers cannot read is refused; an unknown type is never refused."""
+    kind = (plan.fstype or "").lower()
+    if not plan.removable or not kind or kind in ("unknown", "fuseblk") or kind in CARD_FILESYSTEMS:
+        return
+    raise MediaError(
+        f"{plan.describe()} is formatted {plan.filesystem}: the chargers read only FAT32 or exFAT "
+        f"cards, so this card would not be read on site. Copy off anything you need, then format it "
+        f"as FAT32: {format_command(plan)}. Or add --allow-any-fs if you know this charger reads {plan.filesystem}.",
+        code="wrong-filesystem",
+        details={"filesystem": plan.filesystem},
+    )
 
 
 def _check_writable(plan: TargetPlan) -> None:

@@ -27,7 +27,7 @@ def byte_progress(total: int, enabled: bool, desc: str):
         desc=desc,
         file=sys.stderr,
         leave=False,
-        dynamic_ncols=True,
+        ncols=bar_columns(),
     ) as bar:
         yield bar.update
 
@@ -40,25 +40,67 @@ def card_bars():
     return card_bar
 
 
-def card_bar(total: int, desc: str):
-    """A tqdm bar over bytes on standard error (one per target and phase)."""
-    from tqdm import tqdm
+BAR_COLUMNS = 80
+DESC_WIDTH = 34
 
-    with _BAR_LOCK:
-        position = _BAR_POS[0]
-        _BAR_POS[0] += 1
-    return tqdm(
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc=desc[:30].ljust(30),
-        file=sys.stderr,
-        leave=True,
-        position=position,
-        dynamic_ncols=True,
-    )
+
+def bar_columns() -> int:
+    """Bars fit the terminal and never exceed 80 columns (no wrapped fragments)."""
+    import shutil
+
+    return max(40, min(BAR_COLUMNS, shutil.get_terminal_size((BAR_COLUMNS, 24)).columns - 1))
+
+
+def bar_label(desc: str, width: int = DESC_WIDTH) -> str:
+    """A bar's label cut to its column: the end kept (the device tells cards apart)."""
+    if len(desc) <= width:
+        return desc.ljust(width)
+    head, _, name = desc.partition(" ")
+    room = width - len(head) - 4
+    return f"{head} ...{name[-room:]}" if room > 4 else desc[: width - 3] + "..."
+
+
+class CardBar:
+    """One bar on its own line for one card and phase; the line is cleared when it closes
+    and given to the next bar, so nothing is left on screen."""
+
+    def __init__(self, total: int, desc: str):
+        from tqdm import tqdm
+
+        with _BAR_LOCK:
+            self.position = next(i for i in range(len(_USED) + 1) if i not in _USED)
+            _USED.add(self.position)
+        self._bar = tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=bar_label(desc),
+            file=sys.stderr,
+            leave=False,
+            position=self.position,
+            ncols=bar_columns(),
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {rate_fmt}",
+        )
+        self._closed = False
+
+    def update(self, n: int) -> None:
+        self._bar.update(n)
+
+    def close(self) -> None:
+        with _BAR_LOCK:
+            if self._closed:
+                return
+            self._closed = True
+        self._bar.close()
+        with _BAR_LOCK:
+            _USED.discard(self.position)
+
+
+def card_bar(total: int, desc: str) -> CardBar:
+    """A bar over bytes on standard error (one per card and phase)."""
+    return CardBar(total, desc)
 
 
 _BAR_LOCK = threading.Lock()
-_BAR_POS = [0]
+_USED: set[int] = set()

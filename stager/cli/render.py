@@ -1,11 +1,61 @@
 """Human rendering shared by several commands: rules decisions (check, prepare, plan),
-the prepare plan and its results (prepare, demo), sizes."""
+the prepare plan, the cards' checks, the question and the summary (prepare, demo),
+sizes (one format: :mod:`stager.units`), quoted commands and text wrapped to the
+terminal's width."""
 
 from __future__ import annotations
 
+import shutil
 import sys
+import textwrap
 
-from stager.cli.output import style
+from stager.cli.output import say, style
+from stager.quoting import command
+from stager.units import exact_bytes, human_bytes
+
+__all__ = ["decision_lines", "exact_bytes", "human_bytes", "plan_lines", "result_lines", "wrapped"]
+
+
+def width(stream=None) -> int | None:
+    """The terminal's width when ``stream`` is a terminal, else None (no wrapping)."""
+    stream = stream or sys.stdout
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def wrapped(lines, stream=None) -> list[str]:
+    """Each line wrapped to the terminal's width (its indentation kept, continuation
+    lines indented two more); unchanged when ``stream`` is not a terminal. Words are
+    never broken, so a path or a command stays whole."""
+    cols = width(stream)
+    if cols is None:
+        return list(lines)
+    out = []
+    for line in lines:
+        for part in str(line).split("\n"):
+            indent = part[: len(part) - len(part.lstrip(" "))]
+            out.extend(
+                textwrap.wrap(
+                    part,
+                    cols - 1,
+                    initial_indent="",
+                    subsequent_indent=indent + "  ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                    drop_whitespace=True,
+                )
+                or [""]
+            )
+    return out
+
+
+def say_lines(lines, stream=None, err: bool = False) -> None:
+    for line in wrapped(lines, stream or (sys.stderr if err else sys.stdout)):
+        say(line, err=err)
 
 
 def decision_lines(decision, stream=None) -> list[str]:
@@ -43,50 +93,103 @@ def decision_lines(decision, stream=None) -> list[str]:
     return lines
 
 
-def human_bytes(n: int | None) -> str:
-    """1536 -> '1.5 KiB'; None -> 'unknown'."""
-    if n is None:
-        return "unknown"
-    value, units = float(n), ("B", "KiB", "MiB", "GiB", "TiB")
-    for unit in units:
-        if value < 1024 or unit == units[-1]:
-            break
-        value /= 1024
-    return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-
-
 def plan_lines(plan, stream) -> list[str]:
     lines = [f"Catalog {plan.catalog_root}:"]
     for f in plan.files:
-        lines.append(f"  {f.name}  ({f.role}, {human_bytes(f.bytes)}, sha256 {f.sha256[:16]}...)")
+        lines.append(f"  {f.name}  ({f.role}, {exact_bytes(f.bytes)}, sha256 {f.sha256[:16]}...)")
     for n in plan.selection.notes:
         lines.append(f"  note: {n.message}")
     if plan.targets:
         for t in plan.targets:
-            free = f", {human_bytes(t.free_bytes)} free" if t.free_bytes else ""
-            lines.append(f"Target {t.describe()}{free}")
+            free = f"{exact_bytes(t.free_bytes)} free" if t.free_bytes is not None else "free space unknown"
+            ident = f"; {t.identity()}" if t.removable else ""
+            lines.append(f"Target {t.describe()}: {free}{ident}")
     elif plan.target_problem is not None:
         lines.append(f"Target: none yet ({plan.target_problem.message})")
     return lines
 
 
-def result_lines(plan, results, stream) -> list[str]:
-    """What a technician reads after the copy: one verdict per card, then what next."""
+def check_lines(plan, checks, stream, dry_run: bool = False) -> list[str]:
+    """What the cards' checks found, before the question (warnings first)."""
     lines = []
+    for c in checks:
+        where = c.target.describe()
+        if c.error is not None:
+            head = "WOULD FAIL" if dry_run else "CANNOT WRITE"
+            lines.append(f"{style(head, stream, fg='red', bold=True)}  {where}: {c.error.message}")
+            continue
+        for w in c.warnings:
+            lines.append(f"{style('Warning', stream, fg='yellow', bold=True)} ({where}): {w}")
+        for name in c.pre.already:
+            lines.append(f"{where}: {name} is already on the card and verified against the catalog: nothing to copy.")
+    return lines
+
+
+def card_plan_lines(plan, checks, stream, dry_run: bool = False) -> list[str]:
+    """Per card that passed its checks: what will be written, what --clean removes."""
+    ready = [c for c in checks if c.ready]
+    if dry_run:
+        head = f"The run would write {len(ready)} of {len(checks)} card(s):"
+    else:
+        head = f"Ready to write {len(ready)} of {len(checks)} card(s):"
+    lines = [head]
+    for i, c in enumerate(ready, 1):
+        lines.append(f"  {i}. {c.target.describe()}")
+        writes = c.writes(plan)
+        for f in writes:
+            lines.append(f"     write {f.name} ({exact_bytes(f.bytes)}) and {f.name}.sha256")
+        if not writes:
+            lines.append("     nothing to copy: the files are already there (they are read back again)")
+        if c.removes:
+            when = (
+                "first: the card cannot hold both; the new file was checked against the catalog's index"
+                if c.holds_both is False
+                else "once the new file is verified on the card"
+            )
+            lines.append(f"     --clean removes: {', '.join(c.removes)} ({when})")
+    return lines
+
+
+def question(plan, checks) -> str:
+    ready = [c for c in checks if c.ready]
+    return f"Write {len(ready)} card(s) as listed above?" if len(ready) > 1 else "Write this card as listed above?"
+
+
+def result_lines(plan, results, stream, ejected=None) -> list[str]:
+    """The one summary block after the copy: each card READY or FAILED with why, N of M.
+    ``ejected``: {path: True} for the cards stager unmounted."""
+    ejected = ejected or {}
+    ok = sum(1 for r in results if r.ok)
+    lines = [style(f"Summary: {ok} of {len(results)} card(s) ready.", stream, bold=True)]
     for r in results:
         target = next((t for t in plan.targets if str(t.path) == str(r.path)), None)
         where = target.describe() if target else str(r.path)
+        ident = f" [{target.identity()}]" if target is not None and target.removable else ""
         if r.ok:
-            lines.append(f"{style('STAGED', stream, fg='green', bold=True)}  {where}")
+            safe = _safe_text(target, ejected.get(str(r.path)))
+            lines.append(f"{style('READY', stream, fg='green', bold=True)} {safe}  {where}{ident}")
             for name in r.staged:
                 how = "already there, re-verified" if name in r.already else "copied"
                 lines.append(f"  {name}: {how}; SHA-256 read back from the card matches the catalog.")
-            lines.append(f"  Sidecars written: check on site with 'sha256sum -c' or 'stager verify --target {r.path}'.")
+            if r.removed:
+                lines.append(f"  Removed old firmware (--clean): {', '.join(r.removed)}.")
+            verify = command("stager", "verify", "--target", str(r.path))
+            lines.append(f"  Check on site: {verify} (or 'sha256sum -c' in the card's folder).")
         else:
-            lines.append(f"{style('FAILED', stream, fg='red', bold=True)}  {where}")
+            lines.append(f"{style('FAILED', stream, fg='red', bold=True)}  {where}{ident}")
             lines.append(f"  {r.error.message}")
             if r.cleaned:
                 lines.append(f"  Removed from the card: {', '.join(r.cleaned)} (nothing half-written is left).")
+            if r.removed:
+                lines.append(f"  Old firmware removed (--clean): {', '.join(r.removed)}.")
     for c in plan.decision.conditions:
         lines.append(f"On site: {c.message.splitlines()[0]} (see 'stager check' for the steps).")
     return lines
+
+
+def _safe_text(target, ejected) -> str:
+    if target is None or not target.removable:
+        return ""
+    if ejected:
+        return "(safe to remove)"
+    return "(written and verified; eject it before you pull it out)"

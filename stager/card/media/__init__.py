@@ -29,6 +29,8 @@ class Medium:
     why: str | None = None  # why it counts as removable
     is_system: bool = False  # holds /, /boot, /home or swap: never a target by detection
     firmware_files: tuple = field(default=())
+    fs_version: str | None = None  # e.g. FAT32, FAT16 (blkid's VERSION)
+    uuid: str | None = None  # the volume's UUID or serial number: its stable identity
 
     def to_json(self) -> dict:
         return {
@@ -46,7 +48,25 @@ class Medium:
             "why": self.why,
             "is_system": self.is_system,
             "firmware_files": list(self.firmware_files),
+            "filesystem": fs_name(self.fstype, self.fs_version),
+            "uuid": self.uuid,
         }
+
+
+FS_NAMES = {"exfat": "exFAT", "ntfs": "NTFS", "ntfs3": "NTFS", "ext2": "ext2", "ext3": "ext3", "ext4": "ext4"}
+FS_NAMES.update({"hfs": "HFS", "hfsplus": "HFS+", "apfs": "APFS", "btrfs": "Btrfs", "xfs": "XFS"})
+
+
+def fs_name(fstype: str | None, version: str | None = None) -> str:
+    """The file system as people know it: FAT32 (not vfat), exFAT, NTFS (not fuseblk)."""
+    kind = (fstype or "").lower()
+    if kind in ("vfat", "fat", "msdos", "fat12", "fat16", "fat32"):
+        if version and version.upper().startswith("FAT"):
+            return version.upper()
+        return kind.upper() if kind.startswith("fat") and kind != "fat" else "FAT"
+    if not kind or kind in ("unknown", "fuseblk") or kind.startswith("fuse"):
+        return "unknown"
+    return FS_NAMES.get(kind, fstype or "unknown")
 
 
 def firmware_on(mountpoint: str) -> tuple:
@@ -108,6 +128,24 @@ def all_volumes() -> list[Medium]:
 def detect() -> list[Medium]:
     """The removable media mounted now (never the system disk)."""
     return [m for m in all_volumes() if m.removable and not m.is_system]
+
+
+def unmounted() -> list[dict]:
+    """Removable volumes inserted but not mounted, with how to mount each (where the
+    system's probe can tell; [] elsewhere)."""
+    probe = _probe()
+    finder = getattr(probe, "unmounted", None)
+    try:
+        return list(finder()) if finder else []
+    except OSError:
+        return []
+
+
+def unmounted_line(v: dict) -> str:
+    from stager.units import human_bytes
+
+    label = f"label '{v['label']}'" if v.get("label") else "no label"
+    return f"{v['device']} ({v['filesystem']}, {label}, {human_bytes(v['size_bytes'])}): mount it with {v['how']}"
 
 
 def medium_for_path(path, volumes=None) -> Medium | None:

@@ -10,10 +10,12 @@ a ``fuseblk`` mount comes from blkid, else "unknown".
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 
-from stager.card.media import Medium, firmware_on, usage
+from stager.card.media import Medium, firmware_on, fs_name, usage
+from stager.quoting import command
 
 SYSTEM_MOUNTS = ("/", "/boot", "/boot/efi", "/home", "/usr", "/var")
 
@@ -26,21 +28,67 @@ def _read(path: str) -> str | None:
         return None
 
 
+def decode_blkid(value: str) -> str:
+    """A value as blkid prints it, as the user typed it: udev's ``\\x20`` escapes, and the
+    export format's ``\\ `` and ``M-x``/``^x`` (cat -v) notation, decoded as UTF-8."""
+    out, i = bytearray(), 0
+    while i < len(value):
+        c = value[i]
+        if c == "\\" and value[i + 1 : i + 2] == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", value[i + 2 : i + 4]):
+            out.append(int(value[i + 2 : i + 4], 16))
+            i += 4
+        elif c == "\\" and i + 1 < len(value):
+            out.extend(value[i + 1].encode("utf-8"))
+            i += 2
+        elif value.startswith("M-^", i) and i + 3 < len(value):
+            out.append(0x80 | (0x7F if value[i + 3] == "?" else ord(value[i + 3]) & 0x1F))
+            i += 4
+        elif value.startswith("M-", i) and i + 2 < len(value):
+            nxt, step = value[i + 2], 3
+            if nxt == "\\" and i + 3 < len(value):
+                nxt, step = value[i + 3], 4
+            out.append(0x80 | (ord(nxt) & 0x7F))
+            i += step
+        else:
+            out.extend(c.encode("utf-8"))
+            i += 1
+    return out.decode("utf-8", errors="replace")
+
+
+UDEV_KEYS = {"ID_FS_TYPE": "TYPE", "ID_FS_LABEL_ENC": "LABEL", "ID_FS_UUID_ENC": "UUID", "ID_FS_VERSION": "VERSION"}
+
+
+def parse_blkid(text: str) -> dict:
+    """blkid's ``-o udev`` (or ``-o export``) lines as {TYPE, LABEL, UUID, VERSION}, decoded."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        key = UDEV_KEYS.get(key, key)
+        if key in ("TYPE", "LABEL", "UUID", "VERSION") and (key not in out or key == "LABEL"):
+            out[key] = decode_blkid(value)
+    return out
+
+
 def run_blkid(device: str) -> dict:
-    """blkid's TYPE and LABEL of a device ({} when blkid is missing or says nothing)."""
+    """blkid's TYPE, LABEL, UUID and VERSION of a device, decoded ({} when blkid is
+    missing or says nothing). ``-p -o udev`` probes the device itself (no cache)."""
     exe = shutil.which("blkid") or ("/usr/sbin/blkid" if os.path.exists("/usr/sbin/blkid") else None)
     if not exe:
         return {}
     try:
-        proc = subprocess.run([exe, "-o", "export", device], capture_output=True, text=True, timeout=10)
+        proc = subprocess.run(
+            [exe, "-p", "-o", "udev", device],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=10,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return {}
-    out = {}
-    for line in proc.stdout.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            out[key] = value
-    return out
+    return parse_blkid(proc.stdout)
 
 
 class Sysfs:
@@ -158,6 +206,8 @@ def volumes(
                 disk=f"/dev/{disk}",
                 label=facts.get("LABEL") or None,
                 fstype=fstype,
+                fs_version=facts.get("VERSION") or None,
+                uuid=facts.get("UUID") or None,
                 size_bytes=size,
                 free_bytes=free,
                 vendor=vendor or None,
@@ -168,5 +218,48 @@ def volumes(
                 is_system=is_system,
                 firmware_files=list_firmware(p.mountpoint) if why else (),
             )
+        )
+    return out
+
+
+def unmounted(partitions=None, sysfs_root: str = "/sys", blkid=run_blkid) -> list[dict]:
+    """Removable volumes inserted but not mounted (a file system on a removable disk that
+    no mount shows), each with how to mount it: {device, fstype, label, size_bytes, how}."""
+    if partitions is None:
+        import psutil
+
+        partitions = psutil.disk_partitions(all=True)
+    sysfs = Sysfs(sysfs_root)
+    mounted = {n for p in partitions if (n := _dev_name(p.device))}
+    try:
+        names = sorted(os.listdir(os.path.join(sysfs_root, "class", "block")))
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        has_parts = any(n != name and n.startswith(name) and sysfs.disk_of(n) == name for n in names)
+        sectors = sysfs.attr(name, "size") or "0"
+        if name in mounted or has_parts or not sectors.isdigit() or int(sectors) == 0:
+            continue
+        if not sysfs.why_removable(sysfs.disk_of(name)):
+            continue
+        device = f"/dev/{name}"
+        facts = blkid(device)
+        if not facts.get("TYPE"):
+            continue
+        how = (
+            command("udisksctl", "mount", "-b", device)
+            if shutil.which("udisksctl")
+            else f"sudo mkdir -p /mnt/card && sudo {command('mount', device, '/mnt/card')}"
+        )
+        out.append(
+            {
+                "device": device,
+                "fstype": facts.get("TYPE"),
+                "filesystem": fs_name(facts.get("TYPE"), facts.get("VERSION")),
+                "label": facts.get("LABEL") or None,
+                "size_bytes": int(sectors) * 512,
+                "how": how,
+            }
         )
     return out

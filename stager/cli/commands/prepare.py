@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from dataclasses import dataclass
 
 import click
 
@@ -11,7 +12,7 @@ from stager.cli.commands.catalog import catalog_option, lang_option
 from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
 from stager.cli.output import emit_json, json_option, say, style
 from stager.cli.progress import card_bars
-from stager.cli.render import plan_lines, result_lines
+from stager.cli.render import card_plan_lines, check_lines, plan_lines, question, result_lines, say_lines
 from stager.errors import BadInput
 
 
@@ -39,7 +40,16 @@ problem, 5 media problem, 6 verification failed (the copy is removed), 130 inter
     help="The card's folder (its mount point). Repeat to write several cards at once. "
     "Default: the one removable medium mounted.",
 )
-@click.option("--allow-fixed", is_flag=True, help="Allow a --target folder that is not on removable media.")
+@click.option(
+    "--allow-fixed",
+    is_flag=True,
+    help="Allow a --target folder that is not on removable media (it stands for the card's root).",
+)
+@click.option(
+    "--allow-any-fs",
+    is_flag=True,
+    help="Write a card formatted other than FAT32 or exFAT (the chargers read FAT32 and exFAT).",
+)
 @rule_options
 @click.option(
     "--hex",
@@ -66,6 +76,7 @@ def prepare(
     catalog_dir,
     targets,
     allow_fixed,
+    allow_any_fs,
     from_kit,
     built,
     ocpp,
@@ -86,115 +97,155 @@ def prepare(
 
     out = sys.stderr if as_json else sys.stdout
     query = query_from(model, kit, terminal, from_kit, built, ocpp, mid, router)
+    opts = Options(catalog_dir, lang, with_hex, targets, allow_fixed, allow_any_fs, dry_run, yes, quiet, clean, eject)
     try:
-        return _prepare(
-            lib,
-            query,
-            out,
-            catalog_dir,
-            lang,
-            with_hex,
-            targets,
-            allow_fixed,
-            dry_run,
-            yes,
-            quiet,
-            clean,
-            eject,
-            as_json,
-        )
+        return _prepare(lib, query, out, opts, as_json)
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
         from stager.errors import Interrupted
 
         raise Interrupted("Interrupted: nothing half-written is on the card.") from None
 
 
-def _prepare(
-    lib, query, out, catalog_dir, lang, with_hex, targets, allow_fixed, dry_run, yes, quiet, clean, eject, as_json
-):
+@dataclass(frozen=True)
+class Options:
+    catalog_dir: object
+    lang: str | None
+    with_hex: bool
+    targets: tuple
+    allow_fixed: bool
+    allow_any_fs: bool
+    dry_run: bool
+    yes: bool
+    quiet: bool
+    clean: bool
+    eject: bool
+
+
+def _make_plan(lib, query, out, o: Options, as_json: bool):
+    from stager.card.media import unmounted, unmounted_line
     from stager.cli.render import decision_lines
 
+    interactive = not o.yes and sys.stdin.isatty() and sys.stderr.isatty()
     try:
         plan = lib.make_plan(
             query,
-            catalog_dir=catalog_dir,
-            lang=lang,
-            with_hex=with_hex,
-            targets=targets,
-            allow_fixed=allow_fixed,
-            dry_run=dry_run,
+            catalog_dir=o.catalog_dir,
+            lang=o.lang,
+            with_hex=o.with_hex,
+            targets=o.targets,
+            allow_fixed=o.allow_fixed,
+            dry_run=o.dry_run,
+            allow_any_fs=o.allow_any_fs,
+            choose=pick_cards if interactive and not o.targets else None,
+            unmounted=lambda: [unmounted_line(v) for v in unmounted()],
         )
     except lib.Refused as e:
         if not as_json:
-            say("\n".join(decision_lines(e.decision, out)))
+            say_lines(decision_lines(e.decision, out), out)
         raise
     if not as_json:
-        say("\n".join(decision_lines(plan.decision, out)))
-        say("\n".join(plan_lines(plan, out)))
-    progress = None if (as_json or quiet) else card_bars()
+        say_lines(decision_lines(plan.decision, out), out)
+        say_lines(plan_lines(plan, out), out)
+    return plan
 
-    if dry_run:
-        lib.check_files(plan, progress)
-        checked = lib.check_targets(plan, clean=clean, report=None if as_json else say)
-        worst = lib.exit_code(checked)
-        if as_json:
-            emit_json(plan.to_json(dry_run=True, results=checked))
-        elif worst:
-            for r in checked:
-                if r.error is not None:
-                    say(f"{style('WOULD FAIL', out, fg='red', bold=True)}  {r.path}: {r.error.message}")
-            say("Dry run: the files match the catalog's index; nothing was written.")
-        elif not plan.targets:
-            say(
-                style(
-                    "Dry run: the files match the catalog's index; no card was checked (none given or "
-                    "inserted); nothing was written.",
-                    out,
-                    fg="green",
-                )
-            )
-        else:
-            say(
-                style(
-                    "Dry run: the files match the catalog's index and the card passes its checks; nothing was written.",
-                    out,
-                    fg="green",
-                )
-            )
-        return worst
 
-    if not yes:
-        _confirm(plan)
+def _prepare(lib, query, out, o: Options, as_json: bool):
+    plan = _make_plan(lib, query, out, o, as_json)
+    progress = None if (as_json or o.quiet) else card_bars()
+    lib.check_files(plan, progress)  # the catalog's bytes against its index, before anything is asked
+    checks = lib.check_cards(plan, clean=o.clean, probe=not o.dry_run)
+    if not as_json:
+        say_lines(check_lines(plan, checks, out, dry_run=o.dry_run), out)
+        if any(c.ready for c in checks):
+            say_lines(card_plan_lines(plan, checks, out, dry_run=o.dry_run), out)
+    if o.dry_run:
+        return _dry_run_end(lib, plan, checks, out, as_json)
+    if not any(c.ready for c in checks):
+        results = lib.run(plan, checks=checks, clean=o.clean)  # records each card's failure in the history
+        return _finish(lib, plan, results, out, as_json, eject=False)
+    if not o.yes:
+        _confirm(plan, checks)
     # Once every card's outcome is known, a Ctrl-C would only make the exit status
     # contradict what is printed (a verified card reported as interrupted): ignored
     # until the result is out, then taken again for --eject.
     results = lib.run(
         plan,
-        clean=clean,
+        checks=checks,
+        clean=o.clean,
         progress_factory=progress,
-        report=None if as_json else say,
         settled=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
+    return _finish(lib, plan, results, out, as_json, eject=o.eject)
+
+
+def _finish(lib, plan, results, out, as_json: bool, eject: bool) -> int:
     worst = lib.exit_code(results)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ejected = {}
+    if worst == 0 and eject:
+        ejected = lib.eject_all(plan, report=lambda text: say(text, err=as_json))
     if as_json:
         emit_json(plan.to_json(dry_run=False, results=results))
     else:
-        for line in result_lines(plan, results, out):
-            say(line)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    if worst == 0 and eject:
-        lib.eject_all(plan, report=lambda text: say(text, err=as_json))
+        say_lines(result_lines(plan, results, out, ejected=ejected), out)
     return worst
 
 
-def _confirm(plan) -> None:
-    from stager.cli.render import human_bytes
+def _dry_run_end(lib, plan, checks, out, as_json: bool) -> int:
+    checked = lib.check_results(checks)
+    worst = lib.exit_code(checked)
+    if as_json:
+        emit_json(plan.to_json(dry_run=True, results=checked))
+    elif worst:
+        say("Dry run: the files match the catalog's index; nothing was written.")
+    elif not plan.targets:
+        text = (
+            "Dry run: the files match the catalog's index; no card was checked (none given or "
+            "inserted); nothing was written."
+        )
+        say_lines([style(text, out, fg="green")], out)
+    else:
+        text = "Dry run: the files match the catalog's index and the card passes its checks; nothing was written."
+        say_lines([style(text, out, fg="green")], out)
+    return worst
 
+
+def pick_cards(found) -> list:
+    """The terminal's picker: the cards found, numbered; one or more numbers, or 'all'."""
+    from stager.card.targets import medium_line
+
+    lines = [f"{len(found)} cards are inserted:"]
+    lines += [f"  {i}. {medium_line(m)}" for i, m in enumerate(found, 1)]
+    say_lines(lines, sys.stderr, err=True)
+    for _attempt in range(3):
+        answer = click.prompt(
+            "Which card(s) to write? Numbers separated by commas, or 'all'", default="", show_default=False, err=True
+        )
+        chosen = parse_pick(answer, len(found))
+        if chosen:
+            return [found[i] for i in chosen]
+        say(f"Type one or more numbers from 1 to {len(found)} (e.g. 1,3), or 'all'.", err=True)
+    raise BadInput("no card was chosen: nothing was written.", code="no-card-chosen")
+
+
+def parse_pick(answer: str, count: int) -> list[int]:
+    """'2', '1,3', '1 3', 'all' -> 0-based indexes; [] when not a valid choice."""
+    text = answer.strip().lower()
+    if text in ("all", "a", "*"):
+        return list(range(count))
+    picked: list[int] = []
+    for part in text.replace(",", " ").split():
+        if not part.isdigit() or not 1 <= int(part) <= count:
+            return []
+        if int(part) - 1 not in picked:
+            picked.append(int(part) - 1)
+    return picked
+
+
+def _confirm(plan, checks) -> None:
     if not sys.stdin.isatty():
         raise BadInput(
             "no terminal to ask for confirmation: add --yes to stage without asking.", code="confirmation-needed"
         )
-    where = ", ".join(t.describe() for t in plan.targets)
-    names = ", ".join(f.name for f in plan.files)
-    if not click.confirm(f"Write {names} ({human_bytes(plan.total_bytes)}) to {where}?", default=False, err=True):
+    if not click.confirm(question(plan, checks), default=False, err=True):
         raise BadInput("nothing was written (not confirmed).", code="not-confirmed")

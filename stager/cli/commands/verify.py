@@ -1,4 +1,6 @@
-"""stager verify: on site, prove the card holds exactly the staged files."""
+"""stager verify: on site, "this card is right": one firmware set, each file read back
+from the card matching its sidecar, allowed by the rules (and, with a charger, the one
+the rules choose for it)."""
 
 from __future__ import annotations
 
@@ -6,44 +8,67 @@ import sys
 
 import click
 
-from stager.cli.output import emit_json, json_option, say, style
+from stager.cli.options import parsed_by
+from stager.cli.output import emit_json, json_option, style
+from stager.errors import BadInput
+from stager.rules import inputs
+
+
+def _file_lines(f, stream) -> list[str]:
+    good = f.status == "ok" and f.rules in ("ok", None)
+    mark = style("OK  ", stream, fg="green", bold=True) if good else style("FAIL", stream, fg="red", bold=True)
+    says = ""
+    if f.parsed:
+        p = f.parsed
+        bits = [
+            p.get("model"),
+            f"kit {p['kit']}" if p.get("kit") else None,
+            f"terminal {p.get('terminal')}",
+            f"pack {p['pack']}" if p.get("pack") else None,
+            p.get("role"),
+        ]
+        says = " [" + ", ".join(b for b in bits if b) + f"; rules: {f.rules}]"
+    lines = [f"{mark} {f.name}{says}"]
+    if f.status == "ok":
+        lines.append(f"     sha256 read back from the card matches {f.name}.sha256 ({f.sha256[:16]}...)")
+    if f.why:
+        lines.append(f"     {f.why}")
+    for code, message in f.refusals:  # as `stager check` explains them
+        first, *rest = message.splitlines()
+        lines.append(f"     - [{code}] {first}")
+        lines.extend(f"       {line}" for line in rest)
+    return lines
 
 
 def report_lines(report, stream) -> list[str]:
     lines = []
     for f in report.files:
-        mark = (
-            style("OK  ", stream, fg="green", bold=True)
-            if f.status == "ok" and f.rules in ("ok", None)
-            else style("FAIL", stream, fg="red", bold=True)
-        )
-        says = ""
-        if f.parsed:
-            p = f.parsed
-            bits = [
-                p.get("model"),
-                f"kit {p['kit']}" if p.get("kit") else None,
-                f"terminal {p.get('terminal')}",
-                f"pack {p['pack']}" if p.get("pack") else None,
-                p.get("role"),
-            ]
-            says = " [" + ", ".join(b for b in bits if b) + f"; rules: {f.rules}]"
-        lines.append(f"{mark} {f.name}{says}")
-        if f.status == "ok":
-            lines.append(f"     sha256 read back from the card matches {f.name}.sha256 ({f.sha256[:16]}...)")
-        if f.why:
-            lines.append(f"     {f.why}")
+        lines.extend(_file_lines(f, stream))
     if report.leftovers:
         lines.append(
             f"Leftover temporary files of an interrupted staging: {', '.join(report.leftovers)} "
             f"(not firmware names; 'stager prepare' removes them)."
         )
+    for problem in report.set_problems:
+        lines.append(f"{style('NOT ONE FIRMWARE SET', stream, fg='red', bold=True)}  {problem}")
+    if report.charger is not None:
+        mark = "FOR THIS CHARGER" if report.charger["matches"] else "NOT FOR THIS CHARGER"
+        colour = "green" if report.charger["matches"] else "red"
+        lines.append(f"{style(mark, stream, fg=colour, bold=True)}  {report.charger['why']}")
     verdict = {
-        0: style("The card is good.", stream, fg="green", bold=True),
-        3: style("The card holds a file the rules refuse: do not use it.", stream, fg="red", bold=True),
-        6: style("The card is NOT good: prepare it again.", stream, fg="red", bold=True),
+        0: style(
+            "The card is right: one firmware set, every file read back from the card matches its sidecar.",
+            stream,
+            fg="green",
+            bold=True,
+        ),
+        3: style("The card holds a file the rules refuse here: do not use it.", stream, fg="red", bold=True),
+        5: style("The card is NOT right: a charger must find one firmware set.", stream, fg="red", bold=True),
+        6: style("The card is NOT right: prepare it again.", stream, fg="red", bold=True),
     }
     lines.append(verdict[report.exit_code])
+    if report.exit_code == 0:
+        lines.append("  (A sidecar proves the card matches itself; the file's origin is the catalog's index.)")
     return lines
 
 
@@ -51,24 +76,65 @@ def report_lines(report, stream) -> list[str]:
     epilog="""\b
 Examples:
   stager verify --target /media/tech/PULSECARD
+  stager verify --target /media/tech/PULSECARD --model p22 --kit 318
   stager verify --target E:\\ --json
 
 \b
-Exit codes: 0 all good, 3 a file the rules refuse, 5 no firmware on the card,
-6 a checksum mismatch or a missing sidecar.""",
+Exit codes: 0 the card is right, 3 a file the rules refuse (or not the charger's),
+5 not one firmware set (or no firmware), 6 a checksum mismatch or a missing sidecar.""",
 )
 @click.option("--target", required=True, metavar="DIR", help="The card's folder (its mount point).")
+@click.option(
+    "--model", "-m", metavar="MODEL", callback=parsed_by(inputs.parse_model), help="The charger's model (with --kit)."
+)
+@click.option(
+    "--kit",
+    "-k",
+    metavar="KIT",
+    callback=parsed_by(lambda v: inputs.parse_version(v, "kit")),
+    help="The kit the charger is to get (with --model): the card must hold what the rules choose.",
+)
+@click.option(
+    "--terminal",
+    "-t",
+    metavar="TERMINAL",
+    callback=parsed_by(lambda v: inputs.parse_version(v, "terminal")),
+    help="The terminal version (default: the newest the rules allow with the kit).",
+)
 @json_option
-def verify(target, as_json):
-    """Check every firmware file on the card root: its .sha256 sidecar, its SHA-256 read
-    back from the card (not from the cache), what its name says and whether the rules
-    allow that kit/terminal pair."""
+def verify(target, model, kit, terminal, as_json):
+    """Is this card right? Every firmware-like file on the card root (hidden ones too):
+    its .sha256 sidecar, its SHA-256 read back from the card (not from the cache), what
+    its name says and whether the rules allow it; exactly one firmware set; with
+    --model/--kit, the file the rules choose for that charger."""
     from stager.card.verify import verify_card
 
-    report = verify_card(target)
+    charger = _charger(model, kit, terminal, as_json)
+    report = verify_card(target, charger=charger)
     if as_json:
         emit_json(report.to_json())
     else:
-        for line in report_lines(report, sys.stdout):
-            say(line)
+        from stager.cli.render import say_lines
+
+        say_lines(report_lines(report, sys.stdout), sys.stdout)
     return report.exit_code
+
+
+def _charger(model, kit, terminal, as_json):
+    """The rules' decision for the charger asked (None: no charger); exit 3 when refused."""
+    if model is None and kit is None:
+        if terminal is not None:
+            raise BadInput("--terminal needs --model and --kit.", code="bad-input")
+        return None
+    if model is None or kit is None:
+        raise BadInput("--model and --kit go together: give both to check the card for a charger.", code="bad-input")
+    from stager.card.prepare import refusal_error
+    from stager.cli.render import decision_lines, say_lines
+    from stager.rules.engine import Query, decide
+
+    decision = decide(Query(model=model, kit=kit, terminal=terminal))
+    if decision.allowed:
+        return decision
+    if not as_json:
+        say_lines(decision_lines(decision, sys.stdout), sys.stdout)
+    raise refusal_error(decision)

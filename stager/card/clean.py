@@ -1,0 +1,70 @@
+"""`--clean` that never loses a card: the old firmware goes only once the new file is
+verified on that card, or, where the card cannot hold both, only after the source was
+proved against its index (before the question). A removal that fails after the new file
+was verified takes the new file back off: the card is left as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from stager.card.staging import FileOps, media_error
+from stager.errors import MediaError
+
+MIB = 1024 * 1024
+
+
+def space_needed(sources, already=()) -> int:
+    """What staging needs on the card, margin included (as the pre-flight counts it)."""
+    need = sum(s.bytes + 4096 for s in sources if s.name not in already)
+    return need + MIB + need // 100 if need else 0
+
+
+def free_space(folder: Path, known: int | None) -> int | None:
+    """The card's free bytes: as detected, else asked of the file system (None: unknown)."""
+    if known is not None:
+        return known
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return None
+    return usage.free if usage.total > 0 else None
+
+
+def holds_both(folder: Path, known_free: int | None, sources, already=()) -> bool | None:
+    """Whether the new files fit beside the old firmware (None: the card does not say)."""
+    free = free_space(folder, known_free)
+    if free is None:
+        return None
+    return free >= space_needed(sources, already)
+
+
+def old_files(removes, sources) -> list[str]:
+    """What --clean removes once the new files are in place: never a name just staged
+    (an old file of the same name was already replaced by the rename)."""
+    staged = {s.name for s in sources} | {f"{s.name}.sha256" for s in sources}
+    return [n for n in removes if n not in staged]
+
+
+def remove_files(folder: Path, names, ops: FileOps | None = None) -> tuple[list[str], MediaError | None]:
+    """Remove ``names`` from the card root; (removed, the error that stopped it or None)."""
+    ops = ops or FileOps()
+    done: list[str] = []
+    for name in names:
+        path = folder / name
+        try:
+            if path.is_file() and not path.is_symlink():
+                ops.remove(path)
+            done.append(name)
+        except OSError as e:
+            err = media_error(e, folder, f"removing the old firmware {name} (--clean)")
+            return done, err
+    return done, None
+
+
+def take_back(folder: Path, sources, ops: FileOps | None = None) -> list[str]:
+    """Remove the files this run staged (and their sidecars): the card as it was."""
+    names = [n for s in sources for n in (s.name, f"{s.name}.sha256")]
+    done, _err = remove_files(folder, names, ops)
+    return done
