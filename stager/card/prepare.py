@@ -329,24 +329,20 @@ def _stage_cards(ready, sources, stage, progress_factory, ops) -> list:
                 failed[str(c.target.path)] = staging.TargetResult(path=Path(c.target.path), error=err, removed=done)
     todo = [c for c in ready if str(c.target.path) not in failed]
     results = _stage_round(todo, sources, stage, progress_factory)
-    retry = [c for c in todo if _full(results[str(c.target.path)]) and c.removes and str(c.target.path) not in first]
-    if retry:  # the card did not say its free space, and the two did not fit: old firmware first, once
-        again = []
-        for c in retry:
-            done, err = cleaning.remove_files(Path(c.target.path), c.removes, ops)
-            removed[str(c.target.path)] = done
-            if err is not None:
-                results[str(c.target.path)].error = err
-            else:
-                again.append(c)
-        results.update(_stage_round(again, sources, stage, progress_factory))
     for c in todo:
         r = results[str(c.target.path)]
         key = str(c.target.path)
         if r.ok and c.removes and key not in removed:
             _clean_after(c, r, sources, ops)
-        else:
-            r.removed = removed.get(key, [])
+            continue
+        r.removed = removed.get(key, [])
+        if r.error is not None and c.removes and key not in removed:
+            kept = ", ".join(cleaning.old_files(c.removes, sources)) or ", ".join(c.removes)
+            r.error = type(r.error)(
+                f"{r.error.message} The old firmware is still on the card, untouched ({kept}).",
+                code=r.error.code,
+                details=r.error.details,
+            )
     return [results.get(str(c.target.path)) or failed[str(c.target.path)] for c in ready]
 
 
@@ -360,10 +356,6 @@ def _stage_round(checks, sources, stage, progress_factory) -> dict:
     if not targets:
         return {}
     return {str(r.path): r for r in stage(sources, targets, progress_factory=progress_factory)}
-
-
-def _full(result) -> bool:
-    return result.error is not None and result.error.code in ("media-full", "may-be-full")
 
 
 def _clean_after(check: CardCheck, result, sources, ops) -> None:

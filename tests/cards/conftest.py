@@ -129,6 +129,10 @@ class Card:
     def _mkfs(self, target) -> None:
         if self.fs == "fat32":
             sh("mkfs.vfat", "-F", "32", "-n", self.label, target)
+        elif self.fs == "ext4":
+            sh("mkfs.ext4", "-q", "-L", self.label, target)
+        elif self.fs == "ntfs":
+            sh("mkfs.ntfs", "-Q", "-F", "-q", "-L", self.label, target)
         else:
             sh("mkfs.exfat", "-L", self.label, target)
 
@@ -137,6 +141,10 @@ class Card:
         if self.fs == "fat32":
             mode = "ro" if self.read_only else "rw+"
             sh("fusefat", "-o", f"{mode},blkdev,fsname={dev}", dev, self.mountpoint)
+        elif self.fs == "ext4":  # the kernel's own driver
+            sh("mount", "-t", "ext4", dev, self.mountpoint)
+        elif self.fs == "ntfs":
+            sh("ntfs-3g", "-o", "blkdev", dev, self.mountpoint)
         else:
             opts = f"blkdev,fsname={dev}" + (",ro" if self.read_only else "")
             sh("mount.exfat-fuse", "-o", opts, dev, self.mountpoint)
@@ -147,7 +155,8 @@ class Card:
             self.mounted = False
             return
         for _ in range(50):
-            if sh("fusermount", "-u", self.mountpoint, check=False).returncode == 0:
+            unmount = ["umount"] if self.fs == "ext4" else ["fusermount", "-u"]
+            if sh(*unmount, self.mountpoint, check=False).returncode == 0:
                 break
             time.sleep(0.1)
         else:
