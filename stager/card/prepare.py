@@ -19,16 +19,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stager.catalog.select import select
 from stager.errors import ExitCode, Interrupted, MediaError, Refused, StagerError
 
+if TYPE_CHECKING:
+    from stager.card.preflight import Preflight
+    from stager.card.targets import TargetPlan
+    from stager.catalog.model import Selection
+    from stager.rules.engine import Decision
+
 
 @dataclass(frozen=True)
 class Plan:
-    decision: object  # stager.rules.engine.Decision
+    decision: Decision
     catalog_root: str
-    selection: object  # stager.catalog.folder.Selection
+    selection: Selection
     targets: tuple = ()  # TargetPlan
     target_problem: MediaError | None = field(default=None, compare=False)
 
@@ -173,8 +180,8 @@ class CardCheck:
     """One card's pre-flight, before the question: what will be written, what --clean
     removes, the warnings; or why the card cannot be written (``error``)."""
 
-    target: object  # TargetPlan
-    pre: object = None  # stager.card.preflight.Preflight
+    target: TargetPlan
+    pre: Preflight | None = None
     error: StagerError | None = None
     holds_both: bool | None = None  # the new files fit beside the old firmware (None: unknown)
 
@@ -226,23 +233,6 @@ def check_cards(plan: Plan, *, clean: bool = False, probe: bool = True, prefligh
             continue
         both = cleaning.holds_both(Path(t.path), t.free_bytes, sources, pre.already) if pre.removed else True
         out.append(CardCheck(target=t, pre=pre, holds_both=both))
-    return out
-
-
-def check_targets(plan: Plan, clean: bool = False, report=None) -> list:
-    """The dry run's card check as results: one TargetResult a target (its error, or
-    what --clean would remove); nothing written or removed."""
-    from stager.card.staging import TargetResult
-
-    out = []
-    for c in check_cards(plan, clean=clean, probe=False):
-        if c.error is not None:
-            out.append(TargetResult.failed(c.target.path, c.error))
-            continue
-        if report:
-            for line in c.pre.messages():
-                report(line)
-        out.append(TargetResult(path=c.target.path, already=list(c.pre.already), removed=c.removes))
     return out
 
 

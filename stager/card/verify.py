@@ -83,8 +83,8 @@ def _name_facts(name: str):
     from stager.rules.names import parse
 
     p = parse(name)
-    if not p.ok:
-        return None, None, f"the name is {p.status}: {p.why}"
+    if not p.ok or p.model is None or p.terminal is None:
+        return None, None, f"the name is {p.status}: {getattr(p, 'why', '')}"
     return p.to_json(), table_cell(p.model, p.kit, p.terminal), ""
 
 

@@ -5,6 +5,7 @@ terminal's width."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import textwrap
@@ -36,7 +37,7 @@ def wrapped(lines, stream=None) -> list[str]:
         return list(lines)
     out = []
     for line in lines:
-        for part in str(line).split("\n"):
+        for part in _KEEP.sub(lambda m: m.group(0).replace(" ", "\0"), str(line)).split("\n"):
             indent = part[: len(part) - len(part.lstrip(" "))]
             out.extend(
                 textwrap.wrap(
@@ -50,7 +51,10 @@ def wrapped(lines, stream=None) -> list[str]:
                 )
                 or [""]
             )
-    return out
+    return [line.replace("\0", " ") for line in out]
+
+
+_KEEP = re.compile(r"\d[\d.,]* (?:B|KiB|MiB|GiB|TiB|bytes?)\b")  # a size is never cut in two
 
 
 def say_lines(lines, stream=None, err: bool = False) -> None:
@@ -119,7 +123,7 @@ def check_lines(plan, checks, stream, dry_run: bool = False) -> list[str]:
             lines.append(f"{style(head, stream, fg='red', bold=True)}  {where}: {c.error.message}")
             continue
         for w in c.warnings:
-            lines.append(f"{style('Warning', stream, fg='yellow', bold=True)} ({where}): {w}")
+            lines.append(f"{style('Warning:', stream, fg='yellow', bold=True)} {where}: {w}")
         for name in c.pre.already:
             lines.append(f"{where}: {name} is already on the card and verified against the catalog: nothing to copy.")
     return lines

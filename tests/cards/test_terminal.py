@@ -1,0 +1,129 @@
+"""The run as a technician sees it, in a real terminal (tmux, 80 columns): the question
+comes after every check and lists what --clean removes; the picker for several cards;
+no progress-bar fragment is left on screen."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from stager.catalog.index import INDEX_NAME, format_index_line
+
+pytestmark = [pytest.mark.cards, pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")]
+BUNDLE = "PULSE22_OCPP318_KIP313A_FR.tar.gz"
+OLD = "OCPP212_KIP241A_FR.bin"
+FRAGMENT = re.compile(r"\d+%\||B/s|it/s|\?B|\[\d\d:\d\d")
+
+
+class Tmux:
+    def __init__(self, width=80, height=50):
+        self.sock = f"stager-test-{uuid.uuid4().hex[:8]}"
+        self.width, self.height = width, height
+
+    def tmux(self, *args, check=True) -> str:
+        proc = subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null", *args], capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"tmux {args}: {proc.stderr}")
+        return proc.stdout
+
+    def start(self, argv, env) -> None:
+        line = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        line += " " + " ".join(shlex.quote(str(a)) for a in argv) + "; echo EXIT=$?; sleep 600"
+        self.tmux("new-session", "-d", "-x", str(self.width), "-y", str(self.height), "env " + line)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-S", "-", "-E", "-")
+
+    def wait_for(self, text: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared on screen:\n{self.screen()}")
+
+    def send(self, *keys) -> None:
+        self.tmux("send-keys", *keys)
+
+    def kill(self) -> None:
+        self.tmux("kill-server", check=False)
+
+
+@pytest.fixture
+def term():
+    t = Tmux()
+    yield t
+    t.kill()
+
+
+def big_catalog(root: Path, size: int = 24 * 1024 * 1024) -> Path:
+    root.mkdir(parents=True)
+    data = os.urandom(size)
+    (root / BUNDLE).write_bytes(data)
+    (root / INDEX_NAME).write_bytes(format_index_line(hashlib.sha256(data).hexdigest(), BUNDLE))
+    return root
+
+
+def env_for(tmp_path) -> dict:
+    return {"STAGER_HOME": str(tmp_path / "home"), "NO_COLOR": "1", "PATH": os.environ.get("PATH", "")}
+
+
+def no_fragments(screen: str) -> None:
+    left = [line for line in screen.splitlines() if FRAGMENT.search(line)]
+    assert not left, "progress-bar fragments left on screen:\n" + "\n".join(left) + "\n---\n" + screen
+    assert all(len(line) <= 80 for line in screen.splitlines())
+
+
+def test_the_question_comes_after_every_check_and_lists_what_clean_removes(term, make_card, tmp_path, stager_exe):
+    cat = big_catalog(tmp_path / "cat")
+    card = make_card()
+    (card.mountpoint / OLD).write_bytes(b"old firmware")
+    argv = [stager_exe, "prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", cat, "--clean"]
+    term.start(argv, env_for(tmp_path))
+    screen = term.wait_for("[y/N]")
+    before = screen[: screen.index("[y/N]")]
+    assert f"--clean removes: {OLD}" in before and "once the new file is verified" in before, screen
+    assert "free space is unknown" in before  # the card's findings, printed before the question
+    assert before.index("Ready to write 1 of 1 card(s)") < before.index("Write this card as listed above?")
+    assert BUNDLE not in os.listdir(card.mountpoint) and OLD in os.listdir(card.mountpoint)
+    term.send("y", "Enter")
+    screen = term.wait_for("EXIT=")
+    assert "EXIT=0" in screen, screen
+    after = screen[screen.index("[y/N]") :]
+    assert "Summary: 1 of 1 card(s) ready." in after and "READY" in after
+    assert "already holds firmware" not in after and "too small" not in after  # nothing new after "y"
+    no_fragments(screen)
+    held = sorted(n for n in os.listdir(card.mountpoint) if n.lower().endswith((".bin", ".gz", ".sha256", ".part")))
+    assert held == [BUNDLE, f"{BUNDLE}.sha256"]  # (fusefat also lists the volume label as a file)
+    print(screen)
+
+
+def test_the_picker_with_several_cards_and_no_fragment_left(term, make_card, tmp_path, stager_exe):
+    cat = big_catalog(tmp_path / "cat")
+    a, b = make_card(label="CARD A"), make_card("exfat", label="CARD B")
+    argv = [stager_exe, "prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", cat]
+    term.start(argv, env_for(tmp_path))
+    screen = term.wait_for("Which card(s) to write?")
+    assert "2 cards are inserted:" in screen and "1. " in screen and "2. " in screen
+    assert "'CARD A'" in screen and "'CARD B'" in screen and a.device in screen and b.device in screen
+    term.send("7", "Enter")  # not a card: asked again
+    term.wait_for("Type one or more numbers from 1 to 2")
+    term.send("all", "Enter")
+    screen = term.wait_for("[y/N]")
+    assert "Ready to write 2 of 2 card(s)" in screen
+    term.send("y", "Enter")
+    screen = term.wait_for("EXIT=")
+    assert "EXIT=0" in screen and "Summary: 2 of 2 card(s) ready." in screen, screen
+    no_fragments(screen)
+    for card in (a, b):
+        assert BUNDLE in os.listdir(card.mountpoint)
