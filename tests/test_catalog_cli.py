@@ -111,7 +111,7 @@ def test_list_human(run_stager, trap):
     for needle in (
         "Pulse 22 GL / WL (p22)",
         "Pulse 50 (p50)",
-        "Kit  Terminal",
+        "Kit  Term",
         "p22/PULSE22_OCPP318_KIP313A_FR.tar.gz",
         "not-indexed",
         "Inconsistent names (never used)",
@@ -125,6 +125,8 @@ def test_list_human(run_stager, trap):
         "stager catalog index",
     ):
         assert needle in r.out, needle
+    table = [line for line in r.out.splitlines() if line.startswith("  ") and line.split()[0] in ("Kit", "318", "212")]
+    assert len(table) >= 4 and all(len(line) <= 80 for line in table), r.out  # tables fit 80 columns
 
 
 @pytest.mark.parametrize("sub", ["list", "index", "verify"])

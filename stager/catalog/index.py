@@ -15,6 +15,7 @@ from pathlib import Path
 from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import CatalogError
 from stager.fileio import hash_stream
+from stager.quoting import command
 
 ENV = "STAGER_CATALOG"
 INDEX_NAME = "SHA256SUMS"
@@ -398,7 +399,7 @@ def content_mismatch(cf: CatalogFile, actual: str) -> CatalogError:
         f"{cf.relpath} does not match line {cf.line} of {INDEX_NAME} (indexed {cf.sha256[:16]}..., "
         f"read {actual[:16]}...): its content changed since it was indexed, so it is never staged. "
         f"Get the file again from its source (or, if the new content is right, delete its line "
-        f"and run 'stager catalog index --catalog {_root_of(cf)}').",
+        f"and run: {command('stager', 'catalog', 'index', '--catalog', _root_of(cf))}).",
         code="damaged",
     )
 

@@ -8,6 +8,7 @@ from stager.catalog.folder import Catalog
 from stager.catalog.index import INDEX_NAME
 from stager.catalog.model import CatalogFile, Entry, Selection
 from stager.errors import CatalogError, Refused
+from stager.quoting import command
 from stager.rules import names
 from stager.rules.engine import Reason
 from stager.rules.loader import rules as _rules
@@ -42,7 +43,7 @@ def _one(cat: Catalog, cands: list[Entry], notes: list) -> CatalogFile:
         if c.status == "not-indexed":
             raise CatalogError(
                 f"{c.relpath} is in the catalog but has no line in {INDEX_NAME}, so it is not used: check "
-                f"where it comes from, then run 'stager catalog index --catalog {cat.root}'.",
+                f"where it comes from, then run: {command('stager', 'catalog', 'index', '--catalog', cat.root)}",
                 code="not-indexed",
             )
         raise CatalogError(f"{c.relpath}: {c.why}.", code=c.status)

@@ -37,9 +37,9 @@ lang_option = click.option(
 )
 
 
-def _status(text: str) -> str:
+def _status(text: str, width: int = 14) -> str:
     colour = {"usable": "green", "not-indexed": "yellow", "damaged": "red"}.get(text, "red")
-    return style(text.ljust(14), sys.stdout, fg=colour)
+    return style(text.ljust(width), sys.stdout, fg=colour)
 
 
 @click.group(
@@ -59,6 +59,43 @@ def catalog():
     """
 
 
+TABLE_WIDTH = 80
+
+
+def table_lines(files: list[dict]) -> list[str]:
+    """One model's files as a table that fits 80 columns: columns as wide as their
+    values; the file's path (its name alone when the path would not fit); why a file is
+    not usable on the lines below it, wrapped under the file column."""
+    import textwrap
+
+    rows = sorted(
+        files, key=lambda f: (f["role"] != "bundle", f["kit"] or 0, f["terminal"], f["pack"] or "", f["path"])
+    )
+    cells = [
+        (
+            str(f["kit"]) if f["kit"] is not None else "hex",
+            str(f["terminal"]),
+            f["pack"] or "-",
+            f["rules"],
+            f["status"],
+        )
+        for f in rows
+    ]
+    heads = ("Kit", "Term", "Pack", "Rules", "Status")
+    widths = [max(len(h), *(len(c[i]) for c in cells)) + 2 for i, h in enumerate(heads)]
+    lead = 2 + sum(widths)
+    longest = max(len(f["path"]) for f in rows)
+    shown = "path" if lead + longest <= TABLE_WIDTH else "name"
+    out = ["  " + "".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)) + "File"]
+    for f, c in zip(rows, cells, strict=True):
+        first = "".join(v.ljust(w) for v, w in zip(c[:4], widths, strict=False))
+        out.append(f"  {first}{_status(c[4], widths[4])}{f[shown]}")
+        if f["status"] != "usable" or f["duplicates"]:
+            room = max(30, TABLE_WIDTH - lead)
+            out += textwrap.wrap(f["why"], room, initial_indent=" " * lead, subsequent_indent=" " * lead) or []
+    return out
+
+
 def list_lines(doc: dict) -> list[str]:
     out = [style(f"Catalog {doc['catalog']}", sys.stdout, bold=True)]
     idx = doc["index"]
@@ -72,17 +109,7 @@ def list_lines(doc: dict) -> list[str]:
         if not m["files"]:
             out.append("  no files")
             continue
-        out.append(f"  {'Kit':5}{'Terminal':10}{'Pack':10}{'Rules':17}{'Status':15}File")
-        rows = sorted(
-            m["files"], key=lambda f: (f["role"] != "bundle", f["kit"] or 0, f["terminal"], f["pack"] or "", f["path"])
-        )
-        for f in rows:
-            kit = str(f["kit"]) if f["kit"] is not None else "hex"
-            out.append(
-                f"  {kit:5}{f['terminal']:<10}{(f['pack'] or '-'):10}{f['rules']:17}{_status(f['status'])} {f['path']}"
-            )
-            if f["status"] != "usable" or f["duplicates"]:
-                out.append(f"{'':47}{f['why']}")
+        out += table_lines(m["files"])
     from stager.rules.names import is_firmware_name
 
     unrecognised = [f for f in doc["unrecognised"] if is_firmware_name(f["path"])]
@@ -143,7 +170,9 @@ def list_(catalog_dir, model, as_json):
     if as_json:
         emit_json(doc)
     else:
-        say("\n".join(list_lines(doc)))
+        from stager.cli.render import say_lines
+
+        say_lines(list_lines(doc), sys.stdout)  # wrapped to the terminal
     return ExitCode.OK
 
 
@@ -154,7 +183,9 @@ def _finish(doc: dict, error, as_json: bool, lines: list[str]) -> int:
             doc = {"ok": False, "error": error.to_json(), **{k: v for k, v in doc.items() if k != "ok"}}
         emit_json(doc)
     else:
-        say("\n".join(lines))
+        from stager.cli.render import say_lines
+
+        say_lines(lines, sys.stdout)
     if error is None:
         return ExitCode.OK
     say(error_line(error.message), err=True)

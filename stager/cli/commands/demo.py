@@ -12,6 +12,7 @@ from stager.cli.output import say, style
 from stager.cli.progress import card_bars
 from stager.cli.render import plan_lines, result_lines
 from stager.errors import BadInput
+from stager.quoting import command
 
 CARD_MARK = ".stager-demo-card"
 
@@ -82,7 +83,7 @@ def demo(directory):
     if code:
         return code
 
-    _heading(f"4. On site: stager verify --target {card}")
+    _heading(f"4. On site: {command('stager', 'verify', '--target', card)}")
     report = verify_card(card)
     for line in report_lines(report, sys.stdout):
         say(line)
