@@ -12,6 +12,7 @@ from stager.cli.options import parsed_by, rule_options
 from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.errors import BadInput
 from stager.rules import inputs
+from stager.rules.engine import master_sd_text
 from stager.rules.loader import rules
 
 
@@ -53,8 +54,7 @@ def checklist(site, stream) -> list[str]:
     if bring["master_sd"]:
         migrated = [p.charger.id for p in site.plans if p.migrates]
         lines.append(
-            f"  [ ] the MASTER SD (MADIC ref. 17806385, procedure NT-23006): {bring['master_sd']} "
-            f"migration(s), charger(s) {', '.join(migrated)}"
+            f"  [ ] {master_sd_text(rules())}: {bring['master_sd']} migration(s), charger(s) {', '.join(migrated)}"
         )
     by_id = {p.charger.id: p for p in site.plans}
     for card in bring["cards"]:
