@@ -22,6 +22,7 @@ from stager.catalog.folder import Catalog, open_catalog
 from stager.catalog.index import INDEX_NAME, check_content, format_index_line, hash_file, parse_index
 from stager.catalog.select import select
 from stager.errors import BadInput, CatalogError, Refused
+from stager.fileio import CHUNK
 from stager.rules.engine import Query, decide
 from stager.rules.loader import rules
 
@@ -567,7 +568,7 @@ def test_a_refused_decision_selects_nothing(tmp_path):
 
 # --------------------------------------------------------------------------- content
 def test_hash_file_streams_big_files_with_progress(tmp_path):
-    data = os.urandom(1024) * (9 * 1024 + 3)  # crosses the 4 MiB buffer twice
+    data = os.urandom(1024) * (2 * CHUNK // 1024 + 3)  # crosses the buffer twice
     p = tmp_path / "big.bin"
     p.write_bytes(data)
     seen = []

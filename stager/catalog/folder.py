@@ -44,6 +44,7 @@ from stager.catalog.index import (
 )
 from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import BadInput, CatalogError
+from stager.fileio import is_under
 from stager.rules import names
 from stager.rules.loader import rules as _rules
 
@@ -64,10 +65,6 @@ def open_catalog(path=None, environ=None) -> Catalog:
             f"the catalog {folder} is not a folder: give the folder holding {INDEX_NAME}.", code="catalog-not-found"
         )
     return Catalog(folder)
-
-
-def _inside(target: str, root_real: str) -> bool:
-    return target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
 class Catalog:
@@ -114,7 +111,7 @@ class Catalog:
                 try:
                     if de.is_symlink():
                         target = os.path.realpath(de.path)
-                        if not _inside(target, self._real):
+                        if not is_under(target, self._real):
                             self.skipped.append(
                                 Problem(relpath, f"a link to {target}, outside the catalog: never followed or used")
                             )
@@ -155,7 +152,7 @@ class Catalog:
         index = self.root / INDEX_NAME
         if not os.path.lexists(index):
             return [], []
-        if index.is_symlink() and not _inside(os.path.realpath(index), self._real):
+        if index.is_symlink() and not is_under(os.path.realpath(index), self._real):
             self.index_error = f"{INDEX_NAME} is a link outside the catalog: not read"
             return [], []
         try:
@@ -225,7 +222,7 @@ class Catalog:
             if ln.relpath in scanned:
                 continue
             full = os.path.join(self.root, *ln.relpath.split("/"))
-            if os.path.lexists(full) and not _inside(os.path.realpath(full), self._real):
+            if os.path.lexists(full) and not is_under(os.path.realpath(full), self._real):
                 self.bad_lines.append(
                     BadLine(
                         ln.line,
