@@ -29,6 +29,13 @@ class Entry:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def firmware(self) -> ParsedName:
+        """The reading of a recognised firmware name (selection works on these only)."""
+        if not self.parsed.ok:
+            raise TypeError(f"{self.relpath} is not a recognised firmware name: {self.parsed.why}")
+        return self.parsed
+
     def to_json(self) -> dict:
         p = self.parsed
         out = {

@@ -103,8 +103,12 @@ class ChargerPlan:
         """The steps in the order they are done on site (plan.md)."""
         return sorted(self.steps, key=lambda s: STEP_ORDER.index(s.code))
 
-    def file(self, role: str) -> FileNeed | None:
-        return next((f for f in self.files if f.role == role), None)
+    def file(self, role: str) -> FileNeed:
+        """The file of ``role`` the plan needs (asked only once it is in ``files``)."""
+        found = next((f for f in self.files if f.role == role), None)
+        if found is None:
+            raise KeyError(f"the plan needs no {role} file")
+        return found
 
     @property
     def migrates(self) -> bool:
@@ -149,7 +153,12 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
                     f"but the kit/terminal pairing cannot be checked.",
                 )
             )
-        elif r.code == "unknown-terminal" and old_kit and older_than_table(rules, ch.terminal, model.terminals):
+        elif (
+            r.code == "unknown-terminal"
+            and old_kit
+            and ch.terminal is not None
+            and older_than_table(rules, ch.terminal, model.terminals)
+        ):
             warnings.append(
                 Reason(
                     "terminal-older-than-table",

@@ -221,7 +221,8 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
             f"site file {path}: line 1 must be a header naming at least {', '.join(REQUIRED)} "
             f"(missing: {', '.join(missing)}); columns: {','.join(COLUMNS)}."
         )
-    chargers, seen = [], {}
+    chargers: list = []
+    seen: dict[str, int] = {}
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
         errors.append(

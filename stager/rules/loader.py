@@ -18,6 +18,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from stager.errors import DataError
 
@@ -214,7 +215,7 @@ class _Source:
             raise DataError(f"{path}: not valid TOML: {e}") from None
         self.lines = self.text.splitlines()
 
-    def fail(self, message: str, line: int | None = None):
+    def fail(self, message: str, line: int | None = None) -> NoReturn:
         where = f"{self.path}:{line}" if line else str(self.path)
         raise DataError(f"{where}: {message}")
 
@@ -253,7 +254,7 @@ def _parse_grid(src: _Source, header: str, text: str, first_word: str, cell_ok):
     base = src.grid_first_line(header)
     rows = []
     columns = None
-    seen: dict[str, int] = {}
+    seen: dict[str, int | None] = {}
     for offset, raw in enumerate(text.splitlines()):
         line_no = base + offset if base else None
         words = raw.split()
@@ -295,7 +296,7 @@ def _version(src: _Source, header: str, word: str, line_no, what: str) -> int:
 
 def _load_models(src: _Source) -> dict:
     models = {}
-    aliases_seen = {}
+    aliases_seen: dict[str, str] = {}
     for model_id, t in src.table("", "models").items():
         header = f"models.{model_id}"
         if not isinstance(t, dict):
@@ -304,7 +305,8 @@ def _load_models(src: _Source) -> dict:
         columns, rows = _parse_grid(src, header, grid, "kit", lambda c: c in ("OK", "KO"))
         base = src.grid_first_line(header)
         terminals = tuple(_version(src, header, c, base, "terminal") for c in columns)
-        kits, ok = [], set()
+        kits: list[int] = []
+        ok: set[tuple[int, int]] = set()
         for key, cells, line_no in rows:
             kit = _version(src, header, key, line_no, "kit")
             kits.append(kit)
