@@ -503,6 +503,14 @@ def _cached(directory: str) -> Rules:
     return load_rules(Path(directory))
 
 
+_current: dict[str | None, Rules] = {}
+
+
 def rules() -> Rules:
-    """The rules in force, parsed once per process."""
-    return _cached(str(data_dir()))
+    """The rules in force, parsed once per process (and per ``STAGER_DATA_DIR`` value: the
+    data folder is resolved once, not on every call)."""
+    key = os.environ.get("STAGER_DATA_DIR")
+    found = _current.get(key)
+    if found is None:
+        found = _current[key] = _cached(str(data_dir()))
+    return found

@@ -7,7 +7,7 @@ with file and line) and the models' TYPE values and KIPX letters from the rules 
 - :func:`parse` gives a :class:`ParsedName` (a usable name) or a :class:`BadName`
   (``inconsistent``: its parts disagree; ``unrecognised``: it matches no form), each
   saying why.
-- :func:`format_name` writes the canonical name; ``format(parse(n)) == n`` for every
+- :func:`format_name` writes the canonical name; ``canonical(parse(n)) == n`` for every
   canonical name ``n``.
 """
 
@@ -483,8 +483,8 @@ def expected_name(
     return _render(conv, form, model, kit, terminal, langs)
 
 
-def format(parsed: ParsedName, conv: Convention | None = None) -> str:
-    """The canonical name of a parsed name: ``format(parse(n)) == n`` for canonical ``n``."""
+def canonical(parsed: ParsedName, conv: Convention | None = None) -> str:
+    """The canonical name of a parsed name: ``canonical(parse(n)) == n`` for canonical ``n``."""
     return format_name(parsed.model, parsed.terminal, parsed.kit, parsed.langs, parsed.role, conv)
 
 
