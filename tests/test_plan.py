@@ -207,7 +207,7 @@ def test_router_ko_with_the_installed_kit_is_a_warning():
 
 # --------------------------------------------------------------------------- ST-LINK .hex (section 3.2)
 def test_hex_step_after_the_bundle_3xx_terminal_has_its_pack():
-    p = plan(model="p22", kit=316, terminal=311, to=318, lang="FR", hex=True)
+    p = plan(model="p22", kit=316, terminal=311, to=318, lang="FR", with_hex=True)
     assert codes(p) == ["stage-bundle", "stlink-hex"]
     s = step(p, "stlink-hex")
     assert s["file"] == "KIP313A_FR.hex"
@@ -216,20 +216,20 @@ def test_hex_step_after_the_bundle_3xx_terminal_has_its_pack():
 
 
 def test_hex_of_a_2xx_terminal_has_no_pack():
-    p = plan(model="p50", kit=105, to=212, lang="FR", hex=True)
+    p = plan(model="p50", kit=105, to=212, lang="FR", with_hex=True)
     assert step(p, "stlink-hex")["file"] == "KIP220B.hex"
 
 
 def test_hex_alone_still_makes_a_card():
-    p = plan(model="p22", kit=400, terminal=400, lang="FR", hex=True)
+    p = plan(model="p22", kit=400, terminal=400, lang="FR", with_hex=True)
     assert codes(p) == ["stlink-hex"]
     assert card_files(p) == ["PULSE22_OCPP400_KIP400A_FR.tar.gz", "KIP400A_FR.hex"]
 
 
 def test_every_step_kind_in_site_order():
-    p = plan(model="p22", kit=212, terminal=241, router="f3426:7", lang="FR", hex=True)
+    p = plan(model="p22", kit=212, terminal=241, router="f3426:7", lang="FR", with_hex=True)
     assert codes(p) == ["master-sd", "stage-bundle", "stlink-hex", "router-update"]
-    p = plan(model="p22", kit=212, terminal=241, router="f3426:9", lang="FR", hex=True)
+    p = plan(model="p22", kit=212, terminal=241, router="f3426:9", lang="FR", with_hex=True)
     assert codes(p) == ["master-sd", "stage-bundle", "stlink-hex", "router-config"]
 
 

@@ -61,7 +61,7 @@ class Charger:
     ocpp: str | None = None
     lang: str | None = None
     to: int | None = None  # None: the latest the rules allow
-    hex: bool = False
+    with_hex: bool = False
 
 
 @dataclass(frozen=True)
@@ -257,9 +257,24 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
                 f"{rules.migration.section}).",
             )
         )
-    if kit_changes or ch.hex:  # prepare puts the bundle on every card it makes
+    _file_steps(ch, d, kit_changes, catalog, rules, plan)
+    router_stays = _router_steps(ch, d.kit, rules, plan)
+    if not kit_changes and not ch.with_hex and router_stays:
+        router = f" with router {rules.routers[ch.router.router].name} {ch.router.version}" if ch.router else ""
+        unchecked = (
+            "" if ch.terminal is not None else (f" (the terminal was not given: check that it runs {d.terminal})")
+        )
+        plan.steps.append(
+            Step("nothing-to-do", f"Already on kit {d.kit} + terminal {d.terminal}{router}: nothing to do{unchecked}.")
+        )
+    return plan
+
+
+def _file_steps(ch: Charger, d, kit_changes: bool, catalog, rules, plan: ChargerPlan) -> None:
+    """The files to bring (looked up in the catalog when there is one) and their steps."""
+    if kit_changes or ch.with_hex:  # prepare puts the bundle on every card it makes
         plan.files.append(FileNeed(file_name(ch.model, d.terminal, d.kit, ch.lang, rules), "bundle"))
-    if ch.hex:
+    if ch.with_hex:
         plan.files.append(FileNeed(file_name(ch.model, d.terminal, None, ch.lang, rules), "hex"))
     if catalog is not None and plan.files:
         _look_up(catalog, d, ch.lang, plan)
@@ -273,7 +288,7 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
                 {"file": name},
             )
         )
-    if ch.hex:
+    if ch.with_hex:
         name = plan.file("hex").name
         st = rules.stlink
         plan.steps.append(
@@ -285,16 +300,6 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
                 {"file": name},
             )
         )
-    router_stays = _router_steps(ch, d.kit, rules, plan)
-    if not kit_changes and not ch.hex and router_stays:
-        router = f" with router {rules.routers[ch.router.router].name} {ch.router.version}" if ch.router else ""
-        unchecked = (
-            "" if ch.terminal is not None else (f" (the terminal was not given: check that it runs {d.terminal})")
-        )
-        plan.steps.append(
-            Step("nothing-to-do", f"Already on kit {d.kit} + terminal {d.terminal}{router}: nothing to do{unchecked}.")
-        )
-    return plan
 
 
 def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
