@@ -332,3 +332,11 @@ def test_class_edges(kit, cls):
     terminals = {310: 309, 315: 311, 316: 311, 318: 313, 400: 400}
     p = plan(model="p22", kit=kit, terminal=terminals[kit], router="f3x26q:7", to=kit)
     assert step(p, "router-update")["to"] == {"3XX": 8, "316+": 9}[cls]
+
+
+def test_a_router_above_the_version_the_kit_needs_is_put_back_not_updated():
+    # F3X26Q section 7.2: a 2XX kit works with version 7 only; version 9 is KO.
+    p = plan(model="p22", kit=212, terminal=241, to=212, router="f3x26q:9", lang="FR")
+    step = next(s for s in p.steps if s.code == "router-update")
+    assert step.message.startswith("Put router F3X26Q back from version 9 to 7:"), step.message
+    assert step.extra == {"router": "f3x26q", "from": 9, "to": 7}

@@ -1,6 +1,6 @@
 """Selection: from an allowed rules decision to the one bundle (and the terminal's
-.hex) in the catalog, or an exit-4 error that says what exists nearby. Part of
-:mod:`stager.catalog.folder` (``Catalog.select``)."""
+.hex) in the catalog, or an exit-4 error that says what exists nearby. Works on a scanned
+:class:`stager.catalog.folder.Catalog`; reads no file contents."""
 
 from __future__ import annotations
 

@@ -343,15 +343,15 @@ def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
     best, best_cell = v.best
     cls = rules.kit_class(kit)
     why = "is not in the note's table" if v.status == "unknown-version" else "does not work"
-    plan.steps.append(
-        Step(
-            "router-update",
-            f"Update router {router.name} from version {spec.version} to {best}: version {spec.version} {why} with "
-            f"kit {kit} (class {cls.label if cls else '?'}, section {router.section}); version {best} works with it. "
-            f"{rules.site_visit}",
-            {"router": router.id, "from": spec.version, "to": best},
-        )
+    facts = (
+        f"version {spec.version} {why} with kit {kit} (class {cls.label if cls else '?'}, section "
+        f"{router.section}); version {best} works with it. {rules.site_visit}"
     )
+    if best > spec.version:
+        text = f"Update router {router.name} from version {spec.version} to {best}: {facts}"
+    else:
+        text = f"Put router {router.name} back from version {spec.version} to {best}: {facts}"
+    plan.steps.append(Step("router-update", text, {"router": router.id, "from": spec.version, "to": best}))
     if best_cell.note is not None:
         _router_config_step(plan, note_reason(rules, router, best, kit, best_cell.note), router.id)
     return False
