@@ -12,6 +12,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from stager.fileio import is_under
+
 
 @dataclass(frozen=True)
 class Medium:
@@ -71,7 +73,7 @@ def fs_name(fstype: str | None, version: str | None = None) -> str:
 
 def firmware_on(mountpoint: str) -> tuple:
     """Names of firmware files (.bin, .tar.gz, .hex, any case) on a volume's root."""
-    from stager.card.staging import is_firmware_name
+    from stager.rules.names import is_firmware_name
 
     try:
         return tuple(
@@ -154,7 +156,6 @@ def medium_for_path(path, volumes=None) -> Medium | None:
     best = None
     for m in volumes if volumes is not None else all_volumes():
         mp = os.path.realpath(m.mountpoint)
-        inside = real == mp or real.startswith(mp.rstrip(os.sep) + os.sep)
-        if inside and (best is None or len(mp) > len(os.path.realpath(best.mountpoint))):
+        if is_under(real, mp) and (best is None or len(mp) > len(os.path.realpath(best.mountpoint))):
             best = m
     return best

@@ -60,7 +60,7 @@ def matrix_document(rules, model_ids) -> dict:
     return {
         "models": models,
         "forbidden_kits": sorted(rules.forbidden_kits),
-        "forbidden_section": rules.forbidden["section"],
+        "forbidden_section": rules.forbidden.section,
         "routers": routers,
         "notes": [
             {"note": n.number, "code": n.code, "title": n.title, "steps": list(n.steps), "after": n.after}
@@ -86,7 +86,7 @@ def model_lines(rules, m) -> list[str]:
         row = "".join(_cell("OK" if m.cell(k, t) else "KO", m.cell(k, t), width) for t in m.terminals)
         lines.append(f"{k:<9}" + row.rstrip())
     forbidden = ", ".join(map(str, sorted(rules.forbidden_kits)))
-    lines.append(f"Kit {forbidden}: never to be used (section {rules.forbidden['section']}).")
+    lines.append(f"Kit {forbidden}: never to be used (section {rules.forbidden.section}).")
     return lines
 
 
