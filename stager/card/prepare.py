@@ -288,8 +288,8 @@ def run(
         checks = check_cards(plan, clean=clean, preflight=preflight)
         if report:
             for c in checks:
-                for line in c.pre.messages() if c.pre else ():
-                    report(line)
+                for w in c.warnings:
+                    report(f"Warning: {c.target.describe()}: {w}")
     results = [staging.TargetResult.failed(c.target.path, c.error) for c in checks if not c.ready]
     ready = [c for c in checks if c.ready]
     if ready:

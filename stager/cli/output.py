@@ -70,7 +70,10 @@ def render_error(error: StagerError, as_json: bool, hint: str = "") -> None:
     and always one ``Error:`` line on stderr."""
     if as_json:
         emit_json(error_document(error))
-    say(error_line(error.message) + hint, err=True)
+    from stager.cli.render import wrapped  # (render imports this module)
+
+    for line in wrapped([error_line(error.message) + hint], sys.stderr):
+        say(line, err=True)
 
 
 def json_option(fn):

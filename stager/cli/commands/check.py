@@ -7,7 +7,7 @@ import sys
 import click
 
 from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
-from stager.cli.output import emit_json, json_option, say
+from stager.cli.output import emit_json, json_option
 from stager.errors import ExitCode
 
 
@@ -32,12 +32,12 @@ def check(model, kit, terminal, from_kit, built, ocpp, mid, router, as_json):
     Prints ALLOWED or REFUSED with every reason, the conditions to meet on site and
     the warnings. Without --terminal, the newest terminal the rules allow is chosen.
     """
-    from stager.cli.render import decision_lines
+    from stager.cli.render import decision_lines, say_lines
     from stager.rules.engine import decide
 
     decision = decide(query_from(model, kit, terminal, from_kit, built, ocpp, mid, router))
     if as_json:
         emit_json(decision.to_json())
     else:
-        say("\n".join(decision_lines(decision, sys.stdout)))
+        say_lines(decision_lines(decision, sys.stdout), sys.stdout)  # wrapped to the terminal
     return ExitCode.OK if decision.allowed else ExitCode.REFUSED

@@ -212,10 +212,15 @@ def _dry_run_end(lib, plan, checks, out, as_json: bool) -> int:
 
 def pick_cards(found) -> list:
     """The terminal's picker: the cards found, numbered; one or more numbers, or 'all'."""
+    from stager.card.media import unmounted, unmounted_line
     from stager.card.targets import medium_line
 
     lines = [f"{len(found)} cards are inserted:"]
     lines += [f"  {i}. {medium_line(m)}" for i, m in enumerate(found, 1)]
+    waiting = unmounted()
+    if waiting:
+        lines.append("Inserted but not mounted (mount one to offer it here):")
+        lines += [f"  {unmounted_line(v)}" for v in waiting]
     say_lines(lines, sys.stderr, err=True)
     for _attempt in range(3):
         answer = click.prompt(
