@@ -17,17 +17,13 @@ def byte_progress(total: int, enabled: bool, desc: str):
     if not enabled or total <= 0 or not sys.stderr.isatty():
         yield None
         return
-    from tqdm import tqdm
-
-    with tqdm(
+    with _bar_class()(
         total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
         desc=desc,
         file=sys.stderr,
         leave=False,
         ncols=bar_columns(),
+        bar_format=BAR_FORMAT,
     ) as bar:
         yield bar.update
 
@@ -41,6 +37,31 @@ def card_bars():
 
 
 BAR_COLUMNS = 80
+BAR_FORMAT = "{desc} {percentage:3.0f}%|{bar}| {done}/{size} {speed}"
+_CLASS: list = []
+
+
+def _bar_class():
+    """tqdm with the sizes of every other message (``168.0 MiB/200.0 MiB 12.5 MiB/s``)."""
+    if _CLASS:
+        return _CLASS[0]
+    from tqdm import tqdm
+
+    from stager.units import human_bytes
+
+    class SizedBar(tqdm):
+        @property
+        def format_dict(self):
+            d = super().format_dict
+            rate = d.get("rate")
+            d.update(done=human_bytes(d["n"]).rjust(9), size=human_bytes(d["total"]))
+            d["speed"] = (f"{human_bytes(int(rate))}/s" if rate else "?/s").rjust(11)
+            return d
+
+    _CLASS.append(SizedBar)
+    return SizedBar
+
+
 DESC_WIDTH = 34
 
 
@@ -65,22 +86,17 @@ class CardBar:
     and given to the next bar, so nothing is left on screen."""
 
     def __init__(self, total: int, desc: str):
-        from tqdm import tqdm
-
         with _BAR_LOCK:
             self.position = next(i for i in range(len(_USED) + 1) if i not in _USED)
             _USED.add(self.position)
-        self._bar = tqdm(
+        self._bar = _bar_class()(
             total=total,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
             desc=bar_label(desc),
             file=sys.stderr,
             leave=False,
             position=self.position,
             ncols=bar_columns(),
-            bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {rate_fmt}",
+            bar_format=BAR_FORMAT,
         )
         self._closed = False
 

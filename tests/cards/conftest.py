@@ -103,6 +103,13 @@ class Card:
         self.device = None
         self.flag_target = None
         self.mounted = False
+        try:
+            self._attach(size_mb, partitioned, read_only)
+        except BaseException:  # a half-made card is detached too (no leaked loop device)
+            self.eject()
+            raise
+
+    def _attach(self, size_mb: int, partitioned: bool, read_only: bool) -> None:
         sh("truncate", "-s", f"{size_mb}M", self.image)
         if partitioned:
             sh("sfdisk", "--quiet", self.image, input="label: dos\nstart=2048, type=c\n")
@@ -120,7 +127,7 @@ class Card:
                 time.sleep(0.05)
             self._mkfs(self.device)
         # Removable for this namespace only: a file holding 1 over the read-only attribute.
-        flag = root / "removable"
+        flag = self.root / "removable"
         flag.write_text("1\n")
         self.flag_target = f"/sys/block/{os.path.basename(self.loop)}/removable"
         sh("mount", "--bind", flag, self.flag_target)
