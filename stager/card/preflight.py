@@ -29,6 +29,7 @@ from stager.card.staging import (
 )
 from stager.errors import MediaError
 from stager.rules.names import is_firmware_name
+from stager.units import exact_bytes
 
 
 @dataclass
@@ -133,8 +134,8 @@ def preflight(
         free_bytes += freed  # what --clean and the leftovers give back
     if free_bytes is None and size_bytes and todo and need + margin > size_bytes:
         raise MediaError(
-            f"{folder}: the card holds {size_bytes:,} bytes in all; the files need "
-            f"{need + margin:,} (with a margin). Use a larger card.",
+            f"{folder}: the card holds {exact_bytes(size_bytes)} in all; the files need "
+            f"{exact_bytes(need + margin)} (with a margin). Use a larger card.",
             code="media-full",
         )
     if free_bytes is None:
@@ -143,7 +144,7 @@ def preflight(
         )
     elif todo and free_bytes < need + margin:
         raise MediaError(
-            f"{folder} has {free_bytes:,} bytes free; the files need {need + margin:,} "
+            f"{folder} has {exact_bytes(free_bytes)} free; the files need {exact_bytes(need + margin)} "
             f"(with a margin). Use a larger card or remove other files from it.",
             code="media-full",
         )
@@ -152,7 +153,7 @@ def preflight(
         for s in todo:
             if s.bytes > FAT32_MAX:
                 raise MediaError(
-                    f"{s.name} is {s.bytes:,} bytes: over FAT32's 4 GiB file limit. Format the card as exFAT.",
+                    f"{s.name} is {exact_bytes(s.bytes)}: over FAT32's 4 GiB file limit. Format the card as exFAT.",
                     code="file-too-large",
                 )
     elif kind and kind not in ("unknown", "fuseblk") and kind not in CARD_TYPES:
