@@ -302,3 +302,14 @@ def test_history_time_is_local_with_its_offset(demo, tmp_path):
     (entry,) = [json.loads(x) for x in history.read_text().splitlines()]
     when = dt.datetime.fromisoformat(entry["time"])
     assert when.utcoffset() is not None and when.utcoffset() == dt.datetime.now().astimezone().utcoffset()
+
+
+def test_a_card_that_fails_while_checked_is_that_card_s_failure(demo, tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+
+    def dead_mount(*args, **kw):
+        raise OSError(errno.ENOTCONN, "Transport endpoint is not connected", str(card))
+
+    (check,) = lib.check_cards(_plan(demo, card), preflight=dead_mount)
+    assert check.error is not None and check.error.code == "media-vanished" and check.error.exit_code == 5

@@ -210,6 +210,7 @@ def check_cards(plan: Plan, *, clean: bool = False, probe: bool = True, prefligh
     from stager.card import clean as cleaning
     from stager.card.preflight import check_writable
     from stager.card.preflight import preflight as card_preflight
+    from stager.card.staging import media_error
 
     preflight = preflight or card_preflight
     sources = _sources(plan)
@@ -231,6 +232,9 @@ def check_cards(plan: Plan, *, clean: bool = False, probe: bool = True, prefligh
             raise Interrupted("Interrupted before copying: no firmware file was written to the card.") from None
         except StagerError as e:  # this target only: the others go on
             out.append(CardCheck(target=t, error=e))
+            continue
+        except OSError as e:  # the card failed while being checked (a dead mount, an I/O error)
+            out.append(CardCheck(target=t, error=media_error(e, Path(t.path), "checking the card")))
             continue
         both = cleaning.holds_both(Path(t.path), t.free_bytes, sources, pre.already) if pre.removed else True
         out.append(CardCheck(target=t, pre=pre, holds_both=both))
