@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.errors import CatalogError, Interrupted, MediaError, StagerError, VerifyError
-from stager.fileio import hash_stream
+from stager.fileio import hash_stream, read_regular
 
 CHUNK = 8 * 1024 * 1024
 TEMP_PREFIX = ".stager-"
@@ -174,7 +174,7 @@ def hash_from_medium(path: Path, ops: FileOps | None = None, progress=None, buf=
 def read_sidecar(path: Path) -> tuple[str, str] | None:
     """(sha256, name) of a one-line sidecar, or None when missing or malformed."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        text = read_regular(path, 4096).decode("utf-8", errors="replace").strip()  # never a FIFO's wait
     except OSError:
         return None
     digest, sep, name = text.partition("  ")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.errors import MediaError
+from stager.fileio import os_error_text, path_kind
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,7 @@ def resolve_targets(paths, allow_fixed: bool = False, *, detect=None, medium_for
     plans, seen = [], set()
     for raw in paths:
         path = Path(os.path.expanduser(str(raw)))
-        if not path.exists():
-            raise MediaError(
-                f"Target {raw} does not exist: is the card inserted and mounted there?", code="target-missing"
-            )
-        if not path.is_dir():
-            raise MediaError(
-                f"Target {raw} is not a folder: name the card's folder (its mount point).", code="target-not-folder"
-            )
+        card_folder(path, raw)
         real = path.resolve()
         if real in seen:
             raise MediaError(f"Target {raw} is named twice.", code="target-twice")
@@ -129,6 +123,24 @@ def resolve_targets(paths, allow_fixed: bool = False, *, detect=None, medium_for
         _check_writable(plan)
         plans.append(plan)
     return plans
+
+
+def card_folder(path: Path, raw=None) -> None:
+    """MediaError (exit 5) unless ``path`` is a folder that answers: missing, not a
+    folder, a name too long, a dead mount (ENOTCONN), no permission."""
+    raw = path if raw is None else raw
+    try:
+        kind = path_kind(path)
+        if kind == "dir":
+            os.listdir(path)  # a dead mount can still stat as a folder: ask for its content
+            return
+    except OSError as e:
+        raise MediaError(f"Target {os_error_text(e, raw)}", code="target-unreadable") from None
+    if kind == "missing":
+        raise MediaError(f"Target {raw} does not exist: is the card inserted and mounted there?", code="target-missing")
+    raise MediaError(
+        f"Target {raw} is not a folder: name the card's folder (its mount point).", code="target-not-folder"
+    )
 
 
 def _check_writable(plan: TargetPlan) -> None:

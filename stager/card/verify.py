@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.card.staging import FileOps, hash_from_medium, is_firmware_name, is_temp_name, media_error, read_sidecar
+from stager.card.targets import card_folder
 from stager.errors import ExitCode, MediaError
 
 
@@ -75,8 +76,7 @@ def _name_facts(name: str):
 
 def verify_card(target, ops: FileOps | None = None, progress_factory=None) -> CardReport:
     folder = Path(target)
-    if not folder.is_dir():
-        raise MediaError(f"{folder} is not a folder: is the card inserted and mounted there?", code="target-missing")
+    card_folder(folder)
     try:
         entries = sorted((e for e in os.scandir(folder) if e.is_file(follow_symlinks=False)), key=lambda e: e.name)
     except OSError as e:

@@ -167,7 +167,7 @@ def _nearby(cat: Catalog, model, role: str, kit, terminal, compatible=()) -> lis
     ]
     out.extend(looks[:6])
     for p in cat.skipped:  # e.g. a link out of the catalog bearing the very name wanted
-        parsed = names.parse(p.path)
+        parsed = names.parse(p.path.rsplit("/", 1)[-1])
         if (
             parsed.ok
             and parsed.model == model.id
