@@ -50,6 +50,17 @@ def parse_version(text, what: str = "kit") -> int:
     return int(value)
 
 
+#: ``--kit latest``: the newest kit the rules allow for the charger's other options.
+LATEST = "latest"
+
+
+def parse_kit(text) -> int | str:
+    """A kit version ('318'), or 'latest' (any case) for the newest kit the rules allow."""
+    if str(text).strip().lower() == LATEST:
+        return LATEST
+    return parse_version(text, "kit")
+
+
 def parse_month(text: str, today: _dt.date | None = None) -> tuple[int, int]:
     """A build month 'YYYY-MM' that is a real month, not in the future."""
     m = _MONTH.match((text or "").strip())

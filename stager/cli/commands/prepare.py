@@ -8,10 +8,10 @@ import sys
 import click
 
 from stager.cli.commands.catalog import catalog_option, lang_option
-from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
+from stager.cli.options import explain_option, kit_option, model_option, query_from, rule_options, terminal_option
 from stager.cli.output import emit_json, json_option, say, style
 from stager.cli.progress import card_bars
-from stager.cli.render import plan_lines, result_lines
+from stager.cli.render import plan_lines, reminder_lines, result_lines
 from stager.errors import BadInput
 
 
@@ -57,6 +57,7 @@ problem, 5 media problem, 6 verification failed (the copy is removed), 130 inter
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--eject", is_flag=True, help="After success, unmount and eject the card where the system allows.")
+@explain_option
 @json_option
 def prepare(
     model,
@@ -77,6 +78,7 @@ def prepare(
     yes,
     quiet,
     eject,
+    explain,
     as_json,
 ):
     """Stage the firmware for a charger onto a card: pick the one right file from the
@@ -102,6 +104,7 @@ def prepare(
             clean,
             eject,
             as_json,
+            explain,
         )
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
         from stager.errors import Interrupted
@@ -110,7 +113,21 @@ def prepare(
 
 
 def _prepare(
-    lib, query, out, catalog_dir, lang, with_hex, targets, allow_fixed, dry_run, yes, quiet, clean, eject, as_json
+    lib,
+    query,
+    out,
+    catalog_dir,
+    lang,
+    with_hex,
+    targets,
+    allow_fixed,
+    dry_run,
+    yes,
+    quiet,
+    clean,
+    eject,
+    as_json,
+    explain,
 ):
     from stager.cli.render import decision_lines
 
@@ -126,10 +143,10 @@ def _prepare(
         )
     except lib.Refused as e:
         if not as_json:
-            say("\n".join(decision_lines(e.decision, out)))
+            say("\n".join(decision_lines(e.decision, out, explain) + reminder_lines(e.decision, out, explain)))
         raise
     if not as_json:
-        say("\n".join(decision_lines(plan.decision, out)))
+        say("\n".join(decision_lines(plan.decision, out, explain)))
         say("\n".join(plan_lines(plan, out)))
     progress = None if (as_json or quiet) else card_bars()
 
@@ -161,6 +178,8 @@ def _prepare(
                     fg="green",
                 )
             )
+        for line in [] if as_json else reminder_lines(plan.decision, out, explain):
+            say(line)
         return worst
 
     if not yes:
@@ -179,7 +198,7 @@ def _prepare(
     if as_json:
         emit_json(plan.to_json(dry_run=False, results=results))
     else:
-        for line in result_lines(plan, results, out):
+        for line in result_lines(plan, results, out) + reminder_lines(plan.decision, out, explain):
             say(line)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if worst == 0 and eject:
