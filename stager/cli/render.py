@@ -16,7 +16,10 @@ def decision_lines(decision, stream=None, explain: bool = True) -> list[str]:
     q = decision.query
     terminal = decision.terminal
     if q.kit_latest:
-        what = f"kit {q.kit} (newest the rules allow with these options)"
+        if decision.allowed:
+            what = f"kit {q.kit} (newest the rules allow with these options)"
+        else:
+            what = f"kit {q.kit} (the newest kit: no kit of the table is allowed with these options)"
         if terminal is not None:
             what += f" + terminal {terminal}"
     elif terminal is None:
