@@ -1,14 +1,16 @@
-"""Base file I/O: the one read-and-hash loop, safe reads of small files, and plain
-sentences for the errors a user's system can give.
+"""The base of every file operation stager makes: one read-and-hash loop, one buffer
+size, one folder fsync, one "is this path inside that root" test, and safe reads.
 
-- :func:`hash_stream`: a file object streamed through a reused buffer.
+Every layer above (catalog, card) streams and hashes through :func:`hash_stream`; no
+other module imports hashlib for file contents.
+
 - :func:`read_regular`: the bytes of a small file that must be a regular file; a FIFO,
   a device, a socket or a folder is refused without being read (so it cannot hang
   stager or have a device's side effects), and a file over ``limit`` bytes is refused.
+- :func:`path_kind`: what is at a path ("missing", "dir", "file" or another kind), with
+  the system's errors raised for the caller to word.
 - :func:`os_error_text`: an :class:`OSError` as one sentence naming the path and what to
   do (ENAMETOOLONG, ENOTCONN, EACCES...), for the messages of the error tree.
-- :func:`path_kind`: what is at a path ("missing", "dir", "file" or another kind), with
-  the system's errors as :class:`OSError` for the caller to word.
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ import errno
 import hashlib
 import os
 import stat
+import threading
+
+#: One buffer size for every streamed read, copy and read-back (8 MiB).
+CHUNK = 8 * 1024 * 1024
+
+#: errno values of a file system that cannot fsync a folder (some FUSE ones): not a failure.
+FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EBADF})
 
 
 class Stopped(Exception):
@@ -38,6 +47,45 @@ def hash_stream(f, buf: bytearray, progress=None, stop=None) -> str:
         if stop is not None and stop.is_set():
             raise Stopped()
     return h.hexdigest()
+
+
+_tls = threading.local()
+
+
+def hash_file(path, progress=None, stop=None) -> str:
+    """SHA-256 of a file, hex, streamed through a reused buffer (one per thread).
+    ``progress(n)`` is called with the bytes read after each chunk."""
+    buf = getattr(_tls, "buf", None)
+    if buf is None:
+        buf = _tls.buf = bytearray(CHUNK)
+    with open(path, "rb", buffering=0) as f:
+        if hasattr(os, "posix_fadvise"):
+            try:
+                os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            except OSError:
+                pass
+        return hash_stream(f, buf, progress, stop)
+
+
+def fsync_dir(folder) -> None:
+    """Make a rename or creation in ``folder`` durable. A file system that cannot fsync
+    a folder (errno in :data:`FSYNC_UNSUPPORTED`) and Windows (no folder handles here)
+    are not failures; any other error is raised."""
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if e.errno not in FSYNC_UNSUPPORTED:
+            raise
+    finally:
+        os.close(fd)
+
+
+def is_under(path: str, root: str) -> bool:
+    """True when the (already resolved) ``path`` is ``root`` or inside it."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 # --------------------------------------------------------------------------- kinds of files

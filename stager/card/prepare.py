@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from stager.catalog.select import select
 from stager.errors import ExitCode, Interrupted, MediaError, Refused, StagerError
+from stager.fileio import is_under
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _never_the_catalog(root, targets) -> None:
     cat = os.path.realpath(root)
     for t in targets:
         path = os.path.realpath(t.path)
-        if path == cat or path.startswith(cat + os.sep) or cat.startswith(path.rstrip(os.sep) + os.sep):
+        if is_under(path, cat) or is_under(cat, path):
             raise MediaError(
                 f"Target {t.path} is the firmware catalog {root}, or holds it, or lies inside it: "
                 f"a card must be a folder of its own. Name the card's folder with --target.",

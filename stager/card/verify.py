@@ -12,9 +12,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stager.card.staging import FileOps, hash_from_medium, is_firmware_name, is_temp_name, media_error, read_sidecar
+from stager.card.staging import FileOps, hash_from_medium, is_temp_name, media_error, read_sidecar
 from stager.card.targets import card_folder
 from stager.errors import ExitCode, MediaError
+from stager.rules.names import is_firmware_name
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ GNU coreutils' format (``sha256sum -c SHA256SUMS`` checks it); a bad line is nam
 its number and blocks only the file it names. Symlinks pointing outside the catalog
 and index paths that leave it are never followed or used.
 
-:meth:`Catalog.select` turns an allowed rules decision into the one bundle (and the
-terminal's ``.hex``); it does not read the files: the staging engine hashes while it
+:func:`stager.catalog.select.select` turns an allowed rules decision into the one
+bundle (and the terminal's ``.hex``); it does not read the files: the staging engine hashes while it
 copies and compares with ``CatalogFile.sha256`` (or calls :func:`check_content`).
 
 Duplicates: the same name (compared in canonical spelling) in several subfolders is
 taken only when every copy is indexed with the same checksum: the bytes are then the
-same and either copy will do (the first path in sort order is taken and the others
-named in a note). Otherwise the name is ``ambiguous`` and selecting it fails with
+same and either copy will do (the shallowest path, then the first in sort order, is
+taken and the others named in a note). Otherwise the name is ``ambiguous`` and selecting it fails with
 ``several-files``: two different contents claim to be one firmware file.
 """
 
@@ -44,7 +44,7 @@ from stager.catalog.index import (
 )
 from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import BadInput, CatalogError
-from stager.fileio import os_error_text, path_kind, read_regular
+from stager.fileio import is_under, os_error_text, path_kind, read_regular
 from stager.rules import names
 from stager.rules.loader import rules as _rules
 
@@ -77,10 +77,6 @@ def open_catalog(path=None, environ=None) -> Catalog:
     return Catalog(folder)
 
 
-def _inside(target: str, root_real: str) -> bool:
-    return target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)
-
-
 class Catalog:
     """A scanned catalog folder. Attributes: ``root``, ``entries`` (sorted by path),
     ``bad_lines``, ``missing`` (good index lines naming no scanned file, as Problems),
@@ -89,6 +85,10 @@ class Catalog:
     def __init__(self, root: Path):
         self.root = Path(os.path.abspath(root))
         self._real = os.path.realpath(self.root)
+        self._scan()
+
+    def _scan(self) -> None:
+        """Read the folder and its index (again, after ``index`` wrote lines)."""
         self.skipped: list[Problem] = []
         self.index_present = False
         self.index_error: str | None = None
@@ -125,7 +125,7 @@ class Catalog:
                 try:
                     if de.is_symlink():
                         target = os.path.realpath(de.path)
-                        if not _inside(target, self._real):
+                        if not is_under(target, self._real):
                             self.skipped.append(
                                 Problem(relpath, f"a link to {target}, outside the catalog: never followed or used")
                             )
@@ -166,7 +166,7 @@ class Catalog:
         index = self.root / INDEX_NAME
         if not os.path.lexists(index):
             return [], []
-        if index.is_symlink() and not _inside(os.path.realpath(index), self._real):
+        if index.is_symlink() and not is_under(os.path.realpath(index), self._real):
             self.index_error = f"{INDEX_NAME} is a link outside the catalog: not read"
             return [], []
         try:
@@ -236,7 +236,7 @@ class Catalog:
             if ln.relpath in scanned:
                 continue
             full = os.path.join(self.root, *ln.relpath.split("/"))
-            if os.path.lexists(full) and not _inside(os.path.realpath(full), self._real):
+            if os.path.lexists(full) and not is_under(os.path.realpath(full), self._real):
                 self.bad_lines.append(
                     BadLine(
                         ln.line,
@@ -274,8 +274,9 @@ class Catalog:
                 self._checked[cf.relpath] = None
             except CatalogError as e:
                 self._checked[cf.relpath] = e
-        if self._checked[cf.relpath] is not None:
-            raise self._checked[cf.relpath]
+        error = self._checked[cf.relpath]
+        if error is not None:
+            raise error
 
     def to_json(self, model: str | None = None) -> dict:
         entries = [e for e in self.entries if model is None or not e.parsed.ok or e.parsed.model == model]
@@ -340,7 +341,8 @@ class Catalog:
         written = False
         if added:
             old_bytes = self._index_bytes if self.index_present else b""
-            body = b"".join(format_index_line(c.actual, c.path) for c in sorted(added, key=lambda c: c.path))
+            lines = [format_index_line(c.actual or "", c.path) for c in sorted(added, key=lambda c: c.path)]
+            body = b"".join(lines)  # every added file was hashed: c.actual is set
             sep = b"\n" if old_bytes and not old_bytes.endswith(b"\n") else b""
             write_atomic(self.root / INDEX_NAME, old_bytes + sep + body, expect=old_bytes)
             written = True
@@ -356,7 +358,7 @@ class Catalog:
             blocked=tuple(e.relpath for e in self.entries if e.relpath in self._blocked),
             written=written,
         )
-        self.__init__(self.root)
+        self._scan()
         return report
 
     def verify(self, progress=None) -> VerifyReport:
