@@ -218,14 +218,7 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
     first = text.split("\n", 1)[0]
     # A spreadsheet set to French saves "CSV" with semicolons: read the file as it is.
     delimiter = ";" if ";" in first and "," not in first else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        rows = [(reader.line_num, row) for row in reader]
-    except csv.Error as e:  # a cell over the csv module's limit (128 KiB), a NUL...
-        raise BadInput(
-            f"site file {path}: line {reader.line_num} cannot be read as CSV ({e}): one charger a line, "
-            f"columns {','.join(COLUMNS)}."
-        ) from None
+    rows = _csv_rows(path, text, delimiter)
     header = [h.strip().lower() for h in rows[0][1]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -266,6 +259,19 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
 def plan_one(charger: Charger, catalog=None) -> SitePlan:
     """The plan of one charger, as a site of one."""
     return SitePlan(plans=[plan_charger(charger, catalog)], catalog=str(catalog.root) if catalog is not None else None)
+
+
+def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of each CSV row; BadInput for a row the csv module refuses
+    (a cell over its 128 KiB limit...), naming the line."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as e:
+        raise BadInput(
+            f"site file {path}: line {reader.line_num} cannot be read as CSV ({e}): one charger a line, "
+            f"columns {','.join(COLUMNS)}."
+        ) from None
 
 
 def plan_site(path, catalog=None) -> SitePlan:

@@ -385,9 +385,9 @@ def parse(filename: str, conv: Convention | None = None) -> ParsedName | BadName
     name the charger reads)."""
     conv = conv or convention()
     base = str(filename).rsplit("/", 1)[-1]
-    odd = _not_plain(base)
-    if odd:
-        return BadName(base, "unrecognised", f"{odd}: not a firmware file name (one plain name); rename the file")
+    not_plain = _not_plain(base)
+    if not_plain:
+        return BadName(base, "unrecognised", f"{not_plain}: not a firmware file name (one plain name); rename the file")
     for shape in conv.shapes:
         m = shape.regex.fullmatch(base)
         if m:
