@@ -92,6 +92,7 @@ def resolve_targets(paths, allow_fixed: bool = False, *, detect=None, medium_for
                 details=[m.to_json() for m in found],
             )
         m = found[0]
+        card_folder(Path(m.mountpoint))  # a dead mount says so, not "read-only"
         plan = TargetPlan.from_medium(Path(m.mountpoint), m)
         _check_writable(plan)
         return [plan]
