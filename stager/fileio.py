@@ -173,6 +173,9 @@ _SENTENCES = {
     "Use a shorter name.",
     errno.ENOTCONN: "the medium mounted there no longer answers (it was removed, or its driver stopped). "
     "Unmount it, insert the card again and retry.",
+    # A FUSE mount whose driver died answers ENOTCONN, or ECONNABORTED once the kernel aborted it.
+    errno.ECONNABORTED: "the medium mounted there no longer answers (it was removed, or its driver stopped). "
+    "Unmount it, insert the card again and retry.",
     errno.EACCES: "permission denied. Check that your user may use it, or choose another place.",
     errno.EPERM: "the system does not allow this operation (permission or a locked file). "
     "Check the file is not locked or in use, or choose another place.",

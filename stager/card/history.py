@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 
 from stager.errors import BadInput
-from stager.fileio import os_error_text, read_regular
+from stager.fileio import NotRegularFile, kind_of, os_error_text, read_regular
 
 FILE = "history.jsonl"
 #: A history larger than this is not read whole (a line a staging: years of work).
@@ -66,8 +67,12 @@ def record(decision, target, sources, result, *, path: Path | None = None, warn=
         lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # O_NONBLOCK: a FIFO there cannot block the run (no reader: ENXIO); then only a regular file is written.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o644)
         try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise NotRegularFile(path, kind_of(mode))
             os.write(fd, "".join(lines).encode("utf-8"))
         finally:
             os.close(fd)

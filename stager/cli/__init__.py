@@ -18,7 +18,16 @@ from stager import __version__
 from stager.errors import BadInput, ExitCode, StagerError
 
 #: errno values that mean the medium itself failed (exit 5 rather than 2).
-_MEDIUM_ERRNOS = {errno.ENOTCONN, errno.EIO, errno.ENOSPC, errno.EROFS, errno.ENODEV, errno.ENXIO, errno.ESTALE}
+_MEDIUM_ERRNOS = {
+    errno.ENOTCONN,
+    errno.ECONNABORTED,
+    errno.EIO,
+    errno.ENOSPC,
+    errno.EROFS,
+    errno.ENODEV,
+    errno.ENXIO,
+    errno.ESTALE,
+}
 
 #: command name -> "module:attribute"; the order is the order of ``stager --help``.
 COMMANDS = {
