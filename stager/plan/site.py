@@ -210,7 +210,7 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
         raise BadInput(f"site file {path} does not exist.") from None
     except OSError as e:
         raise BadInput(f"cannot read site file {path}: {os_error_text(e, '')}") from None
-    if not raw.strip():
+    if not raw.removeprefix(b"\xef\xbb\xbf").strip():  # nothing, or only the UTF-8 mark of a spreadsheet
         raise BadInput(
             f"site file {path} is empty: it needs a header line ({','.join(COLUMNS)}) and one charger a line."
         )
