@@ -45,6 +45,10 @@ def run_stager(tmp_path):
         full_env = dict(os.environ)
         full_env.pop("STAGER_CATALOG", None)
         full_env.setdefault("STAGER_HOME", str(home))
+        # no settings file of this machine or user leaks in (tests give STAGER_CONFIG or these)
+        full_env.setdefault("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+        full_env.setdefault("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
+        full_env.pop("STAGER_CONFIG", None)
         full_env["NO_COLOR"] = "1"
         if env:
             full_env.update(env)

@@ -229,6 +229,23 @@ def open_catalog(path=None, environ=None) -> Catalog:
     return Catalog(folder)
 
 
+def _structure(entries, hashes) -> dict:
+    """{relpath: StructureProblem} for the readable files whose structure is not sound."""
+    from stager.catalog.structure import check_structure
+
+    out = {}
+    for e in entries:
+        if not isinstance(hashes.get(e.path), str):
+            continue  # unreadable: reported as such
+        try:
+            problem = check_structure(e.path, e.relpath)
+        except OSError:
+            continue
+        if problem is not None:
+            out[e.relpath] = problem
+    return out
+
+
 def _inside(target: str, root_real: str) -> bool:
     return target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)
 
@@ -246,6 +263,8 @@ class Catalog:
         self.index_error: str | None = None
         self._index_bytes = b""
         self._checked: dict[str, CatalogError | None] = {}
+        #: stager.catalog.trust.Trust once the catalog was opened with the trust settings
+        self.trust = None
         files = self._walk()
         good, self.bad_lines = self._read_index()
         self.lines = {ln.relpath: ln for ln in good}
@@ -409,6 +428,16 @@ class Catalog:
         return tuple(missing)
 
     # ------------------------------------------------------------------ queries
+    @property
+    def index_bytes(self) -> bytes:
+        """SHA256SUMS exactly as read and parsed (what its signature must cover)."""
+        return self._index_bytes
+
+    @property
+    def signed(self) -> bool:
+        """True when the index was checked against a trusted key's signature."""
+        return bool(self.trust is not None and self.trust.enforced)
+
     def files(self, status: str | None = None) -> list[Entry]:
         return [e for e in self.entries if status is None or e.status == status]
 
@@ -486,9 +515,12 @@ class Catalog:
         old = [e for e in self.entries if e.relpath in self.lines]
         hashes = hash_many([e.path for e in new + old], progress)
         checked = tuple(_check(e, self.lines[e.relpath], hashes[e.path]) for e in old)
+        malformed = _structure(new + old, hashes)
         added, unreadable = [], []
         for e in new:
             got = hashes[e.path]
+            if e.relpath in malformed:
+                continue
             if isinstance(got, str):
                 added.append(FileCheck(e.relpath, None, got, got, e.bytes, "added", ""))
             else:
@@ -510,6 +542,7 @@ class Catalog:
             sep = b"\n" if old_bytes and not old_bytes.endswith(b"\n") else b""
             write_atomic(self.root / INDEX_NAME, old_bytes + sep + body, expect=old_bytes)
             written = True
+        signed = os.path.lexists(self.root / (INDEX_NAME + ".minisig"))
         report = IndexReport(
             catalog=str(self.root),
             added=tuple(added),
@@ -521,6 +554,8 @@ class Catalog:
             ),
             blocked=tuple(e.relpath for e in self.entries if e.relpath in self._blocked),
             written=written,
+            malformed=tuple(malformed.values()),
+            signature=("stale" if written else "unchanged") if signed else None,
         )
         self.__init__(self.root)
         return report
@@ -543,12 +578,14 @@ class Catalog:
             )
         old = [e for e in self.entries if e.relpath in self.lines]
         hashes = hash_many([e.path for e in old], progress)
+        malformed = _structure(old, hashes)
         return VerifyReport(
             catalog=str(self.root),
             checks=tuple(_check(e, self.lines[e.relpath], hashes[e.path]) for e in old),
             missing=self.missing,
             bad_lines=tuple(self.bad_lines),
             not_indexed=tuple(e.relpath for e in self.entries if self._needs_line(e)),
+            malformed=tuple(malformed.values()),
         )
 
     def total_indexed_bytes(self) -> int:

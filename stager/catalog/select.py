@@ -38,6 +38,12 @@ def _one(cat: Catalog, cands: list[Entry], notes: list) -> CatalogFile:
         return _catalog_file(first)
     if len(cands) == 1:
         c = cands[0]
+        if c.status == "not-indexed" and cat.signed:
+            raise CatalogError(
+                f"{c.relpath} is in the catalog but not in its signed {INDEX_NAME}, so it is never used: "
+                f"a file added after signing proves nothing. Get the signed catalog again from its source.",
+                code="not-in-signed-index",
+            )
         if c.status == "not-indexed":
             raise CatalogError(
                 f"{c.relpath} is in the catalog but has no line in {INDEX_NAME}, so it is not used: check "
