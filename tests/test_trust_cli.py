@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from stager.catalog.demo import build_demo_catalog
+from stager.catalog.signature import SecretKey
 
 MINISIGN = shutil.which("minisign")
 pytestmark = pytest.mark.skipif(MINISIGN is None, reason="the minisign tool is not installed (apt install minisign)")
@@ -189,7 +190,11 @@ def test_keygen_and_sign_verify_with_minisign(run_stager, tmp_path):
     v = minisign("-V", "-p", pub, "-m", cat / "SHA256SUMS")
     assert v.returncode == 0, v.stderr
     assert "catalog:workshop" in v.stdout
-    assert run_stager("catalog", "sign", "--key", key, "--catalog", cat, input="wrong\n").code == 2
+    # a wrong password (a key with small scrypt limits, so that this costs little)
+    fast = tmp_path / "fast.key"
+    fast.write_text(SecretKey.generate().file_text(b"right", opslimit=524288, memlimit=16777216))
+    r = run_stager("catalog", "sign", "--key", fast, "--catalog", cat, input="wrong\n")
+    assert r.code == 2 and "wrong password" in r.err, r
 
 
 def test_sign_with_a_key_made_by_minisign(run_stager, tmp_path):
