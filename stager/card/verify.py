@@ -17,8 +17,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stager.card.staging import FileOps, hash_from_medium, is_firmware_name, is_temp_name, media_error, read_sidecar
-from stager.errors import MediaError
+from stager.card.staging import FileOps, hash_from_medium, is_temp_name, media_error, read_sidecar
+from stager.errors import ExitCode, MediaError
+from stager.rules.names import is_firmware_name
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,12 @@ class CardReport:
     @property
     def exit_code(self) -> int:
         if any(f.status != "ok" or f.catalog == "differs" for f in self.files):
-            return 6
+            return ExitCode.VERIFY
         if any(f.catalog == "not-in-index" for f in self.files):
-            return 4
+            return ExitCode.CATALOG
         if any(f.rules not in ("ok", None) for f in self.files):
-            return 3
-        return 0
+            return ExitCode.REFUSED
+        return ExitCode.OK
 
     def to_json(self) -> dict:
         return {
@@ -84,7 +85,7 @@ class CardReport:
             return {"catalog": None}
         cat = self.catalog
         doc: dict = {"catalog": {"path": str(cat.root), "trust": cat.trust.to_json() if cat.trust else None}}  # type: ignore[attr-defined]
-        if self.exit_code == 4:
+        if self.exit_code == ExitCode.CATALOG:
             missing = [f.name for f in self.files if f.catalog == "not-in-index"]
             code = "not-in-signed-index" if cat.signed else "not-in-catalog"  # type: ignore[attr-defined]
             doc["error"] = {
@@ -95,13 +96,13 @@ class CardReport:
 
 
 def _name_facts(name: str):
-    from stager.catalog.folder import rules_cell
+    from stager.rules.engine import table_cell
     from stager.rules.names import parse
 
     p = parse(name)
     if not p.ok:
         return None, None, f"the name is {p.status}: {p.why}"
-    return p.to_json(), rules_cell(p), ""
+    return p.to_json(), table_cell(p.model, p.kit, p.terminal), ""
 
 
 def against_catalog(catalog, name: str, got: str | None) -> tuple[str, int | None, str]:

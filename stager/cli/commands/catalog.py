@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 import click
 
 from stager.cli.options import parsed_by
-from stager.cli.output import emit_json, handle_errors, json_option, render_error, say, style
+from stager.cli.output import emit_json, error_line, json_option, say, style
+from stager.cli.progress import byte_progress
 from stager.cli.render import human_bytes
+from stager.errors import ExitCode
 from stager.rules.inputs import parse_model
 
 
@@ -41,27 +42,6 @@ lang_option = click.option(
     callback=parsed_by(_lang),
     help="Terminal language pack, e.g. FR or FR-EN-DE. Default: the only pack in the catalog.",
 )
-
-
-@contextlib.contextmanager
-def byte_progress(total: int, enabled: bool, desc: str):
-    """A tqdm bar over bytes on stderr, only on a terminal; yields update(n) or None."""
-    if not enabled or total <= 0 or not sys.stderr.isatty():
-        yield None
-        return
-    from tqdm import tqdm
-
-    with tqdm(
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc=desc,
-        file=sys.stderr,
-        leave=False,
-        dynamic_ncols=True,
-    ) as bar:
-        yield bar.update
 
 
 def _status(text: str) -> str:
@@ -162,7 +142,6 @@ Exit codes: 0 listed, 2 bad input or no catalog given, 4 the catalog folder does
     help="List only this model's files (p22, p50, wbac); problems are always listed.",
 )
 @json_option
-@handle_errors
 def list_(catalog_dir, model, as_json):
     """List the catalog by model (kit, terminal, pack, status, file), then the names
     that are never used and why, and the index's bad lines. Reads names and sizes
@@ -174,21 +153,21 @@ def list_(catalog_dir, model, as_json):
         emit_json(doc)
     else:
         say("\n".join(list_lines(doc)))
+    return ExitCode.OK
 
 
-def _finish(doc: dict, error, as_json: bool, lines: list[str]) -> None:
+def _finish(doc: dict, error, as_json: bool, lines: list[str]) -> int:
+    """Print a report (its JSON, or its lines) and return its exit code."""
     if as_json:
         if error is not None:
             doc = {"ok": False, "error": error.to_json(), **{k: v for k, v in doc.items() if k != "ok"}}
         emit_json(doc)
     else:
         say("\n".join(lines))
-    if error is not None:
-        if not as_json:
-            render_error(error, False)
-        else:
-            say(f"Error: {error.message}", err=True)
-        sys.exit(error.exit_code)
+    if error is None:
+        return ExitCode.OK
+    say(error_line(error.message), err=True)
+    return error.exit_code
 
 
 @catalog.command(
@@ -204,7 +183,6 @@ Exit codes: 0 done, 2 no catalog given, 4 a file no longer matches its line
 )
 @catalog_option
 @json_option
-@handle_errors
 def index(catalog_dir, as_json):
     """Add a SHA256SUMS line for every file that has none.
 
@@ -245,7 +223,7 @@ def index(catalog_dir, as_json):
         lines.append(style(text, sys.stdout, fg="red", bold=True))
         if as_json:
             say(text, err=True)
-    _finish(doc, error, as_json, lines)
+    return _finish(doc, error, as_json, lines)
 
 
 def _malformed_lines(malformed) -> list[str]:
@@ -270,7 +248,6 @@ missing or unreadable, or the index has bad lines.""",
 @catalog_option
 @allow_rollback_option
 @json_option
-@handle_errors
 def verify(catalog_dir, allow_rollback, as_json):
     """Re-read every indexed file and compare it with its SHA256SUMS line.
 
@@ -299,7 +276,7 @@ def verify(catalog_dir, allow_rollback, as_json):
         lines.append(f"No line yet (not used until indexed): {', '.join(report.not_indexed)}")
     lines += [f"  {style('MALFORMED', sys.stdout, fg='red')} {m.path}: {m.what} ({m.where})" for m in report.malformed]
     lines.append(trust_line(cat.trust))
-    _finish(doc, error, as_json, lines)
+    return _finish(doc, error, as_json, lines)
 
 
 def trust_line(trust) -> str:
@@ -351,7 +328,6 @@ Exit codes: 0 written, 2 bad input (a file already exists, passwords differ)."""
 )
 @click.option("--force", is_flag=True, help="Overwrite existing key files.")
 @json_option
-@handle_errors
 def keygen(public_path, secret_path, unencrypted, force, as_json):
     """Make a minisign key pair for signing the catalog's index.
 
@@ -367,9 +343,10 @@ def keygen(public_path, secret_path, unencrypted, force, as_json):
     doc = {"ok": True, "key": key.id, "public_key": key.line(), "public": public_path, "secret": secret_path}
     if as_json:
         emit_json(doc)
-        return
+        return ExitCode.OK
     say(f"Wrote the public key {public_path} and the secret key {secret_path} (key {key.id}).")
     say(f"Trust it on each machine: trusted_keys = [\"{key.line()}\"] in the settings file ('stager config show').")
+    return ExitCode.OK
 
 
 @catalog.command(
@@ -388,7 +365,6 @@ Exit codes: 0 signed, 2 bad input (no such key, wrong password), 4 a catalog pro
 @click.option("--name", metavar="NAME", help="The catalog's name in the trusted comment (default: its folder's name).")
 @click.option("--legacy", is_flag=True, help="Sign in minisign's legacy form ('Ed', not prehashed).")
 @json_option
-@handle_errors
 def sign(catalog_dir, key_path, name, legacy, as_json):
     """Sign SHA256SUMS: write SHA256SUMS.minisig beside it (minisign's format).
 
@@ -405,7 +381,7 @@ def sign(catalog_dir, key_path, name, legacy, as_json):
     doc = {"ok": True, "catalog": str(cat.root), **signed}
     if as_json:
         emit_json(doc)
-        return
+        return ExitCode.OK
     say(
         f"Signed {cat.root}/SHA256SUMS with key {signed['key']} on {when(signed['time'])} as catalog "
         f"'{signed['name']}': {signed['signature']}."
@@ -415,3 +391,4 @@ def sign(catalog_dir, key_path, name, legacy, as_json):
             "Not in the signed index (never used on a machine that trusts this key): "
             + ", ".join(signed["not_indexed"])
         )
+    return ExitCode.OK

@@ -6,7 +6,8 @@ import os
 
 import click
 
-from stager.cli.output import emit_json, handle_errors, json_option, say
+from stager.cli.output import emit_json, json_option, say
+from stager.errors import ExitCode
 
 
 def show_lines(doc: dict) -> list[str]:
@@ -55,7 +56,6 @@ Examples:
 Exit codes: 0 shown, 2 a settings file is not valid (the file and the problem are named).""",
 )
 @json_option
-@handle_errors
 def show(as_json):
     """Print the settings in force: which files were read (the machine's, then the user's,
     or STAGER_CONFIG's alone), the catalog folder, the trusted keys and where each
@@ -68,3 +68,4 @@ def show(as_json):
         emit_json(doc)
     else:
         say("\n".join(show_lines(doc)))
+    return ExitCode.OK

@@ -7,7 +7,7 @@ import sys
 import click
 
 from stager.cli.commands.catalog import allow_rollback_option
-from stager.cli.output import emit_json, handle_errors, json_option, say, style, warn
+from stager.cli.output import emit_json, json_option, say, style, warn
 
 
 def report_lines(report, stream) -> list[str]:
@@ -77,7 +77,6 @@ card, 6 a checksum mismatch, a missing sidecar, or a file that is not the catalo
 )
 @allow_rollback_option
 @json_option
-@handle_errors
 def verify(target, catalog_dir, allow_rollback, as_json):
     """Check every firmware file on the card root: its .sha256 sidecar, its SHA-256 read
     back from the card (not from the cache), what its name says and whether the rules
@@ -95,4 +94,4 @@ def verify(target, catalog_dir, allow_rollback, as_json):
     else:
         for line in report_lines(report, sys.stdout):
             say(line)
-    sys.exit(report.exit_code)
+    return report.exit_code
