@@ -67,14 +67,15 @@ def open_catalog(path=None, environ=None) -> Catalog:
     return Catalog(folder)
 
 
-def _structure(entries, hashes) -> dict:
-    """{relpath: StructureProblem} for the readable files whose structure is not sound."""
+def _structure(entries, stop) -> dict:
+    """{relpath: StructureProblem} for the files whose structure is not sound (an
+    unreadable file is left to the hashing, which reports it)."""
     from stager.catalog.structure import check_structure
 
     out = {}
     for e in entries:
-        if not isinstance(hashes.get(e.path), str):
-            continue  # unreadable: reported as such
+        if stop.is_set():
+            break
         try:
             problem = check_structure(e.path, e.relpath)
         except OSError:
@@ -82,6 +83,23 @@ def _structure(entries, hashes) -> dict:
         if problem is not None:
             out[e.relpath] = problem
     return out
+
+
+def _hash_and_check(entries, progress) -> tuple[dict, dict]:
+    """(hashes as :func:`hash_many` gives them, structure problems), both reads at once:
+    the structure check (mostly zlib, which releases the GIL) runs beside the hashing."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    stop = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        shape = pool.submit(_structure, entries, stop)
+        try:
+            hashes = hash_many([e.path for e in entries], progress)
+        except BaseException:
+            stop.set()
+            raise
+        return hashes, shape.result()
 
 
 class Catalog:
@@ -338,9 +356,8 @@ class Catalog:
             )
         new = [e for e in self.entries if self._needs_line(e)]
         old = [e for e in self.entries if e.relpath in self.lines]
-        hashes = hash_many([e.path for e in new + old], progress)
+        hashes, malformed = _hash_and_check(new + old, progress)
         checked = tuple(_check(e, self.lines[e.relpath], hashes[e.path]) for e in old)
-        malformed = _structure(new + old, hashes)
         added, unreadable = [], []
         for e in new:
             got = hashes[e.path]
@@ -403,8 +420,7 @@ class Catalog:
                 code="no-index",
             )
         old = [e for e in self.entries if e.relpath in self.lines]
-        hashes = hash_many([e.path for e in old], progress)
-        malformed = _structure(old, hashes)
+        hashes, malformed = _hash_and_check(old, progress)
         return VerifyReport(
             catalog=str(self.root),
             checks=tuple(_check(e, self.lines[e.relpath], hashes[e.path]) for e in old),

@@ -65,24 +65,33 @@ def check_structure(path, relpath: str | None = None) -> StructureProblem | None
 
 # --------------------------------------------------------------------------- .tar.gz
 class _GzipReader:
-    """A read-only stream of the one gzip member of a file, raising _Bad at any fault."""
+    """A read-only stream of the one gzip member of a file, raising _Bad at any fault.
+    At most about one chunk of output is held at a time, however well the data compresses."""
 
     def __init__(self, f):
         self.f = f
         self.z = zlib.decompressobj(wbits=31)
-        self.offset = 0  # compressed bytes read so far
+        self.offset = 0  # compressed bytes read from the file so far
+        self.pending = b""  # compressed bytes read but not yet inflated
         self.buf = b""
+        self.pos = 0
         self.done = False
 
-    def _fill(self) -> None:
+    def _input(self) -> None:
         chunk = self.f.read(_CHUNK)
         if not chunk:
             raise _Bad(
                 "the gzip stream stops before its end: the file is cut short (an interrupted download?)",
                 f"byte {self.offset}",
             )
+        self.offset += len(chunk)
+        self.pending = chunk
+
+    def _more(self) -> None:
+        if not self.pending:
+            self._input()
         try:
-            out = self.z.decompress(chunk)
+            out = self.z.decompress(self.pending, _CHUNK)
         except zlib.error as e:
             why = str(e)
             what = (
@@ -90,30 +99,29 @@ class _GzipReader:
                 if "check" in why
                 else f"the gzip data is damaged ({why})"
             )
-            raise _Bad(what, f"within bytes {self.offset} to {self.offset + len(chunk)}") from None
-        self.offset += len(chunk)
-        self.buf += out
+            raise _Bad(what, f"within bytes {self.offset - len(self.pending)} to {self.offset}") from None
+        self.pending = self.z.unconsumed_tail
+        self.buf, self.pos = self.buf[self.pos :] + out, 0
         if self.z.eof:
             self.done = True
-            extra = len(self.z.unused_data) + len(self.f.read(1))
-            if extra:
+            if self.z.unused_data or self.f.read(1):
                 raise _Bad(
                     "there are bytes after the end of the gzip stream: one complete stream is expected",
                     f"byte {self.offset - len(self.z.unused_data)}",
                 )
 
     def read(self, n: int = -1) -> bytes:
-        while not self.done and (n < 0 or len(self.buf) < n):
-            self._fill()
-        if n < 0:
-            n = len(self.buf)
-        out, self.buf = self.buf[:n], self.buf[n:]
+        while not self.done and (n < 0 or len(self.buf) - self.pos < n):
+            self._more()
+        end = len(self.buf) if n < 0 else self.pos + n
+        out = self.buf[self.pos : end]
+        self.pos += len(out)
         return out
 
     def drain(self) -> None:
         while not self.done:
-            self._fill()
-            self.buf = b""
+            self.buf, self.pos = b"", 0
+            self._more()
 
 
 def _member_problem(m: tarfile.TarInfo) -> str | None:
@@ -143,12 +151,12 @@ def check_targz(path) -> None:
         stream = _GzipReader(f)
         last = "the start of the archive"
         try:
-            with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=stream, mode="r|", bufsize=_CHUNK) as tar:  # type: ignore[call-overload]
                 for member in tar:
                     problem = _member_problem(member)
                     if problem:
                         raise _Bad(problem, f"member '{member.name}'")
-                    last = f"after member '{member.name}'"
+                    last = f"member '{member.name}' or just after it"
         except tarfile.TarError as e:
             raise _Bad(f"the archive inside is not a readable tar ({e})", last) from None
         stream.drain()
