@@ -129,6 +129,41 @@ def against_catalog(catalog, name: str, got: str | None) -> tuple[str, int | Non
     return "match", hit.line, ""
 
 
+def _card_file(folder: Path, e, ops, progress_factory, catalog) -> CardFile:
+    """One firmware file of the card: read back, against its sidecar, the rules and (with a catalog) the index."""
+    size = e.stat(follow_symlinks=False).st_size
+    parsed, rules, why = _name_facts(e.name)
+    side = read_sidecar(folder / f"{e.name}.sha256")
+    bar = progress_factory(size, f"verify {e.name}") if progress_factory else None
+    try:
+        got = hash_from_medium(folder / e.name, ops, bar)
+    except OSError as err:
+        message = media_error(err, folder, f"reading {e.name}").message
+        return CardFile(e.name, size, "unreadable", None, side[0] if side else None, parsed, rules, message)
+    finally:
+        if bar is not None:
+            bar.close()
+    if not (folder / f"{e.name}.sha256").exists():
+        status, why = "no-sidecar", f"no {e.name}.sha256 beside it: its origin cannot be proved. " + why
+    elif side is None or side[1] != e.name:
+        status, why = "bad-sidecar", f"{e.name}.sha256 is not one '<sha256>  {e.name}' line. " + why
+    elif side[0] != got:
+        status, why = (
+            "mismatch",
+            (
+                "the bytes read back differ from the sidecar's checksum: the file "
+                "is damaged. Prepare the card again. " + why
+            ),
+        )
+    else:
+        status = "ok"
+    if rules not in (None, "ok"):
+        why = (why + " " if why else "") + f"the rules say '{rules}' for what this name carries."
+    cat_status, cat_line, cat_why = against_catalog(catalog, e.name, got) if catalog else (None, None, "")
+    why = (why + " " + cat_why).strip()
+    return CardFile(e.name, size, status, got, side[0] if side else None, parsed, rules, why, cat_status, cat_line)
+
+
 def verify_card(target, ops: FileOps | None = None, progress_factory=None, catalog=None) -> CardReport:
     folder = Path(target)
     if not folder.is_dir():
@@ -152,50 +187,5 @@ def verify_card(target, ops: FileOps | None = None, progress_factory=None, catal
             code="no-firmware",
             details={"leftovers": list(leftovers)} if leftovers else None,
         )
-    out = []
-    for e in firmware:
-        size = e.stat(follow_symlinks=False).st_size
-        parsed, rules, why = _name_facts(e.name)
-        side = read_sidecar(folder / f"{e.name}.sha256")
-        bar = progress_factory(size, f"verify {e.name}") if progress_factory else None
-        try:
-            got = hash_from_medium(folder / e.name, ops, bar)
-        except OSError as err:
-            out.append(
-                CardFile(
-                    e.name,
-                    size,
-                    "unreadable",
-                    None,
-                    side[0] if side else None,
-                    parsed,
-                    rules,
-                    media_error(err, folder, f"reading {e.name}").message,
-                )
-            )
-            continue
-        finally:
-            if bar is not None:
-                bar.close()
-        if not (folder / f"{e.name}.sha256").exists():
-            status, why = "no-sidecar", f"no {e.name}.sha256 beside it: its origin cannot be proved. " + why
-        elif side is None or side[1] != e.name:
-            status, why = "bad-sidecar", f"{e.name}.sha256 is not one '<sha256>  {e.name}' line. " + why
-        elif side[0] != got:
-            status, why = (
-                "mismatch",
-                (
-                    "the bytes read back differ from the sidecar's checksum: the file "
-                    "is damaged. Prepare the card again. " + why
-                ),
-            )
-        else:
-            status = "ok"
-        if rules not in (None, "ok"):
-            why = (why + " " if why else "") + f"the rules say '{rules}' for what this name carries."
-        cat_status, cat_line, cat_why = against_catalog(catalog, e.name, got) if catalog else (None, None, "")
-        why = (why + " " + cat_why).strip()
-        out.append(
-            CardFile(e.name, size, status, got, side[0] if side else None, parsed, rules, why, cat_status, cat_line)
-        )
+    out = [_card_file(folder, e, ops, progress_factory, catalog) for e in firmware]
     return CardReport(str(folder), tuple(out), leftovers, catalog)
