@@ -70,3 +70,16 @@ def run_stager(tmp_path):
 def stager_exe() -> str:
     """The path of the installed stager, for tests that drive the process themselves."""
     return stager_executable()
+
+
+@pytest.fixture
+def minisign_required():
+    """The minisign tool, the independent oracle of the signature tests: skipped where it
+    is missing (apt install minisign), a failure on CI (CI=true), where .ci/run installs it."""
+    path = shutil.which("minisign")
+    if path is None:
+        why = "the minisign tool is not installed (apt install minisign)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"on CI the signature tests must run: {why}")
+        pytest.skip(why)
+    return path

@@ -12,10 +12,8 @@ import pytest
 from stager.catalog import signature as sig
 from stager.catalog.signature import BadSignature, FormatError, PublicKey, SecretKey, Signature, text_of
 
-MINISIGN = shutil.which("minisign")
-needs_minisign = pytest.mark.skipif(
-    MINISIGN is None, reason="the minisign tool is not installed (apt install minisign)"
-)
+MINISIGN = shutil.which("minisign") or "minisign"
+needs_minisign = pytest.mark.usefixtures("minisign_required")
 #: small scrypt limits for keys made in tests (minisign reads the limits from the key file)
 FAST = {"opslimit": 524288, "memlimit": 16777216}
 
