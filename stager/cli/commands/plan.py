@@ -146,35 +146,31 @@ def plan(
     """Plan the visit: from what is installed now to the target, the ordered steps with
     the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the
     router), and what to bring."""
-    from stager.plan.charger import Charger, plan_charger
-    from stager.plan.site import SitePlan, plan_site
-
-    catalog = None
+    from stager.plan.charger import Charger
+    from stager.plan.site import plan_one, plan_site
     from stager.settings import load_settings
 
+    catalog = None
     settings = load_settings()
     if catalog_dir is not None or settings.catalog:
         from stager.catalog.trust import open_trusted
 
         catalog = open_trusted(catalog_dir, settings=settings, allow_rollback=allow_rollback, warn=warn)
+    charger_options = {
+        "--model": model,
+        "--kit": kit,
+        "--terminal": terminal,
+        "--from-kit": from_kit,
+        "--built": built,
+        "--ocpp": ocpp,
+        "--mid": mid,
+        "--router": router,
+        "--to": to,
+        "--lang": lang,
+        "--hex": with_hex,
+    }
     if site is not None:
-        given = [
-            name
-            for name, value in (
-                ("--model", model),
-                ("--kit", kit),
-                ("--terminal", terminal),
-                ("--from-kit", from_kit),
-                ("--built", built),
-                ("--ocpp", ocpp),
-                ("--mid", mid),
-                ("--router", router),
-                ("--to", to),
-                ("--lang", lang),
-                ("--hex", with_hex),
-            )
-            if value
-        ]
+        given = [name for name, value in charger_options.items() if value]
         if given:
             raise BadInput(f"with --site, each charger's values come from the CSV's columns: drop {', '.join(given)}.")
         result = plan_site(site, catalog)
@@ -194,11 +190,9 @@ def plan(
             ocpp=ocpp,
             lang=lang,
             to=to,
-            hex=with_hex,
+            with_hex=with_hex,
         )
-        result = SitePlan(
-            plans=[plan_charger(charger, catalog)], catalog=str(catalog.root) if catalog is not None else None
-        )
+        result = plan_one(charger, catalog)
     if as_json:
         emit_json(result.to_json())
     else:
