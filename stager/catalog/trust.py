@@ -92,12 +92,20 @@ def _record(path: Path, slot: str, ts: int, warn) -> None:
     if accepted.get(slot, {}).get("time", -1) >= ts:
         return
     accepted[slot] = {"time": ts, "signed_at": when(ts)}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, json.dumps({"accepted": accepted}, indent=1, sort_keys=True).encode("utf-8"))
-    except (OSError, CatalogError) as e:
+        tmp.write_text(json.dumps({"accepted": accepted}, indent=1, sort_keys=True), "utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
         if warn:
-            warn(f"Warning: the signature time could not be remembered in {path} ({e}): rollback is not guarded.")
+            warn(
+                f"Warning: the signature time could not be remembered in {path} ({e.strerror or e}): "
+                f"an older catalog would not be refused next time."
+            )
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 # --------------------------------------------------------------------------- the check
