@@ -59,12 +59,14 @@ Examples:
   stager catalog sign --key workshop.key""",
 )
 def catalog():
-    """Look after the firmware catalog: list it, index new files, verify the checksums.
+    """Look after the firmware catalog: list it, index new files, verify the checksums, sign the index.
 
     The catalog is any folder tree of firmware files named by the convention, with its
     index SHA256SUMS at the root (the format of sha256sum; `sha256sum -c SHA256SUMS`
     checks it). A file is staged only when its name is consistent and its index line
-    matches its content.
+    matches its content. SHA256SUMS.minisig, a minisign signature of the index, lets a
+    machine that trusts the signing key (trusted_keys in the settings, see 'stager
+    config show') refuse a catalog someone changed.
     """
 
 
