@@ -10,7 +10,7 @@ import pytest
 
 from stager.catalog.signature import SecretKey
 from stager.errors import BadInput
-from stager.settings import config_files, data_dir, load_settings, platform_dirs, state_file
+from stager.catalog.settings import config_files, data_dir, load_settings, platform_dirs, state_file
 
 
 def key_line() -> str:

@@ -18,7 +18,7 @@ try:
 except SystemExit:
     pass
 heavy = ("psutil", "tqdm", "cryptography", "platformdirs", "stager.catalog.folder", "stager.card.staging",
-         "stager.card.media", "stager.settings")
+         "stager.card.media", "stager.catalog.settings")
 heavy = [m for m in heavy if m in sys.modules]
 print(json.dumps({"heavy": heavy, "loads": len(calls)}), file=sys.stderr)
 """

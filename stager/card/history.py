@@ -1,7 +1,7 @@
 """Traceability: one JSON line per staging in the user's data folder.
 
 The folder is ``$STAGER_HOME`` if set, else the platform's user data folder
-(:func:`stager.settings.data_dir`, through platformdirs). A history that cannot be written gives
+(:func:`stager.catalog.settings.data_dir`, through platformdirs). A history that cannot be written gives
 a warning; it never fails a staging.
 """
 
@@ -18,7 +18,7 @@ FILE = "history.jsonl"
 
 def data_home(environ=None, platform: str | None = None) -> Path:
     """$STAGER_HOME, else the platform's user data folder (through platformdirs)."""
-    from stager.settings import data_dir
+    from stager.catalog.settings import data_dir
 
     return data_dir(environ, platform)
 

@@ -201,7 +201,7 @@ def catalog_value(path, settings) -> str | None:
 def open_configured(path=None, *, settings=None):
     """The catalog given by --catalog, STAGER_CATALOG or the settings; scanned, not trust-checked."""
     from stager.catalog.folder import open_catalog
-    from stager.settings import load_settings
+    from stager.catalog.settings import load_settings
 
     settings = settings or load_settings()
     value = catalog_value(path, settings)
@@ -216,7 +216,7 @@ def open_configured(path=None, *, settings=None):
 
 def open_trusted(path=None, *, settings=None, allow_rollback: bool = False, warn=None):
     """:func:`open_configured`, then :func:`check_trust`; the result is in ``catalog.trust``."""
-    from stager.settings import load_settings
+    from stager.catalog.settings import load_settings
 
     settings = settings or load_settings()
     catalog = open_configured(path, settings=settings)

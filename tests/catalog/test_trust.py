@@ -13,7 +13,7 @@ from stager.catalog.demo import build_demo_catalog
 from stager.catalog.folder import Catalog
 from stager.catalog.signature import SecretKey
 from stager.errors import CatalogError
-from stager.settings import Settings, TrustedKey
+from stager.catalog.settings import Settings, TrustedKey
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def show(as_json):
     """Print the settings in force: which files were read (the machine's, then the user's,
     or STAGER_CONFIG's alone), the catalog folder, the trusted keys and where each
     comes from, and the history folder."""
-    from stager.settings import load_settings
+    from stager.catalog.settings import load_settings
 
     doc = load_settings().to_json()
     doc["environment"] = {name: os.environ.get(name) for name in ("STAGER_CONFIG", "STAGER_CATALOG", "STAGER_HOME")}

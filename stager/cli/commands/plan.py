@@ -148,7 +148,7 @@ def plan(
     router), and what to bring."""
     from stager.plan.charger import Charger
     from stager.plan.site import plan_one, plan_site
-    from stager.settings import load_settings
+    from stager.catalog.settings import load_settings
 
     catalog = None
     settings = load_settings()
