@@ -8,9 +8,9 @@ from pathlib import Path, PureWindowsPath
 
 import pytest
 
+from stager.catalog.settings import config_files, data_dir, load_settings, platform_dirs, state_file
 from stager.catalog.signature import SecretKey
 from stager.errors import BadInput
-from stager.catalog.settings import config_files, data_dir, load_settings, platform_dirs, state_file
 
 
 def key_line() -> str:

@@ -11,9 +11,9 @@ import pytest
 from stager.catalog import trust
 from stager.catalog.demo import build_demo_catalog
 from stager.catalog.folder import Catalog
+from stager.catalog.settings import Settings, TrustedKey
 from stager.catalog.signature import SecretKey
 from stager.errors import CatalogError
-from stager.catalog.settings import Settings, TrustedKey
 
 
 @pytest.fixture

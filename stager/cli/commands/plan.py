@@ -146,9 +146,9 @@ def plan(
     """Plan the visit: from what is installed now to the target, the ordered steps with
     the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the
     router), and what to bring."""
+    from stager.catalog.settings import load_settings
     from stager.plan.charger import Charger
     from stager.plan.site import plan_one, plan_site
-    from stager.catalog.settings import load_settings
 
     catalog = None
     settings = load_settings()
