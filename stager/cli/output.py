@@ -4,7 +4,8 @@
 - ``say(text)``: human text for the payload of a command (stdout, or stderr when the
   command's payload is JSON).
 - ``style(text, ...)``: colour only when the stream is a terminal and ``NO_COLOR`` is
-  unset (https://no-color.org).
+  unset (https://no-color.org); on Windows, only where the console accepts
+  virtual-terminal processing (``_winconsole``), else plain text.
 - ``handle_errors``: the one place where a :class:`StagerError` becomes a message and
   its exit code (and, with ``--json``, the failure envelope of the contract).
 """
@@ -26,9 +27,15 @@ def color_enabled(stream=None) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     try:
-        return stream.isatty()
+        if not stream.isatty():
+            return False
     except (AttributeError, ValueError):
         return False
+    if sys.platform.startswith("win"):  # ANSI only where the console interprets it
+        from stager.cli._winconsole import enable_vt
+
+        return enable_vt(stream)
+    return True
 
 
 def style(text: str, stream=None, **kwargs) -> str:
