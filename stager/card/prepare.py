@@ -91,6 +91,7 @@ def make_plan(
     dry_run=False,
     detect=None,
     medium_for_path=None,
+    local=True,
 ) -> Plan:
     """Everything `prepare` will do, decided before any medium is touched."""
     from stager.card.targets import resolve_targets
@@ -104,7 +105,9 @@ def make_plan(
     selection = catalog.select(decision, lang=lang, hex=with_hex)
     problem = None
     try:
-        chosen = resolve_targets(list(targets), allow_fixed, detect=detect, medium_for_path=medium_for_path)
+        chosen = resolve_targets(
+            list(targets), allow_fixed, detect=detect, medium_for_path=medium_for_path, local=local
+        )
     except MediaError as e:
         # A dry run without --target still shows the plan when no card (or several) is in.
         if not (dry_run and not targets and e.code in ("no-media", "several-media")):
@@ -261,10 +264,14 @@ def result_lines(plan: Plan, results, stream) -> list[str]:
     return lines
 
 
-def eject_all(plan: Plan, report) -> None:
-    """Unmount/eject each target where the system allows, and say when it is safe."""
+def eject_all(plan: Plan, report) -> list[tuple[str, bool, str]]:
+    """Unmount/eject each target where the system allows, and say when it is safe:
+    (path, ejected, message) for each."""
     from stager.card.eject import eject
 
+    done = []
     for t in plan.targets:
-        _ok, message = eject(t)
+        ok, message = eject(t)
         report(message)
+        done.append((str(t.path), ok, message))
+    return done

@@ -67,8 +67,12 @@ def _medium_line(m) -> str:
     return f"{m.mountpoint} ({m.device}, {label}, {m.fstype}, {size})"
 
 
-def resolve_targets(paths, allow_fixed: bool = False, *, detect=None, medium_for_path=None) -> list[TargetPlan]:
-    """The targets to write, checked before a byte is written (MediaError otherwise)."""
+def resolve_targets(
+    paths, allow_fixed: bool = False, *, detect=None, medium_for_path=None, local: bool = True
+) -> list[TargetPlan]:
+    """The targets to write, checked before a byte is written (MediaError otherwise).
+    ``local=False``: the volumes are a replayed machine's (``--replay``), so a --target
+    is one of its recorded volumes and nothing is looked up on this machine's disks."""
     if detect is None or medium_for_path is None:
         from stager.card import media
 
@@ -92,8 +96,10 @@ def resolve_targets(paths, allow_fixed: bool = False, *, detect=None, medium_for
             )
         m = found[0]
         plan = TargetPlan.from_medium(Path(m.mountpoint), m)
-        _check_writable(plan)
+        _check_writable(plan, local)
         return [plan]
+    if not local:
+        return [_replayed_target(raw, allow_fixed, medium_for_path) for raw in paths]
 
     plans, seen = [], set()
     for raw in paths:
@@ -131,8 +137,33 @@ def resolve_targets(paths, allow_fixed: bool = False, *, detect=None, medium_for
     return plans
 
 
-def _check_writable(plan: TargetPlan) -> None:
-    if plan.read_only or not os.access(plan.path, os.W_OK):
+def _replayed_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
+    medium = medium_for_path(str(raw))
+    if medium is None:
+        raise MediaError(
+            f"Target {raw} is on none of the recorded machine's volumes: name one of the mount points "
+            f"'stager media --replay FILE' lists.",
+            code="target-missing",
+        )
+    if getattr(medium, "is_system", False):
+        raise MediaError(
+            f"Target {raw} is on {medium.mountpoint}, a volume of the recorded machine's system disk: "
+            f"never a target by stager's checks here. Name the card's folder.",
+            code="system-disk",
+        )
+    plan = TargetPlan.from_medium(Path(str(raw)), medium)
+    if not plan.removable and not allow_fixed:
+        raise MediaError(
+            f"Target {raw} is on {medium.mountpoint} ({medium.verdict}), not on a removable card or stick. "
+            f"Insert the card and name its folder, or add --allow-fixed to write to this folder anyway.",
+            code="not-removable",
+        )
+    _check_writable(plan, local=False)
+    return plan
+
+
+def _check_writable(plan: TargetPlan, local: bool = True) -> None:
+    if plan.read_only or (local and not os.access(plan.path, os.W_OK)):
         raise MediaError(
             f"{plan.describe()} is read-only. Slide the card's lock switch to unlocked (or remount it "
             f"read-write), then try again.",

@@ -69,6 +69,13 @@ problem, 5 media problem, 6 verification failed (the copy is removed), 130 inter
     ".sha256) before staging; nothing else is touched.",
 )
 @click.option("--dry-run", is_flag=True, help="Show the plan and check the files' content; write nothing.")
+@click.option(
+    "--replay",
+    "replay_file",
+    metavar="FILE",
+    help="With --dry-run: choose the card on a machine recorded by 'stager media --record' "
+    "(its own card checks need the card and are not made).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--eject", is_flag=True, help="After success, unmount and eject the card where the system allows.")
@@ -90,6 +97,7 @@ def prepare(
     with_hex,
     clean,
     dry_run,
+    replay_file,
     yes,
     quiet,
     eject,
@@ -102,6 +110,8 @@ def prepare(
 
     out = sys.stderr if as_json else sys.stdout
     query = query_from(model, kit, terminal, from_kit, built, ocpp, mid, router)
+    if replay_file and not dry_run:
+        raise BadInput("--replay is for a dry run only: add --dry-run (nothing is written to a recorded machine).")
     try:
         _prepare(
             lib,
@@ -118,6 +128,7 @@ def prepare(
             clean,
             eject,
             as_json,
+            replay_file,
         )
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
         from stager.errors import Interrupted
@@ -125,8 +136,32 @@ def prepare(
         raise Interrupted("Interrupted: nothing half-written is on the card.") from None
 
 
+def _replayed(replay_file) -> dict:
+    """make_plan's media probes for a replayed machine ({} for this one)."""
+    if not replay_file:
+        return {}
+    from stager.card.media import replay
+
+    machine = replay(replay_file)
+    return {"detect": machine.detect, "medium_for_path": machine.medium_for_path, "local": False}
+
+
 def _prepare(
-    lib, query, out, catalog_dir, lang, with_hex, targets, allow_fixed, dry_run, yes, quiet, clean, eject, as_json
+    lib,
+    query,
+    out,
+    catalog_dir,
+    lang,
+    with_hex,
+    targets,
+    allow_fixed,
+    dry_run,
+    yes,
+    quiet,
+    clean,
+    eject,
+    as_json,
+    replay_file=None,
 ):
     from stager.cli.render import decision_lines
 
@@ -139,6 +174,7 @@ def _prepare(
             targets=targets,
             allow_fixed=allow_fixed,
             dry_run=dry_run,
+            **_replayed(replay_file),
         )
     except lib.Refused as e:
         if not as_json:
@@ -151,7 +187,14 @@ def _prepare(
 
     if dry_run:
         lib.check_files(plan, progress)
-        checked = lib.check_targets(plan, clean=clean, report=None if as_json else say)
+        if replay_file:  # the card is on the recorded machine: its own checks cannot be made here
+            checked = []
+            say(
+                f"Replayed machine {replay_file}: the card's own checks (free space, firmware on it) were not made.",
+                err=as_json,
+            )
+        else:
+            checked = lib.check_targets(plan, clean=clean, report=None if as_json else say)
         worst = lib.exit_code(checked)
         if as_json:
             emit_json(plan.to_json(dry_run=True, results=checked))
@@ -199,7 +242,10 @@ def _prepare(
             say(line)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if worst == 0 and eject:
-        lib.eject_all(plan, report=lambda text: say(text, err=as_json))
+        ejected = lib.eject_all(plan, report=lambda text: say(text, err=as_json))
+        removable = {str(t.path) for t in plan.targets if t.removable}
+        if any(not ok and path in removable for path, ok, _message in ejected):
+            worst = 5  # a media problem the user asked about; the staging itself is done and verified
     sys.exit(worst)
 
 

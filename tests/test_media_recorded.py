@@ -1,0 +1,152 @@
+"""Recorded Windows and macOS machines (tests/data/media/{windows,macos}/, the record
+format of docs/media-record.md) replayed through the same probe code a real machine
+runs: only the system calls are the record's. Each scenario has the verdict a
+technician expects, and no system volume is ever a target."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stager.card.media import candidates, replay
+from stager.card.targets import resolve_targets
+from stager.errors import MediaError
+
+DATA = Path(__file__).parent / "data" / "media"
+
+# machine -> ({mount point: verdict}, what detection does: the one card, or the error code)
+EXPECT = {
+    "windows/sd_in_laptop_reader": ({"C:\\": "system", "D:\\": "optical", "E:\\": "card"}, "E:\\"),
+    "windows/sd_lock_switch_on": ({"C:\\": "system", "E:\\": "card"}, "read-only"),
+    "windows/built_in_slot_empty": ({"C:\\": "system", "E:\\": "empty-slot"}, "no-media"),
+    "windows/usb_reader_4_slots_one_card": (
+        {"C:\\": "system", "E:\\": "empty-slot", "F:\\": "card", "G:\\": "empty-slot", "H:\\": "empty-slot"},
+        "F:\\",
+    ),
+    "windows/usb_stick_reporting_fixed": ({"C:\\": "system", "E:\\": "card"}, "E:\\"),
+    "windows/usb_ssd": ({"C:\\": "system", "E:\\": "card"}, "E:\\"),
+    "windows/network_drive_and_vhd": ({"C:\\": "system", "Z:\\": "network", "V:\\": "disk-image"}, "no-media"),
+    "windows/system_disk_partitions_and_windows_to_go": (
+        {"C:\\": "system", "D:\\": "system", "W:\\": "system"},
+        "no-media",
+    ),
+    "windows/bitlocker_stick_locked": ({"C:\\": "system", "E:\\": "locked"}, "no-media"),
+    "windows/bitlocker_stick_unlocked": ({"C:\\": "system", "E:\\": "card"}, "E:\\"),
+    "windows/card_with_two_partitions": ({"C:\\": "system", "E:\\": "card", "F:\\": "card"}, "several-media"),
+    "macos/sd_in_builtin_reader": (
+        {"/": "system", "/System/Volumes/Data": "system", "/System/Volumes/VM": "system", "/Volumes/PULSECARD": "card"},
+        "/Volumes/PULSECARD",
+    ),
+    "macos/usb_stick": (
+        {"/": "system", "/System/Volumes/Data": "system", "/System/Volumes/VM": "system", "/Volumes/PULSECARD": "card"},
+        "/Volumes/PULSECARD",
+    ),
+    "macos/mounted_dmg_alone": ({"/Volumes/Installer": "disk-image", "/": "system"}, "no-media"),
+    "macos/usb_stick_and_dmg": (
+        {"/Volumes/PULSECARD": "card", "/Volumes/Installer": "disk-image", "/": "system"},
+        "/Volumes/PULSECARD",
+    ),
+    "macos/apfs_system_and_data": (
+        {"/": "system", "/System/Volumes/Data": "system", "/System/Volumes/VM": "system"},
+        "no-media",
+    ),
+    "macos/booted_from_usb_ssd": (
+        {"/": "system", "/System/Volumes/Data": "system", "/Volumes/Media": "system", "/Volumes/PULSECARD": "card"},
+        "/Volumes/PULSECARD",
+    ),
+}
+
+
+def test_every_recorded_machine_has_its_expectation():
+    on_disk = {f"{p.parent.name}/{p.stem}" for p in DATA.glob("*/*.json")}
+    assert on_disk == set(EXPECT)
+
+
+def test_every_fixture_names_where_its_form_comes_from():
+    for p in DATA.glob("*/*.json"):
+        doc = json.loads(p.read_text())
+        assert "make_media_fixtures.py" in doc["source"] and "not captured" in doc["source"], p
+
+
+@pytest.mark.parametrize("name", sorted(EXPECT))
+def test_each_volume_gets_the_verdict_a_technician_expects(name):
+    verdicts, _ = EXPECT[name]
+    machine = replay(DATA / f"{name}.json")
+    got = {v.mountpoint: v.verdict for v in machine.volumes}
+    for mountpoint, verdict in verdicts.items():
+        assert got.get(mountpoint) == verdict, (mountpoint, got)
+    for v in machine.volumes:
+        assert (v.verdict == "card") == v.removable
+        if v.verdict == "system":
+            assert v.is_system and v not in candidates(machine.volumes)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECT))
+def test_detection_picks_the_one_card_or_says_why_not(name):
+    _, picked = EXPECT[name]
+    machine = replay(DATA / f"{name}.json")
+    if "/" in picked or ":\\" in picked:  # a mount point, else an error code
+        (plan,) = resolve_targets([], detect=machine.detect, medium_for_path=machine.medium_for_path, local=False)
+        assert str(plan.path) == picked and plan.removable
+    else:
+        with pytest.raises(MediaError) as e:
+            resolve_targets([], detect=machine.detect, medium_for_path=machine.medium_for_path, local=False)
+        assert e.value.code == picked
+
+
+@pytest.mark.parametrize("name", sorted(EXPECT))
+def test_no_system_volume_is_ever_a_target(name):
+    machine = replay(DATA / f"{name}.json")
+    for v in machine.volumes:
+        if not v.is_system:
+            continue
+        for path in (v.mountpoint, v.mountpoint.rstrip("\\/") + ("\\firmware" if ":" in v.mountpoint else "/fw")):
+            with pytest.raises(MediaError) as e:
+                resolve_targets(
+                    [path],
+                    allow_fixed=True,
+                    detect=machine.detect,
+                    medium_for_path=machine.medium_for_path,
+                    local=False,
+                )
+            assert e.value.code == "system-disk"
+
+
+def test_windows_facts_come_from_the_storage_stack():
+    machine = replay(DATA / "windows/usb_reader_4_slots_one_card.json")
+    (card,) = machine.detect()
+    assert (card.label, card.fstype, card.bus, card.disk) == ("PULSECARD", "exfat", "USB", "\\\\.\\PhysicalDrive2")
+    assert card.vendor == "Generic-" and card.model == "Multi-Card" and card.dev == 0x6E21A9F4
+    assert card.size_bytes == 63_847_792_640 and not card.read_only
+
+
+def test_windows_lock_switch_is_read_only_and_said_so():
+    machine = replay(DATA / "windows/sd_lock_switch_on.json")
+    with pytest.raises(MediaError) as e:
+        resolve_targets([], detect=machine.detect, medium_for_path=machine.medium_for_path, local=False)
+    assert "lock switch" in e.value.message
+
+
+def test_a_replayed_target_is_matched_case_insensitively_on_windows_and_macos():
+    win = replay(DATA / "windows/usb_stick_reporting_fixed.json")
+    assert win.medium_for_path("e:\\Firmware").mountpoint == "E:\\"
+    mac = replay(DATA / "macos/usb_stick.json")
+    assert mac.medium_for_path("/volumes/pulsecard/x").mountpoint == "/Volumes/PULSECARD"
+    (plan,) = resolve_targets(["e:\\"], detect=win.detect, medium_for_path=win.medium_for_path, local=False)
+    assert plan.removable and plan.label == "SANDISK"
+
+
+def test_a_replayed_target_that_is_no_recorded_volume_is_refused():
+    win = replay(DATA / "windows/usb_ssd.json")
+    with pytest.raises(MediaError) as e:
+        resolve_targets(["Q:\\"], detect=win.detect, medium_for_path=win.medium_for_path, local=False)
+    assert e.value.code == "target-missing"
+
+
+def test_a_replayed_network_drive_needs_allow_fixed():
+    win = replay(DATA / "windows/network_drive_and_vhd.json")
+    with pytest.raises(MediaError) as e:
+        resolve_targets(["Z:\\"], detect=win.detect, medium_for_path=win.medium_for_path, local=False)
+    assert e.value.code == "not-removable" and "network" in e.value.message
