@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stager.errors import BadInput
+from stager.errors import BadInput, ExitCode
 from stager.plan.charger import Charger, ChargerPlan, plan_charger
 from stager.rules import inputs
 from stager.rules.loader import rules
@@ -91,12 +91,12 @@ class SitePlan:
     @property
     def exit_code(self) -> int:
         if self.errors:
-            return 2
+            return ExitCode.BAD_INPUT
         if any(p.refusals for p in self.plans):
-            return 3
+            return ExitCode.REFUSED
         if any(card["missing"] for card in self.bring()["cards"]):
-            return 4  # a card cannot be made (on a WB-AC, another pack may make it)
-        return 0
+            return ExitCode.CATALOG  # a card cannot be made (on a WB-AC, another pack may make it)
+        return ExitCode.OK
 
 
 def _better(f, entry: dict) -> bool:
@@ -221,7 +221,8 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
             f"site file {path}: line 1 must be a header naming at least {', '.join(REQUIRED)} "
             f"(missing: {', '.join(missing)}); columns: {','.join(COLUMNS)}."
         )
-    chargers, seen = [], {}
+    chargers: list = []
+    seen: dict[str, int] = {}
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
         errors.append(

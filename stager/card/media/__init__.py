@@ -16,6 +16,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from stager.fileio import is_under
+
 #: What a technician is told a volume is. Only "card" is a medium stager writes to
 #: without --target; "system" is never a target.
 VERDICTS = {
@@ -81,7 +83,7 @@ class Medium:
 
 def firmware_on(mountpoint: str) -> tuple:
     """Names of firmware files (.bin, .tar.gz, .hex, any case) on a volume's root."""
-    from stager.card.staging import is_firmware_name
+    from stager.rules.names import is_firmware_name
 
     try:
         return tuple(
@@ -220,7 +222,6 @@ def medium_for_path(path, volumes=None, stat=os.stat) -> Medium | None:
     best = None
     for m in same:
         mp = os.path.normcase(os.path.realpath(m.mountpoint))
-        inside = real == mp or real.startswith(mp.rstrip(os.sep) + os.sep)
-        if inside and (best is None or len(mp) > len(best.mountpoint)):
+        if is_under(real, mp) and (best is None or len(mp) > len(best.mountpoint)):
             best = m
     return best

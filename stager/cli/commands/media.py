@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from stager.cli.output import emit_json, handle_errors, json_option, say, style
-from stager.errors import BadInput
+from stager.cli.output import emit_json, json_option, say, style
+from stager.errors import BadInput, ExitCode
 
 
 @click.command(
@@ -31,7 +31,6 @@ Examples:
     help="Detect from a record written by --record (on any system) instead of this machine.",
 )
 @json_option
-@handle_errors
 def media(record_file, replay_file, as_json):
     """List the removable media mounted now (SD cards, USB sticks): mount point, device,
     label, file system, size, free space, why it counts as removable, and the firmware
@@ -51,10 +50,11 @@ def media(record_file, replay_file, as_json):
     found = probe.candidates(volumes)
     if as_json:
         emit_json({"media": [m.to_json() for m in found], "system": system, "volumes": [v.to_json() for v in volumes]})
-        return
+        return ExitCode.OK
     _listing(found, [v for v in volumes if v not in found])
     if record_file:
         say(f"Recorded what the probes said in {record_file}.")
+    return ExitCode.OK
 
 
 def _listing(found, others) -> None:

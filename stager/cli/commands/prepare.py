@@ -9,25 +9,10 @@ import click
 
 from stager.cli.commands.catalog import catalog_option, lang_option
 from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
-from stager.cli.output import emit_json, handle_errors, json_option, say, style
-from stager.errors import BadInput
-
-
-def _plan_lines(plan, stream) -> list[str]:
-    from stager.cli.render import human_bytes
-
-    lines = [f"Catalog {plan.catalog_root}:"]
-    for f in plan.files:
-        lines.append(f"  {f.name}  ({f.role}, {human_bytes(f.bytes)}, sha256 {f.sha256[:16]}...)")
-    for n in plan.selection.notes:
-        lines.append(f"  note: {n.message}")
-    if plan.targets:
-        for t in plan.targets:
-            free = f", {human_bytes(t.free_bytes)} free" if t.free_bytes else ""
-            lines.append(f"Target {t.describe()}{free}")
-    elif plan.target_problem is not None:
-        lines.append(f"Target: none yet ({plan.target_problem.message})")
-    return lines
+from stager.cli.output import emit_json, json_option, say, style
+from stager.cli.progress import card_bars
+from stager.cli.render import plan_lines, result_lines
+from stager.errors import BadInput, ExitCode
 
 
 @click.command(
@@ -80,7 +65,6 @@ problem, 5 media problem, 6 verification failed (the copy is removed), 130 inter
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--eject", is_flag=True, help="After success, unmount and eject the card where the system allows.")
 @json_option
-@handle_errors
 def prepare(
     model,
     kit,
@@ -113,7 +97,7 @@ def prepare(
     if replay_file and not dry_run:
         raise BadInput("--replay is for a dry run only: add --dry-run (nothing is written to a recorded machine).")
     try:
-        _prepare(
+        return _prepare(
             lib,
             query,
             out,
@@ -182,8 +166,8 @@ def _prepare(
         raise
     if not as_json:
         say("\n".join(decision_lines(plan.decision, out)))
-        say("\n".join(_plan_lines(plan, out)))
-    progress = None if (as_json or quiet) else _progress_factory()
+        say("\n".join(plan_lines(plan, out)))
+    progress = None if (as_json or quiet) else card_bars()
 
     if dry_run:
         lib.check_files(plan, progress)
@@ -203,6 +187,11 @@ def _prepare(
                 if r.error is not None:
                     say(f"{style('WOULD FAIL', out, fg='red', bold=True)}  {r.path}: {r.error.message}")
             say("Dry run: the files match the catalog's index; nothing was written.")
+        elif replay_file and plan.targets:
+            say(
+                "Dry run: the files match the catalog's index and the recorded machine's card was chosen; "
+                "its own checks need the card; nothing was written."
+            )
         elif not plan.targets:
             say(
                 style(
@@ -220,7 +209,7 @@ def _prepare(
                     fg="green",
                 )
             )
-        sys.exit(worst)
+        return worst
 
     if not yes:
         _confirm(plan)
@@ -238,23 +227,15 @@ def _prepare(
     if as_json:
         emit_json(plan.to_json(dry_run=False, results=results))
     else:
-        for line in lib.result_lines(plan, results, out):
+        for line in result_lines(plan, results, out):
             say(line)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if worst == 0 and eject:
         ejected = lib.eject_all(plan, report=lambda text: say(text, err=as_json))
         removable = {str(t.path) for t in plan.targets if t.removable}
         if any(not ok and path in removable for path, ok, _message in ejected):
-            worst = 5  # a media problem the user asked about; the staging itself is done and verified
-    sys.exit(worst)
-
-
-def _progress_factory():
-    if not sys.stderr.isatty():
-        return None
-    from stager.card.staging import tqdm_progress
-
-    return tqdm_progress
+            worst = ExitCode.MEDIA  # a media problem the user asked about; the staging itself is done and verified
+    return worst
 
 
 def _confirm(plan) -> None:
