@@ -6,6 +6,7 @@ technician expects, and no system volume is ever a target."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,22 @@ def test_no_system_volume_is_ever_a_target(name):
             assert e.value.code == "system-disk"
 
 
+@pytest.mark.parametrize("name", sorted(EXPECT))
+def test_a_target_on_a_system_volume_is_known_by_its_device_id(name):
+    """On the real machine --target is matched by st_dev: every system volume carries
+    its own, so the system disk's root is refused even with --allow-fixed."""
+    from stager.card.media import medium_for_path
+
+    machine = replay(DATA / f"{name}.json")
+    for v in machine.volumes:
+        if v.is_system:
+            assert v.dev is not None, v.mountpoint
+            found = medium_for_path(
+                v.mountpoint, machine.volumes, stat=lambda p, d=v.dev: os.stat_result((0,) * 2 + (d,) + (0,) * 7)
+            )
+            assert found is not None and found.is_system
+
+
 def test_windows_facts_come_from_the_storage_stack():
     machine = replay(DATA / "windows/usb_reader_4_slots_one_card.json")
     (card,) = machine.detect()
@@ -150,3 +167,19 @@ def test_a_replayed_network_drive_needs_allow_fixed():
     with pytest.raises(MediaError) as e:
         resolve_targets(["Z:\\"], detect=win.detect, medium_for_path=win.medium_for_path, local=False)
     assert e.value.code == "not-removable" and "network" in e.value.message
+
+
+def test_a_locked_bitlocker_stick_is_named_with_what_to_do():
+    machine = replay(DATA / "windows/bitlocker_stick_locked.json")
+    with pytest.raises(MediaError) as e:
+        resolve_targets([], detect=machine.all_volumes, medium_for_path=machine.medium_for_path, local=False)
+    assert e.value.code == "no-media"
+    assert "E:\\ is locked by BitLocker: unlock it" in e.value.message
+    assert "C:\\" not in e.value.message  # the system drive is not "set aside": it is never a candidate
+
+
+def test_empty_slots_do_not_crowd_the_message():
+    machine = replay(DATA / "windows/built_in_slot_empty.json")
+    with pytest.raises(MediaError) as e:
+        resolve_targets([], detect=machine.all_volumes, medium_for_path=machine.medium_for_path, local=False)
+    assert e.value.message.startswith("No removable card or USB stick is mounted. Insert the card")

@@ -3,7 +3,8 @@
 The rules (cli.md, issue 5): without --target, the one removable medium mounted; none
 or several -> exit 5 listing them. A --target that is not on removable media -> exit 5
 unless --allow-fixed. Never the system disk by detection. A read-only medium -> exit 5.
-The media probes are injected (``detect``, ``medium_for_path``) so tests replay them.
+The media probes are injected (``detect``: the volumes with their verdicts, only cards
+are picked; ``medium_for_path``) so tests replay them.
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ class TargetPlan:
         }
 
 
+def _is_candidate(m) -> bool:
+    """A volume detection may pick (``detect`` may give every volume, with verdicts)."""
+    return bool(m.removable) and not getattr(m, "is_system", False) and getattr(m, "verdict", "card") == "card"
+
+
+def _advice(m) -> str | None:
+    advice = getattr(m, "advice", None)
+    return advice() if callable(advice) else None
+
+
 def _medium_line(m) -> str:
     size = f"{m.size_bytes / 1e9:.1f} GB" if getattr(m, "size_bytes", None) else "size unknown"
     label = f"'{m.label}'" if m.label else "no label"
@@ -76,14 +87,17 @@ def resolve_targets(
     if detect is None or medium_for_path is None:
         from stager.card import media
 
-        detect = detect or media.detect
+        detect = detect or media.all_volumes
         medium_for_path = medium_for_path or media.medium_for_path
     if not paths:
-        found = [m for m in detect() if m.removable and not getattr(m, "is_system", False)]
+        volumes = detect()
+        found = [m for m in volumes if _is_candidate(m)]
         if not found:
+            set_aside = " ".join(a for m in volumes if (a := _advice(m)) and m.verdict != "empty-slot")
             raise MediaError(
-                "No removable card or USB stick is mounted. Insert the card (and mount it if "
-                "your system does not), or name its folder with --target.",
+                "No removable card or USB stick is mounted. "
+                + (f"{set_aside} " if set_aside else "")
+                + "Insert the card (and mount it if your system does not), or name its folder with --target.",
                 code="no-media",
             )
         if len(found) > 1:

@@ -33,6 +33,19 @@ VERDICTS = {
 }
 
 
+#: What to do about a volume that is not taken, one whole sentence each ({mountpoint}).
+ADVICE = {
+    "locked": "{mountpoint} is locked by BitLocker: unlock it (open it in Explorer and type its password), "
+    "then try again.",
+    "unreadable": "{mountpoint} has a file system this system cannot read: format the card FAT32 or exFAT, "
+    "then try again.",
+    "disk-image": "{mountpoint} is a mounted disk image, not a card: eject it if it is in the way.",
+    "empty-slot": "{mountpoint} is a card reader slot with no card in it.",
+    "network": "{mountpoint} is a network drive, never a card.",
+    "optical": "{mountpoint} is an optical drive, never a card.",
+}
+
+
 @dataclass(frozen=True)
 class Medium:
     mountpoint: str
@@ -57,6 +70,11 @@ class Medium:
     def __post_init__(self):
         if not self.verdict:
             object.__setattr__(self, "verdict", "system" if self.is_system else "card" if self.removable else "fixed")
+
+    def advice(self) -> str | None:
+        """What the technician should know about this volume when it is not taken."""
+        text = ADVICE.get(self.verdict)
+        return text.format(mountpoint=self.mountpoint) if text else None
 
     def to_json(self) -> dict:
         return {
@@ -179,6 +197,9 @@ class Replay:
 
     def detect(self) -> list[Medium]:
         return candidates(self.volumes)
+
+    def all_volumes(self) -> list[Medium]:
+        return list(self.volumes)
 
     def medium_for_path(self, path) -> Medium | None:
         """The recorded volume holding a path, by the recorded system's path rules (no

@@ -54,7 +54,12 @@ class MacCalls:
         return list(firmware_on(mountpoint))
 
 
-def _info(calls, target: str) -> dict | None:
+def _info(calls, target: str, cache: dict | None = None) -> dict | None:
+    """diskutil's facts of a volume or disk (asked once a run when ``cache`` is given)."""
+    if cache is not None:
+        if target not in cache:
+            cache[target] = _info(calls, target)
+        return cache[target]
     try:
         raw = calls.diskutil(target)
     except OSError:
@@ -124,12 +129,12 @@ def _try(call, *args):
         return None
 
 
-def _volume(calls, row, system_disks: set[str]) -> Medium | None:
+def _volume(calls, row, system_disks: set[str], cache: dict) -> Medium | None:
     device, mountpoint, fstype = row[0], row[1], row[2]
     info = _info(calls, mountpoint)
     if info is None:
         return None
-    whole = _info(calls, info["ParentWholeDisk"]) if info.get("ParentWholeDisk") else None
+    whole = _info(calls, info["ParentWholeDisk"], cache) if info.get("ParentWholeDisk") else None
     verdict, why, note = _verdict(info, whole, system_disks, mountpoint)
     card = verdict == "card"
     size = info.get("TotalSize") or info.get("VolumeSize") or None
@@ -163,11 +168,12 @@ def volumes(calls=None) -> list[Medium]:
     rows = [r for r in (_try(calls.partitions) or []) if str(r[0]).startswith("/dev/disk")]
     system_disks = boot_disks(_info(calls, "/"))
     out, seen = [], set()
+    cache: dict[str, dict | None] = {}
     for row in rows:
         if row[1] in seen:
             continue
         seen.add(row[1])
-        m = _volume(calls, row, system_disks)
+        m = _volume(calls, row, system_disks, cache)
         if m is not None:
             out.append(m)
     return out

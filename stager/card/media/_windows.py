@@ -112,7 +112,7 @@ def _volume(calls, row, system_letters: set[str], system_disks: set[int]) -> Med
     disks, _ = _disks(calls, root)
     disk = f"\\\\.\\PhysicalDrive{disks[0]}" if disks else None
     if letter in system_letters or set(disks) & system_disks:
-        return Medium(**base, disk=disk, is_system=True, verdict="system", note="the disk Windows runs from")
+        return _system_volume(calls, base, disk)
     _present, present_err = _try(calls.check_verify, root)
     info, info_err = _try(calls.volume_information, root)
     if present_err in EMPTY or info_err in EMPTY:
@@ -130,6 +130,22 @@ def _volume(calls, row, system_letters: set[str], system_disks: set[int]) -> Med
         return Medium(**base, **facts, verdict="unreadable", note=f"GetVolumeInformationW failed with {info_err}")
     verdict, why, note = _card_verdict(desc, drive_type)
     return _mounted(calls, base, facts, info, opts, verdict, why, note)
+
+
+def _system_volume(calls, base: dict, disk: str | None) -> Medium:
+    """A volume of the disk Windows runs from: never a target, but its facts (and its
+    device id, so that a --target on it is known for what it is)."""
+    info, _ = _try(calls.volume_information, base["mountpoint"])
+    dev, _ = _try(calls.st_dev, base["mountpoint"])
+    return Medium(
+        **dict(base, fstype=((info or {}).get("fstype") or base["fstype"]).lower()),
+        disk=disk,
+        label=(info or {}).get("label") or None,
+        is_system=True,
+        dev=dev if isinstance(dev, int) else None,
+        verdict="system",
+        note="the disk Windows runs from",
+    )
 
 
 def _mounted(calls, base, facts, info: dict, opts: str, verdict: str, why, note: str) -> Medium:

@@ -58,7 +58,6 @@ def media(record_file, replay_file, as_json):
 
 
 def _listing(found, others) -> None:
-    from stager.card.media import VERDICTS
     from stager.cli.render import human_bytes
 
     if not found:
@@ -75,6 +74,6 @@ def _listing(found, others) -> None:
         if vendor:
             say(f"  {vendor}")
         say(f"  firmware on it: {', '.join(m.firmware_files) if m.firmware_files else 'none'}")
-    shown = [v for v in others if v.verdict not in ("system", "fixed")]
-    for v in shown:
-        say(f"Not a target: {v.mountpoint} is {VERDICTS.get(v.verdict, v.verdict)} ({v.note or v.verdict}).")
+    for v in others:
+        if v.advice():
+            say(f"Not a target: {v.advice()}")

@@ -127,7 +127,7 @@ def _replayed(replay_file) -> dict:
     from stager.card.media import replay
 
     machine = replay(replay_file)
-    return {"detect": machine.detect, "medium_for_path": machine.medium_for_path, "local": False}
+    return {"detect": machine.all_volumes, "medium_for_path": machine.medium_for_path, "local": False}
 
 
 def _prepare(
