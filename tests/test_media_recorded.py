@@ -183,3 +183,35 @@ def test_empty_slots_do_not_crowd_the_message():
     with pytest.raises(MediaError) as e:
         resolve_targets([], detect=machine.all_volumes, medium_for_path=machine.medium_for_path, local=False)
     assert e.value.message.startswith("No removable card or USB stick is mounted. Insert the card")
+
+
+def test_a_record_written_by_hand_may_spell_drives_and_errors_its_own_way(tmp_path):
+    """An independent record: drives keyed "E:" and "c:", the BitLocker HRESULT as the
+    signed int ctypes gives, no windows_directory: the same verdicts."""
+    doc = json.loads((DATA / "windows/bitlocker_stick_locked.json").read_text())
+    calls = doc["calls"]
+    for answers in list(calls.values()):
+        if isinstance(answers, dict) and "E:\\" in answers:
+            answers["E:"] = answers.pop("E:\\")
+        if isinstance(answers, dict) and "C:\\" in answers:
+            answers["c:"] = answers.pop("C:\\")
+    calls["volume_information"]["E:"] = {"error": 0x80310000 - (1 << 32)}
+    del calls["windows_directory"]
+    (tmp_path / "m.json").write_text(json.dumps(doc))
+    machine = replay(tmp_path / "m.json")
+    assert {v.mountpoint: v.verdict for v in machine.volumes} == {"C:\\": "system", "E:\\": "locked"}
+
+
+def test_macos_system_volumes_stay_system_without_the_root_plist(tmp_path):
+    doc = json.loads((DATA / "macos/sd_in_builtin_reader.json").read_text())
+    del doc["calls"]["diskutil"]["/"]
+    (tmp_path / "m.json").write_text(json.dumps(doc))
+    machine = replay(tmp_path / "m.json")
+    verdicts = {v.mountpoint: v.verdict for v in machine.volumes}
+    assert verdicts["/System/Volumes/Data"] == "system" and verdicts["/Volumes/PULSECARD"] == "card"
+    assert verdicts["/"] == "system"
+
+
+def test_a_windows_target_may_be_the_bare_drive():
+    win = replay(DATA / "windows/usb_ssd.json")
+    assert win.medium_for_path("E:").mountpoint == "E:\\"

@@ -210,7 +210,10 @@ class Replay:
 
         mod = ntpath if self.system == "windows" else posixpath
         fold = (lambda p: p.lower()) if self.system in ("windows", "macos") else (lambda p: p)
-        want = fold(mod.normpath(str(path)))
+        text = str(path)
+        if self.system == "windows" and len(text) == 2 and text[1] == ":":
+            text += "\\"  # E: is the drive's root, E:\\
+        want = fold(mod.normpath(text))
         best = None
         for m in self.volumes:
             mp = fold(mod.normpath(m.mountpoint))

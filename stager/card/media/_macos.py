@@ -23,6 +23,9 @@ import subprocess
 
 from stager.card.media import Medium, firmware_on, usage
 
+#: where macOS mounts the other volumes of the system it runs (Data, VM, Preboot, Update...)
+SYSTEM_VOLUMES = ("/System/Volumes/", "/private/var/vm")
+
 
 class MacCalls:
     """The real answers of a Mac."""
@@ -109,7 +112,7 @@ def is_disk_image(info: dict, whole: dict | None) -> bool:
 
 def _verdict(info: dict, whole: dict | None, system_disks: set[str], mountpoint: str):
     """(verdict, why, note)."""
-    if mountpoint == "/" or _disks_of(info) & system_disks:
+    if mountpoint == "/" or mountpoint.startswith(SYSTEM_VOLUMES) or _disks_of(info) & system_disks:
         return "system", None, "a volume of the disk macOS boots from"
     if is_disk_image(info, whole):
         return "disk-image", None, "a mounted disk image (.dmg), not a card"
@@ -133,6 +136,17 @@ def _volume(calls, row, system_disks: set[str], cache: dict) -> Medium | None:
     device, mountpoint, fstype = row[0], row[1], row[2]
     info = _info(calls, mountpoint)
     if info is None:
+        if mountpoint == "/" or mountpoint.startswith(SYSTEM_VOLUMES):  # no facts, and still the system
+            dev = _try(calls.st_dev, mountpoint)
+            return Medium(
+                mountpoint,
+                device,
+                fstype=fstype or "unknown",
+                is_system=True,
+                verdict="system",
+                note="a volume of the system macOS runs (diskutil said nothing)",
+                dev=dev if isinstance(dev, int) else None,
+            )
         return None
     whole = _info(calls, info["ParentWholeDisk"], cache) if info.get("ParentWholeDisk") else None
     verdict, why, note = _verdict(info, whole, system_disks, mountpoint)

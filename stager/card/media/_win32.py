@@ -160,7 +160,8 @@ def on_windows() -> bool:
 
 def last_error() -> int:
     """ctypes.get_last_error() (Windows only)."""
-    return int(getattr(ctypes, "get_last_error")())  # noqa: B009 (Windows only)
+    # ctypes gives the DWORD as a C int: an HRESULT such as FVE_E_LOCKED_VOLUME comes back negative
+    return int(getattr(ctypes, "get_last_error")()) & 0xFFFFFFFF  # noqa: B009 (Windows only)
 
 
 def volume_path(root: str) -> str:

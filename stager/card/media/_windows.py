@@ -35,11 +35,12 @@ def _letter(path: str) -> str:
 
 
 def _try(call, *args):
-    """(value, None) or (None, error code)."""
+    """(value, None) or (None, error code as the DWORD GetLastError gives)."""
     try:
         return call(*args), None
     except OSError as e:
-        return None, error_code(e)
+        code = error_code(e)
+        return None, code & 0xFFFFFFFF if code < -1 else code
 
 
 def _disks(calls, root: str) -> tuple[list[int], int | None]:

@@ -87,6 +87,21 @@ class Recorder:
         return recorded
 
 
+def _key_in(answers, key: str) -> str | None:
+    """The record's key for an argument: as asked, else spelled another way a person
+    writing a record may have used (``E:`` for ``E:\\``, another case)."""
+    if not isinstance(answers, dict):
+        return None
+    if key in answers:
+        return key
+
+    def norm(k: str) -> str:
+        return k.rstrip("\\/").lower() or k
+
+    wanted = norm(key)
+    return next((k for k in answers if norm(k) == wanted), None)
+
+
 class Replayer:
     """Answers a probe's calls from a record (``calls`` of docs/media-record.md)."""
 
@@ -102,9 +117,10 @@ class Replayer:
                 raise CallFailed(NOT_RECORDED, name)
             value = self._calls[name]
             if args:
-                if not isinstance(value, dict) or str(args[0]) not in value:
+                key = _key_in(value, str(args[0]))
+                if key is None:
                     raise CallFailed(NOT_RECORDED, f"{name}({args[0]})")
-                value = value[str(args[0])]
+                value = value[key]
             return decode(value, name)
 
         return replayed
