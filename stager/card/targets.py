@@ -90,26 +90,7 @@ def resolve_targets(
         detect = detect or media.all_volumes
         medium_for_path = medium_for_path or media.medium_for_path
     if not paths:
-        volumes = detect()
-        found = [m for m in volumes if _is_candidate(m)]
-        if not found:
-            set_aside = " ".join(a for m in volumes if (a := _advice(m)) and m.verdict != "empty-slot")
-            raise MediaError(
-                "No removable card or USB stick is mounted. "
-                + (f"{set_aside} " if set_aside else "")
-                + "Insert the card (and mount it if your system does not), or name its folder with --target.",
-                code="no-media",
-            )
-        if len(found) > 1:
-            listing = "; ".join(_medium_line(m) for m in found)
-            raise MediaError(
-                f"Several removable media are mounted: {listing}. Name the one to write with "
-                f"--target (repeat --target to write several cards at once).",
-                code="several-media",
-                details=[m.to_json() for m in found],
-            )
-        m = found[0]
-        plan = TargetPlan.from_medium(Path(m.mountpoint), m)
+        plan = _the_one_card(detect())
         _check_writable(plan, local)
         return [plan]
     if not local:
@@ -149,6 +130,28 @@ def resolve_targets(
         _check_writable(plan)
         plans.append(plan)
     return plans
+
+
+def _the_one_card(volumes) -> TargetPlan:
+    """Without --target: the one card among the volumes (MediaError when none or several)."""
+    found = [m for m in volumes if _is_candidate(m)]
+    if not found:
+        set_aside = " ".join(a for m in volumes if (a := _advice(m)) and m.verdict != "empty-slot")
+        raise MediaError(
+            "No removable card or USB stick is mounted. "
+            + (f"{set_aside} " if set_aside else "")
+            + "Insert the card (and mount it if your system does not), or name its folder with --target.",
+            code="no-media",
+        )
+    if len(found) > 1:
+        listing = "; ".join(_medium_line(m) for m in found)
+        raise MediaError(
+            f"Several removable media are mounted: {listing}. Name the one to write with "
+            f"--target (repeat --target to write several cards at once).",
+            code="several-media",
+            details=[m.to_json() for m in found],
+        )
+    return TargetPlan.from_medium(Path(found[0].mountpoint), found[0])
 
 
 def _replayed_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:

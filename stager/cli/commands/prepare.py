@@ -170,46 +170,7 @@ def _prepare(
     progress = None if (as_json or quiet) else card_bars()
 
     if dry_run:
-        lib.check_files(plan, progress)
-        if replay_file:  # the card is on the recorded machine: its own checks cannot be made here
-            checked = []
-            say(
-                f"Replayed machine {replay_file}: the card's own checks (free space, firmware on it) were not made.",
-                err=as_json,
-            )
-        else:
-            checked = lib.check_targets(plan, clean=clean, report=None if as_json else say)
-        worst = lib.exit_code(checked)
-        if as_json:
-            emit_json(plan.to_json(dry_run=True, results=checked))
-        elif worst:
-            for r in checked:
-                if r.error is not None:
-                    say(f"{style('WOULD FAIL', out, fg='red', bold=True)}  {r.path}: {r.error.message}")
-            say("Dry run: the files match the catalog's index; nothing was written.")
-        elif replay_file and plan.targets:
-            say(
-                "Dry run: the files match the catalog's index and the recorded machine's card was chosen; "
-                "its own checks need the card; nothing was written."
-            )
-        elif not plan.targets:
-            say(
-                style(
-                    "Dry run: the files match the catalog's index; no card was checked (none given or "
-                    "inserted); nothing was written.",
-                    out,
-                    fg="green",
-                )
-            )
-        else:
-            say(
-                style(
-                    "Dry run: the files match the catalog's index and the card passes its checks; nothing was written.",
-                    out,
-                    fg="green",
-                )
-            )
-        return worst
+        return _dry_run(lib, plan, progress, out, clean, as_json, replay_file)
 
     if not yes:
         _confirm(plan)
@@ -235,6 +196,51 @@ def _prepare(
         removable = {str(t.path) for t in plan.targets if t.removable}
         if any(not ok and path in removable for path, ok, _message in ejected):
             worst = ExitCode.MEDIA  # a media problem the user asked about; the staging itself is done and verified
+    return worst
+
+
+def _dry_run(lib, plan, progress, out, clean: bool, as_json: bool, replay_file) -> int:
+    """The files' content checked, the card's checks made (not on a replayed machine),
+    nothing written: the exit code the staging would meet."""
+    lib.check_files(plan, progress)
+    if replay_file:  # the card is on the recorded machine: its own checks cannot be made here
+        checked = []
+        say(
+            f"Replayed machine {replay_file}: the card's own checks (free space, firmware on it) were not made.",
+            err=as_json,
+        )
+    else:
+        checked = lib.check_targets(plan, clean=clean, report=None if as_json else say)
+    worst = lib.exit_code(checked)
+    if as_json:
+        emit_json(plan.to_json(dry_run=True, results=checked))
+    elif worst:
+        for r in checked:
+            if r.error is not None:
+                say(f"{style('WOULD FAIL', out, fg='red', bold=True)}  {r.path}: {r.error.message}")
+        say("Dry run: the files match the catalog's index; nothing was written.")
+    elif replay_file and plan.targets:
+        say(
+            "Dry run: the files match the catalog's index and the recorded machine's card was chosen; "
+            "its own checks need the card; nothing was written."
+        )
+    elif not plan.targets:
+        say(
+            style(
+                "Dry run: the files match the catalog's index; no card was checked (none given or "
+                "inserted); nothing was written.",
+                out,
+                fg="green",
+            )
+        )
+    else:
+        say(
+            style(
+                "Dry run: the files match the catalog's index and the card passes its checks; nothing was written.",
+                out,
+                fg="green",
+            )
+        )
     return worst
 
 
