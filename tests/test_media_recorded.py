@@ -215,3 +215,16 @@ def test_macos_system_volumes_stay_system_without_the_root_plist(tmp_path):
 def test_a_windows_target_may_be_the_bare_drive():
     win = replay(DATA / "windows/usb_ssd.json")
     assert win.medium_for_path("E:").mountpoint == "E:\\"
+
+
+def test_the_fixtures_are_what_their_script_writes():
+    """tests/data/media/{windows,macos}/ are rewritten by scripts/make_media_fixtures.py:
+    no hand edit drifts from the forms that script documents."""
+    import runpy
+
+    script = runpy.run_path(str(Path(__file__).parent.parent / "scripts" / "make_media_fixtures.py"))
+    machines = {f"windows/{n}": w.calls for n, (_, w) in script["windows_machines"]().items()}
+    machines |= {f"macos/{n}": calls for n, (_, calls) in script["macos_machines"]().items()}
+    assert set(machines) == set(EXPECT)
+    for name, calls in machines.items():
+        assert json.loads((DATA / f"{name}.json").read_text())["calls"] == json.loads(json.dumps(calls)), name
