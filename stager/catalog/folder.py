@@ -8,14 +8,14 @@ GNU coreutils' format (``sha256sum -c SHA256SUMS`` checks it); a bad line is nam
 its number and blocks only the file it names. Symlinks pointing outside the catalog
 and index paths that leave it are never followed or used.
 
-:meth:`Catalog.select` turns an allowed rules decision into the one bundle (and the
-terminal's ``.hex``); it does not read the files: the staging engine hashes while it
+:func:`stager.catalog.select.select` turns an allowed rules decision into the one
+bundle (and the terminal's ``.hex``); it does not read the files: the staging engine hashes while it
 copies and compares with ``CatalogFile.sha256`` (or calls :func:`check_content`).
 
 Duplicates: the same name (compared in canonical spelling) in several subfolders is
 taken only when every copy is indexed with the same checksum: the bytes are then the
-same and either copy will do (the first path in sort order is taken and the others
-named in a note). Otherwise the name is ``ambiguous`` and selecting it fails with
+same and either copy will do (the shallowest path, then the first in sort order, is
+taken and the others named in a note). Otherwise the name is ``ambiguous`` and selecting it fails with
 ``several-files``: two different contents claim to be one firmware file.
 """
 

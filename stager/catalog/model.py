@@ -88,7 +88,7 @@ class CatalogFile:
 
 @dataclass(frozen=True)
 class Selection:
-    """What :meth:`Catalog.select` chose; iterates as its files (bundle first)."""
+    """What :func:`stager.catalog.select.select` chose; iterates as its files (bundle first)."""
 
     files: tuple[CatalogFile, ...]
     pack: str | None

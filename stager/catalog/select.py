@@ -1,6 +1,6 @@
 """Selection: from an allowed rules decision to the one bundle (and the terminal's
-.hex) in the catalog, or an exit-4 error that says what exists nearby. Part of
-:mod:`stager.catalog.folder` (``Catalog.select``)."""
+.hex) in the catalog, or an exit-4 error that says what exists nearby. Works on a scanned
+:class:`stager.catalog.folder.Catalog`; reads no file contents."""
 
 from __future__ import annotations
 
@@ -114,45 +114,15 @@ def _no_match(cat: Catalog, model, what: str, expected: str, nearby: list[str]) 
 
 
 def _nearby(cat: Catalog, model, role: str, kit, terminal, compatible=()) -> list[str]:
+    """What the catalog has near a file it lacks: other terminals or kits of the model,
+    the file for another model, names never used that look like it."""
     ok = [e for e in cat.entries if e.parsed.ok and e.firmware.role == role]
-    out = []
-    if role == "bundle":
-        same_kit = [
-            f"{e.relpath} (terminal {e.firmware.terminal})"
-            for e in ok
-            if e.firmware.model == model.id and e.firmware.kit == kit and e.firmware.terminal != terminal
-        ]
-        if same_kit:
-            allowed = sorted(
-                {
-                    e.firmware.terminal
-                    for e in ok
-                    if e.firmware.model == model.id
-                    and e.firmware.kit == kit
-                    and e.firmware.terminal in compatible
-                    and e.firmware.terminal != terminal
-                }
-            )
-            tip = f" (the rules allow it: give --terminal {allowed[-1]} to take it)" if allowed else ""
-            out.append(f"other terminals for kit {kit}: {_listing(same_kit)}{tip}")
-        same_term = [
-            e.relpath
-            for e in ok
-            if e.firmware.model == model.id and e.firmware.terminal == terminal and e.firmware.kit != kit
-        ]
-        if same_term:
-            out.append(f"terminal {terminal} with other kits: {_listing(same_term)}")
-    else:
-        others = [e.relpath for e in ok if e.firmware.model == model.id and e.firmware.terminal == terminal]
-        if others:
-            out.append(f"terminal {terminal} in other packs: {_listing(others)}")
-        near = [
-            e.relpath
-            for e in ok
-            if e.firmware.model == model.id and e.firmware.terminal in compatible and e.firmware.terminal != terminal
-        ]
-        if near:
-            out.append(f"other terminals for kit {kit}: {_listing(near)}")
+    mine = [e for e in ok if e.firmware.model == model.id]
+    out = (
+        _nearby_bundles(mine, kit, terminal, compatible)
+        if role == "bundle"
+        else _nearby_hexes(mine, kit, terminal, compatible)
+    )
     other_model = [
         f"{e.relpath} (for the {_rules().models[e.firmware.model].name})"
         for e in ok
@@ -160,6 +130,36 @@ def _nearby(cat: Catalog, model, role: str, kit, terminal, compatible=()) -> lis
     ]
     if other_model:
         out.append(f"for other models: {_listing(other_model)}")
+    return out + _never_used_like(cat, model, role, kit, terminal)
+
+
+def _nearby_bundles(mine: list[Entry], kit, terminal, compatible) -> list[str]:
+    out = []
+    same_kit = [e for e in mine if e.firmware.kit == kit and e.firmware.terminal != terminal]
+    if same_kit:
+        allowed = sorted({e.firmware.terminal for e in same_kit if e.firmware.terminal in compatible})
+        tip = f" (the rules allow it: give --terminal {allowed[-1]} to take it)" if allowed else ""
+        listed = [f"{e.relpath} (terminal {e.firmware.terminal})" for e in same_kit]
+        out.append(f"other terminals for kit {kit}: {_listing(listed)}{tip}")
+    same_term = [e.relpath for e in mine if e.firmware.terminal == terminal and e.firmware.kit != kit]
+    if same_term:
+        out.append(f"terminal {terminal} with other kits: {_listing(same_term)}")
+    return out
+
+
+def _nearby_hexes(mine: list[Entry], kit, terminal, compatible) -> list[str]:
+    out = []
+    others = [e.relpath for e in mine if e.firmware.terminal == terminal]
+    if others:
+        out.append(f"terminal {terminal} in other packs: {_listing(others)}")
+    near = [e.relpath for e in mine if e.firmware.terminal in compatible and e.firmware.terminal != terminal]
+    if near:
+        out.append(f"other terminals for kit {kit}: {_listing(near)}")
+    return out
+
+
+def _never_used_like(cat: Catalog, model, role: str, kit, terminal) -> list[str]:
+    """Names that look like the wanted file but are never used, and links not followed."""
     looks = [
         f"{e.relpath} is never used ({e.status}: {e.why})"
         for e in cat.entries
@@ -167,8 +167,7 @@ def _nearby(cat: Catalog, model, role: str, kit, terminal, compatible=()) -> lis
         and e.parsed.terminal == terminal
         and e.parsed.role == role
         and (role == "hex" or e.parsed.kit == kit)
-    ]
-    out.extend(looks[:6])
+    ][:6]
     for p in cat.skipped:  # e.g. a link out of the catalog bearing the very name wanted
         parsed = names.parse(p.path)
         if (
@@ -178,8 +177,8 @@ def _nearby(cat: Catalog, model, role: str, kit, terminal, compatible=()) -> lis
             and parsed.terminal == terminal
             and (role == "hex" or parsed.kit == kit)
         ):
-            out.append(f"{p.path} is never used ({p.why})")
-    return out
+            looks.append(f"{p.path} is never used ({p.why})")
+    return looks
 
 
 def select(cat: Catalog, decision, lang: str | None = None, with_hex: bool = False) -> Selection:

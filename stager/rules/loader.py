@@ -333,7 +333,8 @@ def _load_models(src: _Source) -> dict:
     return models
 
 
-def _load_routers(src: _Source):
+def _load_classes(src: _Source) -> list[KitClass]:
+    """The kit classes (the router tables' columns), sorted, never overlapping."""
     classes = {}
     for cid, t in src.table("", "classes").items():
         header = f"classes.{cid}"
@@ -347,7 +348,10 @@ def _load_routers(src: _Source):
     for a, b in itertools.pairwise(ordered):
         if b.min <= a.max:
             src.fail(f"kit classes {a.id} and {b.id} overlap", src.header_line(f"classes.{b.id}"))
+    return ordered
 
+
+def _load_notes(src: _Source) -> dict[int, RouterNote]:
     notes = {}
     for num, t in src.table("", "notes").items():
         header = f"notes.{num}"
@@ -361,45 +365,53 @@ def _load_routers(src: _Source):
             after=src.need(t, "after", str, header),
             original=src.need(t, "original", str, header),
         )
+    return notes
 
+
+def _load_router(src: _Source, rid: str, t: dict, classes: dict, notes: dict) -> Router:
     def cell_ok(cell: str) -> bool:
         if cell in ("OK", "KO"):
             return True
         head, _, num = cell.partition(":")
         return head == "OK" and num.isdigit() and int(num) in notes
 
-    routers = {}
-    for rid, t in src.table("", "routers").items():
-        header = f"routers.{rid}"
-        grid = src.need(t, "grid", str, header)
-        columns, rows = _parse_grid(src, header, grid, "version", cell_ok)
-        base = src.grid_first_line(header)
-        for c in columns:
-            if c not in classes:
-                src.fail(f"[{header}] column '{c}' is not a kit class of [classes]", base)
-        cells, versions = {}, []
-        for key, row, line_no in rows:
-            if not key.isdigit():
-                src.fail(f"[{header}] router version '{key}' is not a number", line_no)
-            version = int(key)
-            versions.append(version)
-            for c, cell in zip(columns, row, strict=True):
-                head, _, num = cell.partition(":")
-                cells[(version, c)] = RouterCell(ok=head == "OK", note=int(num) if num else None)
-        routers[rid] = Router(
-            id=rid,
-            name=src.need(t, "name", str, header),
-            description=src.need(t, "description", str, header),
-            section=src.need(t, "section", str, header),
-            aliases=tuple(a.lower() for a in src.need(t, "aliases", list, header)),
-            versions=tuple(versions),
-            classes=tuple(columns),
-            cells=cells,
-        )
+    header = f"routers.{rid}"
+    grid = src.need(t, "grid", str, header)
+    columns, rows = _parse_grid(src, header, grid, "version", cell_ok)
+    base = src.grid_first_line(header)
+    for c in columns:
+        if c not in classes:
+            src.fail(f"[{header}] column '{c}' is not a kit class of [classes]", base)
+    cells, versions = {}, []
+    for key, row, line_no in rows:
+        if not key.isdigit():
+            src.fail(f"[{header}] router version '{key}' is not a number", line_no)
+        version = int(key)
+        versions.append(version)
+        for c, cell in zip(columns, row, strict=True):
+            head, _, num = cell.partition(":")
+            cells[(version, c)] = RouterCell(ok=head == "OK", note=int(num) if num else None)
+    return Router(
+        id=rid,
+        name=src.need(t, "name", str, header),
+        description=src.need(t, "description", str, header),
+        section=src.need(t, "section", str, header),
+        aliases=tuple(a.lower() for a in src.need(t, "aliases", list, header)),
+        versions=tuple(versions),
+        classes=tuple(columns),
+        cells=cells,
+    )
+
+
+def _load_routers(src: _Source):
+    ordered = _load_classes(src)
+    classes = {c.id: c for c in ordered}
+    notes = _load_notes(src)
+    routers = {rid: _load_router(src, rid, t, classes, notes) for rid, t in src.table("", "routers").items()}
     site_visit = src.doc.get("site_visit")
     if not isinstance(site_visit, str):
         src.fail("lacks the key 'site_visit'")
-    return routers, {c.id: c for c in ordered}, notes, site_visit
+    return routers, classes, notes, site_visit
 
 
 def load_rules(directory: Path | None = None) -> Rules:
