@@ -2,7 +2,8 @@
 of docs/media-record.md), in the exact form each system's tools produce.
 
 Where each form comes from (read, not guessed):
-- psutil rows: psutil's C source, psutil/arch/windows/disk.c (``disk_partitions``:
+- psutil rows: psutil's C source, psutil/arch/windows/disk.c (``disk_partitions``,
+  all=False as stager asks: no network, RAM-disk or unmounted drive, no A: floppy;
   opts is "ro"/"rw", ",compressed", ",readonly", then the drive type "fixed",
   "removable", "cdrom", "remote", "unmounted", "ramdisk"; a drive whose
   GetVolumeInformationW fails has only the drive type and an empty fstype) and
@@ -70,6 +71,11 @@ class Win:
 
     def __init__(self):
         self.calls: dict = {"partitions": [], "system_drive": "C:", "windows_directory": "C:\\Windows"}
+
+    def letters(self) -> None:
+        """GetLogicalDrives: every letter psutil listed, and those it did not (network)."""
+        roots = {r[1] for r in self.calls["partitions"]} | set(self.calls.get("drive_type", {}))
+        self.calls["logical_drives"] = sorted(roots)
 
     def put(self, name: str, root: str, value) -> None:
         self.calls.setdefault(name, {})[root] = value
@@ -185,7 +191,7 @@ def windows_machines() -> dict:
     m["usb_ssd"] = ("a USB SSD (Samsung T7): counts as a card, the one policy for USB disks", w)
 
     w = Win().system_c()
-    w.drive("Z:\\", "NTFS", "rw,remote", 4)
+    w.put("drive_type", "Z:\\", 4)  # psutil (all=False) does not list it: only GetLogicalDrives does
     w.drive(
         "V:\\",
         "NTFS",
@@ -271,6 +277,8 @@ def windows_machines() -> dict:
         usage=(7_898_000_000, 7_898_000_000),
     )
     m["card_with_two_partitions"] = ("an SD card with two FAT32 partitions in a USB reader (E: and F:)", w)
+    for _about, machine in m.values():
+        machine.letters()
     return m
 
 

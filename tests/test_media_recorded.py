@@ -228,3 +228,18 @@ def test_the_fixtures_are_what_their_script_writes():
     assert set(machines) == set(EXPECT)
     for name, calls in machines.items():
         assert json.loads((DATA / f"{name}.json").read_text())["calls"] == json.loads(json.dumps(calls)), name
+
+
+def test_a_network_drive_is_asked_nothing_that_goes_over_the_wire():
+    """A stale mapped drive can block GetVolumeInformationW for long: the probe asks a
+    network letter its drive type only (psutil, all=False, does not list it)."""
+    from stager.card.media import _windows
+    from stager.card.media.record import Recorder, Replayer
+
+    doc = json.loads((DATA / "windows/network_drive_and_vhd.json").read_text())
+    assert "Z:\\" not in [row[1] for row in doc["calls"]["partitions"]]
+    spy = Recorder(Replayer(doc["calls"]))
+    vols = _windows.volumes(spy)
+    assert {v.mountpoint: v.verdict for v in vols}["Z:\\"] == "network"
+    asked = {name for name, answers in spy.calls.items() if isinstance(answers, dict) and "Z:\\" in answers}
+    assert asked == {"drive_type"}

@@ -206,7 +206,14 @@ class Win32Calls:
     def partitions(self):
         import psutil
 
-        return [[p.device, p.mountpoint, p.fstype, p.opts] for p in psutil.disk_partitions(all=True)]
+        # all=False: psutil skips network drives there, whose GetVolumeInformationW can
+        # block for long on a stale mapping; they are found by logical_drives() instead.
+        return [[p.device, p.mountpoint, p.fstype, p.opts] for p in psutil.disk_partitions(all=False)]
+
+    def logical_drives(self) -> list[str]:
+        """Every drive letter (GetLogicalDrives), ``["C:\\", "Z:\\"]``."""
+        mask = int(self.k32.GetLogicalDrives())
+        return [f"{chr(65 + i)}:\\" for i in range(26) if mask >> i & 1]
 
     def system_drive(self) -> str:
         return os.environ.get("SYSTEMDRIVE", "C:")

@@ -1,6 +1,7 @@
 r"""Windows: each drive letter's verdict from the storage stack, never from the letter.
 
-For each drive psutil lists (``disk_partitions(all=True)``), through one *calls* seam
+For each drive psutil lists (``disk_partitions(all=False)``; the network drives it leaves
+out come from ``GetLogicalDrives`` and ``GetDriveTypeW`` alone), through one *calls* seam
 (:class:`stager.card.media._win32.Win32Calls` on a real machine, a record elsewhere):
 
 - ``GetDriveTypeW``: a network drive, an optical drive, a RAM disk are never cards.
@@ -192,4 +193,19 @@ def volumes(calls=None) -> list[Medium]:
         m = _volume(calls, row, system_letters, system_disks)
         if m is not None:
             out.append(m)
+    return out + _network_drives(calls, seen)
+
+
+def _network_drives(calls, seen: set[str]) -> list[Medium]:
+    """The mapped network drives psutil (all=False) leaves out: named from their drive
+    type only, never asked anything that would go over the wire."""
+    roots, _ = _try(calls.logical_drives)
+    out = []
+    for root in roots or ():
+        if _letter(root) in seen:
+            continue
+        drive_type, _ = _try(calls.drive_type, root)
+        if drive_type == w.DRIVE_REMOTE:
+            seen.add(_letter(root))
+            out.append(Medium(mountpoint=root, device=_letter(root), verdict="network", note="drive type 4"))
     return out
