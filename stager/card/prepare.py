@@ -95,6 +95,7 @@ def make_plan(
     dry_run=False,
     detect=None,
     medium_for_path=None,
+    local=True,
     trusted=True,
     allow_rollback=False,
     warn=None,
@@ -117,7 +118,9 @@ def make_plan(
     selection = select(catalog, decision, lang=lang, with_hex=with_hex)
     problem = None
     try:
-        chosen = resolve_targets(list(targets), allow_fixed, detect=detect, medium_for_path=medium_for_path)
+        chosen = resolve_targets(
+            list(targets), allow_fixed, detect=detect, medium_for_path=medium_for_path, local=local
+        )
     except MediaError as e:
         # A dry run without --target still shows the plan when no card (or several) is in.
         if not (dry_run and not targets and e.code in ("no-media", "several-media")):
@@ -251,10 +254,14 @@ def exit_code(results) -> int:
     return max(codes, default=ExitCode.OK)
 
 
-def eject_all(plan: Plan, report) -> None:
-    """Unmount/eject each target where the system allows, and say when it is safe."""
+def eject_all(plan: Plan, report) -> list[tuple[str, bool, str]]:
+    """Unmount/eject each target where the system allows, and say when it is safe:
+    (path, ejected, message) for each."""
     from stager.card.eject import eject
 
+    done = []
     for t in plan.targets:
-        _ok, message = eject(t)
+        ok, message = eject(t)
         report(message)
+        done.append((str(t.path), ok, message))
+    return done
