@@ -17,6 +17,7 @@ numbers, so that the files change only when a message does.
 from __future__ import annotations
 
 import argparse
+import gettext
 import io
 import sys
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ POT = LOCALE / "stager.pot"
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 CLICK_KEYWORDS = {"_": None, "ngettext": (1, 2)}
 PROJECT = "stager"
+DATED = ("POT-Creation-Date", "PO-Revision-Date")
 #: click's messages looked up through a variable (core.py: ``_(extra["required"])``), which
 #: no extractor can see: (module, message).
 CLICK_DYNAMIC = [("core.py", "required")]
@@ -60,7 +62,9 @@ def extract() -> Catalog:
     template = Catalog(project=PROJECT, charset="utf-8", fuzzy=False, header_comment=HEADER)
     method_map = [("**.py", "python")]
     skip = ["locale"]
-    own = extract_from_dir(SOURCE, method_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True)
+    own = extract_from_dir(
+        SOURCE, method_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True
+    )
     _add(template, (m for m in own if m[0].split("/")[0] not in skip), "stager/", None)
     clicks = extract_from_dir(_click_dir(), method_map, keywords=CLICK_KEYWORDS)
     _add(template, clicks, "click/", "click")
@@ -77,7 +81,7 @@ def pot_text(template: Catalog) -> bytes:
 def _without_dates(text: bytes) -> bytes:
     """The header without POT-Creation-Date / PO-Revision-Date lines (they change on every run)."""
     lines = text.split(b"\n")
-    return b"\n".join(line for line in lines if not line.startswith((b'"POT-Creation-Date', b'"PO-Revision-Date')))
+    return b"\n".join(line for line in lines if not line.startswith(tuple(b'"' + d.encode() for d in DATED)))
 
 
 def languages() -> list[str]:
@@ -127,6 +131,15 @@ def mo_bytes(language: str) -> bytes:
     return out.getvalue()
 
 
+def mo_content(data: bytes) -> dict:
+    """What a .mo says, as gettext reads it, without the header's dates (Babel writes the time of the run)."""
+    words = gettext.GNUTranslations(io.BytesIO(data))
+    content = dict(words._catalog)  # type: ignore[attr-defined]
+    header = content.pop("", "")
+    content[""] = "\n".join(line for line in header.split("\n") if not line.startswith(DATED))
+    return content
+
+
 def compile_all() -> None:
     for language in languages():
         po_path(language).with_suffix(".mo").write_bytes(mo_bytes(language))
@@ -160,7 +173,7 @@ def problems() -> list[str]:
             if message.fuzzy:
                 found.append(f"{name}: {key[0]!r} is fuzzy (review it, then remove the fuzzy flag)")
         mo = path.with_suffix(".mo")
-        if not mo.is_file() or mo.read_bytes() != mo_bytes(language):
+        if not mo.is_file() or mo_content(mo.read_bytes()) != mo_content(mo_bytes(language)):
             found.append(f"{mo.relative_to(ROOT)} is not the compiled {path.name}: run scripts/i18n.py compile")
     return found
 

@@ -28,13 +28,33 @@ SYMBOLS = {"en": (".", ","), "fr": (",", NNBSP)}
 #: CLDR's month names (format context, wide): French months are written in lower case.
 MONTHS = {
     "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ),  # fmt: skip
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
     "fr": (
-        "janvier", "février", "mars", "avril", "mai", "juin",
-        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-    ),  # fmt: skip
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
 }
 
 #: Binary units (IEC), their symbols translated by the catalog (French: Kio, Mio, Gio, Tio).
@@ -89,7 +109,7 @@ def format_datetime(moment: dt.datetime, language: str | None = None, tz: dt.tzi
 
     A naive datetime is taken as UTC (what stager records)."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     local = moment.astimezone(tz)
     return f"{format_date(local.date(), language)} {local:%H:%M}"
 
