@@ -14,10 +14,13 @@ no-break space, or a space, through :func:`fit`.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
 
 from stager import i18n
 from stager.i18n import N_
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 NNBSP = "\u202f"
 NBSP = "\u00a0"
@@ -77,7 +80,11 @@ def format_int(n: int, language: str | None = None) -> str:
 
 
 def format_decimal(value: Decimal | int | float, places: int = 1, language: str | None = None) -> str:
-    """8.04 -> '8,0' (fr) or '8.0' (en): ``places`` digits, rounded half to even, grouped."""
+    """8.04 -> '8,0' (fr) or '8.0' (en): ``places`` digits, rounded half to even, grouped.
+
+    A float is read as it is written (``str(1.05)``), as Babel reads it."""
+    from decimal import ROUND_HALF_EVEN, Decimal  # not at import: check's start-up does not need it
+
     number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
     if number.is_zero():
@@ -95,13 +102,21 @@ def format_size(n: int, language: str | None = None) -> str:
     power = 1
     while power < len(UNITS) and n >= 1024 ** (power + 1):
         power += 1
-    value = (Decimal(n) / Decimal(1024**power)).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
-    if value >= 1024 and power < len(UNITS):  # 1023.96 KiB is written 1.0 MiB
+    tenths = _tenths(n, 1024**power)
+    if tenths >= 10240 and power < len(UNITS):  # 1023.96 KiB is written 1.0 MiB
         power += 1
-        value = Decimal(n) / Decimal(1024**power)
-    return words.gettext("{size} {unit} ({count})").format(
-        size=format_decimal(value, 1, language), unit=words.gettext(UNITS[power - 1]), count=count
-    )
+        tenths = _tenths(n, 1024**power)
+    whole, tenth = divmod(tenths, 10)
+    size = format_int(whole, language) + SYMBOLS[language][0] + str(tenth)
+    return words.gettext("{size} {unit} ({count})").format(size=size, unit=words.gettext(UNITS[power - 1]), count=count)
+
+
+def _tenths(n: int, divisor: int) -> int:
+    """n / divisor in tenths, rounded half to even, exactly (integers only)."""
+    tenths, rest = divmod(n * 10, divisor)
+    if 2 * rest > divisor or (2 * rest == divisor and tenths % 2):
+        tenths += 1
+    return tenths
 
 
 def format_datetime(moment: dt.datetime, language: str | None = None, tz: dt.tzinfo | None = None) -> str:

@@ -431,8 +431,9 @@ def test_sizes_are_cldr_s_numbers_and_units(language):
     rng = random.Random(8391753)
     for n in range(1024):
         assert format_size(n, language) == babel_units.format_unit(n, "digital-byte", locale=language), n
-    for _ in range(400):
-        n = rng.randrange(1024, 1024 ** rng.randint(2, 5))
+    ties = [n for n in range(1024, 1024 * 64) if (n * 10) % 1024 == 512]  # x.x5 exactly: half to even
+    assert len(ties) > 100
+    for n in [*ties, *(rng.randrange(1024, 1024 ** rng.randint(2, 5)) for _ in range(400))]:
         power = max(p for p in range(1, 5) if n >= 1024**p)
         value = Decimal(n) / Decimal(1024**power)
         if value.quantize(Decimal("0.1")) >= 1024 and power < 4:
