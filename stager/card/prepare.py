@@ -25,6 +25,7 @@ class Plan:
     selection: object  # stager.catalog.folder.Selection
     targets: tuple = ()  # TargetPlan
     target_problem: MediaError | None = field(default=None, compare=False)
+    trust: object = field(default=None, compare=False)  # stager.catalog.trust.Trust
 
     @property
     def files(self):
@@ -64,6 +65,7 @@ class Plan:
             "targets": targets,
             "catalog": self.catalog_root,
             "notes": [n.to_json() for n in self.selection.notes],
+            "trust": self.trust.to_json() if self.trust is not None else None,  # type: ignore[attr-defined]
         }
         if self.target_problem is not None:
             doc["target_problem"] = self.target_problem.to_json()
@@ -93,16 +95,25 @@ def make_plan(
     dry_run=False,
     detect=None,
     medium_for_path=None,
+    trusted=True,
+    allow_rollback=False,
+    warn=None,
 ) -> Plan:
-    """Everything `prepare` will do, decided before any medium is touched."""
+    """Everything `prepare` will do, decided before any medium is touched. The catalog is
+    opened with the trust settings (:func:`stager.catalog.trust.open_trusted`) unless
+    ``trusted`` is False (the demo's own catalog)."""
     from stager.card.targets import resolve_targets
     from stager.catalog.folder import open_catalog
+    from stager.catalog.trust import open_trusted
     from stager.rules.engine import decide
 
     decision = decide(query)
     if not decision.allowed:
         raise refusal_error(decision)
-    catalog = open_catalog(catalog_dir)
+    if trusted:
+        catalog = open_trusted(catalog_dir, allow_rollback=allow_rollback, warn=warn)
+    else:
+        catalog = open_catalog(catalog_dir)
     selection = select(catalog, decision, lang=lang, with_hex=with_hex)
     problem = None
     try:
@@ -119,6 +130,7 @@ def make_plan(
         selection=selection,
         targets=tuple(chosen),
         target_problem=problem,
+        trust=catalog.trust,
     )
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
-from stager.cli.commands.catalog import catalog_option, lang_option
+from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
 from stager.cli.options import parsed_by, rule_options
 from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.errors import BadInput
@@ -125,19 +124,38 @@ the note rules out, 4 the catalog lacks a file, else 0.""",
 @click.option("--hex", "with_hex", is_flag=True, help="Also plan the terminal's .hex for the ST-LINK probe.")
 @catalog_option
 @click.option("--site", metavar="FILE.csv", help="Plan every charger of a site from a CSV file.")
+@allow_rollback_option
 @json_option
-def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, with_hex, catalog_dir, site, as_json):
+def plan(
+    model,
+    kit,
+    terminal,
+    from_kit,
+    built,
+    ocpp,
+    mid,
+    router,
+    to,
+    lang,
+    with_hex,
+    catalog_dir,
+    site,
+    allow_rollback,
+    as_json,
+):
     """Plan the visit: from what is installed now to the target, the ordered steps with
     the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the
     router), and what to bring."""
     from stager.plan.charger import Charger
     from stager.plan.site import plan_one, plan_site
+    from stager.settings import load_settings
 
     catalog = None
-    if catalog_dir is not None or os.environ.get("STAGER_CATALOG", "").strip():
-        from stager.catalog.folder import open_catalog
+    settings = load_settings()
+    if catalog_dir is not None or settings.catalog:
+        from stager.catalog.trust import open_trusted
 
-        catalog = open_catalog(catalog_dir)
+        catalog = open_trusted(catalog_dir, settings=settings, allow_rollback=allow_rollback, warn=warn)
     charger_options = {
         "--model": model,
         "--kit": kit,

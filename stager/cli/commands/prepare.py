@@ -7,9 +7,9 @@ import sys
 
 import click
 
-from stager.cli.commands.catalog import catalog_option, lang_option
+from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
 from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
-from stager.cli.output import emit_json, json_option, say, style
+from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.cli.progress import card_bars
 from stager.cli.render import plan_lines, result_lines
 from stager.errors import BadInput
@@ -57,6 +57,7 @@ problem, 5 media problem, 6 verification failed (the copy is removed), 130 inter
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--eject", is_flag=True, help="After success, unmount and eject the card where the system allows.")
+@allow_rollback_option
 @json_option
 def prepare(
     model,
@@ -77,6 +78,7 @@ def prepare(
     yes,
     quiet,
     eject,
+    allow_rollback,
     as_json,
 ):
     """Stage the firmware for a charger onto a card: pick the one right file from the
@@ -102,6 +104,7 @@ def prepare(
             clean,
             eject,
             as_json,
+            allow_rollback=allow_rollback,
         )
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
         from stager.errors import Interrupted
@@ -110,7 +113,22 @@ def prepare(
 
 
 def _prepare(
-    lib, query, out, catalog_dir, lang, with_hex, targets, allow_fixed, dry_run, yes, quiet, clean, eject, as_json
+    lib,
+    query,
+    out,
+    catalog_dir,
+    lang,
+    with_hex,
+    targets,
+    allow_fixed,
+    dry_run,
+    yes,
+    quiet,
+    clean,
+    eject,
+    as_json,
+    *,
+    allow_rollback=False,
 ):
     from stager.cli.render import decision_lines
 
@@ -123,6 +141,8 @@ def _prepare(
             targets=targets,
             allow_fixed=allow_fixed,
             dry_run=dry_run,
+            allow_rollback=allow_rollback,
+            warn=warn,
         )
     except lib.Refused as e:
         if not as_json:
