@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from stager.card.staging import FileOps, media_error
+from stager.card.staging import VANISHED, FileOps, media_error
 from stager.errors import MediaError
 
 MIB = 1024 * 1024
@@ -58,8 +58,14 @@ def remove_files(folder: Path, names, ops: FileOps | None = None) -> tuple[list[
                 ops.remove(path)
             done.append(name)
         except OSError as e:
-            err = media_error(e, folder, f"removing the old firmware {name} (--clean)")
-            return done, err
+            if e.errno in VANISHED or not folder.exists():
+                return done, media_error(e, folder, f"removing the old firmware {name} (--clean)")
+            return done, MediaError(
+                f"{folder}: the old firmware {name} cannot be removed for --clean ({e.strerror or e}): "
+                f"it may be locked, read-only or in use.",
+                code="clean-failed",
+                details={"file": name, "removed": list(done)},
+            )
     return done, None
 
 

@@ -163,7 +163,7 @@ def preflight(
         )
     for victim in victims:  # --clean, once every check has passed
         if not dry_run:
-            ops.remove(victim)
+            _remove_old(ops, victim, pre.removed)
         pre.removed.append(victim.name)
     return pre
 
@@ -180,6 +180,22 @@ def check_writable(folder) -> None:
                 code="read-only",
             ) from None
         raise media_error(e, Path(folder), "checking the card is writable") from None
+
+
+def _remove_old(ops: FileOps, victim: Path, removed: list) -> None:
+    """Remove one old firmware file for --clean; MediaError (exit 5) when the system
+    refuses (a locked or read-only file, a file in use), naming what was removed."""
+    try:
+        ops.remove(victim)
+    except OSError as e:
+        done = f" Already removed: {', '.join(removed)}." if removed else " Nothing was removed."
+        raise MediaError(
+            f"{victim.parent}: the old firmware {victim.name} cannot be removed for --clean "
+            f"({e.strerror or e}): it may be locked, read-only or in use.{done} Nothing new was written. "
+            f"Unlock or remove it by hand, or use another card.",
+            code="clean-failed",
+            details={"file": victim.name, "removed": list(removed)},
+        ) from None
 
 
 def _write_probe(folder: Path) -> None:

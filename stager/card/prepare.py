@@ -39,6 +39,7 @@ class Plan:
     selection: Selection
     targets: tuple = ()  # TargetPlan
     target_problem: MediaError | None = field(default=None, compare=False)
+    trust: object = field(default=None, compare=False)  # stager.catalog.trust.Trust
 
     @property
     def files(self):
@@ -82,6 +83,7 @@ class Plan:
             "targets": targets,
             "catalog": self.catalog_root,
             "notes": [n.to_json() for n in self.selection.notes],
+            "trust": self.trust.to_json() if self.trust is not None else None,  # type: ignore[attr-defined]
         }
         if results is not None and not dry_run:
             doc["summary"] = {"ready": sum(1 for r in results if r.ok), "cards": len(results)}
@@ -116,16 +118,26 @@ def make_plan(
     allow_any_fs=False,
     choose=None,
     unmounted=None,
+    local=True,
+    trusted=True,
+    allow_rollback=False,
+    warn=None,
 ) -> Plan:
-    """Everything `prepare` will do, decided before any medium is touched."""
+    """Everything `prepare` will do, decided before any medium is touched. The catalog is
+    opened with the trust settings (:func:`stager.catalog.trust.open_trusted`) unless
+    ``trusted`` is False (the demo's own catalog)."""
     from stager.card.targets import resolve_targets
     from stager.catalog.folder import open_catalog
+    from stager.catalog.trust import open_trusted
     from stager.rules.engine import decide
 
     decision = decide(query)
     if not decision.allowed:
         raise refusal_error(decision)
-    catalog = open_catalog(catalog_dir)
+    if trusted:
+        catalog = open_trusted(catalog_dir, allow_rollback=allow_rollback, warn=warn)
+    else:
+        catalog = open_catalog(catalog_dir)
     selection = select(catalog, decision, lang=lang, with_hex=with_hex)
     problem = None
     try:
@@ -134,6 +146,7 @@ def make_plan(
             allow_fixed,
             detect=detect,
             medium_for_path=medium_for_path,
+            local=local,
             allow_any_fs=allow_any_fs,
             choose=choose,
             unmounted=unmounted,
@@ -150,6 +163,7 @@ def make_plan(
         selection=selection,
         targets=tuple(chosen),
         target_problem=problem,
+        trust=catalog.trust,
     )
 
 
@@ -397,14 +411,14 @@ def exit_code(results) -> int:
     return max(codes, default=ExitCode.OK)
 
 
-def eject_all(plan: Plan, report) -> dict:
-    """Unmount/eject each target where the system allows, and say when it is safe.
-    Returns {path: True} for the cards unmounted."""
+def eject_all(plan: Plan, report) -> list[tuple[str, bool, str]]:
+    """Unmount/eject each target where the system allows, and say when it is safe:
+    (path, ejected, message) for each."""
     from stager.card.eject import eject
 
-    done = {}
+    done = []
     for t in plan.targets:
         ok, message = eject(t)
-        done[str(t.path)] = ok
         report(message)
+        done.append((str(t.path), ok, message))
     return done

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from stager.catalog.index import format_index_line, parse_index
 from stager.errors import CatalogError, Interrupted, MediaError, StagerError, VerifyError
-from stager.fileio import CHUNK, fsync_dir, hash_stream
+from stager.fileio import CHUNK, fsync_dir, hash_stream, read_regular
 
 TEMP_PREFIX = ".stager-"
 TEMP_SUFFIX = ".part"
@@ -167,7 +167,7 @@ def hash_from_medium(path: Path, ops: FileOps | None = None, progress=None, buf=
 def read_sidecar(path: Path) -> tuple[str, str] | None:
     """(sha256, name) of a one-line sidecar, or None when missing or malformed."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, 4096)  # never a FIFO's wait
     except OSError:
         return None
     good, bad = parse_index(data)

@@ -7,7 +7,7 @@ card's root). On a removable medium the target is the volume's root (a subfolder
 5 naming the root; two targets on one volume -> exit 5), formatted FAT32 or exFAT (any
 other -> exit 5 with how to format it, unless --allow-any-fs). Never the system disk by
 detection. A read-only medium -> exit 5. The media probes are injected (``detect``,
-``medium_for_path``) so tests replay them.
+``medium_for_path``) so tests replay them; ``local=False`` replays a recorded machine.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from stager.card.media import fs_name
 from stager.errors import MediaError
+from stager.fileio import os_error_text, path_kind
 from stager.quoting import command
 from stager.units import human_bytes
 
@@ -118,38 +119,58 @@ def resolve_targets(
     *,
     detect=None,
     medium_for_path=None,
+    local: bool = True,
     allow_any_fs: bool = False,
     choose=None,
     unmounted=None,
 ) -> list[TargetPlan]:
     """The targets to write, checked before a byte is written (MediaError otherwise).
     ``choose(found) -> [media]`` picks among several cards (a terminal's picker);
-    ``unmounted() -> [str]`` lists cards inserted but not mounted, for the messages."""
+    ``unmounted() -> [str]`` lists cards inserted but not mounted, for the messages.
+    ``local=False``: the volumes are a replayed machine's (``--replay``), so a --target
+    is one of its recorded volumes and nothing is looked up on this machine's disks."""
     if detect is None or medium_for_path is None:
         from stager.card import media
 
-        detect = detect or media.detect
+        detect = detect or media.all_volumes
         medium_for_path = medium_for_path or media.medium_for_path
     if not paths:
-        plans = [TargetPlan.from_medium(Path(m.mountpoint), m) for m in _detected(detect, choose, unmounted)]
+        plans = [TargetPlan.from_medium(Path(m.mountpoint), m) for m in _detected(detect(), choose, unmounted)]
+        for plan in plans:
+            if local:
+                card_folder(plan.path)  # a dead mount says so, not "read-only"
+    elif not local:
+        plans = [_replayed_target(raw, allow_fixed, medium_for_path) for raw in paths]
     else:
         plans = [_named_target(raw, allow_fixed, medium_for_path) for raw in paths]
         _one_target_a_volume(plans, paths, medium_for_path)
     for plan in plans:
         if not allow_any_fs:
             _check_filesystem(plan)
-        _check_writable(plan)
+        _check_writable(plan, local)
     return plans
 
 
-def _detected(detect, choose, unmounted) -> list:
-    found = [m for m in detect() if m.removable and not getattr(m, "is_system", False)]
+def _is_candidate(m) -> bool:
+    """A volume detection may pick (``detect`` may give every volume, with verdicts)."""
+    return bool(m.removable) and not getattr(m, "is_system", False) and getattr(m, "verdict", "card") == "card"
+
+
+def _advice(m) -> str | None:
+    advice = getattr(m, "advice", None)
+    return advice() if callable(advice) else None
+
+
+def _detected(volumes, choose, unmounted) -> list:
+    found = [m for m in volumes if _is_candidate(m)]
     waiting = list(unmounted()) if unmounted else []
     if not found:
+        set_aside = " ".join(a for m in volumes if (a := _advice(m)) and getattr(m, "verdict", "") != "empty-slot")
         extra = (" Inserted but not mounted: " + "; ".join(waiting) + ".") if waiting else ""
         raise MediaError(
-            "No removable card or USB stick is mounted. Insert the card (and mount it if "
-            f"your system does not), or name its folder with --target.{extra}",
+            "No removable card or USB stick is mounted. "
+            + (f"{set_aside} " if set_aside else "")
+            + f"Insert the card (and mount it if your system does not), or name its folder with --target.{extra}",
             code="no-media",
             details={"unmounted": waiting} if waiting else None,
         )
@@ -168,12 +189,7 @@ def _detected(detect, choose, unmounted) -> list:
 
 def _named_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
     path = Path(os.path.expanduser(str(raw)))
-    if not path.exists():
-        raise MediaError(f"Target {raw} does not exist: is the card inserted and mounted there?", code="target-missing")
-    if not path.is_dir():
-        raise MediaError(
-            f"Target {raw} is not a folder: name the card's folder (its mount point).", code="target-not-folder"
-        )
+    card_folder(path, raw)
     real = path.resolve()
     medium = medium_for_path(real)
     if getattr(medium, "is_system", False) and real == Path(medium.mountpoint).resolve():
@@ -249,8 +265,51 @@ def _check_filesystem(plan: TargetPlan) -> None:
     )
 
 
-def _check_writable(plan: TargetPlan) -> None:
-    if plan.read_only or not os.access(plan.path, os.W_OK):
+def _replayed_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
+    medium = medium_for_path(str(raw))
+    if medium is None:
+        raise MediaError(
+            f"Target {raw} is on none of the recorded machine's volumes: name one of the mount points "
+            f"'stager media --replay FILE' lists.",
+            code="target-missing",
+        )
+    if getattr(medium, "is_system", False):
+        raise MediaError(
+            f"Target {raw} is on {medium.mountpoint}, a volume of the recorded machine's system disk: "
+            f"never a target by stager's checks here. Name the card's folder.",
+            code="system-disk",
+        )
+    plan = TargetPlan.from_medium(Path(str(raw)), medium)
+    if not plan.removable and not allow_fixed:
+        raise MediaError(
+            f"Target {raw} is on {medium.mountpoint} ({medium.verdict}), not on a removable card or stick. "
+            f"Insert the card and name its folder, or add --allow-fixed to write to this folder anyway.",
+            code="not-removable",
+        )
+    _check_writable(plan, local=False)
+    return plan
+
+
+def card_folder(path: Path, raw=None) -> None:
+    """MediaError (exit 5) unless ``path`` is a folder that answers: missing, not a
+    folder, a name too long, a dead mount (ENOTCONN), no permission."""
+    raw = path if raw is None else raw
+    try:
+        kind = path_kind(path)
+        if kind == "dir":
+            os.listdir(path)  # a dead mount can still stat as a folder: ask for its content
+            return
+    except OSError as e:
+        raise MediaError(f"Target {os_error_text(e, raw)}", code="target-unreadable") from None
+    if kind == "missing":
+        raise MediaError(f"Target {raw} does not exist: is the card inserted and mounted there?", code="target-missing")
+    raise MediaError(
+        f"Target {raw} is not a folder: name the card's folder (its mount point).", code="target-not-folder"
+    )
+
+
+def _check_writable(plan: TargetPlan, local: bool = True) -> None:
+    if plan.read_only or (local and not os.access(plan.path, os.W_OK)):
         raise MediaError(
             f"{plan.describe()} is read-only. Slide the card's lock switch to unlocked (or remount it "
             f"read-write), then try again.",

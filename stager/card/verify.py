@@ -6,8 +6,14 @@ and what the rules say of it (a refusal explained as `check` explains it). Then 
 one-firmware-set rule of `prepare`: exactly one bundle, optionally its terminal's .hex,
 nothing else firmware-like. With a charger (``charger``: a rules Decision), the card
 must hold what the rules choose for it. Exit code: 0 all good; 6 a mismatch, a missing
-or bad sidecar; 5 not one firmware set (or no firmware, or the card cannot be read);
-3 a file the rules refuse, or not the charger's file.
+or bad sidecar; 4 (with a catalog) a file the catalog lacks; 5 not one firmware set (or
+no firmware, or the card cannot be read); 3 a file the rules refuse, or not the
+charger's file.
+
+The sidecar only proves that the card matches itself (whoever wrote the file wrote the
+sidecar). With a catalog (opened with the trust settings), each file read back must also
+be the catalog's file of that name, per its index line: 6 when it differs, 4 when the
+catalog (its signed index, when keys are trusted) has no such file.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.card.staging import FileOps, hash_from_medium, is_temp_name, media_error, read_sidecar
+from stager.card.targets import card_folder
 from stager.errors import ExitCode, MediaError
 from stager.rules.names import is_firmware_name
 
@@ -31,6 +38,8 @@ class CardFile:
     parsed: dict | None = None  # what the name says (None: unrecognised)
     rules: str | None = None  # ok | ko | forbidden | unknown-kit | unknown-terminal
     why: str = ""
+    catalog: str | None = None  # with a catalog: match | differs | not-in-index
+    catalog_line: int | None = None  # the index line it matches
     refusals: tuple = ()  # the rules' reasons, as `check` gives them: (code, message)
 
     def to_json(self) -> dict:
@@ -43,7 +52,9 @@ class CardFile:
             "name_says": self.parsed,
             "rules": self.rules,
             "why": self.why,
-            "refusals": [{"code": c, "message": m} for c, m in self.refusals],
+            "catalog": self.catalog,
+            "catalog_line": self.catalog_line,
+            "refusals": [{"code": c, "message": t} for c, t in self.refusals],
         }
 
 
@@ -52,13 +63,20 @@ class CardReport:
     target: str
     files: tuple = ()
     leftovers: tuple = field(default=())  # temporary files of an interrupted staging
+    catalog: object = None  # the Catalog checked against (with --catalog)
     set_problems: tuple = ()  # the one-firmware-set rule, broken: why, one sentence each
     charger: dict | None = None  # what the rules choose for the charger asked, and whether the card holds it
 
     @property
+    def checked_catalog(self) -> bool:
+        return self.catalog is not None
+
+    @property
     def exit_code(self) -> int:
-        if any(f.status != "ok" for f in self.files):
+        if any(f.status != "ok" or f.catalog == "differs" for f in self.files):
             return ExitCode.VERIFY
+        if any(f.catalog == "not-in-index" for f in self.files):
+            return ExitCode.CATALOG
         if self.set_problems:
             return ExitCode.MEDIA
         if any(f.rules not in ("ok", None) for f in self.files):
@@ -76,7 +94,22 @@ class CardReport:
             "one_firmware_set": not self.set_problems,
             "set_problems": list(self.set_problems),
             "charger": self.charger,
+            **self._catalog_json(),
         }
+
+    def _catalog_json(self) -> dict:
+        if self.catalog is None:
+            return {"catalog": None}
+        cat = self.catalog
+        doc: dict = {"catalog": {"path": str(cat.root), "trust": cat.trust.to_json() if cat.trust else None}}  # type: ignore[attr-defined]
+        if self.exit_code == ExitCode.CATALOG:
+            missing = [f.name for f in self.files if f.catalog == "not-in-index"]
+            code = "not-in-signed-index" if cat.signed else "not-in-catalog"  # type: ignore[attr-defined]
+            doc["error"] = {
+                "code": code,
+                "message": f"not in the catalog's index: {', '.join(missing)}. Do not use the card.",
+            }
+        return doc
 
 
 def _name_facts(name: str):
@@ -99,57 +132,42 @@ def _refusals(parsed) -> tuple:
     return tuple((r.code, r.message) for r in d.refusals)
 
 
-def _list_card(folder: Path):
-    if not folder.is_dir():
-        raise MediaError(f"{folder} is not a folder: is the card inserted and mounted there?", code="target-missing")
-    try:
-        return sorted((e for e in os.scandir(folder) if e.is_file(follow_symlinks=False)), key=lambda e: e.name)
-    except OSError as e:
-        raise media_error(e, folder, "listing the card") from None
+def against_catalog(catalog, name: str, got: str | None) -> tuple[str, int | None, str]:
+    """(match | differs | not-in-index, index line, why) of a file read back from the card."""
+    from stager.catalog.index import INDEX_NAME
+
+    lines = [e for e in catalog.entries if e.name == name and e.status == "usable"]
+    signed = "signed " if catalog.signed else ""
+    if not lines:
+        return (
+            "not-in-index",
+            None,
+            f"the catalog {catalog.root} has no usable {name} in its {signed}{INDEX_NAME}: "
+            f"nothing proves this file is the manufacturer's. Do not use the card; prepare it again.",
+        )
+    hit = next((e for e in lines if e.sha256 == got), None)
+    if hit is None:
+        return (
+            "differs",
+            None,
+            f"the bytes read back are not the catalog's {name} (line {lines[0].line} of its {signed}{INDEX_NAME}), "
+            f"even if the sidecar agrees with them. Prepare the card again.",
+        )
+    return "match", hit.line, ""
 
 
-def _no_firmware(folder: Path, leftovers) -> MediaError:
-    left = (
-        f" It holds leftovers of an interrupted staging ({', '.join(leftovers)}): 'stager prepare' "
-        f"removes them before it copies."
-        if leftovers
-        else ""
-    )
-    return MediaError(
-        f"{folder} holds no firmware file (.bin, .tar.gz or .hex) on its root: nothing to verify.{left} "
-        f"Stage one with 'stager prepare'.",
-        code="no-firmware",
-        details={"leftovers": list(leftovers)} if leftovers else None,
-    )
-
-
-def verify_card(target, ops: FileOps | None = None, progress_factory=None, charger=None) -> CardReport:
-    """Read back and judge every firmware-like file on the card root; ``charger`` (a rules
-    Decision, allowed) asks whether the card holds what the rules choose for it."""
-    folder = Path(target)
-    entries = _list_card(folder)
-    firmware = [e for e in entries if is_firmware_name(e.name)]
-    leftovers = tuple(e.name for e in entries if is_temp_name(e.name))
-    if not firmware:
-        raise _no_firmware(folder, leftovers)
-    out = [_check_file(folder, e, ops, progress_factory) for e in firmware]
-    problems = tuple(set_problems(out))
-    wanted = charger_match(out, charger) if charger is not None else None
-    return CardReport(str(folder), tuple(out), leftovers, problems, wanted)
-
-
-def _check_file(folder: Path, e, ops, progress_factory) -> CardFile:
+def _card_file(folder: Path, e, ops, progress_factory, catalog) -> CardFile:
+    """One firmware file of the card: read back, against its sidecar, the rules and (with a catalog) the index."""
     size = e.stat(follow_symlinks=False).st_size
     parsed, rules, why = _name_facts(e.name)
     refusals = _refusals(parsed) if rules not in (None, "ok") else ()
     side = read_sidecar(folder / f"{e.name}.sha256")
-    expected = side[0] if side else None
     bar = progress_factory(size, f"verify {e.name}") if progress_factory else None
     try:
         got = hash_from_medium(folder / e.name, ops, bar)
     except OSError as err:
-        text = media_error(err, folder, f"reading {e.name}").message
-        return CardFile(e.name, size, "unreadable", None, expected, parsed, rules, text, refusals)
+        message = media_error(err, folder, f"reading {e.name}").message
+        return CardFile(e.name, size, "unreadable", None, side[0] if side else None, parsed, rules, message)
     finally:
         if bar is not None:
             bar.close()
@@ -158,16 +176,50 @@ def _check_file(folder: Path, e, ops, progress_factory) -> CardFile:
     elif side is None or side[1] != e.name:
         status, why = "bad-sidecar", f"{e.name}.sha256 is not one '<sha256>  {e.name}' line. " + why
     elif side[0] != got:
-        status = "mismatch"
-        why = (
-            "the bytes read back differ from the sidecar's checksum: the file is damaged. Prepare the card again. "
-            + why
+        status, why = (
+            "mismatch",
+            (
+                "the bytes read back differ from the sidecar's checksum: the file "
+                "is damaged. Prepare the card again. " + why
+            ),
         )
     else:
         status = "ok"
     if rules not in (None, "ok") and not refusals:
         why = (why + " " if why else "") + f"the rules say '{rules}' for what this name carries."
-    return CardFile(e.name, size, status, got, expected, parsed, rules, why.strip(), refusals)
+    cat_status, cat_line, cat_why = against_catalog(catalog, e.name, got) if catalog else (None, None, "")
+    why = (why + " " + cat_why).strip()
+    expected = side[0] if side else None
+    return CardFile(e.name, size, status, got, expected, parsed, rules, why, cat_status, cat_line, refusals)
+
+
+def verify_card(target, ops: FileOps | None = None, progress_factory=None, catalog=None, charger=None) -> CardReport:
+    """Read back and judge every firmware-like file on the card root; ``charger`` (a rules
+    Decision, allowed) asks whether the card holds what the rules choose for it."""
+    folder = Path(target)
+    card_folder(folder)
+    try:
+        entries = sorted((e for e in os.scandir(folder) if e.is_file(follow_symlinks=False)), key=lambda e: e.name)
+    except OSError as e:
+        raise media_error(e, folder, "listing the card") from None
+    firmware = [e for e in entries if is_firmware_name(e.name)]  # hidden ones too: a charger may try them
+    leftovers = tuple(e.name for e in entries if is_temp_name(e.name))
+    if not firmware:
+        left = (
+            f" It holds leftovers of an interrupted staging ({', '.join(leftovers)}): 'stager prepare' "
+            f"removes them before it copies."
+            if leftovers
+            else ""
+        )
+        raise MediaError(
+            f"{folder} holds no firmware file (.bin, .tar.gz or .hex) on its root: "
+            f"nothing to verify.{left} Stage one with 'stager prepare'.",
+            code="no-firmware",
+            details={"leftovers": list(leftovers)} if leftovers else None,
+        )
+    out = [_card_file(folder, e, ops, progress_factory, catalog) for e in firmware]
+    wanted = charger_match(out, charger) if charger is not None else None
+    return CardReport(str(folder), tuple(out), leftovers, catalog, tuple(set_problems(out)), wanted)
 
 
 def set_problems(files) -> list[str]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
-from stager.cli.commands.catalog import catalog_option, lang_option
-from stager.cli.options import parsed_by, rule_options
+from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
+from stager.cli.options import explain_option, parsed_by, rule_options
 from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.errors import BadInput
 from stager.rules import inputs
@@ -22,7 +21,16 @@ def _to(value):
     return inputs.parse_version(value, "target kit")
 
 
-def checklist(site, stream) -> list[str]:
+def _installed_kit(value):
+    if value.strip().lower() == inputs.LATEST:
+        raise BadInput(
+            "in plan, --kit is the kit installed now: give its version; the kit to move to is --to "
+            "(default: latest, the newest kit the rules allow for this charger)."
+        )
+    return inputs.parse_version(value, "kit")
+
+
+def checklist(site, stream, explain: bool = True) -> list[str]:
     lines = []
     for p in site.plans:
         c = p.charger
@@ -37,8 +45,9 @@ def checklist(site, stream) -> list[str]:
             first, *rest = s.message.splitlines()
             lines.append(f"  [ ] {i}. {first}")
             lines.extend(f"        {x}" for x in rest)
-        for w in p.warnings:
-            lines.append(style("  warning: ", stream, fg="yellow") + w.message)
+        for w in p.warnings:  # a standing reminder in one line, unless --explain
+            text = w.brief if (w.standing and w.brief and not explain) else w.message
+            lines.append(style("  warning: ", stream, fg="yellow") + text)
         for f in p.files:
             if f.found is True:
                 lines.append(f"  file {f.name}: in the catalog ({f.bytes} bytes, sha256 {f.sha256[:16]}...)")
@@ -103,7 +112,7 @@ the note rules out, 4 the catalog lacks a file, else 0.""",
     "--kit",
     "-k",
     metavar="KIT",
-    callback=parsed_by(lambda v: inputs.parse_version(v, "kit")),
+    callback=parsed_by(_installed_kit),
     help="The kit version installed now.",
 )
 @click.option(
@@ -125,63 +134,53 @@ the note rules out, 4 the catalog lacks a file, else 0.""",
 @click.option("--hex", "with_hex", is_flag=True, help="Also plan the terminal's .hex for the ST-LINK probe.")
 @catalog_option
 @click.option("--site", metavar="FILE.csv", help="Plan every charger of a site from a CSV file.")
+@allow_rollback_option
+@explain_option
 @json_option
-def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, with_hex, catalog_dir, site, as_json):
+def plan(site, catalog_dir, allow_rollback, explain, as_json, **charger):
     """Plan the visit: from what is installed now to the target, the ordered steps with
     the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the
     router), and what to bring."""
     from stager.plan.charger import Charger
     from stager.plan.site import plan_one, plan_site
 
-    catalog = None
-    if catalog_dir is not None or os.environ.get("STAGER_CATALOG", "").strip():
-        from stager.catalog.folder import open_catalog
-
-        catalog = open_catalog(catalog_dir)
-    charger_options = {
-        "--model": model,
-        "--kit": kit,
-        "--terminal": terminal,
-        "--from-kit": from_kit,
-        "--built": built,
-        "--ocpp": ocpp,
-        "--mid": mid,
-        "--router": router,
-        "--to": to,
-        "--lang": lang,
-        "--hex": with_hex,
-    }
+    catalog = _catalog(catalog_dir, allow_rollback)
     if site is not None:
-        given = [name for name, value in charger_options.items() if value]
+        given = [_flag(name) for name, value in charger.items() if value]
         if given:
             raise BadInput(f"with --site, each charger's values come from the CSV's columns: drop {', '.join(given)}.")
         result = plan_site(site, catalog)
     else:
-        if model is None or kit is None:
+        if charger["model"] is None or charger["kit"] is None:
             raise BadInput("give --model and --kit (what is installed now), or --site FILE.csv.")
-        if from_kit is not None and from_kit != kit:
+        from_kit = charger.pop("from_kit")
+        if from_kit is not None and from_kit != charger["kit"]:
             raise BadInput("in plan, --kit is the kit installed now: --from-kit is not needed.")
-        charger = Charger(
-            id="1",
-            model=model,
-            kit=kit,
-            terminal=terminal,
-            built=built,
-            router=router,
-            mid=mid,
-            ocpp=ocpp,
-            lang=lang,
-            to=to,
-            with_hex=with_hex,
-        )
-        result = plan_one(charger, catalog)
+        result = plan_one(Charger(id="1", **charger), catalog)
     if as_json:
         emit_json(result.to_json())
     else:
-        say("\n".join(checklist(result, sys.stdout)))
+        say("\n".join(checklist(result, sys.stdout, explain)))
     for line in summary(result):
         warn(line)
     return result.exit_code
+
+
+def _flag(param: str) -> str:
+    """The option a parameter comes from: with_hex -> --hex, from_kit -> --from-kit."""
+    return "--hex" if param == "with_hex" else "--" + param.replace("_", "-")
+
+
+def _catalog(catalog_dir, allow_rollback: bool):
+    """The trusted catalog when one is given or set, else None (a plan needs none)."""
+    from stager.catalog.settings import load_settings
+
+    settings = load_settings()
+    if catalog_dir is None and not settings.catalog:
+        return None
+    from stager.catalog.trust import open_trusted
+
+    return open_trusted(catalog_dir, settings=settings, allow_rollback=allow_rollback, warn=warn)
 
 
 def summary(site) -> list[str]:

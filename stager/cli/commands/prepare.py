@@ -8,12 +8,20 @@ from dataclasses import dataclass
 
 import click
 
-from stager.cli.commands.catalog import catalog_option, lang_option
-from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
-from stager.cli.output import emit_json, json_option, say, style
+from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
+from stager.cli.options import explain_option, kit_option, model_option, query_from, rule_options, terminal_option
+from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.cli.progress import card_bars
-from stager.cli.render import card_plan_lines, check_lines, plan_lines, question, result_lines, say_lines
-from stager.errors import BadInput
+from stager.cli.render import (
+    card_plan_lines,
+    check_lines,
+    plan_lines,
+    question,
+    reminder_lines,
+    result_lines,
+    say_lines,
+)
+from stager.errors import BadInput, ExitCode
 
 
 @click.command(
@@ -64,9 +72,18 @@ problem, 5 media problem, 6 verification failed (the copy is removed), 130 inter
     ".sha256) before staging; nothing else is touched.",
 )
 @click.option("--dry-run", is_flag=True, help="Show the plan and check the files' content; write nothing.")
+@click.option(
+    "--replay",
+    "replay_file",
+    metavar="FILE",
+    help="With --dry-run: choose the card on a machine recorded by 'stager media --record' "
+    "(its own card checks need the card and are not made).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--eject", is_flag=True, help="After success, unmount and eject the card where the system allows.")
+@allow_rollback_option
+@explain_option
 @json_option
 def prepare(
     model,
@@ -85,9 +102,12 @@ def prepare(
     with_hex,
     clean,
     dry_run,
+    replay_file,
     yes,
     quiet,
     eject,
+    allow_rollback,
+    explain,
     as_json,
 ):
     """Stage the firmware for a charger onto a card: pick the one right file from the
@@ -97,7 +117,24 @@ def prepare(
 
     out = sys.stderr if as_json else sys.stdout
     query = query_from(model, kit, terminal, from_kit, built, ocpp, mid, router)
-    opts = Options(catalog_dir, lang, with_hex, targets, allow_fixed, allow_any_fs, dry_run, yes, quiet, clean, eject)
+    if replay_file and not dry_run:
+        raise BadInput("--replay is for a dry run only: add --dry-run (nothing is written to a recorded machine).")
+    opts = Options(
+        catalog_dir,
+        lang,
+        with_hex,
+        targets,
+        allow_fixed,
+        allow_any_fs,
+        dry_run,
+        yes,
+        quiet,
+        clean,
+        eject,
+        replay_file,
+        allow_rollback,
+        explain,
+    )
     try:
         return _prepare(lib, query, out, opts, as_json)
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
@@ -119,6 +156,19 @@ class Options:
     quiet: bool
     clean: bool
     eject: bool
+    replay_file: str | None = None
+    allow_rollback: bool = False
+    explain: bool = True
+
+
+def _replayed(replay_file) -> dict:
+    """make_plan's media probes for a replayed machine ({} for this one)."""
+    if not replay_file:
+        return {}
+    from stager.card.media import replay
+
+    machine = replay(replay_file)
+    return {"detect": machine.all_volumes, "medium_for_path": machine.medium_for_path, "local": False}
 
 
 def _make_plan(lib, query, out, o: Options, as_json: bool):
@@ -135,16 +185,20 @@ def _make_plan(lib, query, out, o: Options, as_json: bool):
             targets=o.targets,
             allow_fixed=o.allow_fixed,
             dry_run=o.dry_run,
+            allow_rollback=o.allow_rollback,
+            warn=warn,
             allow_any_fs=o.allow_any_fs,
             choose=pick_cards if interactive and not o.targets else None,
-            unmounted=lambda: [unmounted_line(v) for v in unmounted()],
+            unmounted=None if o.replay_file else (lambda: [unmounted_line(v) for v in unmounted()]),
+            **_replayed(o.replay_file),
         )
     except lib.Refused as e:
         if not as_json:
-            say_lines(decision_lines(e.decision, out), out)
+            lines = decision_lines(e.decision, out, o.explain) + reminder_lines(e.decision, out, o.explain)
+            say_lines(lines, out)
         raise
     if not as_json:
-        say_lines(decision_lines(plan.decision, out), out)
+        say_lines(decision_lines(plan.decision, out, o.explain), out)
         say_lines(plan_lines(plan, out), out)
     return plan
 
@@ -153,16 +207,18 @@ def _prepare(lib, query, out, o: Options, as_json: bool):
     plan = _make_plan(lib, query, out, o, as_json)
     progress = None if (as_json or o.quiet) else card_bars()
     lib.check_files(plan, progress)  # the catalog's bytes against its index, before anything is asked
+    if o.replay_file:
+        return _replay_end(lib, plan, out, o, as_json)
     checks = lib.check_cards(plan, clean=o.clean, probe=not o.dry_run)
     if not as_json:
         say_lines(check_lines(plan, checks, out, dry_run=o.dry_run), out)
         if any(c.ready for c in checks):
             say_lines(card_plan_lines(plan, checks, out, dry_run=o.dry_run), out)
     if o.dry_run:
-        return _dry_run_end(lib, plan, checks, out, as_json)
+        return _dry_run_end(lib, plan, checks, out, o, as_json)
     if not any(c.ready for c in checks):
         results = lib.run(plan, checks=checks, clean=o.clean)  # records each card's failure in the history
-        return _finish(lib, plan, results, out, as_json, eject=False)
+        return _finish(lib, plan, results, out, o, as_json)
     if not o.yes:
         _confirm(plan, checks)
     # Once every card's outcome is known, a Ctrl-C would only make the exit status
@@ -175,38 +231,69 @@ def _prepare(lib, query, out, o: Options, as_json: bool):
         progress_factory=progress,
         settled=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
-    return _finish(lib, plan, results, out, as_json, eject=o.eject)
+    return _finish(lib, plan, results, out, o, as_json)
 
 
-def _finish(lib, plan, results, out, as_json: bool, eject: bool) -> int:
+def _finish(lib, plan, results, out, o: Options, as_json: bool) -> int:
     worst = lib.exit_code(results)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     ejected = {}
-    if worst == 0 and eject:
-        ejected = lib.eject_all(plan, report=lambda text: say(text, err=as_json))
+    if worst == 0 and o.eject:
+        done = lib.eject_all(plan, report=lambda text: say(text, err=as_json))
+        ejected = {path: ok for path, ok, _message in done}
+        removable = {str(t.path) for t in plan.targets if t.removable}
+        if any(not ok and path in removable for path, ok, _message in done):
+            worst = ExitCode.MEDIA  # a media problem the user asked about; the staging itself is done and verified
     if as_json:
         emit_json(plan.to_json(dry_run=False, results=results))
     else:
-        say_lines(result_lines(plan, results, out, ejected=ejected), out)
+        lines = result_lines(plan, results, out, ejected=ejected) + reminder_lines(plan.decision, out, o.explain)
+        say_lines(lines, out)
     return worst
 
 
-def _dry_run_end(lib, plan, checks, out, as_json: bool) -> int:
+def _replay_end(lib, plan, out, o: Options, as_json: bool) -> int:
+    """A dry run on a recorded machine: the card's own checks need the card."""
+    say(
+        f"Replayed machine {o.replay_file}: the card's own checks (free space, firmware on it) were not made.",
+        err=as_json,
+    )
+    if as_json:
+        emit_json(plan.to_json(dry_run=True, results=[]))
+        return ExitCode.OK
+    if plan.targets:
+        text = (
+            "Dry run: the files match the catalog's index and the recorded machine's card was chosen; "
+            "its own checks need the card; nothing was written."
+        )
+    else:
+        text = "Dry run: the files match the catalog's index; no card was chosen; nothing was written."
+    say_lines([text, *reminder_lines(plan.decision, out, o.explain)], out)
+    return ExitCode.OK
+
+
+def _dry_run_end(lib, plan, checks, out, o: Options, as_json: bool) -> int:
     checked = lib.check_results(checks)
     worst = lib.exit_code(checked)
     if as_json:
         emit_json(plan.to_json(dry_run=True, results=checked))
-    elif worst:
-        say("Dry run: the files match the catalog's index; nothing was written.")
+        return worst
+    if worst:
+        text = "Dry run: the files match the catalog's index; nothing was written."
     elif not plan.targets:
-        text = (
+        text = style(
             "Dry run: the files match the catalog's index; no card was checked (none given or "
-            "inserted); nothing was written."
+            "inserted); nothing was written.",
+            out,
+            fg="green",
         )
-        say_lines([style(text, out, fg="green")], out)
     else:
-        text = "Dry run: the files match the catalog's index and the card passes its checks; nothing was written."
-        say_lines([style(text, out, fg="green")], out)
+        text = style(
+            "Dry run: the files match the catalog's index and the card passes its checks; nothing was written.",
+            out,
+            fg="green",
+        )
+    say_lines([text, *reminder_lines(plan.decision, out, o.explain)], out)
     return worst
 
 

@@ -8,8 +8,9 @@ import sys
 
 import click
 
+from stager.cli.commands.catalog import allow_rollback_option
 from stager.cli.options import parsed_by
-from stager.cli.output import emit_json, json_option, style
+from stager.cli.output import emit_json, json_option, style, warn
 from stager.errors import BadInput
 from stager.rules import inputs
 
@@ -31,6 +32,8 @@ def _file_lines(f, stream) -> list[str]:
     lines = [f"{mark} {f.name}{says}"]
     if f.status == "ok":
         lines.append(f"     sha256 read back from the card matches {f.name}.sha256 ({f.sha256[:16]}...)")
+    if f.catalog == "match":
+        lines.append(f"     and the catalog's {f.name} (line {f.catalog_line} of its SHA256SUMS)")
     if f.why:
         lines.append(f"     {f.why}")
     for code, message in f.refusals:  # as `stager check` explains them
@@ -55,6 +58,11 @@ def report_lines(report, stream) -> list[str]:
         mark = "FOR THIS CHARGER" if report.charger["matches"] else "NOT FOR THIS CHARGER"
         colour = "green" if report.charger["matches"] else "red"
         lines.append(f"{style(mark, stream, fg=colour, bold=True)}  {report.charger['why']}")
+    if not report.checked_catalog:
+        lines.append(
+            "The sidecars prove only that the card matches itself, not that it holds the catalog's files: "
+            "give --catalog DIR to check that too."
+        )
     verdict = {
         0: style(
             "The card is right: one firmware set, every file read back from the card matches its sidecar.",
@@ -62,6 +70,7 @@ def report_lines(report, stream) -> list[str]:
             fg="green",
             bold=True,
         ),
+        4: style("The card holds a file the catalog does not vouch for: do not use it.", stream, fg="red", bold=True),
         3: style("The card holds a file the rules refuse here: do not use it.", stream, fg="red", bold=True),
         5: style("The card is NOT right: a charger must find one firmware set.", stream, fg="red", bold=True),
         6: style("The card is NOT right: prepare it again.", stream, fg="red", bold=True),
@@ -81,7 +90,9 @@ Examples:
 
 \b
 Exit codes: 0 the card is right, 3 a file the rules refuse (or not the charger's),
-5 not one firmware set (or no firmware), 6 a checksum mismatch or a missing sidecar.""",
+4 (with --catalog) a file the catalog's index does not have, or a catalog that is not
+trusted, 5 not one firmware set (or no firmware), 6 a checksum mismatch, a missing
+sidecar, or a file that is not the catalog's.""",
 )
 @click.option("--target", required=True, metavar="DIR", help="The card's folder (its mount point).")
 @click.option(
@@ -101,16 +112,30 @@ Exit codes: 0 the card is right, 3 a file the rules refuse (or not the charger's
     callback=parsed_by(lambda v: inputs.parse_version(v, "terminal")),
     help="The terminal version (default: the newest the rules allow with the kit).",
 )
+@click.option(
+    "--catalog",
+    "catalog_dir",
+    metavar="DIR",
+    help="Also check each file is the catalog's, per its (signed) SHA256SUMS line. Without it, the "
+    "settings' catalog is not used: the card is checked against its own sidecars only.",
+)
+@allow_rollback_option
 @json_option
-def verify(target, model, kit, terminal, as_json):
+def verify(target, model, kit, terminal, catalog_dir, allow_rollback, as_json):
     """Is this card right? Every firmware-like file on the card root (hidden ones too):
     its .sha256 sidecar, its SHA-256 read back from the card (not from the cache), what
     its name says and whether the rules allow it; exactly one firmware set; with
-    --model/--kit, the file the rules choose for that charger."""
+    --model/--kit, the file the rules choose for that charger; with --catalog, that it
+    is the catalog's file."""
     from stager.card.verify import verify_card
 
     charger = _charger(model, kit, terminal, as_json)
-    report = verify_card(target, charger=charger)
+    catalog = None
+    if catalog_dir is not None:
+        from stager.catalog.trust import open_trusted
+
+        catalog = open_trusted(catalog_dir, allow_rollback=allow_rollback, warn=warn)
+    report = verify_card(target, catalog=catalog, charger=charger)
     if as_json:
         emit_json(report.to_json())
     else:
