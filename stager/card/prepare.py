@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from stager.errors import Interrupted, MediaError, Refused, StagerError
+from stager.errors import MediaError, Refused, StagerError
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Plan:
     selection: object  # stager.catalog.folder.Selection
     targets: tuple = ()  # TargetPlan
     target_problem: MediaError | None = field(default=None, compare=False)
+    devices: dict = field(default_factory=dict, compare=False)  # str(path) -> st_dev when it was chosen
 
     @property
     def files(self):
@@ -66,7 +67,7 @@ class Plan:
         if self.target_problem is not None:
             doc["target_problem"] = self.target_problem.to_json()
         if failed:  # the contract's failure envelope: the worst target's error
-            doc["error"] = max(failed, key=lambda e: (e.exit_code == 130, e.exit_code)).to_json()
+            doc["error"] = max(failed, key=lambda e: (e.exit_code >= 128, e.exit_code)).to_json()
         return doc
 
 
@@ -111,12 +112,15 @@ def make_plan(
             raise
         chosen, problem = [], e
     _never_the_catalog(catalog.root, chosen)
+    from stager.card.pin import device_id
+
     return Plan(
         decision=decision,
         catalog_root=str(catalog.root),
         selection=selection,
         targets=tuple(chosen),
         target_problem=problem,
+        devices={str(t.path): device_id(t.path) for t in chosen},
     )
 
 
@@ -144,13 +148,15 @@ def _sources(plan: Plan) -> list:
 
 
 def _check_cards(plan: Plan, sources, *, clean: bool, report, preflight, dry_run: bool = False):
-    """Pre-flight every target: ([(target, Preflight)] ready, [TargetResult] failed);
-    a card that fails does not stop the others."""
+    """Pin, lock (a real run) and pre-flight every target: ([(target, Preflight, pin, lock)]
+    ready, [TargetResult] failed); a card that fails does not stop the others."""
     from stager.card.staging import TargetResult
 
     ready, failed = [], []
     for t in plan.targets:
+        pin = lock = None
         try:
+            pin, lock = _pin_and_lock(plan, t, dry_run, report)
             check = preflight(
                 sources,
                 t.path,
@@ -159,17 +165,60 @@ def _check_cards(plan: Plan, sources, *, clean: bool, report, preflight, dry_run
                 size_bytes=t.size_bytes,
                 clean=clean,
                 dry_run=dry_run,
+                pin=pin,
             )
         except KeyboardInterrupt:
-            raise Interrupted("Interrupted before copying: no firmware file was written to the card.") from None
+            _release([(t, None, pin, lock), *ready])
+            from stager.card.stop import STATE, interrupted
+
+            raise interrupted(
+                f"Interrupted ({STATE.name()}) before copying: no firmware file was written to the card."
+            ) from None
         except StagerError as e:  # this target only: the others go on
+            _release([(t, None, pin, lock)])
             failed.append(TargetResult.failed(t.path, e))
             continue
         if report:
             for line in check.messages():
                 report(line)
-        ready.append((t, check))
+        ready.append((t, check, pin, lock))
     return ready, failed
+
+
+def _pin_and_lock(plan: Plan, t, dry_run: bool, report):
+    """The card pinned (the one chosen: same device as when the plan was made) and, for a
+    real run, locked: one run per card."""
+    from stager.card import lock as card_lock
+    from stager.card.pin import pin_card
+
+    pin = pin_card(t.path, plan.devices.get(str(t.path)))
+    if dry_run:
+        return pin, None
+    try:
+        held = card_lock.take(pin)
+    except BaseException:
+        pin.close()
+        raise
+    if report and held.message():
+        report(held.message())
+    return pin, held
+
+
+def _release(entries) -> None:
+    """Release the locks and pins, in a thread and for a few seconds at most: a card that
+    hangs keeps its lock file (the next run names it as stale and replaces it)."""
+    from concurrent.futures import wait
+
+    from stager.card.staging import _spawn
+
+    def release():
+        for _t, _check, pin, held in entries:
+            if held is not None:
+                held.release()
+            if pin is not None:
+                pin.close()
+
+    wait([_spawn(release)], timeout=3.0)
 
 
 def check_targets(plan: Plan, clean: bool = False, report=None) -> list:
@@ -179,7 +228,11 @@ def check_targets(plan: Plan, clean: bool = False, report=None) -> list:
     from stager.card.staging import TargetResult
 
     ready, failed = _check_cards(plan, _sources(plan), clean=clean, report=report, preflight=preflight, dry_run=True)
-    return failed + [TargetResult(path=t.path, already=list(c.already), removed=list(c.removed)) for t, c in ready]
+    _release(ready)
+    return failed + [
+        TargetResult(path=t.path, already=list(c.already), removed=list(c.removed), read_back=dict(c.read_back))
+        for t, c, _pin, _lock in ready
+    ]
 
 
 def check_files(plan: Plan, progress_factory=None) -> None:
@@ -217,9 +270,15 @@ def run(
     stage = stage or staging.stage
     sources = _sources(plan)
     ready, results = _check_cards(plan, sources, clean=clean, report=report, preflight=preflight or check_card)
-    if ready:
-        targets = [staging.Target(path=t.path, device=t.device, label=t.label, preflight=check) for t, check in ready]
-        results.extend(stage(sources, targets, progress_factory=progress_factory))
+    try:
+        if ready:
+            targets = [
+                staging.Target(path=t.path, device=t.device, label=t.label, preflight=check, pin=pin)
+                for t, check, pin, _lock in ready
+            ]
+            results.extend(_with_already(stage(sources, targets, progress_factory=progress_factory), ready))
+    finally:
+        _release(ready)
     if settled:
         settled()
     for r in results:
@@ -229,12 +288,43 @@ def run(
     return sorted(results, key=lambda r: order[str(r.path)])
 
 
+def _with_already(results, ready) -> list:
+    """The re-verify method of files already staged joins each card's read-back methods."""
+    checks = {str(t.path): check for t, check, _pin, _lock in ready}
+    for r in results:
+        check = checks.get(str(r.path))
+        if check is not None:
+            for name, method in check.read_back.items():
+                r.read_back.setdefault(name, method)
+                r.read_back_why.setdefault(name, check.read_back_why.get(name, ""))
+    return results
+
+
 def exit_code(results) -> int:
     """The worst exit code of the targets (0 when all are staged and verified)."""
     codes = [r.error.exit_code for r in results if r.error is not None]
-    if 130 in codes:
-        return 130
+    stopped = [c for c in codes if c >= 128]  # interrupted (128 + the signal's number)
+    if stopped:
+        return stopped[0]
     return max(codes, default=0)
+
+
+PROVED_HOW = {
+    "direct": "read from the card with the system's cache bypassed",
+    "evicted": "read from the card after the system's cache of it was dropped",
+    "remounted": "read from the card after it was mounted again",
+}
+
+
+def file_line(name: str, how: str, method: str | None, why: str, path) -> str:
+    """One file of a STAGED card: how it got there and how it was proved (or not)."""
+    if method in PROVED_HOW:
+        return f"  {name}: {how}; SHA-256 read back from the card matches the catalog ({PROVED_HOW[method]})."
+    return (
+        f"  {name}: {how}; its SHA-256 matches the catalog, but it could only be read from the system's cache, "
+        f"not from the card ({why or 'no uncached read is possible here'}): the card is not proved. To prove it, "
+        f"eject the card, insert it again, then run 'stager verify --target {path}'."
+    )
 
 
 def result_lines(plan: Plan, results, stream) -> list[str]:
@@ -246,16 +336,20 @@ def result_lines(plan: Plan, results, stream) -> list[str]:
         target = next((t for t in plan.targets if str(t.path) == str(r.path)), None)
         where = target.describe() if target else str(r.path)
         if r.ok:
-            lines.append(f"{style('STAGED', stream, fg='green', bold=True)}  {where}")
+            proved = r.method in PROVED_HOW
+            head = "STAGED" if proved else "STAGED, NOT PROVED ON THE CARD"
+            lines.append(f"{style(head, stream, fg='green' if proved else 'yellow', bold=True)}  {where}")
             for name in r.staged:
                 how = "already there, re-verified" if name in r.already else "copied"
-                lines.append(f"  {name}: {how}; SHA-256 read back from the card matches the catalog.")
+                lines.append(file_line(name, how, r.read_back.get(name), r.read_back_why.get(name, ""), r.path))
             lines.append(f"  Sidecars written: check on site with 'sha256sum -c' or 'stager verify --target {r.path}'.")
         else:
             lines.append(f"{style('FAILED', stream, fg='red', bold=True)}  {where}")
             lines.append(f"  {r.error.message}")
-            if r.cleaned:
+            if r.cleaned and not r.left:
                 lines.append(f"  Removed from the card: {', '.join(r.cleaned)} (nothing half-written is left).")
+            elif r.left:
+                lines.append(f"  Still on the card, not proved: {'; '.join(r.left)}. Delete them by hand.")
     for c in plan.decision.conditions:
         lines.append(f"On site: {c.message.splitlines()[0]} (see 'stager check' for the steps).")
     return lines

@@ -1,19 +1,21 @@
 """`stager verify`: check a card on site, reading every firmware file back from it.
 
 For each firmware file on the card root: its sidecar ``<name>.sha256``, its hash read
-back from the medium (cache evicted), what its name says and whether the rules allow
-that kit/terminal pair. Exit code: 0 all good; 6 a mismatch, a missing or bad sidecar;
+back from the medium (:func:`stager.card.readback.read_back`, which says which method took
+effect: ``read_back`` in each file's JSON), what its name says and whether the rules allow
+that kit/terminal pair. Where only a cache could be read, the report says so and tells
+how to prove the card. Exit code: 0 all good; 6 a mismatch, a missing or bad sidecar;
 3 a file the rules refuse; 5 no firmware on the card (or the card cannot be read).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stager.card.staging import FileOps, hash_from_medium, is_firmware_name, is_temp_name, media_error, read_sidecar
+from stager.card.staging import FileOps, is_firmware_name, is_temp_name, media_error, read_sidecar
 from stager.errors import MediaError
+from stager.fileio import Stopped
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class CardFile:
     parsed: dict | None = None  # what the name says (None: unrecognised)
     rules: str | None = None  # ok | ko | forbidden | unknown-kit | unknown-terminal
     why: str = ""
+    read_back: str | None = None  # readback.METHODS: how the bytes were read
+    read_back_why: str = ""
 
     def to_json(self) -> dict:
         return {
@@ -37,6 +41,8 @@ class CardFile:
             "name_says": self.parsed,
             "rules": self.rules,
             "why": self.why,
+            "read_back": self.read_back,
+            "read_back_why": self.read_back_why,
         }
 
 
@@ -45,6 +51,14 @@ class CardReport:
     target: str
     files: tuple = ()
     leftovers: tuple = field(default=())  # temporary files of an interrupted staging
+
+    @property
+    def read_back(self) -> str | None:
+        """The weakest method over the files read (None when none was read)."""
+        from stager.card.readback import METHODS
+
+        got = [f.read_back for f in self.files if f.read_back]
+        return next((m for m in reversed(METHODS) if m in got), None)
 
     @property
     def exit_code(self) -> int:
@@ -60,6 +74,7 @@ class CardReport:
             "target": self.target,
             "files": [f.to_json() for f in self.files],
             "leftovers": list(self.leftovers),
+            "read_back": self.read_back,
         }
 
 
@@ -73,16 +88,28 @@ def _name_facts(name: str):
     return p.to_json(), rules_cell(p), ""
 
 
-def verify_card(target, ops: FileOps | None = None, progress_factory=None) -> CardReport:
+def verify_card(target, ops: FileOps | None = None, progress_factory=None, stop=None) -> CardReport:
+    from stager.card.pin import pin_card
+
     folder = Path(target)
     if not folder.is_dir():
         raise MediaError(f"{folder} is not a folder: is the card inserted and mounted there?", code="target-missing")
+    pin = pin_card(folder)
     try:
-        entries = sorted((e for e in os.scandir(folder) if e.is_file(follow_symlinks=False)), key=lambda e: e.name)
+        return _verify(pin, ops or FileOps(), progress_factory, stop)
+    finally:
+        pin.close()
+
+
+def _verify(pin, ops, progress_factory, stop) -> CardReport:
+    folder = pin.path
+    try:
+        entries = pin.files()
     except OSError as e:
         raise media_error(e, folder, "listing the card") from None
-    firmware = [e for e in entries if is_firmware_name(e.name) and not e.name.startswith(".")]
-    leftovers = tuple(e.name for e in entries if is_temp_name(e.name))
+    names = {n for n, _ in entries}
+    firmware = [(n, size) for n, size in entries if is_firmware_name(n) and not n.startswith(".")]
+    leftovers = tuple(n for n, _ in entries if is_temp_name(n))
     if not firmware:
         left = (
             f" It holds leftovers of an interrupted staging ({', '.join(leftovers)}): 'stager prepare' "
@@ -96,46 +123,37 @@ def verify_card(target, ops: FileOps | None = None, progress_factory=None) -> Ca
             code="no-firmware",
             details={"leftovers": list(leftovers)} if leftovers else None,
         )
-    out = []
-    for e in firmware:
-        size = e.stat(follow_symlinks=False).st_size
-        parsed, rules, why = _name_facts(e.name)
-        side = read_sidecar(folder / f"{e.name}.sha256")
-        bar = progress_factory(size, f"verify {e.name}") if progress_factory else None
-        try:
-            got = hash_from_medium(folder / e.name, ops, bar)
-        except OSError as err:
-            out.append(
-                CardFile(
-                    e.name,
-                    size,
-                    "unreadable",
-                    None,
-                    side[0] if side else None,
-                    parsed,
-                    rules,
-                    media_error(err, folder, f"reading {e.name}").message,
-                )
-            )
-            continue
-        finally:
-            if bar is not None:
-                bar.close()
-        if not (folder / f"{e.name}.sha256").exists():
-            status, why = "no-sidecar", f"no {e.name}.sha256 beside it: its origin cannot be proved. " + why
-        elif side is None or side[1] != e.name:
-            status, why = "bad-sidecar", f"{e.name}.sha256 is not one '<sha256>  {e.name}' line. " + why
-        elif side[0] != got:
-            status, why = (
-                "mismatch",
-                (
-                    "the bytes read back differ from the sidecar's checksum: the file "
-                    "is damaged. Prepare the card again. " + why
-                ),
-            )
-        else:
-            status = "ok"
-        if rules not in (None, "ok"):
-            why = (why + " " if why else "") + f"the rules say '{rules}' for what this name carries."
-        out.append(CardFile(e.name, size, status, got, side[0] if side else None, parsed, rules, why.strip()))
+    out = [_one(pin, ops, name, size, f"{name}.sha256" in names, progress_factory, stop) for name, size in firmware]
     return CardReport(str(folder), tuple(out), leftovers)
+
+
+def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, stop) -> CardFile:
+    parsed, rules, why = _name_facts(name)
+    side = read_sidecar(pin, f"{name}.sha256")
+    expected = side[0] if side else None
+    bar = progress_factory(size, f"verify {name}") if progress_factory else None
+    try:
+        rb = ops.read_back(pin, name, progress=bar.update if bar else None, stop=stop)
+    except OSError as err:
+        message = media_error(err, pin.path, f"reading {name}").message
+        return CardFile(name, size, "unreadable", None, expected, parsed, rules, message)
+    except Stopped:
+        raise KeyboardInterrupt from None
+    finally:
+        if bar is not None:
+            bar.close()
+    if not has_sidecar:
+        status, why = "no-sidecar", f"no {name}.sha256 beside it: its origin cannot be proved. " + why
+    elif side is None or side[1] != name:
+        status, why = "bad-sidecar", f"{name}.sha256 is not one '<sha256>  {name}' line. " + why
+    elif side[0] != rb.sha256:
+        status = "mismatch"
+        why = (
+            "the bytes read back differ from the sidecar's checksum: the file is damaged. Prepare the card again. "
+            + why
+        )
+    else:
+        status = "ok"
+    if rules not in (None, "ok"):
+        why = (why + " " if why else "") + f"the rules say '{rules}' for what this name carries."
+    return CardFile(name, size, status, rb.sha256, expected, parsed, rules, why.strip(), rb.method, rb.why)

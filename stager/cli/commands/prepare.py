@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
@@ -99,9 +98,12 @@ def prepare(
     catalog, refuse what the rules forbid, copy it, read it back from the card and
     compare its SHA-256 with the catalog's index; write a .sha256 sidecar beside it."""
     from stager.card import prepare as lib
+    from stager.card import stop
 
+    never_crash_on_paths()
     out = sys.stderr if as_json else sys.stdout
     query = query_from(model, kit, terminal, from_kit, built, ocpp, mid, router)
+    previous = stop.install()  # SIGTERM, SIGHUP and Ctrl-Break act like Ctrl-C
     try:
         _prepare(
             lib,
@@ -120,9 +122,21 @@ def prepare(
             as_json,
         )
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
-        from stager.errors import Interrupted
+        raise stop.interrupted(f"Interrupted ({stop.STATE.name()}): nothing half-written is on the card.") from None
+    finally:
+        stop.restore(previous)
 
-        raise Interrupted("Interrupted: nothing half-written is on the card.") from None
+
+def never_crash_on_paths() -> None:
+    """A folder name that is not UTF-8 (or a console that cannot show a character) is
+    printed with escapes rather than stopping the run after the card was staged."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
 
 
 def _prepare(
@@ -181,23 +195,20 @@ def _prepare(
 
     if not yes:
         _confirm(plan)
-    # Once every card's outcome is known, a Ctrl-C would only make the exit status
-    # contradict what is printed (a verified card reported as interrupted): ignored
+    # Once every card's outcome is known, a Ctrl-C (or SIGTERM...) would only make the exit
+    # status contradict what is printed (a verified card reported as interrupted): ignored
     # until the result is out, then taken again for --eject.
-    results = lib.run(
-        plan,
-        clean=clean,
-        progress_factory=progress,
-        report=None if as_json else say,
-        settled=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
+    from stager.card import stop
+
+    report = None if as_json else say
+    results = lib.run(plan, clean=clean, progress_factory=progress, report=report, settled=stop.ignore)
     worst = lib.exit_code(results)
     if as_json:
         emit_json(plan.to_json(dry_run=False, results=results))
     else:
         for line in lib.result_lines(plan, results, out):
             say(line)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop.install()
     if worst == 0 and eject:
         lib.eject_all(plan, report=lambda text: say(text, err=as_json))
     sys.exit(worst)

@@ -29,8 +29,14 @@ def report_lines(report, stream) -> list[str]:
             ]
             says = " [" + ", ".join(b for b in bits if b) + f"; rules: {f.rules}]"
         lines.append(f"{mark} {f.name}{says}")
-        if f.status == "ok":
+        if f.status == "ok" and f.read_back != "cached":
             lines.append(f"     sha256 read back from the card matches {f.name}.sha256 ({f.sha256[:16]}...)")
+        elif f.status == "ok":
+            lines.append(
+                f"     sha256 matches {f.name}.sha256 ({f.sha256[:16]}...), but it could only be read from the "
+                f"system's cache, not from the card ({f.read_back_why or 'no uncached read is possible here'}). "
+                f"To prove the card: eject it, insert it again, then run 'stager verify --target {report.target}'."
+            )
         if f.why:
             lines.append(f"     {f.why}")
     if report.leftovers:
@@ -38,8 +44,13 @@ def report_lines(report, stream) -> list[str]:
             f"Leftover temporary files of an interrupted staging: {', '.join(report.leftovers)} "
             f"(not firmware names; 'stager prepare' removes them)."
         )
+    good = (
+        "The card is good."
+        if report.read_back != "cached"
+        else "The files match their sidecars, but the card itself was not read (only the system's cache)."
+    )
     verdict = {
-        0: style("The card is good.", stream, fg="green", bold=True),
+        0: style(good, stream, fg="green" if report.read_back != "cached" else "yellow", bold=True),
         3: style("The card holds a file the rules refuse: do not use it.", stream, fg="red", bold=True),
         6: style("The card is NOT good: prepare it again.", stream, fg="red", bold=True),
     }
@@ -64,9 +75,18 @@ def verify(target, as_json):
     """Check every firmware file on the card root: its .sha256 sidecar, its SHA-256 read
     back from the card (not from the cache), what its name says and whether the rules
     allow that kit/terminal pair."""
+    from stager.card import stop
     from stager.card.verify import verify_card
+    from stager.cli.commands.prepare import never_crash_on_paths
 
-    report = verify_card(target)
+    never_crash_on_paths()
+    previous = stop.install()
+    try:
+        report = verify_card(target, stop=stop.STATE.event)
+    except KeyboardInterrupt:
+        raise stop.interrupted(f"Interrupted ({stop.STATE.name()}): nothing was written to the card.") from None
+    finally:
+        stop.restore(previous)
     if as_json:
         emit_json(report.to_json())
     else:
