@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stager.catalog.folder import INDEX_NAME, format_index_line
+from stager.catalog.index import INDEX_NAME, format_index_line
 from stager.errors import BadInput
 from stager.plan.site import read_site
 

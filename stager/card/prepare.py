@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from stager.errors import MediaError, Refused, StagerError
+from stager.catalog.select import select
+from stager.errors import ExitCode, MediaError, Refused, StagerError
+from stager.fileio import is_under
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def make_plan(
     if not decision.allowed:
         raise refusal_error(decision)
     catalog = open_catalog(catalog_dir)
-    selection = catalog.select(decision, lang=lang, hex=with_hex)
+    selection = select(catalog, decision, lang=lang, with_hex=with_hex)
     problem = None
     try:
         chosen = resolve_targets(list(targets), allow_fixed, detect=detect, medium_for_path=medium_for_path)
@@ -130,7 +132,7 @@ def _never_the_catalog(root, targets) -> None:
     cat = os.path.realpath(root)
     for t in targets:
         path = os.path.realpath(t.path)
-        if path == cat or path.startswith(cat + os.sep) or cat.startswith(path.rstrip(os.sep) + os.sep):
+        if is_under(path, cat) or is_under(cat, path):
             raise MediaError(
                 f"Target {t.path} is the firmware catalog {root}, or holds it, or lies inside it: "
                 f"a card must be a folder of its own. Name the card's folder with --target.",
@@ -237,7 +239,7 @@ def check_targets(plan: Plan, clean: bool = False, report=None) -> list:
 
 def check_files(plan: Plan, progress_factory=None) -> None:
     """The dry run's content check: each file read once and compared with its line."""
-    from stager.catalog.folder import check_content
+    from stager.catalog.index import check_content
 
     for f in plan.files:
         bar = progress_factory(f.bytes, f"check {f.name}") if progress_factory else None
@@ -306,53 +308,7 @@ def exit_code(results) -> int:
     stopped = [c for c in codes if c >= 128]  # interrupted (128 + the signal's number)
     if stopped:
         return stopped[0]
-    return max(codes, default=0)
-
-
-PROVED_HOW = {
-    "direct": "read from the card with the system's cache bypassed",
-    "evicted": "read from the card after the system's cache of it was dropped",
-    "remounted": "read from the card after it was mounted again",
-}
-
-
-def file_line(name: str, how: str, method: str | None, why: str, path) -> str:
-    """One file of a STAGED card: how it got there and how it was proved (or not)."""
-    if method in PROVED_HOW:
-        return f"  {name}: {how}; SHA-256 read back from the card matches the catalog ({PROVED_HOW[method]})."
-    return (
-        f"  {name}: {how}; its SHA-256 matches the catalog, but it could only be read from the system's cache, "
-        f"not from the card ({why or 'no uncached read is possible here'}): the card is not proved. To prove it, "
-        f"eject the card, insert it again, then run 'stager verify --target {path}'."
-    )
-
-
-def result_lines(plan: Plan, results, stream) -> list[str]:
-    """What a technician reads after the copy: one verdict per card, then what next."""
-    from stager.cli.output import style
-
-    lines = []
-    for r in results:
-        target = next((t for t in plan.targets if str(t.path) == str(r.path)), None)
-        where = target.describe() if target else str(r.path)
-        if r.ok:
-            proved = r.method in PROVED_HOW
-            head = "STAGED" if proved else "STAGED, NOT PROVED ON THE CARD"
-            lines.append(f"{style(head, stream, fg='green' if proved else 'yellow', bold=True)}  {where}")
-            for name in r.staged:
-                how = "already there, re-verified" if name in r.already else "copied"
-                lines.append(file_line(name, how, r.read_back.get(name), r.read_back_why.get(name, ""), r.path))
-            lines.append(f"  Sidecars written: check on site with 'sha256sum -c' or 'stager verify --target {r.path}'.")
-        else:
-            lines.append(f"{style('FAILED', stream, fg='red', bold=True)}  {where}")
-            lines.append(f"  {r.error.message}")
-            if r.cleaned and not r.left:
-                lines.append(f"  Removed from the card: {', '.join(r.cleaned)} (nothing half-written is left).")
-            elif r.left:
-                lines.append(f"  Still on the card, not proved: {'; '.join(r.left)}. Delete them by hand.")
-    for c in plan.decision.conditions:
-        lines.append(f"On site: {c.message.splitlines()[0]} (see 'stager check' for the steps).")
-    return lines
+    return max(codes, default=ExitCode.OK)
 
 
 def eject_all(plan: Plan, report) -> None:

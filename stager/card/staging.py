@@ -35,13 +35,12 @@ from typing import Any
 from stager.card import durable, readback
 from stager.card.readback import BlockDigests
 from stager.card.stop import STATE, interrupted
+from stager.catalog.index import format_index_line, parse_index
 from stager.errors import CatalogError, MediaError, StagerError, VerifyError
-from stager.fileio import Stopped
+from stager.fileio import CHUNK, Stopped
 
-CHUNK = 8 * 1024 * 1024
 TEMP_PREFIX = ".stager-"
 TEMP_SUFFIX = ".part"
-FIRMWARE_SUFFIXES = (".bin", ".tar.gz", ".hex")
 FAT_TYPES = {"vfat", "fat", "fat12", "fat16", "fat32", "msdos"}
 CARD_TYPES = FAT_TYPES | {"exfat"}
 FAT32_MAX = 4 * 1024**3 - 1
@@ -49,10 +48,6 @@ VANISHED = {errno.ENOENT, errno.EIO, errno.ENODEV, errno.ENXIO, errno.ESTALE, er
 FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 GRACE = 1.0  # seconds given to the card's threads after a stop
 CLEANUP_TIMEOUT = 5.0  # seconds for the removals on a card that no longer answers
-
-
-def is_firmware_name(name: str) -> bool:
-    return name.lower().endswith(FIRMWARE_SUFFIXES)
 
 
 # --------------------------------------------------------------------------- values
@@ -189,16 +184,16 @@ def is_temp_name(name: str) -> bool:
 
 
 def sidecar_text(sha256: str, name: str) -> bytes:
-    return f"{sha256}  {name}\n".encode()
+    """A ``<name>.sha256`` sidecar: one line in sha256sum's format."""
+    return format_index_line(sha256, name)
 
 
 def parse_sidecar(raw: bytes) -> tuple[str, str] | None:
     """(sha256, name) of a one-line sidecar, or None when malformed."""
-    text = raw.decode("utf-8", errors="replace").strip()
-    digest, sep, name = text.partition("  ")
-    if not sep or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+    good, bad = parse_index(raw)
+    if len(good) != 1 or bad:
         return None
-    return digest.lower(), name.lstrip("*")
+    return good[0].sha256, good[0].relpath
 
 
 def read_sidecar(pin, name: str) -> tuple[str, str] | None:
@@ -387,8 +382,8 @@ def _open_temps(source: Source, slots, progress_factory) -> None:
             if not s.checked:  # the card is still the one chosen, before its first write
                 s.pin.check()
                 s.checked = True
+            s.wrote(s.temp, "temporary")  # registered first: a stop right after the create still removes it
             s.file = s.ops.open_temp(s.pin, s.temp)
-            s.wrote(s.temp, "temporary")
         except MediaError as e:
             s.fail(e)
             continue
@@ -453,7 +448,7 @@ def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
 def _check_source(source: Source, actual: str, slots) -> None:
     if actual == source.sha256:
         return
-    from stager.catalog.folder import content_mismatch
+    from stager.catalog.index import content_mismatch
 
     cf = source.catalog_file
     err = (
@@ -540,8 +535,8 @@ def _write_sidecar(slot: _Slot, source: Source, stop) -> None:
     data = sidecar_text(source.sha256, source.name)
     temp = temp_name(name)
     try:
+        slot.wrote(temp, "temporary")
         with ops.open_temp(slot.pin, temp) as f:
-            slot.wrote(temp, "temporary")
             _write_all(f, memoryview(data))
             ops.fsync(f)
         ops.sync_device(slot.pin)
@@ -564,29 +559,3 @@ def _write_sidecar(slot: _Slot, source: Source, stop) -> None:
         slot.result.read_back[name] = back.method
         slot.result.read_back_why[name] = back.why
     _rename(slot, source, temp, name, "sidecar")
-
-
-def tqdm_progress(total: int, desc: str):
-    """A tqdm bar over bytes on standard error (one per target and phase)."""
-    import sys
-
-    from tqdm import tqdm
-
-    with _BAR_LOCK:
-        position = _BAR_POS[0]
-        _BAR_POS[0] += 1
-    return tqdm(
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc=desc[:30].ljust(30),
-        file=sys.stderr,
-        leave=True,
-        position=position,
-        dynamic_ncols=True,
-    )
-
-
-_BAR_LOCK = threading.Lock()
-_BAR_POS = [0]

@@ -23,7 +23,7 @@ import io
 import tarfile
 from pathlib import Path
 
-from stager.catalog.folder import INDEX_NAME, format_index_line, write_atomic
+from stager.catalog.index import INDEX_NAME, format_index_line, write_atomic
 from stager.errors import BadInput
 from stager.rules import names
 from stager.rules.loader import rules as _rules

@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.catalog.index import (
-    CHUNK,
     ENV,
     INDEX_HINT,
     INDEX_NAME,
@@ -38,177 +36,17 @@ from stager.catalog.index import (
     VerifyReport,
     _check,
     check_content,
-    content_mismatch,
     excluded_from_index,
     format_index_line,
-    hash_file,
     hash_many,
     parse_index,
     write_atomic,
 )
+from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import BadInput, CatalogError
+from stager.fileio import is_under
 from stager.rules import names
-from stager.rules.engine import Reason
 from stager.rules.loader import rules as _rules
-from stager.rules.names import BadName, ParsedName
-
-# stager.catalog.folder is the public face of the catalog modules: the index and hashing
-# (catalog_index) and the selection (catalog_select, behind Catalog.select).
-__all__ = [
-    "CHUNK",
-    "ENV",
-    "INDEX_HINT",
-    "INDEX_NAME",
-    "BadLine",
-    "Catalog",
-    "CatalogFile",
-    "Entry",
-    "FileCheck",
-    "IndexLine",
-    "IndexReport",
-    "Problem",
-    "Selection",
-    "VerifyReport",
-    "check_content",
-    "content_mismatch",
-    "excluded_from_index",
-    "format_index_line",
-    "hash_file",
-    "hash_many",
-    "open_catalog",
-    "parse_index",
-    "rules_cell",
-    "write_atomic",
-]
-
-
-# --------------------------------------------------------------------------- values
-@dataclass(frozen=True)
-class Entry:
-    """One scanned file."""
-
-    relpath: str  # relative to the catalog root, with '/'
-    path: Path
-    bytes: int
-    status: str
-    why: str
-    parsed: ParsedName | BadName
-    sha256: str | None = None  # from its index line
-    line: int | None = None
-    duplicates: tuple[str, ...] = ()  # other paths with the same canonical name
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    def to_json(self) -> dict:
-        p = self.parsed
-        out = {
-            "path": self.relpath,
-            "name": self.name,
-            "bytes": self.bytes,
-            "status": self.status,
-            "why": self.why,
-            "sha256": self.sha256,
-            "line": self.line,
-            "duplicates": list(self.duplicates),
-        }
-        if p.ok:
-            out.update(
-                model=p.model,
-                kit=p.kit,
-                terminal=p.terminal,
-                pack=p.pack,
-                role=p.role,
-                format=p.format,
-                canonical=p.name,
-                rules=rules_cell(p),
-            )
-        return out
-
-
-@dataclass(frozen=True)
-class CatalogFile:
-    """A file chosen for staging: its index checksum is what the copy must match."""
-
-    name: str
-    relpath: str
-    path: Path
-    role: str  # "bundle" | "hex"
-    bytes: int
-    sha256: str
-    parsed: ParsedName = field(compare=False, repr=False)
-    line: int = field(default=0, compare=False)
-
-    def to_json(self) -> dict:
-        return {
-            "name": self.name,
-            "role": self.role,
-            "bytes": self.bytes,
-            "sha256": self.sha256,
-            "path": self.relpath,
-            "pack": self.parsed.pack,
-        }
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What :meth:`Catalog.select` chose; iterates as its files (bundle first)."""
-
-    files: tuple[CatalogFile, ...]
-    pack: str | None
-    notes: tuple[Reason, ...] = ()
-
-    def __iter__(self):
-        return iter(self.files)
-
-    def __len__(self):
-        return len(self.files)
-
-    def __getitem__(self, i):
-        return self.files[i]
-
-    @property
-    def bundle(self) -> CatalogFile:
-        return self.files[0]
-
-    @property
-    def hex(self) -> CatalogFile | None:
-        return next((f for f in self.files if f.role == "hex"), None)
-
-    def to_json(self) -> dict:
-        return {
-            "files": [f.to_json() for f in self.files],
-            "pack": self.pack,
-            "notes": [n.to_json() for n in self.notes],
-        }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something the scan could not use: a folder, a link, a line naming a missing file."""
-
-    path: str
-    why: str
-    line: int | None = None
-
-    def to_json(self) -> dict:
-        return {"path": self.path, "why": self.why, "line": self.line}
-
-
-def rules_cell(p: ParsedName) -> str:
-    """What the rules say of a name's kit/terminal: ok, ko, forbidden, unknown-kit, unknown-terminal."""
-    r = _rules()
-    model = r.models[p.model]
-    if p.terminal not in model.terminals:
-        return "unknown-terminal"
-    if p.kit is None:
-        return "ok"
-    if p.kit in r.forbidden_kits:
-        return "forbidden"
-    if p.kit not in model.kits:
-        return "unknown-kit"
-    return "ok" if model.cell(p.kit, p.terminal) else "ko"
 
 
 # --------------------------------------------------------------------------- opening
@@ -227,10 +65,6 @@ def open_catalog(path=None, environ=None) -> Catalog:
             f"the catalog {folder} is not a folder: give the folder holding {INDEX_NAME}.", code="catalog-not-found"
         )
     return Catalog(folder)
-
-
-def _inside(target: str, root_real: str) -> bool:
-    return target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
 class Catalog:
@@ -277,7 +111,7 @@ class Catalog:
                 try:
                     if de.is_symlink():
                         target = os.path.realpath(de.path)
-                        if not _inside(target, self._real):
+                        if not is_under(target, self._real):
                             self.skipped.append(
                                 Problem(relpath, f"a link to {target}, outside the catalog: never followed or used")
                             )
@@ -318,7 +152,7 @@ class Catalog:
         index = self.root / INDEX_NAME
         if not os.path.lexists(index):
             return [], []
-        if index.is_symlink() and not _inside(os.path.realpath(index), self._real):
+        if index.is_symlink() and not is_under(os.path.realpath(index), self._real):
             self.index_error = f"{INDEX_NAME} is a link outside the catalog: not read"
             return [], []
         try:
@@ -388,7 +222,7 @@ class Catalog:
             if ln.relpath in scanned:
                 continue
             full = os.path.join(self.root, *ln.relpath.split("/"))
-            if os.path.lexists(full) and not _inside(os.path.realpath(full), self._real):
+            if os.path.lexists(full) and not is_under(os.path.realpath(full), self._real):
                 self.bad_lines.append(
                     BadLine(
                         ln.line,
@@ -417,20 +251,6 @@ class Catalog:
         for e in self.entries:
             out[e.status] = out.get(e.status, 0) + 1
         return out
-
-    def select(self, decision, lang: str | None = None, hex: bool = False) -> Selection:
-        """The one bundle for an allowed decision (model, kit, terminal), and with
-        ``hex`` the terminal's .hex (same pack for a 3XX terminal). Raises CatalogError
-        (exit 4): no-matching-file, several-files, not-indexed, bad-index-line."""
-        from stager.catalog.select import select
-
-        return select(self, decision, lang, hex)
-
-    def select_hex(self, decision, pack: str | None = None) -> CatalogFile:
-        """The terminal's .hex alone (see :meth:`select`), of ``pack`` for a 3XX terminal."""
-        from stager.catalog.select import select_hex
-
-        return select_hex(self, decision, pack, [])
 
     def check(self, cf: CatalogFile) -> None:
         """:func:`check_content`, once per file however often it is asked (a site plan)."""

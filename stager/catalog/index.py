@@ -11,13 +11,10 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import CatalogError
-from stager.fileio import hash_stream
-
-if TYPE_CHECKING:  # annotations only: stager.catalog.folder imports this module
-    from stager.catalog.folder import CatalogFile, Entry, Problem
+from stager.fileio import fsync_dir, hash_file
 
 ENV = "STAGER_CATALOG"
 INDEX_NAME = "SHA256SUMS"
@@ -178,35 +175,15 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
         if os.path.lexists(tmp):
             os.unlink(tmp)
     try:
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+        fsync_dir(folder)
+    except OSError as e:
+        raise CatalogError(
+            f"{path} was written but its folder could not be flushed ({e.strerror or e}): run the command again.",
+            code="index-not-written",
+        ) from None
 
 
 # --------------------------------------------------------------------------- hashing
-CHUNK = 4 * 1024 * 1024
-_tls = threading.local()
-
-
-def hash_file(path, progress=None, _stop=None) -> str:
-    """SHA-256 of a file, hex, streamed through a reused 4 MiB buffer (one per thread).
-    ``progress(n)`` is called with the bytes read after each chunk."""
-    buf = getattr(_tls, "buf", None)
-    if buf is None:
-        buf = _tls.buf = bytearray(CHUNK)
-    with open(path, "rb", buffering=0) as f:
-        if hasattr(os, "posix_fadvise"):
-            try:
-                os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            except OSError:
-                pass
-        return hash_stream(f, buf, progress, _stop)
-
-
 def hash_many(paths, progress=None, workers: int | None = None) -> dict:
     """{path: hex digest or the OSError met}, a few files at a time (hashlib releases the
     GIL, so threads overlap reading and hashing). Ctrl-C stops every worker."""

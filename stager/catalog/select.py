@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
-from stager.catalog.folder import Catalog, CatalogFile, Entry, Selection
+from stager.catalog.folder import Catalog
 from stager.catalog.index import INDEX_NAME
+from stager.catalog.model import CatalogFile, Entry, Selection
 from stager.errors import CatalogError, Refused
 from stager.rules import names
 from stager.rules.engine import Reason
@@ -178,7 +179,7 @@ def _nearby(cat: Catalog, model, role: str, kit, terminal, compatible=()) -> lis
     return out
 
 
-def select(cat: Catalog, decision, lang, want_hex) -> Selection:
+def select(cat: Catalog, decision, lang: str | None = None, with_hex: bool = False) -> Selection:
     if not decision.allowed or decision.terminal is None:
         codes = ", ".join(r.code for r in decision.refusals) or "no terminal"
         raise Refused(
@@ -210,14 +211,16 @@ def select(cat: Catalog, decision, lang, want_hex) -> Selection:
         )
     pack = _choose_pack(model, bundles, wanted, notes, what)
     files = [_one(cat, [e for e in bundles if e.parsed.pack == pack], notes)]
-    if want_hex:
+    if with_hex:
         files.append(select_hex(cat, decision, pack, notes))
     return Selection(tuple(files), pack, tuple(notes))
 
 
-def select_hex(cat: Catalog, decision, pack, notes: list) -> CatalogFile:
+def select_hex(cat: Catalog, decision, pack: str | None = None, notes: list | None = None) -> CatalogFile:
     """The terminal's .hex for the ST-LINK probe: of the bundle's ``pack`` for a 3XX
-    terminal (any pack on a WB-AC; with no pack known, the catalog's only one)."""
+    terminal (any pack on a WB-AC; with no pack known, the catalog's only one). Notes on
+    the choice are appended to ``notes`` when given."""
+    notes = [] if notes is None else notes
     model = _rules().models[decision.model]
     kit, terminal = decision.kit, decision.terminal
     form = names.convention().form_for("hex", None, terminal)

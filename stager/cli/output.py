@@ -5,13 +5,12 @@
   command's payload is JSON).
 - ``style(text, ...)``: colour only when the stream is a terminal and ``NO_COLOR`` is
   unset (https://no-color.org).
-- ``handle_errors``: the one place where a :class:`StagerError` becomes a message and
-  its exit code (and, with ``--json``, the failure envelope of the contract).
+- ``render_error``: a :class:`StagerError` as the contract shows it (the one caller
+  that turns errors into exit codes is ``stager.cli.run``).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -56,25 +55,17 @@ def error_document(error: StagerError) -> dict:
     return doc
 
 
-def render_error(error: StagerError, as_json: bool) -> None:
+def error_line(message: str) -> str:
+    """The one shape of an error line on standard error: ``Error: <message>``."""
+    return f"{style('Error:', sys.stderr, fg='red', bold=True)} {message}"
+
+
+def render_error(error: StagerError, as_json: bool, hint: str = "") -> None:
+    """An error as the contract wants it: the JSON envelope on stdout with ``--json``,
+    and always one ``Error:`` line on stderr."""
     if as_json:
         emit_json(error_document(error))
-    prefix = style("Error:", sys.stderr, fg="red", bold=True)
-    say(f"{prefix} {error.message}", err=True)
-
-
-def handle_errors(fn):
-    """Decorator for command bodies: StagerError -> message + exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except StagerError as e:
-            render_error(e, bool(kwargs.get("as_json")))
-            sys.exit(e.exit_code)
-
-    return wrapper
+    say(error_line(error.message) + hint, err=True)
 
 
 def json_option(fn):

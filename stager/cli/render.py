@@ -1,4 +1,5 @@
-"""Human rendering of rules decisions (shared by check, prepare and plan)."""
+"""Human rendering shared by several commands: rules decisions (check, prepare, plan),
+the prepare plan and its results (prepare, demo), sizes."""
 
 from __future__ import annotations
 
@@ -52,3 +53,62 @@ def human_bytes(n: int | None) -> str:
             break
         value /= 1024
     return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+
+
+def plan_lines(plan, stream) -> list[str]:
+    lines = [f"Catalog {plan.catalog_root}:"]
+    for f in plan.files:
+        lines.append(f"  {f.name}  ({f.role}, {human_bytes(f.bytes)}, sha256 {f.sha256[:16]}...)")
+    for n in plan.selection.notes:
+        lines.append(f"  note: {n.message}")
+    if plan.targets:
+        for t in plan.targets:
+            free = f", {human_bytes(t.free_bytes)} free" if t.free_bytes else ""
+            lines.append(f"Target {t.describe()}{free}")
+    elif plan.target_problem is not None:
+        lines.append(f"Target: none yet ({plan.target_problem.message})")
+    return lines
+
+
+PROVED_HOW = {
+    "direct": "read from the card with the system's cache bypassed",
+    "evicted": "read from the card after the system's cache of it was dropped",
+    "remounted": "read from the card after it was mounted again",
+}
+
+
+def file_line(name: str, how: str, method: str | None, why: str, path) -> str:
+    """One file of a STAGED card: how it got there and how it was proved (or not)."""
+    if method in PROVED_HOW:
+        return f"  {name}: {how}; SHA-256 read back from the card matches the catalog ({PROVED_HOW[method]})."
+    return (
+        f"  {name}: {how}; its SHA-256 matches the catalog, but it could only be read from the system's cache, "
+        f"not from the card ({why or 'no uncached read is possible here'}): the card is not proved. To prove it, "
+        f"eject the card, insert it again, then run 'stager verify --target {path}'."
+    )
+
+
+def result_lines(plan, results, stream) -> list[str]:
+    """What a technician reads after the copy: one verdict per card, then what next."""
+    lines = []
+    for r in results:
+        target = next((t for t in plan.targets if str(t.path) == str(r.path)), None)
+        where = target.describe() if target else str(r.path)
+        if r.ok:
+            proved = r.method in PROVED_HOW
+            head = "STAGED" if proved else "STAGED, NOT PROVED ON THE CARD"
+            lines.append(f"{style(head, stream, fg='green' if proved else 'yellow', bold=True)}  {where}")
+            for name in r.staged:
+                how = "already there, re-verified" if name in r.already else "copied"
+                lines.append(file_line(name, how, r.read_back.get(name), r.read_back_why.get(name, ""), r.path))
+            lines.append(f"  Sidecars written: check on site with 'sha256sum -c' or 'stager verify --target {r.path}'.")
+        else:
+            lines.append(f"{style('FAILED', stream, fg='red', bold=True)}  {where}")
+            lines.append(f"  {r.error.message}")
+            if r.cleaned and not r.left:
+                lines.append(f"  Removed from the card: {', '.join(r.cleaned)} (nothing half-written is left).")
+            elif r.left:
+                lines.append(f"  Still on the card, not proved: {'; '.join(r.left)}. Delete them by hand.")
+    for c in plan.decision.conditions:
+        lines.append(f"On site: {c.message.splitlines()[0]} (see 'stager check' for the steps).")
+    return lines

@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stager.errors import BadInput
+from stager.errors import BadInput, ExitCode
 from stager.plan.charger import Charger, ChargerPlan, plan_charger
 from stager.rules import inputs
 from stager.rules.loader import rules
@@ -91,12 +91,12 @@ class SitePlan:
     @property
     def exit_code(self) -> int:
         if self.errors:
-            return 2
+            return ExitCode.BAD_INPUT
         if any(p.refusals for p in self.plans):
-            return 3
+            return ExitCode.REFUSED
         if any(card["missing"] for card in self.bring()["cards"]):
-            return 4  # a card cannot be made (on a WB-AC, another pack may make it)
-        return 0
+            return ExitCode.CATALOG  # a card cannot be made (on a WB-AC, another pack may make it)
+        return ExitCode.OK
 
 
 def _better(f, entry: dict) -> bool:

@@ -104,23 +104,86 @@ class Router:
 
 
 @dataclass(frozen=True)
+class Forbidden:
+    """Section 6 NB: versions never to be used, whatever the model."""
+
+    section: str
+    kits: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Section 2: a kit of ``from_families`` reaches ``barrier_family`` or later only
+    with the MASTER SD (``master_sd_ref``, procedure ``procedure``)."""
+
+    section: str
+    from_families: frozenset[int]
+    barrier_family: int
+    master_sd_ref: str
+    procedure: str
+
+
+@dataclass(frozen=True)
+class April2023:
+    """Section 2 NB: terminals built from ``built_from`` cannot run these families."""
+
+    section: str
+    built_from: tuple[int, int]  # (year, month)
+    forbidden_terminal_families: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Section 2: the kit families that speak only OCPP 1.5, and the protocols' names."""
+
+    section: str
+    only_1_5_families: frozenset[int]
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Mid:
+    """Section 2 NB: a MID meter needs kit ``min_kit`` or later."""
+
+    section: str
+    min_kit: int
+
+
+@dataclass(frozen=True)
+class Latest:
+    """End of the note: MADIC recommends the latest OCPP version."""
+
+    section: str
+
+
+@dataclass(frozen=True)
+class Stlink:
+    """Section 3.2: the terminal's .hex is flashed with this utility and procedure."""
+
+    section: str
+    utility: str
+    min_utility_version: str
+    procedure: str
+
+
+@dataclass(frozen=True)
 class Rules:
-    models: dict
-    forbidden: dict
-    migration: dict
-    april_2023: dict
-    protocol: dict
-    mid: dict
-    latest: dict
-    stlink: dict
-    routers: dict
-    classes: dict  # {class_id: KitClass}, in table order
-    notes: dict  # {number: RouterNote}
+    models: dict[str, Model]
+    forbidden: Forbidden
+    migration: Migration
+    april_2023: April2023
+    protocol: Protocol
+    mid: Mid
+    latest: Latest
+    stlink: Stlink
+    routers: dict[str, Router]
+    classes: dict[str, KitClass]  # in table order
+    notes: dict[int, RouterNote]
     site_visit: str
 
     @property
     def forbidden_kits(self) -> frozenset[int]:
-        return frozenset(self.forbidden["kits"])
+        return self.forbidden.kits
 
     def kit_class(self, kit: int) -> KitClass | None:
         for cls in self.classes.values():
@@ -130,8 +193,7 @@ class Rules:
 
     @property
     def april_2023_from(self) -> tuple[int, int]:
-        year, month = self.april_2023["built_from"].split("-")
-        return int(year), int(month)
+        return self.april_2023.built_from
 
 
 # --------------------------------------------------------------------------- loading
@@ -343,24 +405,95 @@ def load_rules(directory: Path | None = None) -> Rules:
     directory = Path(directory) if directory is not None else data_dir()
     src = _Source(directory / "rules.toml")
     models = _load_models(src)
-    sections = {}
-    for key in ("forbidden", "migration", "april_2023", "protocol", "mid", "latest", "stlink"):
-        sections[key] = src.table("", key)
-        src.need(sections[key], "section", str, key)
-    src.need(sections["forbidden"], "kits", list, "forbidden")
-    for key in ("from_families", "barrier_family", "master_sd_ref", "procedure"):
-        src.need(sections["migration"], key, (list, int, str), "migration")
-    built_from = src.need(sections["april_2023"], "built_from", str, "april_2023")
-    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", built_from):
-        src.fail("[april_2023] built_from must be YYYY-MM", src.header_line("april_2023"))
-    src.need(sections["april_2023"], "forbidden_terminal_families", list, "april_2023")
-    src.need(sections["protocol"], "only_1_5_families", list, "protocol")
-    src.need(sections["protocol"], "names", dict, "protocol")
-    src.need(sections["mid"], "min_kit", int, "mid")
-
     rsrc = _Source(directory / "routers.toml")
     routers, classes, notes, site_visit = _load_routers(rsrc)
-    return Rules(models=models, routers=routers, classes=classes, notes=notes, site_visit=site_visit, **sections)
+    return Rules(
+        models=models,
+        routers=routers,
+        classes=classes,
+        notes=notes,
+        site_visit=site_visit,
+        **_load_sections(src),
+    )
+
+
+def _load_sections(src: _Source) -> dict:
+    """The typed sections of rules.toml, each key checked for its type (file and line)."""
+    s = _Section
+    forbidden, mig = s(src, "forbidden"), s(src, "migration")
+    april, proto = s(src, "april_2023"), s(src, "protocol")
+    mid, latest, st = s(src, "mid"), s(src, "latest"), s(src, "stlink")
+    built_from = april.text("built_from")
+    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", built_from):
+        src.fail("[april_2023] built_from must be YYYY-MM", src.header_line("april_2023"))
+    names = proto.get("names", dict)
+    if set(names) != {"1.5", "1.6"} or not all(isinstance(v, str) for v in names.values()):
+        src.fail('[protocol] names must give the text of "1.5" and "1.6"', src.header_line("protocol"))
+    year, month = built_from.split("-")
+    return {
+        "forbidden": Forbidden(forbidden.text("section"), frozenset(forbidden.versions("kits"))),
+        "migration": Migration(
+            mig.text("section"),
+            frozenset(mig.families("from_families")),
+            mig.family("barrier_family"),
+            mig.text("master_sd_ref"),
+            mig.text("procedure"),
+        ),
+        "april_2023": April2023(
+            april.text("section"), (int(year), int(month)), frozenset(april.families("forbidden_terminal_families"))
+        ),
+        "protocol": Protocol(proto.text("section"), frozenset(proto.families("only_1_5_families")), dict(names)),
+        "mid": Mid(mid.text("section"), mid.version("min_kit")),
+        "latest": Latest(latest.text("section")),
+        "stlink": Stlink(st.text("section"), st.text("utility"), st.text("min_utility_version"), st.text("procedure")),
+    }
+
+
+class _Section:
+    """One ``[header]`` table of rules.toml, read key by key with its type checked."""
+
+    def __init__(self, src: _Source, header: str):
+        self.src, self.header = src, header
+        self.table = src.table("", header)
+
+    def get(self, key: str, kind):
+        value = self.src.need(self.table, key, kind, self.header)
+        if isinstance(value, bool):  # TOML's true/false are ints to Python
+            self._wrong(key, "a number or text, not true/false")
+        return value
+
+    def _wrong(self, key: str, what: str):
+        self.src.fail(f"[{self.header}] key '{key}' must be {what}", self.src.header_line(self.header))
+
+    def text(self, key: str) -> str:
+        value = self.get(key, str)
+        if not value.strip():
+            self._wrong(key, "non-empty text")
+        return value
+
+    def family(self, key: str) -> int:
+        value = self.get(key, int)
+        if not 1 <= value <= 9:
+            self._wrong(key, "a version family, 1 to 9")
+        return value
+
+    def version(self, key: str) -> int:
+        value = self.get(key, int)
+        if not 100 <= value <= 999:
+            self._wrong(key, "a 3-digit version")
+        return value
+
+    def _ints(self, key: str, low: int, high: int, what: str) -> list[int]:
+        values = self.get(key, list)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in values):
+            self._wrong(key, f"a list of {what}")
+        return values
+
+    def families(self, key: str) -> list[int]:
+        return self._ints(key, 1, 9, "version families, 1 to 9")
+
+    def versions(self, key: str) -> list[int]:
+        return self._ints(key, 100, 999, "3-digit versions")
 
 
 @functools.cache

@@ -9,9 +9,10 @@ import click
 
 from stager.cli.commands.catalog import catalog_option, lang_option
 from stager.cli.options import parsed_by, rule_options
-from stager.cli.output import emit_json, handle_errors, json_option, say, style, warn
+from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.errors import BadInput
 from stager.rules import inputs
+from stager.rules.engine import master_sd_text
 from stager.rules.loader import rules
 
 
@@ -53,8 +54,7 @@ def checklist(site, stream) -> list[str]:
     if bring["master_sd"]:
         migrated = [p.charger.id for p in site.plans if p.migrates]
         lines.append(
-            f"  [ ] the MASTER SD (MADIC ref. 17806385, procedure NT-23006): {bring['master_sd']} "
-            f"migration(s), charger(s) {', '.join(migrated)}"
+            f"  [ ] {master_sd_text(rules())}: {bring['master_sd']} migration(s), charger(s) {', '.join(migrated)}"
         )
     by_id = {p.charger.id: p for p in site.plans}
     for card in bring["cards"]:
@@ -126,7 +126,6 @@ the note rules out, 4 the catalog lacks a file, else 0.""",
 @catalog_option
 @click.option("--site", metavar="FILE.csv", help="Plan every charger of a site from a CSV file.")
 @json_option
-@handle_errors
 def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, with_hex, catalog_dir, site, as_json):
     """Plan the visit: from what is installed now to the target, the ordered steps with
     the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the
@@ -187,7 +186,7 @@ def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, wit
         say("\n".join(checklist(result, sys.stdout)))
     for line in summary(result):
         warn(line)
-    sys.exit(result.exit_code)
+    return result.exit_code
 
 
 def summary(site) -> list[str]:
