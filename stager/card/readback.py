@@ -194,6 +194,13 @@ def read_back(pin, name: str, *, expect=None, progress=None, stop=None, system: 
     return _read_linux(pin, name, expect, progress, stop, system)
 
 
+def _close(buf: mmap.mmap) -> None:
+    try:
+        buf.close()
+    except BufferError:  # a view of it lives on in an exception's traceback: freed with it
+        pass
+
+
 # --------------------------------------------------------------------------- Linux
 def drop_device_cache(device: str | None, system: System) -> str | None:
     """Flush and drop the page cache of a FUSE card's block device; None when done, else why not."""
@@ -252,7 +259,7 @@ def _read_linux(pin, name, expect, progress, stop, system: System) -> ReadBack:
 
         sha, total, digests, small = _loop(read, size, expect, progress, stop)
     finally:
-        buf.close()
+        _close(buf)
         os.close(fd)
     after = system.reads(pin.st_dev)
     method, why = _judge(method, why, fstype, before, after, total)
@@ -322,7 +329,7 @@ def _read_windows(path: str, expect, progress, stop, system: System) -> ReadBack
 
         sha, total, digests, small = _loop(read, SMALL + 1, expect, progress, stop)
     finally:
-        buf.close()
+        _close(buf)
         k32.CloseHandle(h)
     return _result(sha, total, digests, small, "direct", f"unbuffered reads of {length:,} bytes (sector {sector})")
 

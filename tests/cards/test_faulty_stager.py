@@ -32,12 +32,6 @@ def prepare(run_stager, catalog, *extra):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12: the read-back reads fusefat's view through the block device's page cache, "
-    "so a card that dropped the writes is reported STAGED and verified",
-)
 def test_prepare_onto_a_card_that_drops_writes_is_not_staged(run_stager, make_faulty_card, firmware):
     catalog, data = firmware
     card = make_faulty_card("fat32")
