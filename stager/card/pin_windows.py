@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-from ctypes import wintypes
 from pathlib import Path
 
 from stager.card.pin import card_gone
@@ -27,18 +26,25 @@ INVALID_HANDLE_VALUE = -1
 MAX_PATH = 260
 
 
+DWORD = ctypes.c_uint32  # 32 bits on Windows (ctypes.wintypes.DWORD is a C long: 64 bits off Windows)
+
+
+class FILETIME(ctypes.Structure):  # minwindef.h
+    _fields_ = [("dwLowDateTime", DWORD), ("dwHighDateTime", DWORD)]
+
+
 class BY_HANDLE_FILE_INFORMATION(ctypes.Structure):  # fileapi.h; 52 bytes
     _fields_ = [
-        ("dwFileAttributes", wintypes.DWORD),
-        ("ftCreationTime", wintypes.FILETIME),
-        ("ftLastAccessTime", wintypes.FILETIME),
-        ("ftLastWriteTime", wintypes.FILETIME),
-        ("dwVolumeSerialNumber", wintypes.DWORD),
-        ("nFileSizeHigh", wintypes.DWORD),
-        ("nFileSizeLow", wintypes.DWORD),
-        ("nNumberOfLinks", wintypes.DWORD),
-        ("nFileIndexHigh", wintypes.DWORD),
-        ("nFileIndexLow", wintypes.DWORD),
+        ("dwFileAttributes", DWORD),
+        ("ftCreationTime", FILETIME),
+        ("ftLastAccessTime", FILETIME),
+        ("ftLastWriteTime", FILETIME),
+        ("dwVolumeSerialNumber", DWORD),
+        ("nFileSizeHigh", DWORD),
+        ("nFileSizeLow", DWORD),
+        ("nNumberOfLinks", DWORD),
+        ("nFileIndexHigh", DWORD),
+        ("nFileIndexLow", DWORD),
     ]
 
 
@@ -51,7 +57,7 @@ def volume_serial(k32, path: str) -> tuple[str, int] | None:
     root = ctypes.create_unicode_buffer(MAX_PATH + 1)
     if not k32.GetVolumePathNameW(path, root, MAX_PATH + 1):
         return None
-    serial = wintypes.DWORD(0)
+    serial = DWORD(0)
     if not k32.GetVolumeInformationW(root.value, None, 0, ctypes.byref(serial), None, None, None, 0):
         return None
     return root.value, serial.value

@@ -293,12 +293,11 @@ INVALID_HANDLE_VALUE = -1
 
 def sector_size(k32, path: str) -> int:
     import ctypes
-    from ctypes import wintypes
 
-    from stager.card.pin_windows import MAX_PATH
+    from stager.card.pin_windows import DWORD, MAX_PATH
 
     root = ctypes.create_unicode_buffer(MAX_PATH + 1)
-    spc, bps, free, total = (wintypes.DWORD(0) for _ in range(4))
+    spc, bps, free, total = (DWORD(0) for _ in range(4))
     if k32.GetVolumePathNameW(path, root, MAX_PATH + 1) and k32.GetDiskFreeSpaceW(
         root.value, ctypes.byref(spc), ctypes.byref(bps), ctypes.byref(free), ctypes.byref(total)
     ):
@@ -308,7 +307,8 @@ def sector_size(k32, path: str) -> int:
 
 def _read_windows(path: str, expect, progress, stop, system: System) -> ReadBack:
     import ctypes
-    from ctypes import wintypes
+
+    from stager.card.pin_windows import DWORD
 
     k32 = system.kernel32()
     flags = FILE_FLAG_NO_BUFFERING | FILE_FLAG_SEQUENTIAL_SCAN
@@ -319,7 +319,7 @@ def _read_windows(path: str, expect, progress, stop, system: System) -> ReadBack
     length = max(sector, CHUNK - CHUNK % sector)
     buf = mmap.mmap(-1, length)  # VirtualAlloc'd: page-aligned, so sector-aligned
     address = ctypes.addressof(ctypes.c_char.from_buffer(buf))  # the mapping never moves
-    got = wintypes.DWORD(0)
+    got = DWORD(0)
     try:
 
         def read():

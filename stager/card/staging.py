@@ -227,10 +227,14 @@ def _spawn(fn, *args) -> Future:
     return fut
 
 
-def _wait(futures) -> None:
-    """Wait for every future, waking up often so a Ctrl-C is acted on at once (Windows too)."""
+def _wait(futures, stop=None) -> None:
+    """Wait for every future, waking up often so a Ctrl-C is acted on at once (on Windows a
+    console Ctrl-C cannot interrupt a bare wait before Python 3.14) and a stop asked through
+    the event (``stop``) too: both raise KeyboardInterrupt here, in the main thread."""
     pending = set(futures)
     while pending:
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt
         _done, pending = wait(pending, timeout=0.25)
     for f in futures:
         f.result()
@@ -322,7 +326,9 @@ def stage(sources, targets, *, progress_factory=None, ops: FileOps | None = None
             todo = [s for s in slots if s.alive and source.name not in s.result.already]
             if todo:
                 blocks = _copy(source, todo, progress_factory, stop)
-                _wait([_spawn(_finish, source, s, progress_factory, blocks, stop) for s in todo if s.alive])
+                _wait([_spawn(_finish, source, s, progress_factory, blocks, stop) for s in todo if s.alive], stop)
+            if stop.is_set():
+                raise KeyboardInterrupt
         for s in slots:
             _settle(s, sources)
     except KeyboardInterrupt:
@@ -434,13 +440,13 @@ def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
             view = memoryview(buf)[:n]
             h.update(view)
             digests.update(view)
-            _wait(pending)  # the other buffer is free again once these are written
+            _wait(pending, stop)  # the other buffer is free again once these are written
             live = [s for s in slots if s.alive]
-            if not live or stop.is_set():
+            if not live:
                 return digests.finish()
             pending = [_spawn(write, s, view) for s in live]
             i += 1
-        _wait(pending)
+        _wait(pending, stop)
     _check_source(source, h.hexdigest(), slots)
     return digests.finish()
 
