@@ -34,7 +34,10 @@ import errno
 import mmap
 import os
 import sys
+import threading
 import zlib
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from stager.fileio import Stopped
@@ -240,6 +243,52 @@ def _open_linux(pin, name: str) -> tuple[int, str]:
         return fd, "cached"
 
 
+def spawn(fn, *args) -> Future:
+    """Run ``fn`` in a daemon thread: a card that hangs never keeps the process alive."""
+    fut: Future = Future()
+
+    def run():
+        if not fut.set_running_or_notify_cancel():
+            return
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as e:  # reported through the future
+            fut.set_exception(e)
+
+    threading.Thread(target=run, daemon=True, name="stager-card").start()
+    return fut
+
+
+def _result_of(fut: Future, stop):
+    """The future's result, waking up often so a stop is seen even when the card hangs."""
+    while True:
+        try:
+            return fut.result(timeout=0.25)
+        except FutureTimeout:
+            if stop is not None and stop.is_set():
+                raise Stopped() from None
+
+
+def _prefetching(fd: int, bufs, stop):
+    """A ``read()`` giving the file chunk by chunk from two aligned buffers: the next chunk
+    is read (the card works) while the one given is hashed (the processor works)."""
+    state = {"off": 0, "i": 0, "next": None}
+
+    def fetch(i: int, off: int) -> int:
+        return os.preadv(fd, [bufs[i]], off)
+
+    def read():
+        fut = state["next"] or spawn(fetch, 0, 0)
+        n = _result_of(fut, stop)
+        i = state["i"]
+        state["off"] += n
+        state["next"] = spawn(fetch, 1 - i, state["off"]) if n else None
+        state["i"] = 1 - i
+        return memoryview(bufs[i])[:n]
+
+    return read
+
+
 def _read_linux(pin, name, expect, progress, stop, system: System) -> ReadBack:
     why = ""
     fstype = getattr(pin, "fstype", None)
@@ -247,19 +296,13 @@ def _read_linux(pin, name, expect, progress, stop, system: System) -> ReadBack:
         why = drop_device_cache(pin.block_device, system) or ""
     before = system.reads(pin.st_dev)
     fd, method = _open_linux(pin, name)
-    buf = mmap.mmap(-1, CHUNK)  # page-aligned, as O_DIRECT needs
+    bufs = (mmap.mmap(-1, CHUNK), mmap.mmap(-1, CHUNK))  # page-aligned, as O_DIRECT needs
     try:
         size = os.fstat(fd).st_size
-        offset = [0]
-
-        def read():
-            n = os.preadv(fd, [buf], offset[0])
-            offset[0] += n
-            return memoryview(buf)[:n]
-
-        sha, total, digests, small = _loop(read, size, expect, progress, stop)
+        sha, total, digests, small = _loop(_prefetching(fd, bufs, stop), size, expect, progress, stop)
     finally:
-        _close(buf)
+        for buf in bufs:
+            _close(buf)
         os.close(fd)
     after = system.reads(pin.st_dev)
     method, why = _judge(method, why, fstype, before, after, total)

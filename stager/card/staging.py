@@ -131,6 +131,10 @@ class FileOps:
     def fsync(self, f) -> None:
         durable.fsync_fd(f.fileno())
 
+    def start_writeback(self, f, offset: int, length: int) -> None:
+        """Start writing the chunk just written to the medium now, not all at the final fsync."""
+        durable.start_writeback(f.fileno(), offset, length)
+
     def sync_device(self, pin) -> None:
         """A FUSE card's daemon may keep its writes in the block device's cache: flush it."""
         if getattr(pin, "fstype", None) in readback.FUSE_TYPES:
@@ -211,20 +215,7 @@ def read_sidecar(pin, name: str) -> tuple[str, str] | None:
 
 
 # --------------------------------------------------------------------------- threads
-def _spawn(fn, *args) -> Future:
-    """Run ``fn`` in a daemon thread: a card that hangs never keeps the process alive."""
-    fut: Future = Future()
-
-    def run():
-        if not fut.set_running_or_notify_cancel():
-            return
-        try:
-            fut.set_result(fn(*args))
-        except BaseException as e:  # reported through the future
-            fut.set_exception(e)
-
-    threading.Thread(target=run, daemon=True, name="stager-card").start()
-    return fut
+_spawn = readback.spawn
 
 
 def _wait(futures, stop=None) -> None:
@@ -256,6 +247,7 @@ class _Slot:
         self.written: list[str] = []  # names of temp or final files this run created
         self.file: Any = None
         self.temp: str = ""
+        self.offset = 0  # bytes written to the current temporary file
         self.bar: Any = None
         self.checked = False
         self.lock = threading.Lock()
@@ -384,6 +376,7 @@ def _interrupted(slots, stop) -> StagerError:
 def _open_temps(source: Source, slots, progress_factory) -> None:
     for s in slots:
         s.temp = temp_name(source.name)
+        s.offset = 0
         try:
             if not s.checked:  # the card is still the one chosen, before its first write
                 s.pin.check()
@@ -404,6 +397,8 @@ def _writer(source: Source):
     def write(slot, view):
         try:
             _write_all(slot.file, view)
+            slot.ops.start_writeback(slot.file, slot.offset, len(view))
+            slot.offset += len(view)
         except OSError as e:
             slot.fail(media_error(e, slot.folder, f"writing {source.name}"))
             return

@@ -233,8 +233,10 @@ def test_card_lazily_unmounted_during_the_read_back(make_faulty_card, firmware, 
 
 
 def test_a_second_run_on_the_same_card_is_refused(make_faulty_card, firmware, stager_exe, tmp_path, run_stager):
+    """ext4: while the first run's read-back waits for the medium, the file system still
+    answers the second run (fusefat would block every request behind the hung one)."""
     catalog, data = firmware
-    card = make_faulty_card("fat32")
+    card = make_faulty_card("ext4")
     card.set_faults(hang(op="read", match=data[2 * MiB : 2 * MiB + 512], timeout=60, then="pass"))
     first = start(stager_exe, tmp_path, catalog, "--target", card.mountpoint, "--yes")
     card.medium.wait_for("hanging", timeout=60)
@@ -246,7 +248,7 @@ def test_a_second_run_on_the_same_card_is_refused(make_faulty_card, firmware, st
     out, err_text = first.communicate(timeout=60)
     assert first.returncode == 0, (out, err_text)
     card.eject()
-    assert sorted(card.files()) == sorted([NAME, f"{NAME}.sha256"]) or NAME in card.files()
+    assert NAME in card.files() and f"{NAME}.sha256" in card.files()
     assert not [n for n in card.files() if n.startswith(".stager") or n.upper().startswith(".STAGER")]
     assert card.read(NAME) == data
 
