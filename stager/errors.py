@@ -3,7 +3,7 @@
 Every error the library raises on purpose is a :class:`StagerError` with a stable
 ``code`` (the JSON codes of the command-line contract) and an ``exit_code``. The CLI
 turns any of them into one clear message and that exit code, in one place
-(``stager.cli.main``). Anything else that escapes is a bug (exit 1).
+(``stager.cli.run``). Anything else that escapes is a bug (exit 1).
 
 Parse errors of user values are :class:`BadInput` (a ``ValueError`` too), exit 2.
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from stager.catalog.select import select
 from stager.errors import ExitCode, MediaError, Refused, StagerError
@@ -20,9 +21,9 @@ from stager.fileio import is_under
 
 @dataclass(frozen=True)
 class Plan:
-    decision: object  # stager.rules.engine.Decision
+    decision: Any  # stager.rules.engine.Decision
     catalog_root: str
-    selection: object  # stager.catalog.folder.Selection
+    selection: Any  # stager.catalog.model.Selection
     targets: tuple = ()  # TargetPlan
     target_problem: MediaError | None = field(default=None, compare=False)
     devices: dict = field(default_factory=dict, compare=False)  # str(path) -> st_dev when it was chosen
@@ -154,7 +155,8 @@ def _check_cards(plan: Plan, sources, *, clean: bool, report, preflight, dry_run
     ready, [TargetResult] failed); a card that fails does not stop the others."""
     from stager.card.staging import TargetResult
 
-    ready, failed = [], []
+    ready: list[tuple] = []
+    failed: list = []
     for t in plan.targets:
         pin = lock = None
         try:

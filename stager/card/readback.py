@@ -272,18 +272,23 @@ def _result_of(fut: Future, stop):
 def _prefetching(fd: int, bufs, stop):
     """A ``read()`` giving the file chunk by chunk from two aligned buffers: the next chunk
     is read (the card works) while the one given is hashed (the processor works)."""
-    state = {"off": 0, "i": 0, "next": None}
+
+    class State:
+        off = 0
+        i = 0
+        next: Future | None = None
+
+    state = State()
 
     def fetch(i: int, off: int) -> int:
         return os.preadv(fd, [bufs[i]], off)
 
     def read():
-        fut = state["next"] or spawn(fetch, 0, 0)
-        n = _result_of(fut, stop)
-        i = state["i"]
-        state["off"] += n
-        state["next"] = spawn(fetch, 1 - i, state["off"]) if n else None
-        state["i"] = 1 - i
+        n = _result_of(state.next or spawn(fetch, 0, 0), stop)
+        i = state.i
+        state.off += n
+        state.next = spawn(fetch, 1 - i, state.off) if n else None
+        state.i = 1 - i
         return memoryview(bufs[i])[:n]
 
     return read

@@ -8,14 +8,14 @@ GNU coreutils' format (``sha256sum -c SHA256SUMS`` checks it); a bad line is nam
 its number and blocks only the file it names. Symlinks pointing outside the catalog
 and index paths that leave it are never followed or used.
 
-:meth:`Catalog.select` turns an allowed rules decision into the one bundle (and the
-terminal's ``.hex``); it does not read the files: the staging engine hashes while it
+:func:`stager.catalog.select.select` turns an allowed rules decision into the one
+bundle (and the terminal's ``.hex``); it does not read the files: the staging engine hashes while it
 copies and compares with ``CatalogFile.sha256`` (or calls :func:`check_content`).
 
 Duplicates: the same name (compared in canonical spelling) in several subfolders is
 taken only when every copy is indexed with the same checksum: the bytes are then the
-same and either copy will do (the first path in sort order is taken and the others
-named in a note). Otherwise the name is ``ambiguous`` and selecting it fails with
+same and either copy will do (the shallowest path, then the first in sort order, is
+taken and the others named in a note). Otherwise the name is ``ambiguous`` and selecting it fails with
 ``several-files``: two different contents claim to be one firmware file.
 """
 
@@ -75,6 +75,10 @@ class Catalog:
     def __init__(self, root: Path):
         self.root = Path(os.path.abspath(root))
         self._real = os.path.realpath(self.root)
+        self._scan()
+
+    def _scan(self) -> None:
+        """Read the folder and its index (again, after ``index`` wrote lines)."""
         self.skipped: list[Problem] = []
         self.index_present = False
         self.index_error: str | None = None
@@ -260,8 +264,9 @@ class Catalog:
                 self._checked[cf.relpath] = None
             except CatalogError as e:
                 self._checked[cf.relpath] = e
-        if self._checked[cf.relpath] is not None:
-            raise self._checked[cf.relpath]
+        error = self._checked[cf.relpath]
+        if error is not None:
+            raise error
 
     def to_json(self, model: str | None = None) -> dict:
         entries = [e for e in self.entries if model is None or not e.parsed.ok or e.parsed.model == model]
@@ -326,7 +331,8 @@ class Catalog:
         written = False
         if added:
             old_bytes = self._index_bytes if self.index_present else b""
-            body = b"".join(format_index_line(c.actual, c.path) for c in sorted(added, key=lambda c: c.path))
+            lines = [format_index_line(c.actual or "", c.path) for c in sorted(added, key=lambda c: c.path)]
+            body = b"".join(lines)  # every added file was hashed: c.actual is set
             sep = b"\n" if old_bytes and not old_bytes.endswith(b"\n") else b""
             write_atomic(self.root / INDEX_NAME, old_bytes + sep + body, expect=old_bytes)
             written = True
@@ -342,7 +348,7 @@ class Catalog:
             blocked=tuple(e.relpath for e in self.entries if e.relpath in self._blocked),
             written=written,
         )
-        self.__init__(self.root)
+        self._scan()
         return report
 
     def verify(self, progress=None) -> VerifyReport:

@@ -82,7 +82,9 @@ def _clean_path(text: str) -> tuple[str | None, tuple[str, str] | None]:
 def parse_index(data: bytes) -> tuple[list[IndexLine], list[BadLine]]:
     """Lines of a SHA256SUMS file (GNU format, text ' ' or binary '*' marker, '\\'-escaped
     names, CRLF, '#' comments and blank lines accepted) -> (good lines, bad lines)."""
-    good, bad, seen = [], [], {}
+    good: list[IndexLine] = []
+    bad: list[BadLine] = []
+    seen: dict[str, int] = {}
     for num, raw in enumerate(data.split(b"\n"), 1):
         raw = raw[:-1] if raw.endswith(b"\r") else raw
         if not raw.strip() or raw.startswith(b"#"):
@@ -107,8 +109,9 @@ def parse_index(data: bytes) -> tuple[list[IndexLine], list[BadLine]]:
             bad.append(BadLine(num, "malformed", "a '\\' escape in the path is not \\\\, \\n or \\r"))
             continue
         relpath, problem = _clean_path(os.fsdecode(path))
-        if problem:
-            bad.append(BadLine(num, problem[0], problem[1], relpath))
+        if problem or relpath is None:
+            code, why = problem or ("malformed", "no path")
+            bad.append(BadLine(num, code, why, relpath))
             continue
         digest = digest.decode("ascii", "replace")
         if relpath in seen:

@@ -29,6 +29,13 @@ class Entry:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def firmware(self) -> ParsedName:
+        """The reading of a recognised firmware name (selection works on these only)."""
+        if not self.parsed.ok:
+            raise TypeError(f"{self.relpath} is not a recognised firmware name: {self.parsed.why}")
+        return self.parsed
+
     def to_json(self) -> dict:
         p = self.parsed
         out = {
@@ -81,7 +88,7 @@ class CatalogFile:
 
 @dataclass(frozen=True)
 class Selection:
-    """What :meth:`Catalog.select` chose; iterates as its files (bundle first)."""
+    """What :func:`stager.catalog.select.select` chose; iterates as its files (bundle first)."""
 
     files: tuple[CatalogFile, ...]
     pack: str | None

@@ -61,7 +61,7 @@ class Charger:
     ocpp: str | None = None
     lang: str | None = None
     to: int | None = None  # None: the latest the rules allow
-    hex: bool = False
+    with_hex: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,12 @@ class ChargerPlan:
         """The steps in the order they are done on site (plan.md)."""
         return sorted(self.steps, key=lambda s: STEP_ORDER.index(s.code))
 
-    def file(self, role: str) -> FileNeed | None:
-        return next((f for f in self.files if f.role == role), None)
+    def file(self, role: str) -> FileNeed:
+        """The file of ``role`` the plan needs (asked only once it is in ``files``)."""
+        found = next((f for f in self.files if f.role == role), None)
+        if found is None:
+            raise KeyError(f"the plan needs no {role} file")
+        return found
 
     @property
     def migrates(self) -> bool:
@@ -149,7 +153,12 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
                     f"but the kit/terminal pairing cannot be checked.",
                 )
             )
-        elif r.code == "unknown-terminal" and old_kit and older_than_table(rules, ch.terminal, model.terminals):
+        elif (
+            r.code == "unknown-terminal"
+            and old_kit
+            and ch.terminal is not None
+            and older_than_table(rules, ch.terminal, model.terminals)
+        ):
             warnings.append(
                 Reason(
                     "terminal-older-than-table",
@@ -248,9 +257,24 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
                 f"{rules.migration.section}).",
             )
         )
-    if kit_changes or ch.hex:  # prepare puts the bundle on every card it makes
+    _file_steps(ch, d, kit_changes, catalog, rules, plan)
+    router_stays = _router_steps(ch, d.kit, rules, plan)
+    if not kit_changes and not ch.with_hex and router_stays:
+        router = f" with router {rules.routers[ch.router.router].name} {ch.router.version}" if ch.router else ""
+        unchecked = (
+            "" if ch.terminal is not None else (f" (the terminal was not given: check that it runs {d.terminal})")
+        )
+        plan.steps.append(
+            Step("nothing-to-do", f"Already on kit {d.kit} + terminal {d.terminal}{router}: nothing to do{unchecked}.")
+        )
+    return plan
+
+
+def _file_steps(ch: Charger, d, kit_changes: bool, catalog, rules, plan: ChargerPlan) -> None:
+    """The files to bring (looked up in the catalog when there is one) and their steps."""
+    if kit_changes or ch.with_hex:  # prepare puts the bundle on every card it makes
         plan.files.append(FileNeed(file_name(ch.model, d.terminal, d.kit, ch.lang, rules), "bundle"))
-    if ch.hex:
+    if ch.with_hex:
         plan.files.append(FileNeed(file_name(ch.model, d.terminal, None, ch.lang, rules), "hex"))
     if catalog is not None and plan.files:
         _look_up(catalog, d, ch.lang, plan)
@@ -264,7 +288,7 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
                 {"file": name},
             )
         )
-    if ch.hex:
+    if ch.with_hex:
         name = plan.file("hex").name
         st = rules.stlink
         plan.steps.append(
@@ -276,16 +300,6 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
                 {"file": name},
             )
         )
-    router_stays = _router_steps(ch, d.kit, rules, plan)
-    if not kit_changes and not ch.hex and router_stays:
-        router = f" with router {rules.routers[ch.router.router].name} {ch.router.version}" if ch.router else ""
-        unchecked = (
-            "" if ch.terminal is not None else (f" (the terminal was not given: check that it runs {d.terminal})")
-        )
-        plan.steps.append(
-            Step("nothing-to-do", f"Already on kit {d.kit} + terminal {d.terminal}{router}: nothing to do{unchecked}.")
-        )
-    return plan
 
 
 def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
@@ -329,15 +343,15 @@ def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
     best, best_cell = v.best
     cls = rules.kit_class(kit)
     why = "is not in the note's table" if v.status == "unknown-version" else "does not work"
-    plan.steps.append(
-        Step(
-            "router-update",
-            f"Update router {router.name} from version {spec.version} to {best}: version {spec.version} {why} with "
-            f"kit {kit} (class {cls.label if cls else '?'}, section {router.section}); version {best} works with it. "
-            f"{rules.site_visit}",
-            {"router": router.id, "from": spec.version, "to": best},
-        )
+    facts = (
+        f"version {spec.version} {why} with kit {kit} (class {cls.label if cls else '?'}, section "
+        f"{router.section}); version {best} works with it. {rules.site_visit}"
     )
+    if best > spec.version:
+        text = f"Update router {router.name} from version {spec.version} to {best}: {facts}"
+    else:
+        text = f"Put router {router.name} back from version {spec.version} to {best}: {facts}"
+    plan.steps.append(Step("router-update", text, {"router": router.id, "from": spec.version, "to": best}))
     if best_cell.note is not None:
         _router_config_step(plan, note_reason(rules, router, best, kit, best_cell.note), router.id)
     return False

@@ -18,6 +18,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from stager.errors import DataError
 
@@ -214,7 +215,7 @@ class _Source:
             raise DataError(f"{path}: not valid TOML: {e}") from None
         self.lines = self.text.splitlines()
 
-    def fail(self, message: str, line: int | None = None):
+    def fail(self, message: str, line: int | None = None) -> NoReturn:
         where = f"{self.path}:{line}" if line else str(self.path)
         raise DataError(f"{where}: {message}")
 
@@ -253,7 +254,7 @@ def _parse_grid(src: _Source, header: str, text: str, first_word: str, cell_ok):
     base = src.grid_first_line(header)
     rows = []
     columns = None
-    seen: dict[str, int] = {}
+    seen: dict[str, int | None] = {}
     for offset, raw in enumerate(text.splitlines()):
         line_no = base + offset if base else None
         words = raw.split()
@@ -295,7 +296,7 @@ def _version(src: _Source, header: str, word: str, line_no, what: str) -> int:
 
 def _load_models(src: _Source) -> dict:
     models = {}
-    aliases_seen = {}
+    aliases_seen: dict[str, str] = {}
     for model_id, t in src.table("", "models").items():
         header = f"models.{model_id}"
         if not isinstance(t, dict):
@@ -304,7 +305,8 @@ def _load_models(src: _Source) -> dict:
         columns, rows = _parse_grid(src, header, grid, "kit", lambda c: c in ("OK", "KO"))
         base = src.grid_first_line(header)
         terminals = tuple(_version(src, header, c, base, "terminal") for c in columns)
-        kits, ok = [], set()
+        kits: list[int] = []
+        ok: set[tuple[int, int]] = set()
         for key, cells, line_no in rows:
             kit = _version(src, header, key, line_no, "kit")
             kits.append(kit)
@@ -331,7 +333,8 @@ def _load_models(src: _Source) -> dict:
     return models
 
 
-def _load_routers(src: _Source):
+def _load_classes(src: _Source) -> list[KitClass]:
+    """The kit classes (the router tables' columns), sorted, never overlapping."""
     classes = {}
     for cid, t in src.table("", "classes").items():
         header = f"classes.{cid}"
@@ -345,7 +348,10 @@ def _load_routers(src: _Source):
     for a, b in itertools.pairwise(ordered):
         if b.min <= a.max:
             src.fail(f"kit classes {a.id} and {b.id} overlap", src.header_line(f"classes.{b.id}"))
+    return ordered
 
+
+def _load_notes(src: _Source) -> dict[int, RouterNote]:
     notes = {}
     for num, t in src.table("", "notes").items():
         header = f"notes.{num}"
@@ -359,45 +365,53 @@ def _load_routers(src: _Source):
             after=src.need(t, "after", str, header),
             original=src.need(t, "original", str, header),
         )
+    return notes
 
+
+def _load_router(src: _Source, rid: str, t: dict, classes: dict, notes: dict) -> Router:
     def cell_ok(cell: str) -> bool:
         if cell in ("OK", "KO"):
             return True
         head, _, num = cell.partition(":")
         return head == "OK" and num.isdigit() and int(num) in notes
 
-    routers = {}
-    for rid, t in src.table("", "routers").items():
-        header = f"routers.{rid}"
-        grid = src.need(t, "grid", str, header)
-        columns, rows = _parse_grid(src, header, grid, "version", cell_ok)
-        base = src.grid_first_line(header)
-        for c in columns:
-            if c not in classes:
-                src.fail(f"[{header}] column '{c}' is not a kit class of [classes]", base)
-        cells, versions = {}, []
-        for key, row, line_no in rows:
-            if not key.isdigit():
-                src.fail(f"[{header}] router version '{key}' is not a number", line_no)
-            version = int(key)
-            versions.append(version)
-            for c, cell in zip(columns, row, strict=True):
-                head, _, num = cell.partition(":")
-                cells[(version, c)] = RouterCell(ok=head == "OK", note=int(num) if num else None)
-        routers[rid] = Router(
-            id=rid,
-            name=src.need(t, "name", str, header),
-            description=src.need(t, "description", str, header),
-            section=src.need(t, "section", str, header),
-            aliases=tuple(a.lower() for a in src.need(t, "aliases", list, header)),
-            versions=tuple(versions),
-            classes=tuple(columns),
-            cells=cells,
-        )
+    header = f"routers.{rid}"
+    grid = src.need(t, "grid", str, header)
+    columns, rows = _parse_grid(src, header, grid, "version", cell_ok)
+    base = src.grid_first_line(header)
+    for c in columns:
+        if c not in classes:
+            src.fail(f"[{header}] column '{c}' is not a kit class of [classes]", base)
+    cells, versions = {}, []
+    for key, row, line_no in rows:
+        if not key.isdigit():
+            src.fail(f"[{header}] router version '{key}' is not a number", line_no)
+        version = int(key)
+        versions.append(version)
+        for c, cell in zip(columns, row, strict=True):
+            head, _, num = cell.partition(":")
+            cells[(version, c)] = RouterCell(ok=head == "OK", note=int(num) if num else None)
+    return Router(
+        id=rid,
+        name=src.need(t, "name", str, header),
+        description=src.need(t, "description", str, header),
+        section=src.need(t, "section", str, header),
+        aliases=tuple(a.lower() for a in src.need(t, "aliases", list, header)),
+        versions=tuple(versions),
+        classes=tuple(columns),
+        cells=cells,
+    )
+
+
+def _load_routers(src: _Source):
+    ordered = _load_classes(src)
+    classes = {c.id: c for c in ordered}
+    notes = _load_notes(src)
+    routers = {rid: _load_router(src, rid, t, classes, notes) for rid, t in src.table("", "routers").items()}
     site_visit = src.doc.get("site_visit")
     if not isinstance(site_visit, str):
         src.fail("lacks the key 'site_visit'")
-    return routers, {c.id: c for c in ordered}, notes, site_visit
+    return routers, classes, notes, site_visit
 
 
 def load_rules(directory: Path | None = None) -> Rules:
@@ -501,6 +515,14 @@ def _cached(directory: str) -> Rules:
     return load_rules(Path(directory))
 
 
+_current: dict[str | None, Rules] = {}
+
+
 def rules() -> Rules:
-    """The rules in force, parsed once per process."""
-    return _cached(str(data_dir()))
+    """The rules in force, parsed once per process (and per ``STAGER_DATA_DIR`` value: the
+    data folder is resolved once, not on every call)."""
+    key = os.environ.get("STAGER_DATA_DIR")
+    found = _current.get(key)
+    if found is None:
+        found = _current[key] = _cached(str(data_dir()))
+    return found

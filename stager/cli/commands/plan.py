@@ -130,32 +130,29 @@ def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, wit
     """Plan the visit: from what is installed now to the target, the ordered steps with
     the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the
     router), and what to bring."""
-    from stager.plan.charger import Charger, plan_charger
-    from stager.plan.site import SitePlan, plan_site
+    from stager.plan.charger import Charger
+    from stager.plan.site import plan_one, plan_site
 
     catalog = None
     if catalog_dir is not None or os.environ.get("STAGER_CATALOG", "").strip():
         from stager.catalog.folder import open_catalog
 
         catalog = open_catalog(catalog_dir)
+    charger_options = {
+        "--model": model,
+        "--kit": kit,
+        "--terminal": terminal,
+        "--from-kit": from_kit,
+        "--built": built,
+        "--ocpp": ocpp,
+        "--mid": mid,
+        "--router": router,
+        "--to": to,
+        "--lang": lang,
+        "--hex": with_hex,
+    }
     if site is not None:
-        given = [
-            name
-            for name, value in (
-                ("--model", model),
-                ("--kit", kit),
-                ("--terminal", terminal),
-                ("--from-kit", from_kit),
-                ("--built", built),
-                ("--ocpp", ocpp),
-                ("--mid", mid),
-                ("--router", router),
-                ("--to", to),
-                ("--lang", lang),
-                ("--hex", with_hex),
-            )
-            if value
-        ]
+        given = [name for name, value in charger_options.items() if value]
         if given:
             raise BadInput(f"with --site, each charger's values come from the CSV's columns: drop {', '.join(given)}.")
         result = plan_site(site, catalog)
@@ -175,11 +172,9 @@ def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, wit
             ocpp=ocpp,
             lang=lang,
             to=to,
-            hex=with_hex,
+            with_hex=with_hex,
         )
-        result = SitePlan(
-            plans=[plan_charger(charger, catalog)], catalog=str(catalog.root) if catalog is not None else None
-        )
+        result = plan_one(charger, catalog)
     if as_json:
         emit_json(result.to_json())
     else:
