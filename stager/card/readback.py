@@ -157,12 +157,14 @@ class System:
             return None
 
 
-def _loop(read, size_hint: int, expect, progress, stop) -> tuple:
-    """Hash what ``read()`` gives (a memoryview per call, empty at EOF)."""
+def _loop(read, size_hint: int, expect, progress, stop, digests: BlockDigests | None = None) -> tuple:
+    """Hash what ``read()`` gives (a memoryview per call, empty at EOF). ``digests``: the
+    block digests ``read()`` already keeps (in its own thread); else kept here."""
     import hashlib
 
     h = hashlib.sha256()
-    digests = BlockDigests(expect)
+    fed = digests is not None
+    digests = digests or BlockDigests(expect)
     total = 0
     small = bytearray() if size_hint <= SMALL else None
     while True:
@@ -172,7 +174,8 @@ def _loop(read, size_hint: int, expect, progress, stop) -> tuple:
         if not view:
             break
         h.update(view)
-        digests.update(view)
+        if not fed:
+            digests.update(view)
         total += len(view)
         if small is not None and total <= SMALL:
             small += view
@@ -269,9 +272,10 @@ def _result_of(fut: Future, stop):
                 raise Stopped() from None
 
 
-def _prefetching(fd: int, bufs, stop):
+def _prefetching(fd: int, bufs, stop, digests: BlockDigests):
     """A ``read()`` giving the file chunk by chunk from two aligned buffers: the next chunk
-    is read (the card works) while the one given is hashed (the processor works)."""
+    is read (the card works) and its block digests kept, in a thread, while the one given
+    is hashed (the processor works)."""
 
     class State:
         off = 0
@@ -281,7 +285,9 @@ def _prefetching(fd: int, bufs, stop):
     state = State()
 
     def fetch(i: int, off: int) -> int:
-        return os.preadv(fd, [bufs[i]], off)
+        n = os.preadv(fd, [bufs[i]], off)
+        digests.update(memoryview(bufs[i])[:n])
+        return n
 
     def read():
         n = _result_of(state.next or spawn(fetch, 0, 0), stop)
@@ -304,7 +310,9 @@ def _read_linux(pin, name, expect, progress, stop, system: System) -> ReadBack:
     bufs = (mmap.mmap(-1, CHUNK), mmap.mmap(-1, CHUNK))  # page-aligned, as O_DIRECT needs
     try:
         size = os.fstat(fd).st_size
-        sha, total, digests, small = _loop(_prefetching(fd, bufs, stop), size, expect, progress, stop)
+        digests = BlockDigests(expect)
+        read = _prefetching(fd, bufs, stop, digests)
+        sha, total, digests, small = _loop(read, size, expect, progress, stop, digests)
     finally:
         for buf in bufs:
             _close(buf)

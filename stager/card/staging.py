@@ -434,12 +434,11 @@ def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
                 break
             view = memoryview(buf)[:n]
             h.update(view)
-            digests.update(view)
-            _wait(pending, stop)  # the other buffer is free again once these are written
+            _wait(pending, stop)  # the other buffer is free again once these are written (and digested)
             live = [s for s in slots if s.alive]
             if not live:
                 return digests.finish()
-            pending = [_spawn(write, s, view) for s in live]
+            pending = [_spawn(digests.update, view)] + [_spawn(write, s, view) for s in live]
             i += 1
         _wait(pending, stop)
     _check_source(source, h.hexdigest(), slots)
