@@ -33,6 +33,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
+import queue
 import sys
 import threading
 import zlib
@@ -246,20 +247,47 @@ def _open_linux(pin, name: str) -> tuple[int, str]:
         return fd, "cached"
 
 
+class _Daemons:
+    """Daemon threads that wait for work (starting a thread costs more than a chunk's
+    write on a busy machine); a new one is started only when none is idle, so a task that
+    waits for another never waits for a free thread, and a card that hangs holds one
+    thread, never the process (daemon threads do not keep it alive)."""
+
+    def __init__(self):
+        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.idle = 0
+        self.lock = threading.Lock()
+
+    def submit(self, fn, *args) -> Future:
+        fut: Future = Future()
+        with self.lock:
+            start = self.idle == 0
+            if not start:
+                self.idle -= 1
+        self.tasks.put((fut, fn, args))
+        if start:
+            threading.Thread(target=self._work, daemon=True, name="stager-card").start()
+        return fut
+
+    def _work(self) -> None:
+        while True:
+            fut, fn, args = self.tasks.get()
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(fn(*args))
+                except BaseException as e:  # reported through the future
+                    fut.set_exception(e)
+            del fut, fn, args  # no reference to a buffer or a view is kept while idle
+            with self.lock:
+                self.idle += 1
+
+
+_DAEMONS = _Daemons()
+
+
 def spawn(fn, *args) -> Future:
-    """Run ``fn`` in a daemon thread: a card that hangs never keeps the process alive."""
-    fut: Future = Future()
-
-    def run():
-        if not fut.set_running_or_notify_cancel():
-            return
-        try:
-            fut.set_result(fn(*args))
-        except BaseException as e:  # reported through the future
-            fut.set_exception(e)
-
-    threading.Thread(target=run, daemon=True, name="stager-card").start()
-    return fut
+    """Run ``fn`` in a daemon thread (see :class:`_Daemons`)."""
+    return _DAEMONS.submit(fn, *args)
 
 
 def _result_of(fut: Future, stop):
