@@ -498,7 +498,7 @@ def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None
     if rb.sha256 != source.sha256 or rb.size != source.bytes:
         slot.fail(_mismatch(folder, source, rb))
         return
-    if _rename(slot, source, slot.temp, source.name, "firmware, verified"):
+    if _rename(slot, source, slot.temp, source.name, "firmware, verified", flush=False):
         _write_sidecar(slot, source, stop)
 
 
@@ -514,13 +514,16 @@ def _mismatch(folder: Path, source: Source, rb) -> VerifyError:
     )
 
 
-def _rename(slot: _Slot, source: Source, temp: str, final: str, kind: str) -> bool:
+def _rename(slot: _Slot, source: Source, temp: str, final: str, kind: str, flush: bool) -> bool:
+    """Rename on the pinned card; ``flush``: make the folder durable now (once, after the
+    sidecar's rename, for both entries: each flush of a folder is a journal commit)."""
     try:
         slot.pin.check()
         slot.ops.replace(slot.pin, temp, final)
         slot.renamed(temp, final, kind)
-        slot.ops.fsync_dir(slot.pin)
-        slot.ops.sync_device(slot.pin)
+        if flush:
+            slot.ops.fsync_dir(slot.pin)
+            slot.ops.sync_device(slot.pin)
         return True
     except MediaError as e:
         slot.fail(e)
@@ -558,4 +561,4 @@ def _write_sidecar(slot: _Slot, source: Source, stop) -> None:
     if back.method == "cached" and slot.result.read_back.get(source.name) != "cached":
         slot.result.read_back[name] = back.method
         slot.result.read_back_why[name] = back.why
-    _rename(slot, source, temp, name, "sidecar")
+    _rename(slot, source, temp, name, "sidecar", flush=True)
