@@ -21,9 +21,11 @@ allow), else the method is ``cached``. Where the kernel counts the device's read
 (``/sys/dev/block/MAJ:MIN/stat``), the count must grow by at least the file's size during
 the read-back; otherwise the bytes came from a cache and the method is ``cached``.
 
-While reading, a CRC-32 of every :data:`BLOCK` is kept; compared with the source's blocks
-(:class:`BlockDigests`, kept while copying) it gives the first block that differs, and the
-bytes of that block are kept so :func:`first_difference` names the first differing byte.
+Given the source's block digests (``expect``: a CRC-32 of every :data:`BLOCK`, kept while
+copying by :class:`BlockDigests`), the read-back compares block by block and keeps the
+bytes of the first block that differs, so :func:`first_difference` names the first
+differing byte. Staging asks for that only once the SHA-256 read back differs (a second
+read of the medium): the proof itself costs one SHA-256 pass per card.
 
 Every system call is reached through a :class:`System` object so tests inject them.
 """
@@ -112,6 +114,13 @@ class BlockDigests:
         return self.crcs
 
 
+class _NoDigests(BlockDigests):
+    """No block digests: the read-back of a file whose SHA-256 is all that is asked."""
+
+    def update(self, view) -> None:
+        pass
+
+
 def first_difference(source_path, rb: ReadBack, source_size: int) -> int | None:
     """The offset of the first byte where the card's file differs from the source."""
     if rb.bad_block is None:
@@ -165,7 +174,8 @@ def _loop(read, size_hint: int, expect, progress, stop, digests: BlockDigests | 
 
     h = hashlib.sha256()
     fed = digests is not None
-    digests = digests or BlockDigests(expect)
+    if digests is None:
+        digests = BlockDigests(expect) if expect is not None else _NoDigests()
     total = 0
     small = bytearray() if size_hint <= SMALL else None
     while True:
@@ -300,7 +310,7 @@ def _result_of(fut: Future, stop):
                 raise Stopped() from None
 
 
-def _prefetching(fd: int, bufs, stop, digests: BlockDigests):
+def _prefetching(fd: int, bufs, stop, digests: BlockDigests | None):
     """A ``read()`` giving the file chunk by chunk from two aligned buffers: the next chunk
     is read (the card works) and its block digests kept, in a thread, while the one given
     is hashed (the processor works)."""
@@ -314,7 +324,8 @@ def _prefetching(fd: int, bufs, stop, digests: BlockDigests):
 
     def fetch(i: int, off: int) -> int:
         n = os.preadv(fd, [bufs[i]], off)
-        digests.update(memoryview(bufs[i])[:n])
+        if digests is not None:
+            digests.update(memoryview(bufs[i])[:n])
         return n
 
     def read():
@@ -338,7 +349,7 @@ def _read_linux(pin, name, expect, progress, stop, system: System) -> ReadBack:
     bufs = (mmap.mmap(-1, CHUNK), mmap.mmap(-1, CHUNK))  # page-aligned, as O_DIRECT needs
     try:
         size = os.fstat(fd).st_size
-        digests = BlockDigests(expect)
+        digests = BlockDigests(expect) if expect is not None else None
         read = _prefetching(fd, bufs, stop, digests)
         sha, total, digests, small = _loop(read, size, expect, progress, stop, digests)
     finally:

@@ -143,6 +143,10 @@ class FileOps:
     def read_back(self, pin, name: str, *, expect=None, progress=None, stop=None) -> readback.ReadBack:
         return readback.read_back(pin, name, expect=expect, progress=progress, stop=stop)
 
+    def locate(self, pin, name: str, blocks, stop=None) -> readback.ReadBack:
+        """A second read of the medium, block by block against the source's digests."""
+        return self.read_back(pin, name, expect=blocks, stop=stop)
+
     def replace(self, pin, src: str, dst: str) -> None:
         durable.replace(pin, src, dst)
 
@@ -483,7 +487,7 @@ def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None
     folder = slot.folder
     bar = progress_factory(source.bytes, f"read back {slot.target.label or folder.name}") if progress_factory else None
     try:
-        rb = slot.ops.read_back(slot.pin, slot.temp, expect=blocks, progress=bar.update if bar else None, stop=stop)
+        rb = slot.ops.read_back(slot.pin, slot.temp, progress=bar.update if bar else None, stop=stop)
     except Stopped:
         return
     except OSError as e:
@@ -496,14 +500,22 @@ def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None
     slot.result.read_back[source.name] = rb.method
     slot.result.read_back_why[source.name] = rb.why
     if rb.sha256 != source.sha256 or rb.size != source.bytes:
-        slot.fail(_mismatch(folder, source, rb))
+        slot.fail(_mismatch(folder, source, rb, _locate(slot, blocks, stop)))
         return
     if _rename(slot, source, slot.temp, source.name, "firmware, verified", flush=False):
         _write_sidecar(slot, source, stop)
 
 
-def _mismatch(folder: Path, source: Source, rb) -> VerifyError:
-    offset = readback.first_difference(source.path, rb, source.bytes)
+def _locate(slot: _Slot, blocks, stop):
+    """Where the copy differs: the medium read again, block by block (None if it cannot be)."""
+    try:
+        return slot.ops.locate(slot.pin, slot.temp, blocks, stop=stop)
+    except (OSError, Stopped):
+        return None
+
+
+def _mismatch(folder: Path, source: Source, rb, located) -> VerifyError:
+    offset = readback.first_difference(source.path, located, source.bytes) if located is not None else None
     where = f"first differing byte at offset {offset:,}" if offset is not None else "the differing byte not located"
     return VerifyError(
         f"{folder}: {source.name} read back from the card is not the catalog's file ({where}; read "
