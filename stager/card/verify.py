@@ -6,6 +6,11 @@ effect: ``read_back`` in each file's JSON), what its name says and whether the r
 that kit/terminal pair. Where only a cache could be read, the report says so and tells
 how to prove the card. Exit code: 0 all good; 6 a mismatch, a missing or bad sidecar;
 3 a file the rules refuse; 5 no firmware on the card (or the card cannot be read).
+
+The sidecar only proves that the card matches itself (whoever wrote the file wrote the
+sidecar). With a catalog (opened with the trust settings), each file read back must also
+be the catalog's file of that name, per its index line: 6 when it differs, 4 when the
+catalog (its signed index, when keys are trusted) has no such file.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class CardFile:
     why: str = ""
     read_back: str | None = None  # readback.METHODS: how the bytes were read
     read_back_why: str = ""
+    catalog: str | None = None  # with a catalog: match | differs | not-in-index
+    catalog_line: int | None = None  # the index line it matches
 
     def to_json(self) -> dict:
         return {
@@ -44,6 +51,8 @@ class CardFile:
             "why": self.why,
             "read_back": self.read_back,
             "read_back_why": self.read_back_why,
+            "catalog": self.catalog,
+            "catalog_line": self.catalog_line,
         }
 
 
@@ -52,6 +61,11 @@ class CardReport:
     target: str
     files: tuple = ()
     leftovers: tuple = field(default=())  # temporary files of an interrupted staging
+    catalog: object = None  # the Catalog checked against (with --catalog)
+
+    @property
+    def checked_catalog(self) -> bool:
+        return self.catalog is not None
 
     @property
     def read_back(self) -> str | None:
@@ -63,8 +77,10 @@ class CardReport:
 
     @property
     def exit_code(self) -> int:
-        if any(f.status != "ok" for f in self.files):
+        if any(f.status != "ok" or f.catalog == "differs" for f in self.files):
             return ExitCode.VERIFY
+        if any(f.catalog == "not-in-index" for f in self.files):
+            return ExitCode.CATALOG
         if any(f.rules not in ("ok", None) for f in self.files):
             return ExitCode.REFUSED
         return ExitCode.OK
@@ -76,7 +92,22 @@ class CardReport:
             "files": [f.to_json() for f in self.files],
             "leftovers": list(self.leftovers),
             "read_back": self.read_back,
+            **self._catalog_json(),
         }
+
+    def _catalog_json(self) -> dict:
+        if self.catalog is None:
+            return {"catalog": None}
+        cat = self.catalog
+        doc: dict = {"catalog": {"path": str(cat.root), "trust": cat.trust.to_json() if cat.trust else None}}  # type: ignore[attr-defined]
+        if self.exit_code == ExitCode.CATALOG:
+            missing = [f.name for f in self.files if f.catalog == "not-in-index"]
+            code = "not-in-signed-index" if cat.signed else "not-in-catalog"  # type: ignore[attr-defined]
+            doc["error"] = {
+                "code": code,
+                "message": f"not in the catalog's index: {', '.join(missing)}. Do not use the card.",
+            }
+        return doc
 
 
 def _name_facts(name: str):
@@ -89,7 +120,31 @@ def _name_facts(name: str):
     return p.to_json(), table_cell(p.model, p.kit, p.terminal), ""
 
 
-def verify_card(target, ops: FileOps | None = None, progress_factory=None, stop=None) -> CardReport:
+def against_catalog(catalog, name: str, got: str | None) -> tuple[str, int | None, str]:
+    """(match | differs | not-in-index, index line, why) of a file read back from the card."""
+    from stager.catalog.index import INDEX_NAME
+
+    lines = [e for e in catalog.entries if e.name == name and e.status == "usable"]
+    signed = "signed " if catalog.signed else ""
+    if not lines:
+        return (
+            "not-in-index",
+            None,
+            f"the catalog {catalog.root} has no usable {name} in its {signed}{INDEX_NAME}: "
+            f"nothing proves this file is the manufacturer's. Do not use the card; prepare it again.",
+        )
+    hit = next((e for e in lines if e.sha256 == got), None)
+    if hit is None:
+        return (
+            "differs",
+            None,
+            f"the bytes read back are not the catalog's {name} (line {lines[0].line} of its {signed}{INDEX_NAME}), "
+            f"even if the sidecar agrees with them. Prepare the card again.",
+        )
+    return "match", hit.line, ""
+
+
+def verify_card(target, ops: FileOps | None = None, progress_factory=None, stop=None, catalog=None) -> CardReport:
     from stager.card.pin import pin_card
 
     folder = Path(target)
@@ -97,12 +152,12 @@ def verify_card(target, ops: FileOps | None = None, progress_factory=None, stop=
         raise MediaError(f"{folder} is not a folder: is the card inserted and mounted there?", code="target-missing")
     pin = pin_card(folder)
     try:
-        return _verify(pin, ops or FileOps(), progress_factory, stop)
+        return _verify(pin, ops or FileOps(), progress_factory, stop, catalog)
     finally:
         pin.close()
 
 
-def _verify(pin, ops, progress_factory, stop) -> CardReport:
+def _verify(pin, ops, progress_factory, stop, catalog) -> CardReport:
     folder = pin.path
     try:
         entries = pin.files()
@@ -124,11 +179,15 @@ def _verify(pin, ops, progress_factory, stop) -> CardReport:
             code="no-firmware",
             details={"leftovers": list(leftovers)} if leftovers else None,
         )
-    out = [_one(pin, ops, name, size, f"{name}.sha256" in names, progress_factory, stop) for name, size in firmware]
-    return CardReport(str(folder), tuple(out), leftovers)
+    out = [
+        _one(pin, ops, name, size, f"{name}.sha256" in names, progress_factory, stop, catalog)
+        for name, size in firmware
+    ]
+    return CardReport(str(folder), tuple(out), leftovers, catalog)
 
 
-def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, stop) -> CardFile:
+def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, stop, catalog) -> CardFile:
+    """One firmware file of the card: read back, against its sidecar, the rules and (with a catalog) the index."""
     parsed, rules, why = _name_facts(name)
     side = read_sidecar(pin, f"{name}.sha256")
     expected = side[0] if side else None
@@ -157,4 +216,8 @@ def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, st
         status = "ok"
     if rules not in (None, "ok"):
         why = (why + " " if why else "") + f"the rules say '{rules}' for what this name carries."
-    return CardFile(name, size, status, rb.sha256, expected, parsed, rules, why.strip(), rb.method, rb.why)
+    cat_status, cat_line, cat_why = against_catalog(catalog, name, rb.sha256) if catalog else (None, None, "")
+    why = (why.strip() + " " + cat_why).strip()
+    return CardFile(
+        name, size, status, rb.sha256, expected, parsed, rules, why, rb.method, rb.why, cat_status, cat_line
+    )
