@@ -24,6 +24,10 @@ request fails with EIO. hang: the request blocks until released.
 The image may pretend to be bigger than it is (``apparent`` > the real size, a counterfeit
 card): bytes past the real size wrap around onto the start (``beyond="wrap"``) or are lost
 and read as zeros (``beyond="drop"``).
+
+``reread_bytes`` counts the bytes read from 4 KiB blocks that had been written before (since
+the engine started or its counters were reset): a read-back that reached the medium. Reads
+of a block before it is written (a page cache's read-modify-write) do not count.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import os
 import threading
 from typing import Any
 
+BLOCK = 4096
 KINDS = {"drop": "write", "flip": "read", "eio": "any", "hang": "any"}
 KEYS = {"kind", "op", "start", "end", "match", "after", "times", "offset", "at", "mask", "timeout", "then"}
 COUNTERS = (
@@ -42,6 +47,7 @@ COUNTERS = (
     "write_bytes",
     "stored_bytes",
     "dropped_bytes",
+    "reread_bytes",
     "flipped",
     "eio",
     "hung",
@@ -119,6 +125,7 @@ class Engine:
         self.lock = threading.Lock()
         self.faults: list[dict] = []
         self.stats = dict.fromkeys(COUNTERS, 0)
+        self.written = bytearray(-(-self.apparent // BLOCK))  # 1 where a write was acknowledged
 
     def close(self) -> None:
         self.release()
@@ -146,6 +153,7 @@ class Engine:
             hanging = self.stats["hanging"]  # requests still blocked stay counted
             self.stats = dict.fromkeys(COUNTERS, 0)
             self.stats["hanging"] = hanging
+            self.written = bytearray(len(self.written))
 
     def state(self) -> dict[str, Any]:
         with self.lock:
@@ -204,7 +212,18 @@ class Engine:
                         self.stats["flipped"] += 1
             self.stats["reads"] += 1
             self.stats["read_bytes"] += len(data)
+            self.stats["reread_bytes"] += self._written_bytes(offset, len(data))
         return bytes(data)
+
+    def _written_bytes(self, offset: int, length: int) -> int:
+        """How many bytes of [offset, offset+length) lie in blocks written before. Lock held."""
+        total, pos, end = 0, offset, offset + length
+        while pos < end:
+            block_end = min(end, (pos // BLOCK + 1) * BLOCK)
+            if self.written[pos // BLOCK]:
+                total += block_end - pos
+            pos = block_end
+        return total
 
     def write(self, data: bytes, offset: int) -> int:
         if offset + len(data) > self.apparent:
@@ -217,6 +236,8 @@ class Engine:
                     keep = _cut(keep, _drop_span(f, offset, len(data)))
             self.stats["writes"] += 1
             self.stats["write_bytes"] += len(data)
+            first, last = offset // BLOCK, (offset + len(data) - 1) // BLOCK
+            self.written[first : last + 1] = b"\x01" * (last - first + 1)
             for f in self.faults:
                 if f["op"] in ("write", "any"):
                     f["seen"] += len(data)

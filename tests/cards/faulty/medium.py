@@ -85,6 +85,7 @@ class FaultyMedium:
                 args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
         _started.append(self)
+        served_paths.add(str(self.served))
         self._wait_mounted()
 
     def _wait_mounted(self) -> None:
@@ -124,6 +125,7 @@ class FaultyMedium:
         self.command(release=True)
 
     def reset_stats(self) -> None:
+        """Counters to 0, and no block counts as written any more (for reread_bytes)."""
         self.command(reset_stats=True)
 
     def state(self) -> dict:
@@ -131,8 +133,9 @@ class FaultyMedium:
             return json.loads(f.read())
 
     def stats(self) -> dict:
-        """reads, writes, read_bytes, write_bytes, stored_bytes, dropped_bytes, flipped, eio,
-        hung (requests that hung), hanging (blocked now), released, timed_out."""
+        """reads, writes, read_bytes, write_bytes, stored_bytes, dropped_bytes, reread_bytes
+        (read from blocks written since the last reset), flipped, eio, hung (requests that
+        hung), hanging (blocked now), released, timed_out."""
         return self.state()["stats"]
 
     def faults(self) -> list[dict]:
@@ -174,13 +177,25 @@ class FaultyMedium:
                 self.proc.kill()
                 self.proc.wait(STOP_TIMEOUT)
         self.proc = None
-        if os.path.ismount(self.mountpoint):
+        if mounted(self.mountpoint):  # a dead server's mount answers ENOTCONN: ismount() says no
             subprocess.run(["umount", "-l", str(self.mountpoint)], capture_output=True, check=False)
         if self in _started:
             _started.remove(self)
 
 
+def mounted(path: Path) -> bool:
+    """Is something mounted on path in this mount namespace (from /proc/self/mountinfo)?"""
+    want = os.path.abspath(path)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].encode().decode("unicode_escape")  # \040 for a space
+            if point == want:
+                return True
+    return False
+
+
 _started: list[FaultyMedium] = []
+served_paths: set[str] = set()  # every file this process served: the sweep detaches loops on these only
 
 
 def stop_all() -> None:
