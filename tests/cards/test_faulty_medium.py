@@ -312,3 +312,12 @@ def test_the_control_file_refuses_a_bad_fault(make_faulty_card):
 
 def card_sh(*cmd) -> str:
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_plain_ext4_card(make_card):
+    card = make_card("ext4", label="PULSECARD")
+    assert card_sh("blkid", "-o", "value", "-s", "TYPE", card.device) == "ext4"
+    (card.mountpoint / "A.BIN").write_bytes(b"ext4 bytes")
+    card.eject()
+    card.fsck()
+    assert card.files() == ["A.BIN"] and card.read("A.BIN") == b"ext4 bytes"

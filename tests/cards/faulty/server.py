@@ -26,7 +26,6 @@ import itertools
 import json
 import logging
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -40,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faults import Engine, FaultError
 
 IMAGE, CONTROL = "/disk.img", "/control"
+ORPHAN_GRACE = 10.0  # seconds an orphaned server waits for its mount to end before it exits
 
 
 class Served(fuse.Operations):
@@ -149,8 +149,9 @@ class Served(fuse.Operations):
         return {"f_bsize": 4096, "f_frsize": 4096, "f_blocks": 0, "f_bfree": 0, "f_bavail": 0, "f_namemax": 255}
 
 
-def _orphaned(engine: Engine, served: str) -> None:
+def _orphaned(engine: Engine, mountpoint: str) -> None:
     """The test process is gone and nobody will detach what sits on this medium: do it."""
+    served = os.path.join(mountpoint, IMAGE[1:])
     logging.warning("the test process is gone: detaching what sits on %s", served)
     engine.set_faults([])
     engine.release()
@@ -165,14 +166,17 @@ def _orphaned(engine: Engine, served: str) -> None:
                 subprocess.run(["umount", "-l", fields.split()[4]], capture_output=True)
         subprocess.run(["partx", "-d", loop], capture_output=True)
         subprocess.run(["losetup", "-d", loop], capture_output=True)  # busy: detached when last closed
-    os.kill(os.getpid(), signal.SIGTERM)  # libfuse's handler: leave the loop, unmount
+    # Our own mount, lazily: libfuse's loop ends once the last loop device lets the file go.
+    subprocess.run(["umount", "-l", mountpoint], capture_output=True)
+    time.sleep(ORPHAN_GRACE)
+    os._exit(0)  # still here: the kernel aborts the connection when /dev/fuse closes
 
 
-def _watch_parent(engine: Engine, served: str) -> None:
+def _watch_parent(engine: Engine, mountpoint: str) -> None:
     parent = os.getppid()
     while os.getppid() == parent:
         time.sleep(0.5)
-    _orphaned(engine, served)
+    _orphaned(engine, mountpoint)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     options = {"foreground": True, "raw_fi": True, "fsname": "faultymedium", "subtype": "faulty"}
     if fuse.fuse_version_major == 2:
         options["big_writes"] = True  # libfuse 3 always allows writes over 4 KiB
-    served = os.path.join(os.path.abspath(args.mountpoint), IMAGE[1:])
-    threading.Thread(target=_watch_parent, args=(engine, served), daemon=True).start()
+    mountpoint = os.path.abspath(args.mountpoint)
+    threading.Thread(target=_watch_parent, args=(engine, mountpoint), daemon=True).start()
     try:
         fuse.FUSE(Served(engine), args.mountpoint, **options)
     finally:
