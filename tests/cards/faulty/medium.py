@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -170,12 +169,21 @@ class FaultyMedium:
                 self.clear()
             except OSError:
                 pass
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(STOP_TIMEOUT)
+            # An unmount ends libfuse's loop cleanly. It is refused while a loop device still
+            # holds the file (a detached device lets go once its last user, e.g. a fusefat
+            # that is still exiting, closes it): try for a while, then SIGTERM, then SIGKILL.
+            for _ in range(50):
+                if subprocess.run(["umount", str(self.mountpoint)], capture_output=True).returncode == 0:
+                    break
+                time.sleep(0.1)
+            for stop in (None, self.proc.terminate, self.proc.kill):
+                if stop:
+                    stop()
+                try:
+                    self.proc.wait(STOP_TIMEOUT)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
         self.proc = None
         if mounted(self.mountpoint):  # a dead server's mount answers ENOTCONN: ismount() says no
             subprocess.run(["umount", "-l", str(self.mountpoint)], capture_output=True, check=False)

@@ -26,6 +26,7 @@ import itertools
 import json
 import logging
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -173,6 +174,8 @@ def _orphaned(engine: Engine, mountpoint: str) -> None:
 
 
 def _watch_parent(engine: Engine, mountpoint: str) -> None:
+    # SIGTERM must reach a libfuse thread (it wakes the session loop), never this one
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
     parent = os.getppid()
     while os.getppid() == parent:
         time.sleep(0.5)
