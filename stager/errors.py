@@ -3,18 +3,33 @@
 Every error the library raises on purpose is a :class:`StagerError` with a stable
 ``code`` (the JSON codes of the command-line contract) and an ``exit_code``. The CLI
 turns any of them into one clear message and that exit code, in one place
-(``stager.cli.output.fail``). Anything else that escapes is a bug (exit 1).
+(``stager.cli.run``). Anything else that escapes is a bug (exit 1).
 
 Parse errors of user values are :class:`BadInput` (a ``ValueError`` too), exit 2.
 """
 
 from __future__ import annotations
 
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """The exit codes of the command-line contract (docs/cli.md), in one place."""
+
+    OK = 0
+    BUG = 1
+    BAD_INPUT = 2
+    REFUSED = 3
+    CATALOG = 4
+    MEDIA = 5
+    VERIFY = 6
+    INTERRUPTED = 130
+
 
 class StagerError(Exception):
     """Base of every expected error: a stable code, an exit code and a message."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.BUG
     code = "error"
 
     def __init__(self, message: str, *, code: str | None = None, details=None):
@@ -35,7 +50,7 @@ class StagerError(Exception):
 class BadInput(StagerError, ValueError):
     """A value typed by the user (or read from a user file) is not valid. Exit 2."""
 
-    exit_code = 2
+    exit_code: int = ExitCode.BAD_INPUT
     code = "bad-input"
 
 
@@ -46,14 +61,14 @@ class DataError(StagerError):
     the message names the file and line so the data can be mended. Exit 2.
     """
 
-    exit_code = 2
+    exit_code: int = ExitCode.BAD_INPUT
     code = "bad-rules-data"
 
 
 class Refused(StagerError):
     """The manufacturer's rules forbid this. Exit 3."""
 
-    exit_code = 3
+    exit_code: int = ExitCode.REFUSED
     code = "refused"
 
     def __init__(self, message: str, *, decision=None, code: str | None = None, details=None):
@@ -64,7 +79,7 @@ class Refused(StagerError):
 class CatalogError(StagerError):
     """No matching file, several, not indexed, content does not match its index. Exit 4."""
 
-    exit_code = 4
+    exit_code: int = ExitCode.CATALOG
     code = "catalog"
 
 
@@ -72,19 +87,19 @@ class MediaError(StagerError):
     """No medium, several, not removable, read-only, too small, holding other
     firmware, removed during the copy. Exit 5."""
 
-    exit_code = 5
+    exit_code: int = ExitCode.MEDIA
     code = "media"
 
 
 class VerifyError(StagerError):
     """What was read back from the medium is not the catalog's file. Exit 6."""
 
-    exit_code = 6
+    exit_code: int = ExitCode.VERIFY
     code = "verification-failed"
 
 
 class Interrupted(StagerError):
     """Ctrl-C: nothing half-written is left under a firmware name. Exit 130."""
 
-    exit_code = 130
+    exit_code: int = ExitCode.INTERRUPTED
     code = "interrupted"

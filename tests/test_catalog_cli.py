@@ -7,7 +7,7 @@ import pytest
 from test_catalog import content, files_of, make_catalog, sha256sum_accepts
 
 from stager.catalog.demo import build_demo_catalog
-from stager.catalog.folder import INDEX_NAME
+from stager.catalog.index import INDEX_NAME
 
 LIST_KEYS = {"catalog", "index", "counts", "models", "inconsistent", "unrecognised", "bad_lines", "missing", "skipped"}
 ROW_KEYS = {

@@ -38,7 +38,7 @@ def test_naming_table(name, model, kit, terminal, langs, role, fmt):
     p = parse(name)
     assert p == ParsedName(model, kit, terminal, langs, role, fmt, name)
     assert p.ok and p.pack == ("-".join(langs) or None)
-    assert names.format(p) == name
+    assert names.canonical(p) == name
     assert format_name(model, terminal, kit, langs) == name
 
 
@@ -60,7 +60,7 @@ def test_round_trip_for_every_cell_of_every_table():
     for n in seen:
         p = parse(n)
         assert p.ok, (n, p)
-        assert names.format(p) == n
+        assert names.canonical(p) == n
 
 
 @pytest.mark.parametrize(

@@ -207,7 +207,7 @@ def test_router_ko_with_the_installed_kit_is_a_warning():
 
 # --------------------------------------------------------------------------- ST-LINK .hex (section 3.2)
 def test_hex_step_after_the_bundle_3xx_terminal_has_its_pack():
-    p = plan(model="p22", kit=316, terminal=311, to=318, lang="FR", hex=True)
+    p = plan(model="p22", kit=316, terminal=311, to=318, lang="FR", with_hex=True)
     assert codes(p) == ["stage-bundle", "stlink-hex"]
     s = step(p, "stlink-hex")
     assert s["file"] == "KIP313A_FR.hex"
@@ -216,20 +216,20 @@ def test_hex_step_after_the_bundle_3xx_terminal_has_its_pack():
 
 
 def test_hex_of_a_2xx_terminal_has_no_pack():
-    p = plan(model="p50", kit=105, to=212, lang="FR", hex=True)
+    p = plan(model="p50", kit=105, to=212, lang="FR", with_hex=True)
     assert step(p, "stlink-hex")["file"] == "KIP220B.hex"
 
 
 def test_hex_alone_still_makes_a_card():
-    p = plan(model="p22", kit=400, terminal=400, lang="FR", hex=True)
+    p = plan(model="p22", kit=400, terminal=400, lang="FR", with_hex=True)
     assert codes(p) == ["stlink-hex"]
     assert card_files(p) == ["PULSE22_OCPP400_KIP400A_FR.tar.gz", "KIP400A_FR.hex"]
 
 
 def test_every_step_kind_in_site_order():
-    p = plan(model="p22", kit=212, terminal=241, router="f3426:7", lang="FR", hex=True)
+    p = plan(model="p22", kit=212, terminal=241, router="f3426:7", lang="FR", with_hex=True)
     assert codes(p) == ["master-sd", "stage-bundle", "stlink-hex", "router-update"]
-    p = plan(model="p22", kit=212, terminal=241, router="f3426:9", lang="FR", hex=True)
+    p = plan(model="p22", kit=212, terminal=241, router="f3426:9", lang="FR", with_hex=True)
     assert codes(p) == ["master-sd", "stage-bundle", "stlink-hex", "router-config"]
 
 
@@ -332,3 +332,11 @@ def test_class_edges(kit, cls):
     terminals = {310: 309, 315: 311, 316: 311, 318: 313, 400: 400}
     p = plan(model="p22", kit=kit, terminal=terminals[kit], router="f3x26q:7", to=kit)
     assert step(p, "router-update")["to"] == {"3XX": 8, "316+": 9}[cls]
+
+
+def test_a_router_above_the_version_the_kit_needs_is_put_back_not_updated():
+    # F3X26Q section 7.2: a 2XX kit works with version 7 only; version 9 is KO.
+    p = plan(model="p22", kit=212, terminal=241, to=212, router="f3x26q:9", lang="FR")
+    step = next(s for s in p.steps if s.code == "router-update")
+    assert step.message.startswith("Put router F3X26Q back from version 9 to 7:"), step.message
+    assert step.extra == {"router": "f3x26q", "from": 9, "to": 7}

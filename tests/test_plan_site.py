@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stager.catalog.folder import INDEX_NAME, format_index_line
+from stager.catalog.index import INDEX_NAME, format_index_line
 from stager.errors import BadInput
 from stager.plan.site import read_site
 
@@ -139,7 +139,7 @@ def test_a_card_shared_with_a_hex_takes_the_hex(tmp_path):
     from stager.plan.site import SitePlan
 
     a = plan_charger(Charger("a", "p22", 316, 311, to=318, lang="FR"))
-    b = plan_charger(Charger("b", "p22", 318, 312, to=318, lang="FR", hex=True))
+    b = plan_charger(Charger("b", "p22", 318, 312, to=318, lang="FR", with_hex=True))
     (card,) = SitePlan(plans=[a, b]).bring()["cards"]
     assert card["files"] == ["PULSE22_OCPP318_KIP313A_FR.tar.gz", "KIP313A_FR.hex"]
     assert card["chargers"] == ["a", "b"]

@@ -293,7 +293,7 @@ def test_ctrl_c_mid_copy_through_the_cli(tmp_path, stager_exe):
     import signal
     import time
 
-    from stager.catalog.folder import INDEX_NAME, format_index_line
+    from stager.catalog.index import INDEX_NAME, format_index_line
 
     cat, card = tmp_path / "cat", tmp_path / "card"
     cat.mkdir()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stager.catalog.demo import build_demo_catalog
-from stager.catalog.folder import INDEX_NAME, format_index_line
+from stager.catalog.index import INDEX_NAME, format_index_line
 
 PREPARE_KEYS = {"ok", "dry_run", "decision", "files", "targets"}
 

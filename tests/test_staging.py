@@ -153,11 +153,16 @@ def test_too_small_card_exits_before_writing(tmp_path):
     assert listing(c) == []
 
 
-def test_unknown_free_space_is_a_warning(tmp_path):
+def test_unknown_free_space_is_a_warning(tmp_path, monkeypatch):
     src = make_source(tmp_path / "cat")
-    pre = preflight([src], card(tmp_path), fstype="vfat", free_bytes=None)
-    # the real folder's space is known; unknown only when the filesystem says 0
-    assert pre.warnings == [] or "unknown" in pre.warnings[0]
+    # a real folder's free space is known: no warning
+    c = card(tmp_path)
+    pre = preflight([src], c, fstype="vfat", free_bytes=None)
+    assert not any("free space" in w for w in pre.warnings), pre.warnings
+    # fusefat says 0 total bytes: the free space is unknown, and the run says so
+    monkeypatch.setattr(preflight_mod.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(0, 0, 0))
+    pre = preflight([src], c, fstype="vfat", free_bytes=None)
+    assert any("free space is unknown" in w for w in pre.warnings), pre.warnings
 
 
 def test_fat32_file_limit(tmp_path):

@@ -23,12 +23,12 @@ from stager.card.staging import (
     TEMP_SUFFIX,
     FileOps,
     hash_from_medium,
-    is_firmware_name,
     is_temp_name,
     media_error,
     read_sidecar,
 )
 from stager.errors import MediaError
+from stager.rules.names import is_firmware_name
 
 
 @dataclass

@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from stager.errors import Interrupted, MediaError, Refused, StagerError
+from stager.catalog.select import select
+from stager.errors import ExitCode, Interrupted, MediaError, Refused, StagerError
+from stager.fileio import is_under
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def make_plan(
     if not decision.allowed:
         raise refusal_error(decision)
     catalog = open_catalog(catalog_dir)
-    selection = catalog.select(decision, lang=lang, hex=with_hex)
+    selection = select(catalog, decision, lang=lang, with_hex=with_hex)
     problem = None
     try:
         chosen = resolve_targets(list(targets), allow_fixed, detect=detect, medium_for_path=medium_for_path)
@@ -126,7 +128,7 @@ def _never_the_catalog(root, targets) -> None:
     cat = os.path.realpath(root)
     for t in targets:
         path = os.path.realpath(t.path)
-        if path == cat or path.startswith(cat + os.sep) or cat.startswith(path.rstrip(os.sep) + os.sep):
+        if is_under(path, cat) or is_under(cat, path):
             raise MediaError(
                 f"Target {t.path} is the firmware catalog {root}, or holds it, or lies inside it: "
                 f"a card must be a folder of its own. Name the card's folder with --target.",
@@ -184,7 +186,7 @@ def check_targets(plan: Plan, clean: bool = False, report=None) -> list:
 
 def check_files(plan: Plan, progress_factory=None) -> None:
     """The dry run's content check: each file read once and compared with its line."""
-    from stager.catalog.folder import check_content
+    from stager.catalog.index import check_content
 
     for f in plan.files:
         bar = progress_factory(f.bytes, f"check {f.name}") if progress_factory else None
@@ -232,33 +234,9 @@ def run(
 def exit_code(results) -> int:
     """The worst exit code of the targets (0 when all are staged and verified)."""
     codes = [r.error.exit_code for r in results if r.error is not None]
-    if 130 in codes:
-        return 130
-    return max(codes, default=0)
-
-
-def result_lines(plan: Plan, results, stream) -> list[str]:
-    """What a technician reads after the copy: one verdict per card, then what next."""
-    from stager.cli.output import style
-
-    lines = []
-    for r in results:
-        target = next((t for t in plan.targets if str(t.path) == str(r.path)), None)
-        where = target.describe() if target else str(r.path)
-        if r.ok:
-            lines.append(f"{style('STAGED', stream, fg='green', bold=True)}  {where}")
-            for name in r.staged:
-                how = "already there, re-verified" if name in r.already else "copied"
-                lines.append(f"  {name}: {how}; SHA-256 read back from the card matches the catalog.")
-            lines.append(f"  Sidecars written: check on site with 'sha256sum -c' or 'stager verify --target {r.path}'.")
-        else:
-            lines.append(f"{style('FAILED', stream, fg='red', bold=True)}  {where}")
-            lines.append(f"  {r.error.message}")
-            if r.cleaned:
-                lines.append(f"  Removed from the card: {', '.join(r.cleaned)} (nothing half-written is left).")
-    for c in plan.decision.conditions:
-        lines.append(f"On site: {c.message.splitlines()[0]} (see 'stager check' for the steps).")
-    return lines
+    if ExitCode.INTERRUPTED in codes:
+        return ExitCode.INTERRUPTED
+    return max(codes, default=ExitCode.OK)
 
 
 def eject_all(plan: Plan, report) -> None:

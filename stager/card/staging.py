@@ -21,27 +21,21 @@ import errno
 import hashlib
 import os
 import secrets
-import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stager.catalog.index import format_index_line, parse_index
 from stager.errors import CatalogError, Interrupted, MediaError, StagerError, VerifyError
-from stager.fileio import hash_stream
+from stager.fileio import CHUNK, fsync_dir, hash_stream
 
-CHUNK = 8 * 1024 * 1024
 TEMP_PREFIX = ".stager-"
 TEMP_SUFFIX = ".part"
-FIRMWARE_SUFFIXES = (".bin", ".tar.gz", ".hex")
 FAT_TYPES = {"vfat", "fat", "fat12", "fat16", "fat32", "msdos"}
 CARD_TYPES = FAT_TYPES | {"exfat"}
 FAT32_MAX = 4 * 1024**3 - 1
 VANISHED = {errno.ENOENT, errno.EIO, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCONN, errno.EROFS, errno.EBADF}
 FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-
-
-def is_firmware_name(name: str) -> bool:
-    return name.lower().endswith(FIRMWARE_SUFFIXES)
 
 
 # --------------------------------------------------------------------------- values
@@ -119,16 +113,7 @@ class FileOps:
         os.replace(src, dst)
 
     def fsync_dir(self, folder: Path) -> None:
-        if os.name == "nt":
-            return
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        except OSError as e:  # some FUSE file systems cannot fsync a folder
-            if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EBADF):
-                raise
-        finally:
-            os.close(fd)
+        fsync_dir(folder)
 
     def remove(self, path: Path) -> None:
         os.unlink(path)
@@ -160,7 +145,8 @@ def is_temp_name(name: str) -> bool:
 
 
 def sidecar_text(sha256: str, name: str) -> bytes:
-    return f"{sha256}  {name}\n".encode()
+    """A ``<name>.sha256`` sidecar: one line in sha256sum's format."""
+    return format_index_line(sha256, name)
 
 
 # --------------------------------------------------------------------------- reading back
@@ -175,13 +161,13 @@ def hash_from_medium(path: Path, ops: FileOps | None = None, progress=None, buf=
 def read_sidecar(path: Path) -> tuple[str, str] | None:
     """(sha256, name) of a one-line sidecar, or None when missing or malformed."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        data = path.read_bytes()
     except OSError:
         return None
-    digest, sep, name = text.partition("  ")
-    if not sep or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+    good, bad = parse_index(data)
+    if len(good) != 1 or bad:
         return None
-    return digest.lower(), name.lstrip("*")
+    return good[0].sha256, good[0].relpath
 
 
 # --------------------------------------------------------------------------- staging
@@ -325,7 +311,7 @@ def _copy(source: Source, slots, pool, progress_factory) -> None:
         wait(pending)
     actual = h.hexdigest()
     if actual != source.sha256:
-        from stager.catalog.folder import content_mismatch
+        from stager.catalog.index import content_mismatch
 
         cf = source.catalog_file
         err = (
@@ -403,29 +389,3 @@ def _write_sidecar(slot: _Slot, source: Source) -> None:
                 code="verification-failed",
             )
         )
-
-
-def tqdm_progress(total: int, desc: str):
-    """A tqdm bar over bytes on standard error (one per target and phase)."""
-    import sys
-
-    from tqdm import tqdm
-
-    with _BAR_LOCK:
-        position = _BAR_POS[0]
-        _BAR_POS[0] += 1
-    return tqdm(
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc=desc[:30].ljust(30),
-        file=sys.stderr,
-        leave=True,
-        position=position,
-        dynamic_ncols=True,
-    )
-
-
-_BAR_LOCK = threading.Lock()
-_BAR_POS = [0]

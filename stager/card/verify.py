@@ -12,8 +12,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stager.card.staging import FileOps, hash_from_medium, is_firmware_name, is_temp_name, media_error, read_sidecar
-from stager.errors import MediaError
+from stager.card.staging import FileOps, hash_from_medium, is_temp_name, media_error, read_sidecar
+from stager.errors import ExitCode, MediaError
+from stager.rules.names import is_firmware_name
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,10 @@ class CardReport:
     @property
     def exit_code(self) -> int:
         if any(f.status != "ok" for f in self.files):
-            return 6
+            return ExitCode.VERIFY
         if any(f.rules not in ("ok", None) for f in self.files):
-            return 3
-        return 0
+            return ExitCode.REFUSED
+        return ExitCode.OK
 
     def to_json(self) -> dict:
         return {
@@ -64,13 +65,13 @@ class CardReport:
 
 
 def _name_facts(name: str):
-    from stager.catalog.folder import rules_cell
+    from stager.rules.engine import table_cell
     from stager.rules.names import parse
 
     p = parse(name)
     if not p.ok:
         return None, None, f"the name is {p.status}: {p.why}"
-    return p.to_json(), rules_cell(p), ""
+    return p.to_json(), table_cell(p.model, p.kit, p.terminal), ""
 
 
 def verify_card(target, ops: FileOps | None = None, progress_factory=None) -> CardReport:

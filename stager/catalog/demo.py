@@ -23,7 +23,7 @@ import io
 import tarfile
 from pathlib import Path
 
-from stager.catalog.folder import INDEX_NAME, format_index_line, write_atomic
+from stager.catalog.index import INDEX_NAME, format_index_line, write_atomic
 from stager.errors import BadInput
 from stager.rules import names
 from stager.rules.loader import rules as _rules
@@ -102,9 +102,10 @@ def demo_files(rules=None) -> list[tuple[str, bytes]]:
                     files.append((f"{model.id}/{name}", data))
         for terminal in sorted(terminals):
             form = conv.form_for("hex", None, terminal)
-            for pack in packs if "LANG" in form.tokens else (None,):
-                name = names.format_name(model.id, terminal, None, pack or ())
-                files.append((f"{model.id}/hex/{name}", _padded(_manifest(name, model, None, terminal, pack))))
+            hex_packs: tuple[str | None, ...] = packs if form is not None and "LANG" in form.tokens else (None,)
+            for hex_pack in hex_packs:
+                name = names.format_name(model.id, terminal, None, hex_pack or ())
+                files.append((f"{model.id}/hex/{name}", _padded(_manifest(name, model, None, terminal, hex_pack))))
     return sorted(files)
 
 

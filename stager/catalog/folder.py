@@ -8,14 +8,14 @@ GNU coreutils' format (``sha256sum -c SHA256SUMS`` checks it); a bad line is nam
 its number and blocks only the file it names. Symlinks pointing outside the catalog
 and index paths that leave it are never followed or used.
 
-:meth:`Catalog.select` turns an allowed rules decision into the one bundle (and the
-terminal's ``.hex``); it does not read the files: the staging engine hashes while it
+:func:`stager.catalog.select.select` turns an allowed rules decision into the one
+bundle (and the terminal's ``.hex``); it does not read the files: the staging engine hashes while it
 copies and compares with ``CatalogFile.sha256`` (or calls :func:`check_content`).
 
 Duplicates: the same name (compared in canonical spelling) in several subfolders is
 taken only when every copy is indexed with the same checksum: the bytes are then the
-same and either copy will do (the first path in sort order is taken and the others
-named in a note). Otherwise the name is ``ambiguous`` and selecting it fails with
+same and either copy will do (the shallowest path, then the first in sort order, is
+taken and the others named in a note). Otherwise the name is ``ambiguous`` and selecting it fails with
 ``several-files``: two different contents claim to be one firmware file.
 """
 
@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.catalog.index import (
-    CHUNK,
     ENV,
     INDEX_HINT,
     INDEX_NAME,
@@ -38,177 +36,17 @@ from stager.catalog.index import (
     VerifyReport,
     _check,
     check_content,
-    content_mismatch,
     excluded_from_index,
     format_index_line,
-    hash_file,
     hash_many,
     parse_index,
     write_atomic,
 )
+from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import BadInput, CatalogError
+from stager.fileio import is_under
 from stager.rules import names
-from stager.rules.engine import Reason
 from stager.rules.loader import rules as _rules
-from stager.rules.names import BadName, ParsedName
-
-# stager.catalog.folder is the public face of the catalog modules: the index and hashing
-# (catalog_index) and the selection (catalog_select, behind Catalog.select).
-__all__ = [
-    "CHUNK",
-    "ENV",
-    "INDEX_HINT",
-    "INDEX_NAME",
-    "BadLine",
-    "Catalog",
-    "CatalogFile",
-    "Entry",
-    "FileCheck",
-    "IndexLine",
-    "IndexReport",
-    "Problem",
-    "Selection",
-    "VerifyReport",
-    "check_content",
-    "content_mismatch",
-    "excluded_from_index",
-    "format_index_line",
-    "hash_file",
-    "hash_many",
-    "open_catalog",
-    "parse_index",
-    "rules_cell",
-    "write_atomic",
-]
-
-
-# --------------------------------------------------------------------------- values
-@dataclass(frozen=True)
-class Entry:
-    """One scanned file."""
-
-    relpath: str  # relative to the catalog root, with '/'
-    path: Path
-    bytes: int
-    status: str
-    why: str
-    parsed: ParsedName | BadName
-    sha256: str | None = None  # from its index line
-    line: int | None = None
-    duplicates: tuple[str, ...] = ()  # other paths with the same canonical name
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    def to_json(self) -> dict:
-        p = self.parsed
-        out = {
-            "path": self.relpath,
-            "name": self.name,
-            "bytes": self.bytes,
-            "status": self.status,
-            "why": self.why,
-            "sha256": self.sha256,
-            "line": self.line,
-            "duplicates": list(self.duplicates),
-        }
-        if p.ok:
-            out.update(
-                model=p.model,
-                kit=p.kit,
-                terminal=p.terminal,
-                pack=p.pack,
-                role=p.role,
-                format=p.format,
-                canonical=p.name,
-                rules=rules_cell(p),
-            )
-        return out
-
-
-@dataclass(frozen=True)
-class CatalogFile:
-    """A file chosen for staging: its index checksum is what the copy must match."""
-
-    name: str
-    relpath: str
-    path: Path
-    role: str  # "bundle" | "hex"
-    bytes: int
-    sha256: str
-    parsed: ParsedName = field(compare=False, repr=False)
-    line: int = field(default=0, compare=False)
-
-    def to_json(self) -> dict:
-        return {
-            "name": self.name,
-            "role": self.role,
-            "bytes": self.bytes,
-            "sha256": self.sha256,
-            "path": self.relpath,
-            "pack": self.parsed.pack,
-        }
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What :meth:`Catalog.select` chose; iterates as its files (bundle first)."""
-
-    files: tuple[CatalogFile, ...]
-    pack: str | None
-    notes: tuple[Reason, ...] = ()
-
-    def __iter__(self):
-        return iter(self.files)
-
-    def __len__(self):
-        return len(self.files)
-
-    def __getitem__(self, i):
-        return self.files[i]
-
-    @property
-    def bundle(self) -> CatalogFile:
-        return self.files[0]
-
-    @property
-    def hex(self) -> CatalogFile | None:
-        return next((f for f in self.files if f.role == "hex"), None)
-
-    def to_json(self) -> dict:
-        return {
-            "files": [f.to_json() for f in self.files],
-            "pack": self.pack,
-            "notes": [n.to_json() for n in self.notes],
-        }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something the scan could not use: a folder, a link, a line naming a missing file."""
-
-    path: str
-    why: str
-    line: int | None = None
-
-    def to_json(self) -> dict:
-        return {"path": self.path, "why": self.why, "line": self.line}
-
-
-def rules_cell(p: ParsedName) -> str:
-    """What the rules say of a name's kit/terminal: ok, ko, forbidden, unknown-kit, unknown-terminal."""
-    r = _rules()
-    model = r.models[p.model]
-    if p.terminal not in model.terminals:
-        return "unknown-terminal"
-    if p.kit is None:
-        return "ok"
-    if p.kit in r.forbidden_kits:
-        return "forbidden"
-    if p.kit not in model.kits:
-        return "unknown-kit"
-    return "ok" if model.cell(p.kit, p.terminal) else "ko"
 
 
 # --------------------------------------------------------------------------- opening
@@ -229,10 +67,6 @@ def open_catalog(path=None, environ=None) -> Catalog:
     return Catalog(folder)
 
 
-def _inside(target: str, root_real: str) -> bool:
-    return target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)
-
-
 class Catalog:
     """A scanned catalog folder. Attributes: ``root``, ``entries`` (sorted by path),
     ``bad_lines``, ``missing`` (good index lines naming no scanned file, as Problems),
@@ -241,6 +75,10 @@ class Catalog:
     def __init__(self, root: Path):
         self.root = Path(os.path.abspath(root))
         self._real = os.path.realpath(self.root)
+        self._scan()
+
+    def _scan(self) -> None:
+        """Read the folder and its index (again, after ``index`` wrote lines)."""
         self.skipped: list[Problem] = []
         self.index_present = False
         self.index_error: str | None = None
@@ -277,7 +115,7 @@ class Catalog:
                 try:
                     if de.is_symlink():
                         target = os.path.realpath(de.path)
-                        if not _inside(target, self._real):
+                        if not is_under(target, self._real):
                             self.skipped.append(
                                 Problem(relpath, f"a link to {target}, outside the catalog: never followed or used")
                             )
@@ -318,7 +156,7 @@ class Catalog:
         index = self.root / INDEX_NAME
         if not os.path.lexists(index):
             return [], []
-        if index.is_symlink() and not _inside(os.path.realpath(index), self._real):
+        if index.is_symlink() and not is_under(os.path.realpath(index), self._real):
             self.index_error = f"{INDEX_NAME} is a link outside the catalog: not read"
             return [], []
         try:
@@ -388,7 +226,7 @@ class Catalog:
             if ln.relpath in scanned:
                 continue
             full = os.path.join(self.root, *ln.relpath.split("/"))
-            if os.path.lexists(full) and not _inside(os.path.realpath(full), self._real):
+            if os.path.lexists(full) and not is_under(os.path.realpath(full), self._real):
                 self.bad_lines.append(
                     BadLine(
                         ln.line,
@@ -418,20 +256,6 @@ class Catalog:
             out[e.status] = out.get(e.status, 0) + 1
         return out
 
-    def select(self, decision, lang: str | None = None, hex: bool = False) -> Selection:
-        """The one bundle for an allowed decision (model, kit, terminal), and with
-        ``hex`` the terminal's .hex (same pack for a 3XX terminal). Raises CatalogError
-        (exit 4): no-matching-file, several-files, not-indexed, bad-index-line."""
-        from stager.catalog.select import select
-
-        return select(self, decision, lang, hex)
-
-    def select_hex(self, decision, pack: str | None = None) -> CatalogFile:
-        """The terminal's .hex alone (see :meth:`select`), of ``pack`` for a 3XX terminal."""
-        from stager.catalog.select import select_hex
-
-        return select_hex(self, decision, pack, [])
-
     def check(self, cf: CatalogFile) -> None:
         """:func:`check_content`, once per file however often it is asked (a site plan)."""
         if cf.relpath not in self._checked:
@@ -440,8 +264,9 @@ class Catalog:
                 self._checked[cf.relpath] = None
             except CatalogError as e:
                 self._checked[cf.relpath] = e
-        if self._checked[cf.relpath] is not None:
-            raise self._checked[cf.relpath]
+        error = self._checked[cf.relpath]
+        if error is not None:
+            raise error
 
     def to_json(self, model: str | None = None) -> dict:
         entries = [e for e in self.entries if model is None or not e.parsed.ok or e.parsed.model == model]
@@ -506,7 +331,8 @@ class Catalog:
         written = False
         if added:
             old_bytes = self._index_bytes if self.index_present else b""
-            body = b"".join(format_index_line(c.actual, c.path) for c in sorted(added, key=lambda c: c.path))
+            lines = [format_index_line(c.actual or "", c.path) for c in sorted(added, key=lambda c: c.path)]
+            body = b"".join(lines)  # every added file was hashed: c.actual is set
             sep = b"\n" if old_bytes and not old_bytes.endswith(b"\n") else b""
             write_atomic(self.root / INDEX_NAME, old_bytes + sep + body, expect=old_bytes)
             written = True
@@ -522,7 +348,7 @@ class Catalog:
             blocked=tuple(e.relpath for e in self.entries if e.relpath in self._blocked),
             written=written,
         )
-        self.__init__(self.root)
+        self._scan()
         return report
 
     def verify(self, progress=None) -> VerifyReport:

@@ -11,13 +11,10 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import CatalogError
-from stager.fileio import hash_stream
-
-if TYPE_CHECKING:  # annotations only: stager.catalog.folder imports this module
-    from stager.catalog.folder import CatalogFile, Entry, Problem
+from stager.fileio import fsync_dir, hash_file
 
 ENV = "STAGER_CATALOG"
 INDEX_NAME = "SHA256SUMS"
@@ -85,7 +82,9 @@ def _clean_path(text: str) -> tuple[str | None, tuple[str, str] | None]:
 def parse_index(data: bytes) -> tuple[list[IndexLine], list[BadLine]]:
     """Lines of a SHA256SUMS file (GNU format, text ' ' or binary '*' marker, '\\'-escaped
     names, CRLF, '#' comments and blank lines accepted) -> (good lines, bad lines)."""
-    good, bad, seen = [], [], {}
+    good: list[IndexLine] = []
+    bad: list[BadLine] = []
+    seen: dict[str, int] = {}
     for num, raw in enumerate(data.split(b"\n"), 1):
         raw = raw[:-1] if raw.endswith(b"\r") else raw
         if not raw.strip() or raw.startswith(b"#"):
@@ -110,8 +109,9 @@ def parse_index(data: bytes) -> tuple[list[IndexLine], list[BadLine]]:
             bad.append(BadLine(num, "malformed", "a '\\' escape in the path is not \\\\, \\n or \\r"))
             continue
         relpath, problem = _clean_path(os.fsdecode(path))
-        if problem:
-            bad.append(BadLine(num, problem[0], problem[1], relpath))
+        if problem or relpath is None:
+            code, why = problem or ("malformed", "no path")
+            bad.append(BadLine(num, code, why, relpath))
             continue
         digest = digest.decode("ascii", "replace")
         if relpath in seen:
@@ -178,35 +178,15 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
         if os.path.lexists(tmp):
             os.unlink(tmp)
     try:
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+        fsync_dir(folder)
+    except OSError as e:
+        raise CatalogError(
+            f"{path} was written but its folder could not be flushed ({e.strerror or e}): run the command again.",
+            code="index-not-written",
+        ) from None
 
 
 # --------------------------------------------------------------------------- hashing
-CHUNK = 4 * 1024 * 1024
-_tls = threading.local()
-
-
-def hash_file(path, progress=None, _stop=None) -> str:
-    """SHA-256 of a file, hex, streamed through a reused 4 MiB buffer (one per thread).
-    ``progress(n)`` is called with the bytes read after each chunk."""
-    buf = getattr(_tls, "buf", None)
-    if buf is None:
-        buf = _tls.buf = bytearray(CHUNK)
-    with open(path, "rb", buffering=0) as f:
-        if hasattr(os, "posix_fadvise"):
-            try:
-                os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            except OSError:
-                pass
-        return hash_stream(f, buf, progress, _stop)
-
-
 def hash_many(paths, progress=None, workers: int | None = None) -> dict:
     """{path: hex digest or the OSError met}, a few files at a time (hashlib releases the
     GIL, so threads overlap reading and hashing). Ctrl-C stops every worker."""

@@ -1,11 +1,12 @@
 """Selection: from an allowed rules decision to the one bundle (and the terminal's
-.hex) in the catalog, or an exit-4 error that says what exists nearby. Part of
-:mod:`stager.catalog.folder` (``Catalog.select``)."""
+.hex) in the catalog, or an exit-4 error that says what exists nearby. Works on a scanned
+:class:`stager.catalog.folder.Catalog`; reads no file contents."""
 
 from __future__ import annotations
 
-from stager.catalog.folder import Catalog, CatalogFile, Entry, Selection
+from stager.catalog.folder import Catalog
 from stager.catalog.index import INDEX_NAME
+from stager.catalog.model import CatalogFile, Entry, Selection
 from stager.errors import CatalogError, Refused
 from stager.rules import names
 from stager.rules.engine import Reason
@@ -19,7 +20,10 @@ def _listing(items: list[str], limit: int = 6) -> str:
 
 
 def _catalog_file(e: Entry) -> CatalogFile:
-    return CatalogFile(e.name, e.relpath, e.path, e.parsed.role, e.bytes, e.sha256, e.parsed, e.line or 0)
+    """A usable entry as the file to stage (usable: it has its index line)."""
+    if e.sha256 is None or e.line is None:
+        raise TypeError(f"{e.relpath} has no index line: it is not usable")
+    return CatalogFile(e.name, e.relpath, e.path, e.firmware.role, e.bytes, e.sha256, e.firmware, e.line)
 
 
 def _one(cat: Catalog, cands: list[Entry], notes: list) -> CatalogFile:
@@ -31,7 +35,7 @@ def _one(cat: Catalog, cands: list[Entry], notes: list) -> CatalogFile:
             notes.append(
                 Reason(
                     "identical-copies",
-                    f"{first.parsed.name} is in the catalog {len(cands)} times "
+                    f"{first.firmware.name} is in the catalog {len(cands)} times "
                     f"with the same checksum: took {first.relpath} (also {_listing([c.relpath for c in cands[1:]])}).",
                 )
             )
@@ -51,20 +55,20 @@ def _one(cat: Catalog, cands: list[Entry], notes: list) -> CatalogFile:
         for c in cands
     ]
     raise CatalogError(
-        f"{len(cands)} files are named {cands[0].parsed.name}: {_listing(listed)}. They are not one "
+        f"{len(cands)} files are named {cands[0].firmware.name}: {_listing(listed)}. They are not one "
         f"indexed content, so none is used: keep one copy (or index them all if they are the same file).",
         code="several-files",
         details={"files": [c.relpath for c in cands]},
     )
 
 
-def _usable_first(cands: list[Entry], packs: list) -> object:
-    ok = {e.parsed.pack for e in cands if e.status == "usable"}
+def _usable_first(cands: list[Entry], packs: list) -> str | None:
+    ok = {e.firmware.pack for e in cands if e.status == "usable"}
     return sorted(packs, key=lambda p: (p not in ok, p or ""))[0]
 
 
 def _choose_pack(model, cands: list[Entry], wanted, notes: list, what: str):
-    packs = sorted({e.parsed.pack for e in cands}, key=lambda p: p or "")
+    packs = sorted({e.firmware.pack for e in cands}, key=lambda p: p or "")
     shown = ", ".join(p or "(none)" for p in packs)
     if wanted is not None and wanted in packs:
         return wanted
@@ -72,7 +76,7 @@ def _choose_pack(model, cands: list[Entry], wanted, notes: list, what: str):
         return packs[0]
     if not model.languages_matter:
         pick = _usable_first(cands, packs)
-        others = [p for p in packs if p != pick]
+        others = [p or "(none)" for p in packs if p != pick]
         asked = f"no {wanted} pack; " if wanted else ""
         notes.append(
             Reason(
@@ -110,52 +114,52 @@ def _no_match(cat: Catalog, model, what: str, expected: str, nearby: list[str]) 
 
 
 def _nearby(cat: Catalog, model, role: str, kit, terminal, compatible=()) -> list[str]:
-    ok = [e for e in cat.entries if e.parsed.ok and e.parsed.role == role]
-    out = []
-    if role == "bundle":
-        same_kit = [
-            f"{e.relpath} (terminal {e.parsed.terminal})"
-            for e in ok
-            if e.parsed.model == model.id and e.parsed.kit == kit and e.parsed.terminal != terminal
-        ]
-        if same_kit:
-            allowed = sorted(
-                {
-                    e.parsed.terminal
-                    for e in ok
-                    if e.parsed.model == model.id
-                    and e.parsed.kit == kit
-                    and e.parsed.terminal in compatible
-                    and e.parsed.terminal != terminal
-                }
-            )
-            tip = f" (the rules allow it: give --terminal {allowed[-1]} to take it)" if allowed else ""
-            out.append(f"other terminals for kit {kit}: {_listing(same_kit)}{tip}")
-        same_term = [
-            e.relpath
-            for e in ok
-            if e.parsed.model == model.id and e.parsed.terminal == terminal and e.parsed.kit != kit
-        ]
-        if same_term:
-            out.append(f"terminal {terminal} with other kits: {_listing(same_term)}")
-    else:
-        others = [e.relpath for e in ok if e.parsed.model == model.id and e.parsed.terminal == terminal]
-        if others:
-            out.append(f"terminal {terminal} in other packs: {_listing(others)}")
-        near = [
-            e.relpath
-            for e in ok
-            if e.parsed.model == model.id and e.parsed.terminal in compatible and e.parsed.terminal != terminal
-        ]
-        if near:
-            out.append(f"other terminals for kit {kit}: {_listing(near)}")
+    """What the catalog has near a file it lacks: other terminals or kits of the model,
+    the file for another model, names never used that look like it."""
+    ok = [e for e in cat.entries if e.parsed.ok and e.firmware.role == role]
+    mine = [e for e in ok if e.firmware.model == model.id]
+    out = (
+        _nearby_bundles(mine, kit, terminal, compatible)
+        if role == "bundle"
+        else _nearby_hexes(mine, kit, terminal, compatible)
+    )
     other_model = [
-        f"{e.relpath} (for the {_rules().models[e.parsed.model].name})"
+        f"{e.relpath} (for the {_rules().models[e.firmware.model].name})"
         for e in ok
-        if e.parsed.model != model.id and e.parsed.terminal == terminal and (role == "hex" or e.parsed.kit == kit)
+        if e.firmware.model != model.id and e.firmware.terminal == terminal and (role == "hex" or e.firmware.kit == kit)
     ]
     if other_model:
         out.append(f"for other models: {_listing(other_model)}")
+    return out + _never_used_like(cat, model, role, kit, terminal)
+
+
+def _nearby_bundles(mine: list[Entry], kit, terminal, compatible) -> list[str]:
+    out = []
+    same_kit = [e for e in mine if e.firmware.kit == kit and e.firmware.terminal != terminal]
+    if same_kit:
+        allowed = sorted({e.firmware.terminal for e in same_kit if e.firmware.terminal in compatible})
+        tip = f" (the rules allow it: give --terminal {allowed[-1]} to take it)" if allowed else ""
+        listed = [f"{e.relpath} (terminal {e.firmware.terminal})" for e in same_kit]
+        out.append(f"other terminals for kit {kit}: {_listing(listed)}{tip}")
+    same_term = [e.relpath for e in mine if e.firmware.terminal == terminal and e.firmware.kit != kit]
+    if same_term:
+        out.append(f"terminal {terminal} with other kits: {_listing(same_term)}")
+    return out
+
+
+def _nearby_hexes(mine: list[Entry], kit, terminal, compatible) -> list[str]:
+    out = []
+    others = [e.relpath for e in mine if e.firmware.terminal == terminal]
+    if others:
+        out.append(f"terminal {terminal} in other packs: {_listing(others)}")
+    near = [e.relpath for e in mine if e.firmware.terminal in compatible and e.firmware.terminal != terminal]
+    if near:
+        out.append(f"other terminals for kit {kit}: {_listing(near)}")
+    return out
+
+
+def _never_used_like(cat: Catalog, model, role: str, kit, terminal) -> list[str]:
+    """Names that look like the wanted file but are never used, and links not followed."""
     looks = [
         f"{e.relpath} is never used ({e.status}: {e.why})"
         for e in cat.entries
@@ -163,8 +167,7 @@ def _nearby(cat: Catalog, model, role: str, kit, terminal, compatible=()) -> lis
         and e.parsed.terminal == terminal
         and e.parsed.role == role
         and (role == "hex" or e.parsed.kit == kit)
-    ]
-    out.extend(looks[:6])
+    ][:6]
     for p in cat.skipped:  # e.g. a link out of the catalog bearing the very name wanted
         parsed = names.parse(p.path)
         if (
@@ -174,11 +177,11 @@ def _nearby(cat: Catalog, model, role: str, kit, terminal, compatible=()) -> lis
             and parsed.terminal == terminal
             and (role == "hex" or parsed.kit == kit)
         ):
-            out.append(f"{p.path} is never used ({p.why})")
-    return out
+            looks.append(f"{p.path} is never used ({p.why})")
+    return looks
 
 
-def select(cat: Catalog, decision, lang, want_hex) -> Selection:
+def select(cat: Catalog, decision, lang: str | None = None, with_hex: bool = False) -> Selection:
     if not decision.allowed or decision.terminal is None:
         codes = ", ".join(r.code for r in decision.refusals) or "no terminal"
         raise Refused(
@@ -195,10 +198,10 @@ def select(cat: Catalog, decision, lang, want_hex) -> Selection:
         e
         for e in cat.entries
         if e.parsed.ok
-        and e.parsed.role == "bundle"
-        and e.parsed.model == model.id
-        and e.parsed.kit == kit
-        and e.parsed.terminal == terminal
+        and e.firmware.role == "bundle"
+        and e.firmware.model == model.id
+        and e.firmware.kit == kit
+        and e.firmware.terminal == terminal
     ]
     if not bundles:
         raise _no_match(
@@ -209,15 +212,17 @@ def select(cat: Catalog, decision, lang, want_hex) -> Selection:
             _nearby(cat, model, "bundle", kit, terminal, decision.compatible_terminals),
         )
     pack = _choose_pack(model, bundles, wanted, notes, what)
-    files = [_one(cat, [e for e in bundles if e.parsed.pack == pack], notes)]
-    if want_hex:
+    files = [_one(cat, [e for e in bundles if e.firmware.pack == pack], notes)]
+    if with_hex:
         files.append(select_hex(cat, decision, pack, notes))
     return Selection(tuple(files), pack, tuple(notes))
 
 
-def select_hex(cat: Catalog, decision, pack, notes: list) -> CatalogFile:
+def select_hex(cat: Catalog, decision, pack: str | None = None, notes: list | None = None) -> CatalogFile:
     """The terminal's .hex for the ST-LINK probe: of the bundle's ``pack`` for a 3XX
-    terminal (any pack on a WB-AC; with no pack known, the catalog's only one)."""
+    terminal (any pack on a WB-AC; with no pack known, the catalog's only one). Notes on
+    the choice are appended to ``notes`` when given."""
+    notes = [] if notes is None else notes
     model = _rules().models[decision.model]
     kit, terminal = decision.kit, decision.terminal
     form = names.convention().form_for("hex", None, terminal)
@@ -226,15 +231,15 @@ def select_hex(cat: Catalog, decision, pack, notes: list) -> CatalogFile:
     hexes = [
         e
         for e in cat.entries
-        if e.parsed.ok and e.parsed.role == "hex" and e.parsed.model == model.id and e.parsed.terminal == terminal
+        if e.parsed.ok and e.firmware.role == "hex" and e.firmware.model == model.id and e.firmware.terminal == terminal
     ]
     if (
         needs_pack
         and hexes
-        and (hex_pack is None or (not model.languages_matter and not any(e.parsed.pack == hex_pack for e in hexes)))
+        and (hex_pack is None or (not model.languages_matter and not any(e.firmware.pack == hex_pack for e in hexes)))
     ):
         hex_pack = _choose_pack(model, hexes, hex_pack, notes, f"the terminal {terminal} .hex")
-    chosen = [e for e in hexes if e.parsed.pack == hex_pack]
+    chosen = [e for e in hexes if e.firmware.pack == hex_pack]
     if not chosen:
         raise _no_match(
             cat,

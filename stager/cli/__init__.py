@@ -1,9 +1,9 @@
 """The command line: a thin click layer over the library.
 
-Commands live in ``stager/commands/<verb>.py`` and are imported only when run (or
+Commands live in ``stager/cli/commands/<verb>.py`` and are imported only when run (or
 when ``--help`` lists them), so that ``stager check`` never pays for psutil or tqdm.
-Each body parses, calls one library function and renders; errors become exit codes
-in ``stager.cli.output.handle_errors`` (expected) and in :func:`main` (usage, Ctrl-C, bugs).
+Each body parses, calls one library function, renders and returns an exit code; errors
+become their message and exit code in one place, :func:`run`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import click
 
 from stager import __version__
-from stager.errors import StagerError
+from stager.errors import BadInput, ExitCode, StagerError
 
 #: command name -> "module:attribute"; the order is the order of ``stager --help``.
 COMMANDS = {
@@ -73,36 +73,38 @@ def _argv_wants_json(argv) -> bool:
     return "--json" in (argv if argv is not None else sys.argv[1:])
 
 
-def main(argv=None) -> None:
-    """Entry point of the ``stager`` console script."""
+def run(argv=None) -> int:
+    """Run one command and return its exit code. The one place where an error becomes
+    its message and its exit code, for text and ``--json`` alike; commands return codes."""
+    from stager.cli import output
+
+    as_json = _argv_wants_json(argv)
     try:
         code = cli.main(args=argv, prog_name="stager", standalone_mode=False)
     except click.UsageError as e:
-        # One clear line (and the JSON envelope for scripts that asked for JSON).
-        from stager.cli import output
-
         hint = f" See '{e.ctx.command_path} --help'." if e.ctx is not None else ""
-        if _argv_wants_json(argv):
-            output.emit_json({"ok": False, "error": {"code": "bad-input", "message": e.format_message()}})
-        output.say(f"{output.style('Error:', sys.stderr, fg='red', bold=True)} {e.format_message()}{hint}", err=True)
-        sys.exit(2)
-    except StagerError as e:  # raised outside a command body (e.g. damaged rules data)
-        from stager.cli import output
-
-        output.render_error(e, _argv_wants_json(argv))
-        sys.exit(e.exit_code)
+        output.render_error(BadInput(e.format_message()), as_json, hint=hint)
+        return ExitCode.BAD_INPUT
+    except StagerError as e:
+        output.render_error(e, as_json)
+        return e.exit_code
     except click.ClickException as e:
         e.show()
-        sys.exit(e.exit_code)
+        return e.exit_code
     except (click.Abort, KeyboardInterrupt):
-        click.echo("\nInterrupted.", err=True)
-        sys.exit(130)
+        output.say("\nInterrupted.", err=True)
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
-        sys.exit(1)
+        return ExitCode.BUG
     except Exception:  # a bug: say so, with the traceback for the report
         import traceback
 
         traceback.print_exc()
-        click.echo("stager: internal error (this is a bug in stager, please report it with the text above).", err=True)
-        sys.exit(1)
-    sys.exit(code or 0)
+        output.say("stager: internal error (this is a bug in stager, please report it with the text above).", err=True)
+        return ExitCode.BUG
+    return int(code or 0)
+
+
+def main(argv=None) -> None:
+    """Entry point of the ``stager`` console script."""
+    sys.exit(run(argv))

@@ -1,4 +1,5 @@
-"""Human rendering of rules decisions (shared by check, prepare and plan)."""
+"""Human rendering shared by several commands: rules decisions (check, prepare, plan),
+the prepare plan and its results (prepare, demo), sizes."""
 
 from __future__ import annotations
 
@@ -52,3 +53,40 @@ def human_bytes(n: int | None) -> str:
             break
         value /= 1024
     return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+
+
+def plan_lines(plan, stream) -> list[str]:
+    lines = [f"Catalog {plan.catalog_root}:"]
+    for f in plan.files:
+        lines.append(f"  {f.name}  ({f.role}, {human_bytes(f.bytes)}, sha256 {f.sha256[:16]}...)")
+    for n in plan.selection.notes:
+        lines.append(f"  note: {n.message}")
+    if plan.targets:
+        for t in plan.targets:
+            free = f", {human_bytes(t.free_bytes)} free" if t.free_bytes else ""
+            lines.append(f"Target {t.describe()}{free}")
+    elif plan.target_problem is not None:
+        lines.append(f"Target: none yet ({plan.target_problem.message})")
+    return lines
+
+
+def result_lines(plan, results, stream) -> list[str]:
+    """What a technician reads after the copy: one verdict per card, then what next."""
+    lines = []
+    for r in results:
+        target = next((t for t in plan.targets if str(t.path) == str(r.path)), None)
+        where = target.describe() if target else str(r.path)
+        if r.ok:
+            lines.append(f"{style('STAGED', stream, fg='green', bold=True)}  {where}")
+            for name in r.staged:
+                how = "already there, re-verified" if name in r.already else "copied"
+                lines.append(f"  {name}: {how}; SHA-256 read back from the card matches the catalog.")
+            lines.append(f"  Sidecars written: check on site with 'sha256sum -c' or 'stager verify --target {r.path}'.")
+        else:
+            lines.append(f"{style('FAILED', stream, fg='red', bold=True)}  {where}")
+            lines.append(f"  {r.error.message}")
+            if r.cleaned:
+                lines.append(f"  Removed from the card: {', '.join(r.cleaned)} (nothing half-written is left).")
+    for c in plan.decision.conditions:
+        lines.append(f"On site: {c.message.splitlines()[0]} (see 'stager check' for the steps).")
+    return lines

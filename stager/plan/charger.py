@@ -3,9 +3,9 @@
 Built on the rules engine, it restates no rule: the current state and the target are
 both :func:`stager.rules.engine.decide` decisions; the MASTER SD step comes from
 :func:`needs_master_sd`, the downgrade warning is the engine's (``from_kit``); the
-router steps come from :func:`router_cell`, :func:`router_versions_for` and
-:func:`note_reason`; file names from :mod:`stager.rules.names`. Pure but for the optional
-catalog look-up.
+router steps come from :func:`router_verdict` and :func:`note_reason`; the April-2023
+refusal from :func:`hardware_refusal`; file names from :mod:`stager.rules.names`. Pure
+but for the optional catalog look-up.
 
 Reading of the current state (plan.md "Impossible"): what the engine refuses about the
 installed kit and terminal (a pair the table marks KO, a kit of a family the tables
@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from stager.catalog.select import select, select_hex
 from stager.errors import BadInput, CatalogError
 from stager.rules import names
 from stager.rules.engine import (
@@ -33,11 +34,11 @@ from stager.rules.engine import (
     Reason,
     decide,
     hardware_blocks,
+    hardware_refusal,
     master_sd_text,
     needs_master_sd,
     note_reason,
-    router_cell,
-    router_versions_for,
+    router_verdict,
 )
 from stager.rules.inputs import RouterSpec
 from stager.rules.loader import family
@@ -60,7 +61,7 @@ class Charger:
     ocpp: str | None = None
     lang: str | None = None
     to: int | None = None  # None: the latest the rules allow
-    hex: bool = False
+    with_hex: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,12 @@ class ChargerPlan:
         """The steps in the order they are done on site (plan.md)."""
         return sorted(self.steps, key=lambda s: STEP_ORDER.index(s.code))
 
-    def file(self, role: str) -> FileNeed | None:
-        return next((f for f in self.files if f.role == role), None)
+    def file(self, role: str) -> FileNeed:
+        """The file of ``role`` the plan needs (asked only once it is in ``files``)."""
+        found = next((f for f in self.files if f.role == role), None)
+        if found is None:
+            raise KeyError(f"the plan needs no {role} file")
+        return found
 
     @property
     def migrates(self) -> bool:
@@ -126,7 +131,7 @@ class ChargerPlan:
 # --------------------------------------------------------------------------- current state
 def older_than_table(rules, version: int, versions) -> bool:
     """A 1XX/2XX version of a family below every version of the table's axis."""
-    return family(version) in rules.migration["from_families"] and family(version) < min(family(v) for v in versions)
+    return family(version) in rules.migration.from_families and family(version) < min(family(v) for v in versions)
 
 
 def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
@@ -144,11 +149,16 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
                     "kit-older-than-table",
                     f"Installed kit {ch.kit} is older than the {model.name} "
                     f"table (section {model.section}), which starts at {min(model.kits)}: the "
-                    f"note knows {family(ch.kit)}XX kits (section {rules.migration['section']}) "
+                    f"note knows {family(ch.kit)}XX kits (section {rules.migration.section}) "
                     f"but the kit/terminal pairing cannot be checked.",
                 )
             )
-        elif r.code == "unknown-terminal" and old_kit and older_than_table(rules, ch.terminal, model.terminals):
+        elif (
+            r.code == "unknown-terminal"
+            and old_kit
+            and ch.terminal is not None
+            and older_than_table(rules, ch.terminal, model.terminals)
+        ):
             warnings.append(
                 Reason(
                     "terminal-older-than-table",
@@ -165,15 +175,8 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
         and ch.terminal not in model.terminals
         and hardware_blocks(rules, model, ch.terminal, ch.built)
     ):
-        refusals.append(
-            Reason(
-                "terminal-hardware",
-                f"Installed now, {installed}: a state the note rules out. "
-                f"A terminal built {ch.built[0]:04d}-{ch.built[1]:02d}, from April 2023 on, cannot "
-                f"run a {family(ch.terminal)}XX terminal version (section "
-                f"{rules.april_2023['section']}): check the build month and the version.",
-            )
-        )
+        r = hardware_refusal(rules, model, ch.terminal, ch.built, model.compatible(ch.kit))
+        refusals.append(Reason(r.code, f"Installed now, {installed}: a state the note rules out. {r.message}"))
     return refusals, warnings
 
 
@@ -215,11 +218,11 @@ def _look_up(catalog, decision, lang, plan: ChargerPlan) -> None:
     for f in plan.files:
         try:
             if f.role == "bundle":
-                sel = catalog.select(decision, lang=lang)
+                sel = select(catalog, decision, lang=lang)
                 cf = sel.bundle
                 plan.pack = sel.pack or plan.pack  # the pack of the file found (any pack on a WB-AC)
             else:
-                cf = catalog.select_hex(decision, plan.pack)
+                cf = select_hex(catalog, decision, plan.pack)
             catalog.check(cf)
         except CatalogError as e:
             f.found, f.why = False, e.message
@@ -249,14 +252,29 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
             Step(
                 "master-sd",
                 f"Migrate the kit from {ch.kit} ({family(ch.kit)}XX) with "
-                f"{master_sd_text(rules)} first: kit {d.kit} ({rules.migration['barrier_family']}XX or later) "
+                f"{master_sd_text(rules)} first: kit {d.kit} ({rules.migration.barrier_family}XX or later) "
                 f"is never reached from a file staged by stager (section "
-                f"{rules.migration['section']}).",
+                f"{rules.migration.section}).",
             )
         )
-    if kit_changes or ch.hex:  # prepare puts the bundle on every card it makes
+    _file_steps(ch, d, kit_changes, catalog, rules, plan)
+    router_stays = _router_steps(ch, d.kit, rules, plan)
+    if not kit_changes and not ch.with_hex and router_stays:
+        router = f" with router {rules.routers[ch.router.router].name} {ch.router.version}" if ch.router else ""
+        unchecked = (
+            "" if ch.terminal is not None else (f" (the terminal was not given: check that it runs {d.terminal})")
+        )
+        plan.steps.append(
+            Step("nothing-to-do", f"Already on kit {d.kit} + terminal {d.terminal}{router}: nothing to do{unchecked}.")
+        )
+    return plan
+
+
+def _file_steps(ch: Charger, d, kit_changes: bool, catalog, rules, plan: ChargerPlan) -> None:
+    """The files to bring (looked up in the catalog when there is one) and their steps."""
+    if kit_changes or ch.with_hex:  # prepare puts the bundle on every card it makes
         plan.files.append(FileNeed(file_name(ch.model, d.terminal, d.kit, ch.lang, rules), "bundle"))
-    if ch.hex:
+    if ch.with_hex:
         plan.files.append(FileNeed(file_name(ch.model, d.terminal, None, ch.lang, rules), "hex"))
     if catalog is not None and plan.files:
         _look_up(catalog, d, ch.lang, plan)
@@ -270,37 +288,29 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
                 {"file": name},
             )
         )
-    if ch.hex:
+    if ch.with_hex:
         name = plan.file("hex").name
         st = rules.stlink
         plan.steps.append(
             Step(
                 "stlink-hex",
-                f"Flash terminal {d.terminal} with the ST-LINK probe ({st['utility']} "
-                f"{st['min_utility_version']} or later, {st['procedure']}) from {name} (section "
-                f"{st['section']}).",
+                f"Flash terminal {d.terminal} with the ST-LINK probe ({st.utility} "
+                f"{st.min_utility_version} or later, {st.procedure}) from {name} (section "
+                f"{st.section}).",
                 {"file": name},
             )
         )
-    router_stays = _router_steps(ch, d.kit, rules, plan)
-    if not kit_changes and not ch.hex and router_stays:
-        router = f" with router {rules.routers[ch.router.router].name} {ch.router.version}" if ch.router else ""
-        unchecked = (
-            "" if ch.terminal is not None else (f" (the terminal was not given: check that it runs {d.terminal})")
-        )
-        plan.steps.append(
-            Step("nothing-to-do", f"Already on kit {d.kit} + terminal {d.terminal}{router}: nothing to do{unchecked}.")
-        )
-    return plan
 
 
 def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
-    """The router's update or configuration steps; True when it needs nothing."""
+    """The router's update or configuration steps (the engine's verdict on section 7);
+    True when it needs nothing."""
     if ch.router is None:
         return True
     spec = ch.router
-    router, cell = router_cell(rules, spec, kit)
-    if spec.version not in router.versions:
+    v = router_verdict(rules, spec, kit)
+    router = v.router
+    if v.status == "unknown-version":
         plan.refusals.append(
             Reason(
                 "router-unknown",
@@ -309,44 +319,43 @@ def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
                 f"{', '.join(map(str, router.versions))} only: check the router's version.",
             )
         )
-    elif ch.kit != kit:
-        _, now_cell = router_cell(rules, spec, ch.kit)
-        if now_cell is not None and not now_cell.ok:
-            plan.warnings.append(
-                Reason(
-                    "router-ko-now",
-                    f"Router {router.name} at version {spec.version} is KO "
-                    f"with the installed kit {ch.kit} (section {router.section}): the charger "
-                    f"may be offline until this plan is done.",
-                )
+    elif ch.kit != kit and router_verdict(rules, spec, ch.kit).status == "ko":
+        plan.warnings.append(
+            Reason(
+                "router-ko-now",
+                f"Router {router.name} at version {spec.version} is KO "
+                f"with the installed kit {ch.kit} (section {router.section}): the charger "
+                f"may be offline until this plan is done.",
             )
-    if cell is not None and cell.ok:
-        if cell.note is None:
-            return True
-        reason = note_reason(rules, router, spec.version, kit, cell.note)
-        plan.steps.append(Step("router-config", reason.message, {"condition": reason.code, "router": router.id}))
+        )
+    if v.status == "ok":
+        return True
+    if v.status == "ok-with-note" and v.cell is not None and v.cell.note is not None:
+        _router_config_step(plan, note_reason(rules, router, spec.version, kit, v.cell.note), router.id)
         return False
-    options = router_versions_for(rules, router.id, kit)
-    cls = rules.kit_class(kit)
-    if not options:
+    if v.best is None:
         plan.refusals.append(
             Reason(
                 "router-incompatible", f"No version of router {router.name} suits kit {kit} (section {router.section})."
             )
         )
         return False
-    best, best_cell = options[0]
-    why = "is not in the note's table" if cell is None and spec.version not in router.versions else "does not work"
-    plan.steps.append(
-        Step(
-            "router-update",
-            f"Update router {router.name} from version {spec.version} to {best}: version {spec.version} {why} with "
-            f"kit {kit} (class {cls.label if cls else '?'}, section {router.section}); version {best} works with it. "
-            f"{rules.site_visit}",
-            {"router": router.id, "from": spec.version, "to": best},
-        )
+    best, best_cell = v.best
+    cls = rules.kit_class(kit)
+    why = "is not in the note's table" if v.status == "unknown-version" else "does not work"
+    facts = (
+        f"version {spec.version} {why} with kit {kit} (class {cls.label if cls else '?'}, section "
+        f"{router.section}); version {best} works with it. {rules.site_visit}"
     )
+    if best > spec.version:
+        text = f"Update router {router.name} from version {spec.version} to {best}: {facts}"
+    else:
+        text = f"Put router {router.name} back from version {spec.version} to {best}: {facts}"
+    plan.steps.append(Step("router-update", text, {"router": router.id, "from": spec.version, "to": best}))
     if best_cell.note is not None:
-        reason = note_reason(rules, router, best, kit, best_cell.note)
-        plan.steps.append(Step("router-config", reason.message, {"condition": reason.code, "router": router.id}))
+        _router_config_step(plan, note_reason(rules, router, best, kit, best_cell.note), router.id)
     return False
+
+
+def _router_config_step(plan: ChargerPlan, reason: Reason, router_id: str) -> None:
+    plan.steps.append(Step("router-config", reason.message, {"condition": reason.code, "router": router_id}))

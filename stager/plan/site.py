@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stager.errors import BadInput
+from stager.errors import BadInput, ExitCode
 from stager.plan.charger import Charger, ChargerPlan, plan_charger
 from stager.rules import inputs
 from stager.rules.loader import rules
@@ -78,7 +78,9 @@ class SitePlan:
                 {
                     "files": [f["name"] for f in on_card],
                     "chargers": [p.charger.id for p in plans],
-                    "command": prepare_command(on_card[0]["plan"], any(p.charger.hex for p in plans), self.catalog),
+                    "command": prepare_command(
+                        on_card[0]["plan"], any(p.charger.with_hex for p in plans), self.catalog
+                    ),
                     "missing": [f["name"] for f in on_card if f["found"] is False],
                 }
             )
@@ -91,12 +93,12 @@ class SitePlan:
     @property
     def exit_code(self) -> int:
         if self.errors:
-            return 2
+            return ExitCode.BAD_INPUT
         if any(p.refusals for p in self.plans):
-            return 3
+            return ExitCode.REFUSED
         if any(card["missing"] for card in self.bring()["cards"]):
-            return 4  # a card cannot be made (on a WB-AC, another pack may make it)
-        return 0
+            return ExitCode.CATALOG  # a card cannot be made (on a WB-AC, another pack may make it)
+        return ExitCode.OK
 
 
 def _better(f, entry: dict) -> bool:
@@ -221,7 +223,8 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
             f"site file {path}: line 1 must be a header naming at least {', '.join(REQUIRED)} "
             f"(missing: {', '.join(missing)}); columns: {','.join(COLUMNS)}."
         )
-    chargers, seen = [], {}
+    chargers: list = []
+    seen: dict[str, int] = {}
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
         errors.append(
@@ -249,6 +252,11 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
             f"site file {path} has a header but no charger line: one charger a line, columns {','.join(COLUMNS)}."
         )
     return chargers, sorted(errors, key=lambda e: e["line"])
+
+
+def plan_one(charger: Charger, catalog=None) -> SitePlan:
+    """The plan of one charger, as a site of one."""
+    return SitePlan(plans=[plan_charger(charger, catalog)], catalog=str(catalog.root) if catalog is not None else None)
 
 
 def plan_site(path, catalog=None) -> SitePlan:

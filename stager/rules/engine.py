@@ -6,7 +6,7 @@ small function that adds refusals, conditions or warnings, each citing the note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from stager.rules.inputs import RouterSpec
 from stager.rules.loader import Model, Router, RouterCell, Rules, family
@@ -102,18 +102,18 @@ def hardware_blocks(rules: Rules, model: Model, terminal: int, built) -> bool:
     """True when a terminal built in ``built`` cannot run ``terminal`` (April-2023 rule)."""
     if built is None or not model.april_2023_rule:
         return False
-    return tuple(built) >= rules.april_2023_from and family(terminal) in rules.april_2023["forbidden_terminal_families"]
+    return tuple(built) >= rules.april_2023_from and family(terminal) in rules.april_2023.forbidden_terminal_families
 
 
 def needs_master_sd(rules: Rules, from_kit: int, kit: int) -> bool:
     """Section 2: a 1XX/2XX kit reaches 3XX or later only with the MASTER SD."""
     mig = rules.migration
-    return family(from_kit) in mig["from_families"] and family(kit) >= mig["barrier_family"]
+    return family(from_kit) in mig.from_families and family(kit) >= mig.barrier_family
 
 
 def master_sd_text(rules: Rules) -> str:
     mig = rules.migration
-    return f"the MASTER SD (MADIC ref. {mig['master_sd_ref']}, procedure {mig['procedure']})"
+    return f"the MASTER SD (MADIC ref. {mig.master_sd_ref}, procedure {mig.procedure})"
 
 
 def router_cell(rules: Rules, spec: RouterSpec, kit: int) -> tuple[Router, RouterCell | None]:
@@ -139,9 +139,10 @@ def note_reason(rules: Rules, router: Router, version: int, kit: int, number: in
     """A condition from a router cell's note, in full (steps numbered)."""
     note = rules.notes[number]
     cls = rules.kit_class(kit)
+    label = cls.label if cls is not None else "?"
     lines = [
         f"{note.title}: router {router.name} at version {version} with kit {kit} "
-        f"(class {cls.label}), section {router.section}."
+        f"(class {label}), section {router.section}."
     ]
     lines += [f"  {i}. {step}" for i, step in enumerate(note.steps, 1)]
     lines.append(f"  {note.after}")
@@ -149,165 +150,9 @@ def note_reason(rules: Rules, router: Router, version: int, kit: int, number: in
     return Reason(note.code, "\n".join(lines))
 
 
-# --------------------------------------------------------------------------- engine
-def decide(query: Query, rules: Rules | None = None) -> Decision:
-    """Apply every rule of the note to ``query``."""
-    rules = rules or _rules()
-    model = rules.models[query.model]
-    kit = query.kit
-    refusals: list[Reason] = []
-    conditions: list[Reason] = []
-    warnings: list[Reason] = []
-
-    # Forbidden version (section 6 NB) and the model's table (sections 4, 5, 6).
-    kit_known = kit in model.kits
-    if kit in rules.forbidden_kits:
-        refusals.append(
-            Reason(
-                "forbidden-version",
-                f"Kit {kit} must never be used, whatever the model ({NOTE}, section "
-                f'{rules.forbidden["section"]}: "La version OCPP {kit} ne doit pas être utilisée"). '
-                f"Choose another kit for the {model.name}: "
-                f"{_fmt(k for k in model.kits if k not in rules.forbidden_kits)}.",
-            )
-        )
-    elif not kit_known:
-        refusals.append(
-            Reason(
-                "unknown-kit",
-                f"Kit {kit} is not in the {model.name} table ({NOTE}, section {model.section}): "
-                f"the kits it knows are {_fmt(model.kits)}.",
-            )
-        )
-    compatible = model.compatible(kit) if kit_known else ()
-    kit_usable = kit_known and kit not in rules.forbidden_kits  # else the advice below is noise
-
-    # Terminal: the one asked for, or the newest one the table and the hardware allow.
-    terminal, chosen = query.terminal, False
-    if terminal is not None:
-        if terminal not in model.terminals:
-            refusals.append(
-                Reason(
-                    "unknown-terminal",
-                    f"Terminal {terminal} is not in the {model.name} table ({NOTE}, section "
-                    f"{model.section}): the terminals it knows are {_fmt(model.terminals)}.",
-                )
-            )
-        elif kit_known and terminal not in compatible:
-            refusals.append(
-                Reason(
-                    "incompatible-terminal",
-                    f"Kit {kit} and terminal {terminal} are KO in the {model.name} table ({NOTE}, "
-                    f"section {model.section}): with kit {kit} use terminal {_fmt(compatible)}.",
-                )
-            )
-        if terminal in model.terminals and hardware_blocks(rules, model, terminal, query.built):
-            refusals.append(_hardware_refusal(rules, model, terminal, query.built, compatible))
-    elif compatible:
-        runnable = [t for t in compatible if not hardware_blocks(rules, model, t, query.built)]
-        chosen = True
-        terminal = max(runnable) if runnable else max(compatible)
-        if not runnable:
-            refusals.append(_hardware_refusal(rules, model, terminal, query.built, compatible))
-    if query.built is not None and not model.april_2023_rule and tuple(query.built) >= rules.april_2023_from:
-        warnings.append(
-            Reason(
-                "terminal-hardware-not-applicable",
-                f"Note: the {model.name} LED terminal numbers its versions on its own scale; "
-                f"the April-2023 rule ({NOTE}, section {rules.april_2023['section']}) is not "
-                f"stated for it, so the build month does not restrict it.",
-            )
-        )
-
-    # Kit migration (section 2): the MASTER SD barrier, downgrades.
-    mig_section = rules.migration["section"]
-    if query.from_kit is not None:
-        if needs_master_sd(rules, query.from_kit, kit):
-            refusals.append(
-                Reason(
-                    "master-sd-required",
-                    f"The kit is on {query.from_kit} ({family(query.from_kit)}XX): moving it to {kit} "
-                    f"({family(kit)}XX) is only possible with {master_sd_text(rules)}, never with a "
-                    f"file staged by stager ({NOTE}, section {mig_section}). Migrate with the MASTER "
-                    f"SD first, then stage kit {kit}.",
-                )
-            )
-        elif query.from_kit > kit:
-            warnings.append(
-                Reason(
-                    "downgrade",
-                    f"Kit {kit} is lower than the installed {query.from_kit}: this is a downgrade. "
-                    f"MADIC recommends the latest OCPP version ({NOTE}, {rules.latest['section']}).",
-                )
-            )
-        elif query.from_kit == kit:
-            warnings.append(
-                Reason(
-                    "same-version",
-                    f"Kit {kit} is already installed: staging it re-installs the same version.",
-                )
-            )
-    elif kit_usable and family(kit) >= rules.migration["barrier_family"]:
-        warnings.append(
-            Reason(
-                "master-sd-reminder",
-                f"Kit {kit} is a {family(kit)}XX version: if the charger's kit is still on 1XX "
-                f"or 2XX, it must first be migrated with {master_sd_text(rules)} ({NOTE}, section "
-                f"{mig_section}). Give --from-kit to check.",
-            )
-        )
-
-    # Protocol (section 2): 1XX/2XX kits speak only OCPP 1.5 SOAP.
-    proto = rules.protocol
-    if query.ocpp == "1.6" and family(kit) in proto["only_1_5_families"]:
-        refusals.append(
-            Reason(
-                "ocpp-protocol",
-                f"Kit {kit} ({family(kit)}XX) speaks only {proto['names']['1.5']}; "
-                f"{proto['names']['1.6']} needs a 3XX kit or later ({NOTE}, section {proto['section']}).",
-            )
-        )
-
-    # MID meters (section 2 NB): only from kit 310.
-    min_mid = rules.mid["min_kit"]
-    if query.mid and kit < min_mid:
-        refusals.append(
-            Reason(
-                "mid-meter",
-                f"A MID meter works only from kit {min_mid} (and its matching terminal) ({NOTE}, "
-                f"section {rules.mid['section']}): kit {kit} cannot drive it. Choose kit {min_mid} or later.",
-            )
-        )
-
-    # Routers (section 7).
-    if query.router is not None:
-        _router_rules(rules, query.router, kit, refusals, conditions)
-
-    # Latest version (end of the note).
-    usable = [k for k in model.kits if k not in rules.forbidden_kits]
-    newest = max(usable) if usable else None
-    if kit_usable and newest is not None and kit < newest:
-        warnings.append(
-            Reason(
-                "newer-kit-available",
-                f"A newer kit exists for the {model.name}: {newest}. MADIC INDUSTRIES recommends "
-                f"the latest OCPP version ({NOTE}, {rules.latest['section']}).",
-            )
-        )
-
-    return Decision(
-        query=query,
-        model_name=model.name,
-        terminal=terminal,
-        terminal_chosen=chosen,
-        compatible_terminals=compatible,
-        refusals=tuple(refusals),
-        conditions=tuple(conditions),
-        warnings=tuple(warnings),
-    )
-
-
-def _hardware_refusal(rules: Rules, model: Model, terminal: int, built, compatible) -> Reason:
+def hardware_refusal(rules: Rules, model: Model, terminal: int, built, compatible=()) -> Reason:
+    """The April-2023 refusal (section 2 NB) of ``terminal`` on a terminal built ``built``,
+    with the terminals of ``compatible`` that it can run."""
     year, month = built
     runnable = [t for t in compatible if not hardware_blocks(rules, model, t, built)]
     then = (
@@ -315,53 +160,304 @@ def _hardware_refusal(rules: Rules, model: Model, terminal: int, built, compatib
         if runnable
         else "No terminal of this kit's row can run on it: choose a 3XX kit or later."
     )
-    fams = "/".join(f"{f}XX" for f in rules.april_2023["forbidden_terminal_families"])
+    fams = "/".join(f"{f}XX" for f in sorted(rules.april_2023.forbidden_terminal_families))
     return Reason(
         "terminal-hardware",
         f"This terminal was built {year:04d}-{month:02d}, from April 2023 on: it cannot run "
-        f"terminal version {terminal} ({fams}) ({NOTE}, section {rules.april_2023['section']}). {then}",
+        f"terminal version {terminal} ({fams}) ({NOTE}, section {rules.april_2023.section}). {then}",
     )
 
 
-def _router_rules(rules: Rules, spec: RouterSpec, kit: int, refusals: list, conditions: list) -> None:
+@dataclass(frozen=True)
+class RouterVerdict:
+    """What section 7 says of a router at a version with a kit.
+
+    ``status``: ``unknown-version`` (not a row of its table), ``no-column`` (the kit's
+    class is not a column), ``ko``, ``ok`` or ``ok-with-note`` (a condition applies).
+    ``best`` is the router version to move to when it is not ``ok``: (version, cell)."""
+
+    router: Router
+    spec: RouterSpec
+    kit: int
+    status: str
+    cell: RouterCell | None
+    best: tuple[int, RouterCell] | None
+
+
+def router_verdict(rules: Rules, spec: RouterSpec, kit: int) -> RouterVerdict:
     router, cell = router_cell(rules, spec, kit)
     if spec.version not in router.versions:
-        refusals.append(
+        status = "unknown-version"
+    elif cell is None:
+        status = "no-column"
+    elif not cell.ok:
+        status = "ko"
+    else:
+        status = "ok" if cell.note is None else "ok-with-note"
+    options = router_versions_for(rules, router.id, kit)
+    best = options[0] if options and status in ("unknown-version", "ko") else None
+    return RouterVerdict(router, spec, kit, status, cell, best)
+
+
+# --------------------------------------------------------------------------- engine
+@dataclass
+class _Case:
+    """One query being decided: what each rule reads, and what the rules found."""
+
+    rules: Rules
+    model: Model
+    query: Query
+    compatible: tuple[int, ...] = ()
+    terminal: int | None = None
+    chosen: bool = False
+    refusals: list[Reason] = field(default_factory=list)
+    conditions: list[Reason] = field(default_factory=list)
+    warnings: list[Reason] = field(default_factory=list)
+
+    @property
+    def kit(self) -> int:
+        return self.query.kit
+
+    @property
+    def kit_known(self) -> bool:
+        return self.kit in self.model.kits
+
+    @property
+    def kit_usable(self) -> bool:
+        """A kit of the table that is not forbidden (else the advice is noise)."""
+        return self.kit_known and self.kit not in self.rules.forbidden_kits
+
+
+def _kit_rule(c: _Case) -> None:
+    """Forbidden version (section 6 NB) and the model's table (sections 4, 5, 6)."""
+    r, m, kit = c.rules, c.model, c.kit
+    if kit in r.forbidden_kits:
+        c.refusals.append(
             Reason(
-                "router-unknown",
-                f"Router {router.name} version {spec.version} is not in the note's table (section "
-                f"{router.section}): it knows versions {_fmt(router.versions)}.",
+                "forbidden-version",
+                f"Kit {kit} must never be used, whatever the model ({NOTE}, section "
+                f'{r.forbidden.section}: "La version OCPP {kit} ne doit pas être utilisée"). '
+                f"Choose another kit for the {m.name}: "
+                f"{_fmt(k for k in m.kits if k not in r.forbidden_kits)}.",
             )
         )
-        return
-    if cell is None:
-        refusals.append(
+    elif not c.kit_known:
+        c.refusals.append(
             Reason(
-                "router-unknown",
-                f"The {router.name} table (section {router.section}) has no column for kit {kit}: "
-                f"it covers {', '.join(rules.classes[c].label for c in router.classes)}.",
+                "unknown-kit",
+                f"Kit {kit} is not in the {m.name} table ({NOTE}, section {m.section}): "
+                f"the kits it knows are {_fmt(m.kits)}.",
             )
         )
+    c.compatible = m.compatible(kit) if c.kit_known else ()
+
+
+def _terminal_rule(c: _Case) -> None:
+    """The terminal asked for, or the newest one the table and the hardware allow."""
+    r, m, built = c.rules, c.model, c.query.built
+    terminal = c.query.terminal
+    if terminal is None:
+        if c.compatible:
+            runnable = [t for t in c.compatible if not hardware_blocks(r, m, t, built)]
+            c.terminal, c.chosen = (max(runnable) if runnable else max(c.compatible)), True
+            if not runnable:
+                c.refusals.append(hardware_refusal(r, m, c.terminal, built, c.compatible))
         return
+    c.terminal = terminal
+    if terminal not in m.terminals:
+        c.refusals.append(
+            Reason(
+                "unknown-terminal",
+                f"Terminal {terminal} is not in the {m.name} table ({NOTE}, section "
+                f"{m.section}): the terminals it knows are {_fmt(m.terminals)}.",
+            )
+        )
+    elif c.kit_known and terminal not in c.compatible:
+        c.refusals.append(
+            Reason(
+                "incompatible-terminal",
+                f"Kit {c.kit} and terminal {terminal} are KO in the {m.name} table ({NOTE}, "
+                f"section {m.section}): with kit {c.kit} use terminal {_fmt(c.compatible)}.",
+            )
+        )
+    if terminal in m.terminals and hardware_blocks(r, m, terminal, built):
+        c.refusals.append(hardware_refusal(r, m, terminal, built, c.compatible))
+
+
+def _april_2023_scope_rule(c: _Case) -> None:
+    """The April-2023 rule is stated for the terminals of the Pulse 22/50 tables only."""
+    r, m, built = c.rules, c.model, c.query.built
+    if built is not None and not m.april_2023_rule and tuple(built) >= r.april_2023_from:
+        c.warnings.append(
+            Reason(
+                "terminal-hardware-not-applicable",
+                f"Note: the {m.name} LED terminal numbers its versions on its own scale; "
+                f"the April-2023 rule ({NOTE}, section {r.april_2023.section}) is not "
+                f"stated for it, so the build month does not restrict it.",
+            )
+        )
+
+
+def _migration_rule(c: _Case) -> None:
+    """Kit migration (section 2): the MASTER SD barrier, downgrades, the same version."""
+    r, kit, from_kit = c.rules, c.kit, c.query.from_kit
+    section = r.migration.section
+    if from_kit is None:
+        if c.kit_usable and family(kit) >= r.migration.barrier_family:
+            c.warnings.append(
+                Reason(
+                    "master-sd-reminder",
+                    f"Kit {kit} is a {family(kit)}XX version: if the charger's kit is still on 1XX "
+                    f"or 2XX, it must first be migrated with {master_sd_text(r)} ({NOTE}, section "
+                    f"{section}). Give --from-kit to check.",
+                )
+            )
+    elif needs_master_sd(r, from_kit, kit):
+        c.refusals.append(
+            Reason(
+                "master-sd-required",
+                f"The kit is on {from_kit} ({family(from_kit)}XX): moving it to {kit} "
+                f"({family(kit)}XX) is only possible with {master_sd_text(r)}, never with a "
+                f"file staged by stager ({NOTE}, section {section}). Migrate with the MASTER "
+                f"SD first, then stage kit {kit}.",
+            )
+        )
+    elif from_kit > kit:
+        c.warnings.append(
+            Reason(
+                "downgrade",
+                f"Kit {kit} is lower than the installed {from_kit}: this is a downgrade. "
+                f"MADIC recommends the latest OCPP version ({NOTE}, {r.latest.section}).",
+            )
+        )
+    elif from_kit == kit:
+        c.warnings.append(
+            Reason("same-version", f"Kit {kit} is already installed: staging it re-installs the same version.")
+        )
+
+
+def _protocol_rule(c: _Case) -> None:
+    """Protocol (section 2): 1XX/2XX kits speak only OCPP 1.5 SOAP."""
+    proto, kit = c.rules.protocol, c.kit
+    if c.query.ocpp == "1.6" and family(kit) in proto.only_1_5_families:
+        c.refusals.append(
+            Reason(
+                "ocpp-protocol",
+                f"Kit {kit} ({family(kit)}XX) speaks only {proto.names['1.5']}; "
+                f"{proto.names['1.6']} needs a 3XX kit or later ({NOTE}, section {proto.section}).",
+            )
+        )
+
+
+def _mid_rule(c: _Case) -> None:
+    """MID meters (section 2 NB): only from kit 310."""
+    mid = c.rules.mid
+    if c.query.mid and c.kit < mid.min_kit:
+        c.refusals.append(
+            Reason(
+                "mid-meter",
+                f"A MID meter works only from kit {mid.min_kit} (and its matching terminal) ({NOTE}, "
+                f"section {mid.section}): kit {c.kit} cannot drive it. Choose kit {mid.min_kit} or later.",
+            )
+        )
+
+
+def _router_rule(c: _Case) -> None:
+    """Routers (section 7)."""
+    if c.query.router is None:
+        return
+    v = router_verdict(c.rules, c.query.router, c.kit)
+    if v.status in ("unknown-version", "no-column", "ko"):
+        c.refusals.append(_router_refusal(c.rules, v))
+    elif v.status == "ok-with-note" and v.cell is not None and v.cell.note is not None:
+        c.conditions.append(note_reason(c.rules, v.router, v.spec.version, c.kit, v.cell.note))
+
+
+def _latest_rule(c: _Case) -> None:
+    """Latest version (end of the note): a newer kit of the table is recommended."""
+    r, m = c.rules, c.model
+    usable = [k for k in m.kits if k not in r.forbidden_kits]
+    if c.kit_usable and usable and c.kit < max(usable):
+        c.warnings.append(
+            Reason(
+                "newer-kit-available",
+                f"A newer kit exists for the {m.name}: {max(usable)}. MADIC INDUSTRIES recommends "
+                f"the latest OCPP version ({NOTE}, {r.latest.section}).",
+            )
+        )
+
+
+#: The rules of the note, in the order their findings are listed.
+RULES = (
+    _kit_rule,
+    _terminal_rule,
+    _april_2023_scope_rule,
+    _migration_rule,
+    _protocol_rule,
+    _mid_rule,
+    _router_rule,
+    _latest_rule,
+)
+
+
+def decide(query: Query, rules: Rules | None = None) -> Decision:
+    """Apply every rule of the note to ``query``."""
+    rules = rules or _rules()
+    case = _Case(rules, rules.models[query.model], query)
+    for rule in RULES:
+        rule(case)
+    return Decision(
+        query=query,
+        model_name=case.model.name,
+        terminal=case.terminal,
+        terminal_chosen=case.chosen,
+        compatible_terminals=case.compatible,
+        refusals=tuple(case.refusals),
+        conditions=tuple(case.conditions),
+        warnings=tuple(case.warnings),
+    )
+
+
+def _router_refusal(rules: Rules, v: RouterVerdict) -> Reason:
+    router, spec, kit = v.router, v.spec, v.kit
+    if v.status == "unknown-version":
+        return Reason(
+            "router-unknown",
+            f"Router {router.name} version {spec.version} is not in the note's table (section "
+            f"{router.section}): it knows versions {_fmt(router.versions)}.",
+        )
+    if v.status == "no-column":
+        return Reason(
+            "router-unknown",
+            f"The {router.name} table (section {router.section}) has no column for kit {kit}: "
+            f"it covers {', '.join(rules.classes[c].label for c in router.classes)}.",
+        )
     cls = rules.kit_class(kit)
-    if not cell.ok:
-        options = router_versions_for(rules, router.id, kit)
-        if options:
-            best, best_cell = options[0]
-            extra = f" (with note {best_cell.note})" if best_cell.note else ""
-            todo = (
-                f"Update the router to version {best}{extra} first."
-                if best > spec.version
-                else f"Put the router back on version {best}{extra} first."
-            )
-        else:
-            todo = "No version of this router suits this kit."
-        refusals.append(
-            Reason(
-                "router-incompatible",
-                f"Router {router.name} at version {spec.version} does not work with kit {kit} (class "
-                f"{cls.label}): KO in section {router.section}. {todo} {rules.site_visit}",
-            )
-        )
-    elif cell.note is not None:
-        conditions.append(note_reason(rules, router, spec.version, kit, cell.note))
+    if v.best is not None:
+        best, best_cell = v.best
+        extra = f" (with note {best_cell.note})" if best_cell.note else ""
+        verb = "Update the router to" if best > spec.version else "Put the router back on"
+        todo = f"{verb} version {best}{extra} first."
+    else:
+        todo = "No version of this router suits this kit."
+    return Reason(
+        "router-incompatible",
+        f"Router {router.name} at version {spec.version} does not work with kit {kit} (class "
+        f"{cls.label if cls else '?'}): KO in section {router.section}. {todo} {rules.site_visit}",
+    )
+
+
+def table_cell(model_id: str, kit: int | None, terminal: int) -> str:
+    """What the rules say of a file's kit/terminal pair, as a one-word status:
+    ok, ko, forbidden, unknown-kit, unknown-terminal (``kit`` None: a terminal's .hex)."""
+    r = _rules()
+    model = r.models[model_id]
+    if terminal not in model.terminals:
+        return "unknown-terminal"
+    if kit is None:
+        return "ok"
+    if kit in r.forbidden_kits:
+        return "forbidden"
+    if kit not in model.kits:
+        return "unknown-kit"
+    return "ok" if model.cell(kit, terminal) else "ko"

@@ -18,6 +18,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from stager.errors import DataError
 
@@ -104,23 +105,86 @@ class Router:
 
 
 @dataclass(frozen=True)
+class Forbidden:
+    """Section 6 NB: versions never to be used, whatever the model."""
+
+    section: str
+    kits: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Section 2: a kit of ``from_families`` reaches ``barrier_family`` or later only
+    with the MASTER SD (``master_sd_ref``, procedure ``procedure``)."""
+
+    section: str
+    from_families: frozenset[int]
+    barrier_family: int
+    master_sd_ref: str
+    procedure: str
+
+
+@dataclass(frozen=True)
+class April2023:
+    """Section 2 NB: terminals built from ``built_from`` cannot run these families."""
+
+    section: str
+    built_from: tuple[int, int]  # (year, month)
+    forbidden_terminal_families: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Section 2: the kit families that speak only OCPP 1.5, and the protocols' names."""
+
+    section: str
+    only_1_5_families: frozenset[int]
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Mid:
+    """Section 2 NB: a MID meter needs kit ``min_kit`` or later."""
+
+    section: str
+    min_kit: int
+
+
+@dataclass(frozen=True)
+class Latest:
+    """End of the note: MADIC recommends the latest OCPP version."""
+
+    section: str
+
+
+@dataclass(frozen=True)
+class Stlink:
+    """Section 3.2: the terminal's .hex is flashed with this utility and procedure."""
+
+    section: str
+    utility: str
+    min_utility_version: str
+    procedure: str
+
+
+@dataclass(frozen=True)
 class Rules:
-    models: dict
-    forbidden: dict
-    migration: dict
-    april_2023: dict
-    protocol: dict
-    mid: dict
-    latest: dict
-    stlink: dict
-    routers: dict
-    classes: dict  # {class_id: KitClass}, in table order
-    notes: dict  # {number: RouterNote}
+    models: dict[str, Model]
+    forbidden: Forbidden
+    migration: Migration
+    april_2023: April2023
+    protocol: Protocol
+    mid: Mid
+    latest: Latest
+    stlink: Stlink
+    routers: dict[str, Router]
+    classes: dict[str, KitClass]  # in table order
+    notes: dict[int, RouterNote]
     site_visit: str
 
     @property
     def forbidden_kits(self) -> frozenset[int]:
-        return frozenset(self.forbidden["kits"])
+        return self.forbidden.kits
 
     def kit_class(self, kit: int) -> KitClass | None:
         for cls in self.classes.values():
@@ -130,8 +194,7 @@ class Rules:
 
     @property
     def april_2023_from(self) -> tuple[int, int]:
-        year, month = self.april_2023["built_from"].split("-")
-        return int(year), int(month)
+        return self.april_2023.built_from
 
 
 # --------------------------------------------------------------------------- loading
@@ -152,7 +215,7 @@ class _Source:
             raise DataError(f"{path}: not valid TOML: {e}") from None
         self.lines = self.text.splitlines()
 
-    def fail(self, message: str, line: int | None = None):
+    def fail(self, message: str, line: int | None = None) -> NoReturn:
         where = f"{self.path}:{line}" if line else str(self.path)
         raise DataError(f"{where}: {message}")
 
@@ -191,7 +254,7 @@ def _parse_grid(src: _Source, header: str, text: str, first_word: str, cell_ok):
     base = src.grid_first_line(header)
     rows = []
     columns = None
-    seen: dict[str, int] = {}
+    seen: dict[str, int | None] = {}
     for offset, raw in enumerate(text.splitlines()):
         line_no = base + offset if base else None
         words = raw.split()
@@ -233,7 +296,7 @@ def _version(src: _Source, header: str, word: str, line_no, what: str) -> int:
 
 def _load_models(src: _Source) -> dict:
     models = {}
-    aliases_seen = {}
+    aliases_seen: dict[str, str] = {}
     for model_id, t in src.table("", "models").items():
         header = f"models.{model_id}"
         if not isinstance(t, dict):
@@ -242,7 +305,8 @@ def _load_models(src: _Source) -> dict:
         columns, rows = _parse_grid(src, header, grid, "kit", lambda c: c in ("OK", "KO"))
         base = src.grid_first_line(header)
         terminals = tuple(_version(src, header, c, base, "terminal") for c in columns)
-        kits, ok = [], set()
+        kits: list[int] = []
+        ok: set[tuple[int, int]] = set()
         for key, cells, line_no in rows:
             kit = _version(src, header, key, line_no, "kit")
             kits.append(kit)
@@ -269,7 +333,8 @@ def _load_models(src: _Source) -> dict:
     return models
 
 
-def _load_routers(src: _Source):
+def _load_classes(src: _Source) -> list[KitClass]:
+    """The kit classes (the router tables' columns), sorted, never overlapping."""
     classes = {}
     for cid, t in src.table("", "classes").items():
         header = f"classes.{cid}"
@@ -283,7 +348,10 @@ def _load_routers(src: _Source):
     for a, b in itertools.pairwise(ordered):
         if b.min <= a.max:
             src.fail(f"kit classes {a.id} and {b.id} overlap", src.header_line(f"classes.{b.id}"))
+    return ordered
 
+
+def _load_notes(src: _Source) -> dict[int, RouterNote]:
     notes = {}
     for num, t in src.table("", "notes").items():
         header = f"notes.{num}"
@@ -297,45 +365,53 @@ def _load_routers(src: _Source):
             after=src.need(t, "after", str, header),
             original=src.need(t, "original", str, header),
         )
+    return notes
 
+
+def _load_router(src: _Source, rid: str, t: dict, classes: dict, notes: dict) -> Router:
     def cell_ok(cell: str) -> bool:
         if cell in ("OK", "KO"):
             return True
         head, _, num = cell.partition(":")
         return head == "OK" and num.isdigit() and int(num) in notes
 
-    routers = {}
-    for rid, t in src.table("", "routers").items():
-        header = f"routers.{rid}"
-        grid = src.need(t, "grid", str, header)
-        columns, rows = _parse_grid(src, header, grid, "version", cell_ok)
-        base = src.grid_first_line(header)
-        for c in columns:
-            if c not in classes:
-                src.fail(f"[{header}] column '{c}' is not a kit class of [classes]", base)
-        cells, versions = {}, []
-        for key, row, line_no in rows:
-            if not key.isdigit():
-                src.fail(f"[{header}] router version '{key}' is not a number", line_no)
-            version = int(key)
-            versions.append(version)
-            for c, cell in zip(columns, row, strict=True):
-                head, _, num = cell.partition(":")
-                cells[(version, c)] = RouterCell(ok=head == "OK", note=int(num) if num else None)
-        routers[rid] = Router(
-            id=rid,
-            name=src.need(t, "name", str, header),
-            description=src.need(t, "description", str, header),
-            section=src.need(t, "section", str, header),
-            aliases=tuple(a.lower() for a in src.need(t, "aliases", list, header)),
-            versions=tuple(versions),
-            classes=tuple(columns),
-            cells=cells,
-        )
+    header = f"routers.{rid}"
+    grid = src.need(t, "grid", str, header)
+    columns, rows = _parse_grid(src, header, grid, "version", cell_ok)
+    base = src.grid_first_line(header)
+    for c in columns:
+        if c not in classes:
+            src.fail(f"[{header}] column '{c}' is not a kit class of [classes]", base)
+    cells, versions = {}, []
+    for key, row, line_no in rows:
+        if not key.isdigit():
+            src.fail(f"[{header}] router version '{key}' is not a number", line_no)
+        version = int(key)
+        versions.append(version)
+        for c, cell in zip(columns, row, strict=True):
+            head, _, num = cell.partition(":")
+            cells[(version, c)] = RouterCell(ok=head == "OK", note=int(num) if num else None)
+    return Router(
+        id=rid,
+        name=src.need(t, "name", str, header),
+        description=src.need(t, "description", str, header),
+        section=src.need(t, "section", str, header),
+        aliases=tuple(a.lower() for a in src.need(t, "aliases", list, header)),
+        versions=tuple(versions),
+        classes=tuple(columns),
+        cells=cells,
+    )
+
+
+def _load_routers(src: _Source):
+    ordered = _load_classes(src)
+    classes = {c.id: c for c in ordered}
+    notes = _load_notes(src)
+    routers = {rid: _load_router(src, rid, t, classes, notes) for rid, t in src.table("", "routers").items()}
     site_visit = src.doc.get("site_visit")
     if not isinstance(site_visit, str):
         src.fail("lacks the key 'site_visit'")
-    return routers, {c.id: c for c in ordered}, notes, site_visit
+    return routers, classes, notes, site_visit
 
 
 def load_rules(directory: Path | None = None) -> Rules:
@@ -343,24 +419,95 @@ def load_rules(directory: Path | None = None) -> Rules:
     directory = Path(directory) if directory is not None else data_dir()
     src = _Source(directory / "rules.toml")
     models = _load_models(src)
-    sections = {}
-    for key in ("forbidden", "migration", "april_2023", "protocol", "mid", "latest", "stlink"):
-        sections[key] = src.table("", key)
-        src.need(sections[key], "section", str, key)
-    src.need(sections["forbidden"], "kits", list, "forbidden")
-    for key in ("from_families", "barrier_family", "master_sd_ref", "procedure"):
-        src.need(sections["migration"], key, (list, int, str), "migration")
-    built_from = src.need(sections["april_2023"], "built_from", str, "april_2023")
-    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", built_from):
-        src.fail("[april_2023] built_from must be YYYY-MM", src.header_line("april_2023"))
-    src.need(sections["april_2023"], "forbidden_terminal_families", list, "april_2023")
-    src.need(sections["protocol"], "only_1_5_families", list, "protocol")
-    src.need(sections["protocol"], "names", dict, "protocol")
-    src.need(sections["mid"], "min_kit", int, "mid")
-
     rsrc = _Source(directory / "routers.toml")
     routers, classes, notes, site_visit = _load_routers(rsrc)
-    return Rules(models=models, routers=routers, classes=classes, notes=notes, site_visit=site_visit, **sections)
+    return Rules(
+        models=models,
+        routers=routers,
+        classes=classes,
+        notes=notes,
+        site_visit=site_visit,
+        **_load_sections(src),
+    )
+
+
+def _load_sections(src: _Source) -> dict:
+    """The typed sections of rules.toml, each key checked for its type (file and line)."""
+    s = _Section
+    forbidden, mig = s(src, "forbidden"), s(src, "migration")
+    april, proto = s(src, "april_2023"), s(src, "protocol")
+    mid, latest, st = s(src, "mid"), s(src, "latest"), s(src, "stlink")
+    built_from = april.text("built_from")
+    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", built_from):
+        src.fail("[april_2023] built_from must be YYYY-MM", src.header_line("april_2023"))
+    names = proto.get("names", dict)
+    if set(names) != {"1.5", "1.6"} or not all(isinstance(v, str) for v in names.values()):
+        src.fail('[protocol] names must give the text of "1.5" and "1.6"', src.header_line("protocol"))
+    year, month = built_from.split("-")
+    return {
+        "forbidden": Forbidden(forbidden.text("section"), frozenset(forbidden.versions("kits"))),
+        "migration": Migration(
+            mig.text("section"),
+            frozenset(mig.families("from_families")),
+            mig.family("barrier_family"),
+            mig.text("master_sd_ref"),
+            mig.text("procedure"),
+        ),
+        "april_2023": April2023(
+            april.text("section"), (int(year), int(month)), frozenset(april.families("forbidden_terminal_families"))
+        ),
+        "protocol": Protocol(proto.text("section"), frozenset(proto.families("only_1_5_families")), dict(names)),
+        "mid": Mid(mid.text("section"), mid.version("min_kit")),
+        "latest": Latest(latest.text("section")),
+        "stlink": Stlink(st.text("section"), st.text("utility"), st.text("min_utility_version"), st.text("procedure")),
+    }
+
+
+class _Section:
+    """One ``[header]`` table of rules.toml, read key by key with its type checked."""
+
+    def __init__(self, src: _Source, header: str):
+        self.src, self.header = src, header
+        self.table = src.table("", header)
+
+    def get(self, key: str, kind):
+        value = self.src.need(self.table, key, kind, self.header)
+        if isinstance(value, bool):  # TOML's true/false are ints to Python
+            self._wrong(key, "a number or text, not true/false")
+        return value
+
+    def _wrong(self, key: str, what: str):
+        self.src.fail(f"[{self.header}] key '{key}' must be {what}", self.src.header_line(self.header))
+
+    def text(self, key: str) -> str:
+        value = self.get(key, str)
+        if not value.strip():
+            self._wrong(key, "non-empty text")
+        return value
+
+    def family(self, key: str) -> int:
+        value = self.get(key, int)
+        if not 1 <= value <= 9:
+            self._wrong(key, "a version family, 1 to 9")
+        return value
+
+    def version(self, key: str) -> int:
+        value = self.get(key, int)
+        if not 100 <= value <= 999:
+            self._wrong(key, "a 3-digit version")
+        return value
+
+    def _ints(self, key: str, low: int, high: int, what: str) -> list[int]:
+        values = self.get(key, list)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in values):
+            self._wrong(key, f"a list of {what}")
+        return values
+
+    def families(self, key: str) -> list[int]:
+        return self._ints(key, 1, 9, "version families, 1 to 9")
+
+    def versions(self, key: str) -> list[int]:
+        return self._ints(key, 100, 999, "3-digit versions")
 
 
 @functools.cache
@@ -368,6 +515,14 @@ def _cached(directory: str) -> Rules:
     return load_rules(Path(directory))
 
 
+_current: dict[str | None, Rules] = {}
+
+
 def rules() -> Rules:
-    """The rules in force, parsed once per process."""
-    return _cached(str(data_dir()))
+    """The rules in force, parsed once per process (and per ``STAGER_DATA_DIR`` value: the
+    data folder is resolved once, not on every call)."""
+    key = os.environ.get("STAGER_DATA_DIR")
+    found = _current.get(key)
+    if found is None:
+        found = _current[key] = _cached(str(data_dir()))
+    return found

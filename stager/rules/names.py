@@ -7,7 +7,7 @@ with file and line) and the models' TYPE values and KIPX letters from the rules 
 - :func:`parse` gives a :class:`ParsedName` (a usable name) or a :class:`BadName`
   (``inconsistent``: its parts disagree; ``unrecognised``: it matches no form), each
   saying why.
-- :func:`format_name` writes the canonical name; ``format(parse(n)) == n`` for every
+- :func:`format_name` writes the canonical name; ``canonical(parse(n)) == n`` for every
   canonical name ``n``.
 """
 
@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 from stager.errors import BadInput
 from stager.rules.loader import _Source, data_dir, family
@@ -42,8 +43,8 @@ class ParsedName:
     format: str  # "bin" | "tar.gz" | "hex"
     name: str  # canonical spelling
 
-    ok = True
-    status = "ok"
+    ok: ClassVar[Literal[True]] = True
+    status: ClassVar[str] = "ok"
 
     @property
     def pack(self) -> str | None:
@@ -77,7 +78,7 @@ class BadName:
     langs: tuple[str, ...] = ()
     role: str | None = None
 
-    ok = False
+    ok: ClassVar[Literal[False]] = False
 
     def to_json(self) -> dict:
         return {
@@ -141,9 +142,9 @@ class Convention:
     lang_regex: re.Pattern
 
     def form_for(self, role: str, kit: int | None, terminal: int) -> Form | None:
-        values = {"kit": kit, "terminal": terminal}
         for f in self.forms:
-            if f.role == role and values[f.family_of] is not None and f.holds(family(values[f.family_of])):
+            value = kit if f.family_of == "kit" else terminal
+            if f.role == role and value is not None and f.holds(family(value)):
                 return f
         return None
 
@@ -163,7 +164,8 @@ def _key_line(src: _Source, header: str, key: str) -> int | None:
 
 
 def _load_tokens(src: _Source) -> dict:
-    tokens, owner = {}, {}
+    tokens: dict = {}
+    owner: dict[str, str] = {}
     for name, t in src.table("", "tokens").items():
         header = f"tokens.{name}"
         if not isinstance(t, dict):
@@ -292,7 +294,8 @@ def load_convention(directory: Path | None = None, rules=None) -> Convention:
         for role in ROLES
         if any(f.role == role for f in forms)
     )
-    types, letters = {}, {}
+    types: dict[str, str] = {}
+    letters: dict[str, str] = {}
     for m in rules.models.values():
         for table, value in ((types, m.type.upper()), (letters, m.kipx_letter.upper())):
             if value in table:
@@ -387,7 +390,7 @@ def _classify(conv: Convention, shape: Shape, m: re.Match, base: str) -> ParsedN
     present = {n for n, _ in shape.tokens if any(x in g for x in conv.tokens[n].groups)}
     letter, typ = g["letter"], g.get("type")
     model = conv.letters.get(letter)
-    partial = {"kit": kit, "terminal": terminal, "langs": langs, "role": shape.role}
+    partial: dict[str, Any] = {"kit": kit, "terminal": terminal, "langs": langs, "role": shape.role}
     if model is None:
         known = ", ".join(f"{L} ({conv.model_names[i]})" for L, i in conv.letters.items())
         return BadName(base, "unrecognised", f"the KIPX letter '{letter}' names no charger (known: {known})", **partial)
@@ -397,8 +400,9 @@ def _classify(conv: Convention, shape: Shape, m: re.Match, base: str) -> ParsedN
         return BadName(base, "unrecognised", f"'{typ}' is not a charger type (known: {known})", **partial)
     form = conv.form_for(shape.role, kit, terminal)
     if form is None:
-        value = kit if shape.role == "bundle" else terminal
-        what = "kit" if shape.role == "bundle" else "terminal"
+        by_kit = shape.role == "bundle" and kit is not None
+        value = kit if by_kit and kit is not None else terminal
+        what = "kit" if by_kit else "terminal"
         return BadName(base, "unrecognised", f"no naming form for {what} {value:03d} ({family(value)}XX)", **partial)
 
     problems = []
@@ -409,7 +413,7 @@ def _classify(conv: Convention, shape: Shape, m: re.Match, base: str) -> ParsedN
             problems.append(f"no {n}")
         elif n not in form.tokens and n in present:
             problems.append(f"a {n} this form does not have")
-    value = kit if form.family_of == "kit" else terminal
+    value = kit if form.family_of == "kit" and kit is not None else terminal
     why = []
     if problems:
         why.append(
@@ -479,8 +483,8 @@ def expected_name(
     return _render(conv, form, model, kit, terminal, langs)
 
 
-def format(parsed: ParsedName, conv: Convention | None = None) -> str:
-    """The canonical name of a parsed name: ``format(parse(n)) == n`` for canonical ``n``."""
+def canonical(parsed: ParsedName, conv: Convention | None = None) -> str:
+    """The canonical name of a parsed name: ``canonical(parse(n)) == n`` for canonical ``n``."""
     return format_name(parsed.model, parsed.terminal, parsed.kit, parsed.langs, parsed.role, conv)
 
 

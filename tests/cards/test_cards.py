@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from stager.catalog.demo import build_demo_catalog
-from stager.catalog.folder import INDEX_NAME, format_index_line
+from stager.catalog.index import INDEX_NAME, format_index_line
 
 pytestmark = pytest.mark.cards
 BUNDLE = "PULSE22_OCPP318_KIP313A_FR.tar.gz"

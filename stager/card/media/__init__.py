@@ -12,6 +12,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from stager.fileio import is_under
+
 
 @dataclass(frozen=True)
 class Medium:
@@ -51,7 +53,7 @@ class Medium:
 
 def firmware_on(mountpoint: str) -> tuple:
     """Names of firmware files (.bin, .tar.gz, .hex, any case) on a volume's root."""
-    from stager.card.staging import is_firmware_name
+    from stager.rules.names import is_firmware_name
 
     try:
         return tuple(
@@ -116,7 +118,6 @@ def medium_for_path(path, volumes=None) -> Medium | None:
     best = None
     for m in volumes if volumes is not None else all_volumes():
         mp = os.path.realpath(m.mountpoint)
-        inside = real == mp or real.startswith(mp.rstrip(os.sep) + os.sep)
-        if inside and (best is None or len(mp) > len(os.path.realpath(best.mountpoint))):
+        if is_under(real, mp) and (best is None or len(mp) > len(os.path.realpath(best.mountpoint))):
             best = m
     return best

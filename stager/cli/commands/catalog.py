@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 import click
 
 from stager.cli.options import parsed_by
-from stager.cli.output import emit_json, handle_errors, json_option, render_error, say, style
+from stager.cli.output import emit_json, error_line, json_option, say, style
+from stager.cli.progress import byte_progress
 from stager.cli.render import human_bytes
+from stager.errors import ExitCode
 from stager.rules.inputs import parse_model
 
 
@@ -34,27 +35,6 @@ lang_option = click.option(
     callback=parsed_by(_lang),
     help="Terminal language pack, e.g. FR or FR-EN-DE. Default: the only pack in the catalog.",
 )
-
-
-@contextlib.contextmanager
-def byte_progress(total: int, enabled: bool, desc: str):
-    """A tqdm bar over bytes on stderr, only on a terminal; yields update(n) or None."""
-    if not enabled or total <= 0 or not sys.stderr.isatty():
-        yield None
-        return
-    from tqdm import tqdm
-
-    with tqdm(
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc=desc,
-        file=sys.stderr,
-        leave=False,
-        dynamic_ncols=True,
-    ) as bar:
-        yield bar.update
 
 
 def _status(text: str) -> str:
@@ -153,7 +133,6 @@ Exit codes: 0 listed, 2 bad input or no catalog given, 4 the catalog folder does
     help="List only this model's files (p22, p50, wbac); problems are always listed.",
 )
 @json_option
-@handle_errors
 def list_(catalog_dir, model, as_json):
     """List the catalog by model (kit, terminal, pack, status, file), then the names
     that are never used and why, and the index's bad lines. Reads names and sizes
@@ -165,21 +144,21 @@ def list_(catalog_dir, model, as_json):
         emit_json(doc)
     else:
         say("\n".join(list_lines(doc)))
+    return ExitCode.OK
 
 
-def _finish(doc: dict, error, as_json: bool, lines: list[str]) -> None:
+def _finish(doc: dict, error, as_json: bool, lines: list[str]) -> int:
+    """Print a report (its JSON, or its lines) and return its exit code."""
     if as_json:
         if error is not None:
             doc = {"ok": False, "error": error.to_json(), **{k: v for k, v in doc.items() if k != "ok"}}
         emit_json(doc)
     else:
         say("\n".join(lines))
-    if error is not None:
-        if not as_json:
-            render_error(error, False)
-        else:
-            say(f"Error: {error.message}", err=True)
-        sys.exit(error.exit_code)
+    if error is None:
+        return ExitCode.OK
+    say(error_line(error.message), err=True)
+    return error.exit_code
 
 
 @catalog.command(
@@ -195,7 +174,6 @@ Exit codes: 0 done, 2 no catalog given, 4 a file no longer matches its line
 )
 @catalog_option
 @json_option
-@handle_errors
 def index(catalog_dir, as_json):
     """Add a SHA256SUMS line for every file that has none.
 
@@ -226,7 +204,7 @@ def index(catalog_dir, as_json):
     lines += [f"  line {p.line} [missing]: {p.why}" for p in report.missing]
     if report.excluded:
         lines.append(f"Given no line (hidden, sidecar or unfinished): {', '.join(report.excluded)}")
-    _finish(doc, error, as_json, lines)
+    return _finish(doc, error, as_json, lines)
 
 
 @catalog.command(
@@ -242,7 +220,6 @@ missing or unreadable, or the index has bad lines.""",
 )
 @catalog_option
 @json_option
-@handle_errors
 def verify(catalog_dir, as_json):
     """Re-read every indexed file and compare it with its SHA256SUMS line.
 
@@ -268,4 +245,4 @@ def verify(catalog_dir, as_json):
     lines += [f"  line {b.line} [{b.code}]: {b.message}" for b in report.bad_lines]
     if report.not_indexed:
         lines.append(f"No line yet (not used until indexed): {', '.join(report.not_indexed)}")
-    _finish(doc, error, as_json, lines)
+    return _finish(doc, error, as_json, lines)

@@ -7,7 +7,8 @@ import sys
 import click
 
 from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
-from stager.cli.output import emit_json, handle_errors, json_option, say
+from stager.cli.output import emit_json, json_option, say
+from stager.errors import ExitCode
 
 
 @click.command(
@@ -25,7 +26,6 @@ Exit codes: 0 allowed, 2 bad input, 3 refused by the manufacturer's rules.""",
 @terminal_option
 @rule_options
 @json_option
-@handle_errors
 def check(model, kit, terminal, from_kit, built, ocpp, mid, router, as_json):
     """Check a kit (and terminal) against the manufacturer's rules for a model.
 
@@ -40,4 +40,4 @@ def check(model, kit, terminal, from_kit, built, ocpp, mid, router, as_json):
         emit_json(decision.to_json())
     else:
         say("\n".join(decision_lines(decision, sys.stdout)))
-    sys.exit(0 if decision.allowed else 3)
+    return ExitCode.OK if decision.allowed else ExitCode.REFUSED

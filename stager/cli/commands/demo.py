@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from stager.cli.output import handle_errors, say, style
+from stager.cli.output import say, style
+from stager.cli.progress import card_bars
+from stager.cli.render import plan_lines, result_lines
 from stager.errors import BadInput
 
 CARD_MARK = ".stager-demo-card"
@@ -42,7 +44,6 @@ Examples:
   stager demo ~/stager-demo    (the demo catalog and card folder go there)""",
 )
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-@handle_errors
 def demo(directory):
     """Run the whole job on a built-in DEMO catalog (small files named by the convention,
     not real firmware) and a demo card folder: check the rules, plan, stage the file,
@@ -50,7 +51,6 @@ def demo(directory):
     from stager.card import prepare as lib
     from stager.card.verify import verify_card
     from stager.catalog.demo import build_demo_catalog
-    from stager.cli.commands.prepare import _plan_lines, _progress_factory
     from stager.cli.commands.verify import report_lines
     from stager.cli.render import decision_lines
     from stager.rules.engine import Query, decide
@@ -71,16 +71,16 @@ def demo(directory):
     query = Query("wbac", 318)
     plan = lib.make_plan(query, catalog_dir=catalog, targets=[card], allow_fixed=True)
     say("\n".join(decision_lines(plan.decision, sys.stdout)))
-    say("\n".join(_plan_lines(plan, sys.stdout)))
+    say("\n".join(plan_lines(plan, sys.stdout)))
 
     _heading("3. Staging: copy, read back from the card, compare, sidecar")
     # The demo's staging is recorded beside it, never in the workshop's own history.
-    results = lib.run(plan, progress_factory=_progress_factory(), report=say, history_path=root / "history.jsonl")
-    for line in lib.result_lines(plan, results, sys.stdout):
+    results = lib.run(plan, progress_factory=card_bars(), report=say, history_path=root / "history.jsonl")
+    for line in result_lines(plan, results, sys.stdout):
         say(line)
     code = lib.exit_code(results)
     if code:
-        sys.exit(code)
+        return code
 
     _heading(f"4. On site: stager verify --target {card}")
     report = verify_card(card)
@@ -91,4 +91,4 @@ def demo(directory):
         f"Done. Look at {card}: the firmware file and its .sha256 sidecar "
         f"(`sha256sum -c *.sha256` in that folder checks it too)."
     )
-    sys.exit(report.exit_code)
+    return report.exit_code

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from stager.cli.output import emit_json, handle_errors, json_option, say, style
+from stager.cli.output import emit_json, json_option, say, style
+from stager.errors import ExitCode
 
 
 def matrix_document(rules, model_ids) -> dict:
@@ -59,7 +60,7 @@ def matrix_document(rules, model_ids) -> dict:
     return {
         "models": models,
         "forbidden_kits": sorted(rules.forbidden_kits),
-        "forbidden_section": rules.forbidden["section"],
+        "forbidden_section": rules.forbidden.section,
         "routers": routers,
         "notes": [
             {"note": n.number, "code": n.code, "title": n.title, "steps": list(n.steps), "after": n.after}
@@ -85,7 +86,7 @@ def model_lines(rules, m) -> list[str]:
         row = "".join(_cell("OK" if m.cell(k, t) else "KO", m.cell(k, t), width) for t in m.terminals)
         lines.append(f"{k:<9}" + row.rstrip())
     forbidden = ", ".join(map(str, sorted(rules.forbidden_kits)))
-    lines.append(f"Kit {forbidden}: never to be used (section {rules.forbidden['section']}).")
+    lines.append(f"Kit {forbidden}: never to be used (section {rules.forbidden.section}).")
     return lines
 
 
@@ -127,7 +128,6 @@ Examples:
 )
 @click.option("--model", "-m", metavar="MODEL", help="Show only this model's table (p22, p50, wbac).")
 @json_option
-@handle_errors
 def matrix(model, as_json):
     """Draw the kit/terminal compatibility tables and the router tables of the note.
 
@@ -141,8 +141,9 @@ def matrix(model, as_json):
     ids = [parse_model(model, rules)] if model else list(rules.models)
     if as_json:
         emit_json(matrix_document(rules, ids))
-        return
+        return ExitCode.OK
     blocks = [model_lines(rules, rules.models[i]) for i in ids]
     blocks += [router_lines(rules, r) for r in rules.routers.values()]
     blocks.append(notes_lines(rules))
     say("\n\n".join("\n".join(b) for b in blocks))
+    return ExitCode.OK

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from stager.cli.output import emit_json, handle_errors, json_option, say, style
+from stager.cli.output import emit_json, json_option, say, style
+from stager.errors import ExitCode
 
 
 @click.command(
@@ -16,7 +17,6 @@ Examples:
   stager media --json | jq '.media[].mountpoint'""",
 )
 @json_option
-@handle_errors
 def media(as_json):
     """List the removable media mounted now (SD cards, USB sticks): mount point, device,
     label, file system, size, free space, why it counts as removable, and the firmware
@@ -27,13 +27,13 @@ def media(as_json):
     found = detect()
     if as_json:
         emit_json({"media": [m.to_json() for m in found]})
-        return
+        return ExitCode.OK
     if not found:
         say(
             "No removable card or USB stick is mounted. Insert the card (and mount it if your "
             "system does not), then run 'stager media' again."
         )
-        return
+        return ExitCode.OK
     for m in found:
         ro = style(" READ-ONLY", sys.stdout, fg="red", bold=True) if m.read_only else ""
         say(style(m.mountpoint, sys.stdout, bold=True) + ro)
@@ -43,3 +43,4 @@ def media(as_json):
         if vendor:
             say(f"  {vendor}")
         say(f"  firmware on it: {', '.join(m.firmware_files) if m.firmware_files else 'none'}")
+    return ExitCode.OK

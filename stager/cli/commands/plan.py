@@ -9,9 +9,10 @@ import click
 
 from stager.cli.commands.catalog import catalog_option, lang_option
 from stager.cli.options import parsed_by, rule_options
-from stager.cli.output import emit_json, handle_errors, json_option, say, style, warn
+from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.errors import BadInput
 from stager.rules import inputs
+from stager.rules.engine import master_sd_text
 from stager.rules.loader import rules
 
 
@@ -53,8 +54,7 @@ def checklist(site, stream) -> list[str]:
     if bring["master_sd"]:
         migrated = [p.charger.id for p in site.plans if p.migrates]
         lines.append(
-            f"  [ ] the MASTER SD (MADIC ref. 17806385, procedure NT-23006): {bring['master_sd']} "
-            f"migration(s), charger(s) {', '.join(migrated)}"
+            f"  [ ] {master_sd_text(rules())}: {bring['master_sd']} migration(s), charger(s) {', '.join(migrated)}"
         )
     by_id = {p.charger.id: p for p in site.plans}
     for card in bring["cards"]:
@@ -126,37 +126,33 @@ the note rules out, 4 the catalog lacks a file, else 0.""",
 @catalog_option
 @click.option("--site", metavar="FILE.csv", help="Plan every charger of a site from a CSV file.")
 @json_option
-@handle_errors
 def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, with_hex, catalog_dir, site, as_json):
     """Plan the visit: from what is installed now to the target, the ordered steps with
     the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the
     router), and what to bring."""
-    from stager.plan.charger import Charger, plan_charger
-    from stager.plan.site import SitePlan, plan_site
+    from stager.plan.charger import Charger
+    from stager.plan.site import plan_one, plan_site
 
     catalog = None
     if catalog_dir is not None or os.environ.get("STAGER_CATALOG", "").strip():
         from stager.catalog.folder import open_catalog
 
         catalog = open_catalog(catalog_dir)
+    charger_options = {
+        "--model": model,
+        "--kit": kit,
+        "--terminal": terminal,
+        "--from-kit": from_kit,
+        "--built": built,
+        "--ocpp": ocpp,
+        "--mid": mid,
+        "--router": router,
+        "--to": to,
+        "--lang": lang,
+        "--hex": with_hex,
+    }
     if site is not None:
-        given = [
-            name
-            for name, value in (
-                ("--model", model),
-                ("--kit", kit),
-                ("--terminal", terminal),
-                ("--from-kit", from_kit),
-                ("--built", built),
-                ("--ocpp", ocpp),
-                ("--mid", mid),
-                ("--router", router),
-                ("--to", to),
-                ("--lang", lang),
-                ("--hex", with_hex),
-            )
-            if value
-        ]
+        given = [name for name, value in charger_options.items() if value]
         if given:
             raise BadInput(f"with --site, each charger's values come from the CSV's columns: drop {', '.join(given)}.")
         result = plan_site(site, catalog)
@@ -176,18 +172,16 @@ def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, wit
             ocpp=ocpp,
             lang=lang,
             to=to,
-            hex=with_hex,
+            with_hex=with_hex,
         )
-        result = SitePlan(
-            plans=[plan_charger(charger, catalog)], catalog=str(catalog.root) if catalog is not None else None
-        )
+        result = plan_one(charger, catalog)
     if as_json:
         emit_json(result.to_json())
     else:
         say("\n".join(checklist(result, sys.stdout)))
     for line in summary(result):
         warn(line)
-    sys.exit(result.exit_code)
+    return result.exit_code
 
 
 def summary(site) -> list[str]:

@@ -9,25 +9,10 @@ import click
 
 from stager.cli.commands.catalog import catalog_option, lang_option
 from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
-from stager.cli.output import emit_json, handle_errors, json_option, say, style
+from stager.cli.output import emit_json, json_option, say, style
+from stager.cli.progress import card_bars
+from stager.cli.render import plan_lines, result_lines
 from stager.errors import BadInput
-
-
-def _plan_lines(plan, stream) -> list[str]:
-    from stager.cli.render import human_bytes
-
-    lines = [f"Catalog {plan.catalog_root}:"]
-    for f in plan.files:
-        lines.append(f"  {f.name}  ({f.role}, {human_bytes(f.bytes)}, sha256 {f.sha256[:16]}...)")
-    for n in plan.selection.notes:
-        lines.append(f"  note: {n.message}")
-    if plan.targets:
-        for t in plan.targets:
-            free = f", {human_bytes(t.free_bytes)} free" if t.free_bytes else ""
-            lines.append(f"Target {t.describe()}{free}")
-    elif plan.target_problem is not None:
-        lines.append(f"Target: none yet ({plan.target_problem.message})")
-    return lines
 
 
 @click.command(
@@ -73,7 +58,6 @@ problem, 5 media problem, 6 verification failed (the copy is removed), 130 inter
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--eject", is_flag=True, help="After success, unmount and eject the card where the system allows.")
 @json_option
-@handle_errors
 def prepare(
     model,
     kit,
@@ -103,7 +87,7 @@ def prepare(
     out = sys.stderr if as_json else sys.stdout
     query = query_from(model, kit, terminal, from_kit, built, ocpp, mid, router)
     try:
-        _prepare(
+        return _prepare(
             lib,
             query,
             out,
@@ -146,8 +130,8 @@ def _prepare(
         raise
     if not as_json:
         say("\n".join(decision_lines(plan.decision, out)))
-        say("\n".join(_plan_lines(plan, out)))
-    progress = None if (as_json or quiet) else _progress_factory()
+        say("\n".join(plan_lines(plan, out)))
+    progress = None if (as_json or quiet) else card_bars()
 
     if dry_run:
         lib.check_files(plan, progress)
@@ -177,7 +161,7 @@ def _prepare(
                     fg="green",
                 )
             )
-        sys.exit(worst)
+        return worst
 
     if not yes:
         _confirm(plan)
@@ -195,20 +179,12 @@ def _prepare(
     if as_json:
         emit_json(plan.to_json(dry_run=False, results=results))
     else:
-        for line in lib.result_lines(plan, results, out):
+        for line in result_lines(plan, results, out):
             say(line)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if worst == 0 and eject:
         lib.eject_all(plan, report=lambda text: say(text, err=as_json))
-    sys.exit(worst)
-
-
-def _progress_factory():
-    if not sys.stderr.isatty():
-        return None
-    from stager.card.staging import tqdm_progress
-
-    return tqdm_progress
+    return worst
 
 
 def _confirm(plan) -> None:

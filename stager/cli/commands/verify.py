@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from stager.cli.output import emit_json, handle_errors, json_option, say, style
+from stager.cli.output import emit_json, json_option, say, style
 
 
 def report_lines(report, stream) -> list[str]:
@@ -59,7 +59,6 @@ Exit codes: 0 all good, 3 a file the rules refuse, 5 no firmware on the card,
 )
 @click.option("--target", required=True, metavar="DIR", help="The card's folder (its mount point).")
 @json_option
-@handle_errors
 def verify(target, as_json):
     """Check every firmware file on the card root: its .sha256 sidecar, its SHA-256 read
     back from the card (not from the cache), what its name says and whether the rules
@@ -72,4 +71,4 @@ def verify(target, as_json):
     else:
         for line in report_lines(report, sys.stdout):
             say(line)
-    sys.exit(report.exit_code)
+    return report.exit_code

@@ -1,0 +1,131 @@
+"""The catalog's values: a scanned entry, a file chosen for staging, a selection, an
+index problem. Leaf types, imported by every other catalog module and by nothing
+they import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stager.rules.engine import Reason, table_cell
+from stager.rules.names import BadName, ParsedName
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One scanned file."""
+
+    relpath: str  # relative to the catalog root, with '/'
+    path: Path
+    bytes: int
+    status: str
+    why: str
+    parsed: ParsedName | BadName
+    sha256: str | None = None  # from its index line
+    line: int | None = None
+    duplicates: tuple[str, ...] = ()  # other paths with the same canonical name
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def firmware(self) -> ParsedName:
+        """The reading of a recognised firmware name (selection works on these only)."""
+        if not self.parsed.ok:
+            raise TypeError(f"{self.relpath} is not a recognised firmware name: {self.parsed.why}")
+        return self.parsed
+
+    def to_json(self) -> dict:
+        p = self.parsed
+        out = {
+            "path": self.relpath,
+            "name": self.name,
+            "bytes": self.bytes,
+            "status": self.status,
+            "why": self.why,
+            "sha256": self.sha256,
+            "line": self.line,
+            "duplicates": list(self.duplicates),
+        }
+        if p.ok:
+            out.update(
+                model=p.model,
+                kit=p.kit,
+                terminal=p.terminal,
+                pack=p.pack,
+                role=p.role,
+                format=p.format,
+                canonical=p.name,
+                rules=table_cell(p.model, p.kit, p.terminal),
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class CatalogFile:
+    """A file chosen for staging: its index checksum is what the copy must match."""
+
+    name: str
+    relpath: str
+    path: Path
+    role: str  # "bundle" | "hex"
+    bytes: int
+    sha256: str
+    parsed: ParsedName = field(compare=False, repr=False)
+    line: int = field(default=0, compare=False)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "path": self.relpath,
+            "pack": self.parsed.pack,
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What :func:`stager.catalog.select.select` chose; iterates as its files (bundle first)."""
+
+    files: tuple[CatalogFile, ...]
+    pack: str | None
+    notes: tuple[Reason, ...] = ()
+
+    def __iter__(self):
+        return iter(self.files)
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        return self.files[i]
+
+    @property
+    def bundle(self) -> CatalogFile:
+        return self.files[0]
+
+    @property
+    def hex(self) -> CatalogFile | None:
+        return next((f for f in self.files if f.role == "hex"), None)
+
+    def to_json(self) -> dict:
+        return {
+            "files": [f.to_json() for f in self.files],
+            "pack": self.pack,
+            "notes": [n.to_json() for n in self.notes],
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the scan could not use: a folder, a link, a line naming a missing file."""
+
+    path: str
+    why: str
+    line: int | None = None
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "why": self.why, "line": self.line}
