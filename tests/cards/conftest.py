@@ -172,6 +172,7 @@ class Card:
     def unmount(self) -> None:
         if not self.mounted or not os.path.ismount(self.mountpoint):  # stager may have ejected it
             self.mounted = False
+            self._wait_daemon_gone()
             return
         unmount = ["umount"] if self.fs == "ext4" else ["fusermount", "-u"]
         for _ in range(50):
@@ -181,6 +182,27 @@ class Card:
         else:
             sh("umount", "-l", self.mountpoint, check=False)
         self.mounted = False
+        self._wait_daemon_gone()
+
+    def _wait_daemon_gone(self, timeout: float = 20.0) -> None:
+        """fusermount -u returns before the FUSE daemon has written its last blocks and closed
+        the device: wait for the process whose arguments name this mount point to end."""
+        want = str(self.mountpoint).encode()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = False
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        argv = f.read().split(b"\0")
+                    busy = want in argv and any(d in argv[0] for d in (b"fusefat", b"exfat"))
+                except OSError:
+                    continue
+                if busy:
+                    break
+            if not busy:
+                return
+            time.sleep(0.05)
 
     def eject(self) -> None:
         """Unmount, drop the flag, detach the loop device: the image is then on its own."""

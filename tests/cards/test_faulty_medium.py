@@ -85,7 +85,7 @@ def test_writes_past_n_bytes_are_dropped_on_the_device(make_faulty_card):
     card = make_faulty_card()
     raw(card)
     offset = 40 * MiB  # far from the file system's structures
-    card.set_faults(drop_writes(after=8 * KiB))
+    card.set_faults(drop_writes(after=8 * KiB, start=offset, end=offset + MiB))  # counts this MiB only
     fd = os.open(card.loop, os.O_WRONLY)
     try:
         os.pwrite(fd, b"k" * 16 * KiB, offset)
@@ -298,7 +298,7 @@ def test_a_killed_test_run_leaves_nothing_attached(faulty_namespace, tmp_path):
         time.sleep(0.1)
     assert loop not in card_sh("losetup", "-a")
     assert not os.path.exists(f"/proc/{server}") or "zombie" in Path(f"/proc/{server}/status").read_text()
-    assert not mounted(tmp_path / "mnt") and not mounted(tmp_path / "medium" / "medium")
+    assert not mounted(tmp_path / "mnt") and not mounted(tmp_path / "medium" / "served")
 
 
 def test_the_control_file_refuses_a_bad_fault(make_faulty_card):

@@ -10,7 +10,8 @@ A fault is a dict (it travels as JSON through the control file):
      "match": "hex",                 # only requests whose data holds these bytes
                                      #   (write: the bytes written; read: the bytes stored)
      "after": int,                   # only once this many bytes of that op went by since the
-                                     #   fault was set (drop: the first N bytes are stored)
+                                     #   fault was set, inside [start, end) where given
+                                     #   (drop: the first N bytes are stored)
      "times": int,                   # at most this many hits, then the fault is spent
      "offset": int, "at": int, "mask": int,   # flip: the image byte at offset, or the byte
                                               #   `at` past the start of `match`; XOR mask (1)
@@ -240,7 +241,7 @@ class Engine:
             self.written[first : last + 1] = b"\x01" * (last - first + 1)
             for f in self.faults:
                 if f["op"] in ("write", "any"):
-                    f["seen"] += len(data)
+                    f["seen"] += _overlap(f, offset, len(data))
         stored = self._pwrite(data, offset, keep)
         with self.lock:
             self.stats["stored_bytes"] += stored
@@ -261,7 +262,7 @@ class Engine:
         if "match" in f and f["match"] not in data:
             return False
         if f["kind"] == "drop":
-            if "after" in f and f["seen"] + len(data) <= f["after"]:
+            if "after" in f and f["seen"] + _overlap(f, offset, len(data)) <= f["after"]:
                 return False
         elif "after" in f and f["seen"] < f["after"]:
             return False
@@ -279,7 +280,7 @@ class Engine:
             if op == "read":
                 for f in self.faults:
                     if f["op"] in ("read", "any"):
-                        f["seen"] += len(data)
+                        f["seen"] += _overlap(f, offset, len(data))
             if hang is None:
                 return
             self.stats["hung"] += 1
@@ -292,6 +293,12 @@ class Engine:
             raise OSError(errno.EIO, "injected hang timed out")
 
 
+def _overlap(f: dict, offset: int, length: int) -> int:
+    """How many bytes of a request lie inside the fault's [start, end) (all, without one)."""
+    lo, hi = max(offset, f.get("start", 0)), min(offset + length, f.get("end", offset + length))
+    return max(0, hi - lo)
+
+
 def _drop_span(f: dict, offset: int, length: int) -> tuple[int, int]:
     """The part of a write (relative to its start) that a drop fault loses."""
     lo, hi = 0, length
@@ -300,7 +307,7 @@ def _drop_span(f: dict, offset: int, length: int) -> tuple[int, int]:
     if "end" in f:
         hi = min(hi, f["end"] - offset)
     if "after" in f:
-        lo = max(lo, f["after"] - f["seen"])
+        lo += max(0, f["after"] - f["seen"])
     if "match" in f:
         lo, hi = 0, length  # the whole request that carried the pattern
     return lo, max(lo, hi)

@@ -37,8 +37,9 @@ def _fault(kind: str, **kw) -> dict:
 
 
 def drop_writes(*, after=None, start=None, end=None, match: bytes | None = None, times=None) -> dict:
-    """Writes are acknowledged and not stored: past the first `after` bytes written from now,
-    inside [start, end) of the image, or every write request whose data holds `match`."""
+    """Writes are acknowledged and not stored: inside [start, end) of the image, past the first
+    `after` bytes written from now (into [start, end) where given), or every write request
+    whose data holds `match`."""
     return _fault("drop", after=after, start=start, end=end, match=match, times=times)
 
 
@@ -69,7 +70,7 @@ class FaultyMedium:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.image = self.root / "backing.img"  # the bytes the medium really holds
-        self.mountpoint = self.root / "medium"
+        self.mountpoint = self.root / "served"  # the FUSE mount: served/disk.img, served/control
         self.mountpoint.mkdir(exist_ok=True)
         self.served = self.mountpoint / "disk.img"
         self.control = self.mountpoint / "control"
