@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 import pytest
-from faulty.medium import FaultyMedium, stop_all
+from faulty.medium import FaultyMedium, io_error, served_paths, stop_all
 
 TOOLS = [
     "losetup",
@@ -172,6 +172,7 @@ class Card:
     def unmount(self) -> None:
         if not self.mounted or not os.path.ismount(self.mountpoint):  # stager may have ejected it
             self.mounted = False
+            self._wait_daemon_gone()
             return
         unmount = ["umount"] if self.fs == "ext4" else ["fusermount", "-u"]
         for _ in range(50):
@@ -181,6 +182,27 @@ class Card:
         else:
             sh("umount", "-l", self.mountpoint, check=False)
         self.mounted = False
+        self._wait_daemon_gone()
+
+    def _wait_daemon_gone(self, timeout: float = 20.0) -> None:
+        """fusermount -u returns before the FUSE daemon has written its last blocks and closed
+        the device: wait for the process whose arguments name this mount point to end."""
+        want = str(self.mountpoint).encode()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = False
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        argv = f.read().split(b"\0")
+                    busy = want in argv and any(d in argv[0] for d in (b"fusefat", b"exfat"))
+                except OSError:
+                    continue
+                if busy:
+                    break
+            if not busy:
+                return
+            time.sleep(0.05)
 
     def eject(self) -> None:
         """Unmount, drop the flag, detach the loop device: the image is then on its own."""
@@ -317,19 +339,23 @@ def faulty_namespace(card_namespace):
 
 
 class ReadCount:
-    """Sectors read from a loop device (/sys/block/loopN/stat) since it was made; frozen
-    when its ``with`` block ends."""
+    """What a ``with`` block read: ``sectors``/``bytes`` from the loop device
+    (/sys/block/loopN/stat), ``medium_bytes`` that reached the medium, and ``reread_bytes``
+    of those from blocks written before (a read-back that reached the medium; a page
+    cache's read-modify-write before a write does not count). Live inside the block,
+    frozen after it."""
 
     def __init__(self, card: FaultyCard):
         self.card = card
-        self.start = card.sectors_read()
+        self.start, self.start_stats = card.sectors_read(), card.stats()
         self.end: int | None = None
+        self.end_stats: dict | None = None
 
     def __enter__(self) -> ReadCount:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.end = self.card.sectors_read()
+        self.end, self.end_stats = self.card.sectors_read(), self.card.stats()
 
     @property
     def sectors(self) -> int:
@@ -338,6 +364,18 @@ class ReadCount:
     @property
     def bytes(self) -> int:
         return self.sectors * 512
+
+    def _medium(self, key: str) -> int:
+        stats = self.end_stats if self.end_stats is not None else self.card.stats()
+        return stats[key] - self.start_stats[key]
+
+    @property
+    def medium_bytes(self) -> int:
+        return self._medium("read_bytes")
+
+    @property
+    def reread_bytes(self) -> int:
+        return self._medium("reread_bytes")
 
 
 class FaultyCard(Card):
@@ -351,6 +389,8 @@ class FaultyCard(Card):
         _live_faulty.append(self)
         try:
             self._build(self.medium.served)
+            self.flush_device()
+            self.medium.reset_stats()  # count from the ready card: formatting is not a write to read back
         except BaseException:
             self.close()
             raise
@@ -389,6 +429,15 @@ class FaultyCard(Card):
         self.unmount()
         self.flush_device()
         self.mount()
+
+    def pull(self) -> None:
+        """The card is pulled: every request to the medium fails with EIO from now on, and the
+        card's file system is lazily unmounted (open files stay open, the mount point is left
+        as a plain folder). close() still detaches everything."""
+        self.medium.set_faults(io_error(op="any"))
+        unmount = ["umount", "-l"] if self.fs == "ext4" else ["fusermount", "-u", "-z"]
+        sh(*unmount, self.mountpoint, check=False)
+        self.mounted = False
 
     def read_device(self, offset: int, length: int) -> bytes:
         """Read the loop device with O_DIRECT (no page cache), from `offset` (a multiple of 4096)."""
@@ -438,9 +487,9 @@ def _sweep_faulty() -> None:
             pass
     stop_all()
     listing = sh("losetup", "-a", "-n", "-O", "NAME,BACK-FILE", check=False).stdout
-    for line in listing.splitlines():
+    for line in listing.splitlines():  # only ours: other worktrees may run the suite meanwhile
         name, _, back = line.strip().partition(" ")
-        if back.strip().endswith("/faulty/medium/disk.img"):
+        if back.strip().removesuffix(" (deleted)") in served_paths:
             sh("partx", "-d", name, check=False)
             sh("losetup", "-d", name, check=False)
 

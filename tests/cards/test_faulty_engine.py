@@ -43,6 +43,16 @@ def test_drop_after_n_bytes_keeps_the_first_n(engine):
     assert e.stats["dropped_bytes"] == 600
 
 
+def test_drop_after_n_bytes_of_a_range_counts_that_range_only(engine):
+    e = engine()
+    e.set_faults([drop_writes(after=100, start=4096, end=8192)])
+    e.write(b"o" * 4096, 0)  # outside: stored, not counted
+    e.write(b"i" * 150, 4046)  # 50 outside, 100 inside: all stored
+    e.write(b"j" * 50, 4196)  # past the first 100 of the range: lost
+    e.write(b"p" * 10, 8192)  # outside again: stored
+    assert e.read(4046, 150) == b"i" * 150 and e.read(4196, 50) == bytes(50) and e.read(8192, 10) == b"p" * 10
+
+
 def test_drop_a_range_and_a_matching_request(engine):
     e = engine()
     e.set_faults([drop_writes(start=10, end=20), drop_writes(match=b"NEEDLE")])

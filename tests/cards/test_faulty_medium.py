@@ -7,10 +7,13 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
-from faulty.medium import drop_writes, flip_byte, hang, io_error
+from faulty.medium import drop_writes, flip_byte, hang, io_error, mounted
 
 pytestmark = pytest.mark.cards
 FILESYSTEMS = ["fat32", "exfat", "ext4"]
@@ -82,7 +85,7 @@ def test_writes_past_n_bytes_are_dropped_on_the_device(make_faulty_card):
     card = make_faulty_card()
     raw(card)
     offset = 40 * MiB  # far from the file system's structures
-    card.set_faults(drop_writes(after=8 * KiB))
+    card.set_faults(drop_writes(after=8 * KiB, start=offset, end=offset + MiB))  # counts this MiB only
     fd = os.open(card.loop, os.O_WRONLY)
     try:
         os.pwrite(fd, b"k" * 16 * KiB, offset)
@@ -197,16 +200,105 @@ def test_a_fake_capacity_card_loses_what_it_cannot_hold(make_faulty_card, beyond
     assert got != data
 
 
-def test_a_partitioned_faulty_card_is_fully_detached(make_faulty_card):
+def test_the_medium_tells_a_read_back_from_a_read_modify_write(make_faulty_card):
+    card = make_faulty_card("fat32")
+    data = os.urandom(2 * MiB)
+    with card.count_reads() as writing:
+        (card.mountpoint / NAME).write_bytes(data)
+        card.flush_device()  # fusefat wrote 512-byte sectors: the page cache read each page first
+    assert writing.reread_bytes < len(data) // 4, "reads before a block is written are no read-back"
+    card.remount()
+    with card.count_reads() as reading:
+        assert (card.mountpoint / NAME).read_bytes() == data
+    assert reading.reread_bytes >= len(data) and reading.medium_bytes >= len(data)
+
+
+def test_a_partitioned_faulty_card_counts_and_is_fully_detached(make_faulty_card):
     card = make_faulty_card("exfat", partitioned=True)
     loop, medium = card.loop, card.medium
     assert card.device == loop + "p1" and os.path.exists(card.device)
-    (card.mountpoint / "A.TXT").write_bytes(b"a")
+    data = os.urandom(MiB)
+    (card.mountpoint / "A.BIN").write_bytes(data)
+    card.remount()
+    with card.count_reads() as reads:
+        assert (card.mountpoint / "A.BIN").read_bytes() == data
+    assert reads.bytes >= len(data)  # the whole disk's counter includes its partitions
     card.close()
     assert not os.path.exists(loop + "p1")
     assert str(medium.served) not in card_sh("losetup", "-a")
     assert not os.path.ismount(medium.mountpoint) and medium.proc is None
     assert not os.path.ismount(card.mountpoint)
+
+
+def test_a_hang_left_armed_is_released_when_the_card_is_closed(make_faulty_card):
+    card = make_faulty_card()
+    raw(card)
+    card.set_faults(hang(op="read", timeout=300))
+    out: list[bytes] = []
+    reader = threading.Thread(target=lambda: out.append(card.read_device(40 * MiB, 4 * KiB)))
+    reader.start()
+    card.medium.wait_for("hanging")
+    loop = card.loop
+    card.close()
+    reader.join(60)
+    assert out == [bytes(4 * KiB)] and not reader.is_alive()
+    assert loop not in card_sh("losetup", "-a")
+
+
+def test_a_dead_server_is_still_cleaned_up(make_faulty_card):
+    card = make_faulty_card("exfat")
+    loop, medium = card.loop, card.medium
+    assert medium.proc is not None
+    medium.proc.kill()
+    medium.proc.wait()
+    with pytest.raises(OSError):  # the medium is gone: the device fails
+        card.read_device(0, 4 * KiB)
+    card.close()
+    assert loop not in card_sh("losetup", "-a")
+    assert not mounted(medium.mountpoint) and not mounted(card.mountpoint)
+
+
+def test_a_pulled_card_fails_and_leaves_a_plain_folder(make_faulty_card):
+    card = make_faulty_card("fat32")
+    (card.mountpoint / "A.TXT").write_bytes(b"before")
+    card.pull()
+    assert not mounted(card.mountpoint)
+    assert not (card.mountpoint / "A.TXT").exists()  # the folder under the mount is empty
+    with pytest.raises(OSError) as err:
+        card.read_device(0, 4 * KiB)
+    assert err.value.errno == errno.EIO
+
+
+def test_a_killed_test_run_leaves_nothing_attached(faulty_namespace, tmp_path):
+    """The server notices that the process that started it is gone and detaches on its own."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from faulty.medium import FaultyMedium\n"
+        f"m = FaultyMedium({str(tmp_path / 'medium')!r}, size_mb=32)\n"
+        "loop = subprocess.run(['losetup', '-f', '--show', str(m.served)], capture_output=True, text=True,"
+        " check=True).stdout.strip()\n"
+        "subprocess.run(['mkfs.vfat', '-F', '32', loop], check=True, capture_output=True)\n"
+        f"mnt = {str(tmp_path / 'mnt')!r}\n"
+        "subprocess.run(['mkdir', '-p', mnt], check=True)\n"
+        "subprocess.run(['fusefat', '-o', 'rw+,blkdev,fsname=' + loop, loop, mnt], check=True)\n"
+        "print(loop, m.proc.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    run = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        loop, server = run.stdout.readline().split()
+        assert loop in card_sh("losetup", "-a")
+    finally:
+        run.kill()
+        run.wait()
+    deadline = time.monotonic() + 60
+    while (loop in card_sh("losetup", "-a") or os.path.exists(f"/proc/{server}")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert loop not in card_sh("losetup", "-a")
+    assert not os.path.exists(f"/proc/{server}") or "zombie" in Path(f"/proc/{server}/status").read_text()
+    assert not mounted(tmp_path / "mnt") and not mounted(tmp_path / "medium" / "served")
 
 
 def test_the_control_file_refuses_a_bad_fault(make_faulty_card):
@@ -220,3 +312,12 @@ def test_the_control_file_refuses_a_bad_fault(make_faulty_card):
 
 def card_sh(*cmd) -> str:
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_plain_ext4_card(make_card):
+    card = make_card("ext4", label="PULSECARD")
+    assert card_sh("blkid", "-o", "value", "-s", "TYPE", card.device) == "ext4"
+    (card.mountpoint / "A.BIN").write_bytes(b"ext4 bytes")
+    card.eject()
+    card.fsck()
+    assert card.files() == ["A.BIN"] and card.read("A.BIN") == b"ext4 bytes"

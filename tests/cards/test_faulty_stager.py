@@ -32,9 +32,13 @@ def prepare(run_stager, catalog, *extra):
     )
 
 
-def test_prepare_onto_a_card_that_drops_writes_is_not_staged(run_stager, make_faulty_card, firmware):
+ON_EVERY_CARD = ["fat32", "exfat", "ext4"]  # issue 12: the read-back now reaches the medium on every card
+
+
+@pytest.mark.parametrize("fs", ON_EVERY_CARD)
+def test_prepare_onto_a_card_that_drops_writes_is_not_staged(run_stager, make_faulty_card, firmware, fs):
     catalog, data = firmware
-    card = make_faulty_card("fat32")
+    card = make_faulty_card(fs)
     card.set_faults(drop_writes(match=data[MiB : MiB + 512]))  # the write carrying these bytes is lost
     r = prepare(run_stager, catalog)
     card.flush_device()  # whatever stager left in the page cache reaches the medium now
@@ -44,3 +48,19 @@ def test_prepare_onto_a_card_that_drops_writes_is_not_staged(run_stager, make_fa
     card.clear()
     card.eject()
     assert NAME not in card.files()
+
+
+@pytest.mark.parametrize("fs", ON_EVERY_CARD)
+def test_the_read_back_reads_the_whole_file_from_the_medium(run_stager, make_faulty_card, firmware, fs):
+    catalog, data = firmware
+    card = make_faulty_card(fs)
+    with card.count_reads() as reads:
+        r = prepare(run_stager, catalog)
+    if r.code != 0:
+        pytest.fail(f"a sound card must be staged: {r}")
+    assert reads.bytes >= len(data), f"the device read {reads.bytes} bytes"
+    # the device counter also counts fusefat's read-modify-write before each write: the
+    # medium says whether the bytes it was given were read back
+    assert reads.reread_bytes >= len(data), f"{reads.reread_bytes} bytes read back from the medium"
+    card.eject()
+    assert card.read(NAME) == data

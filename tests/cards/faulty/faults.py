@@ -10,7 +10,8 @@ A fault is a dict (it travels as JSON through the control file):
      "match": "hex",                 # only requests whose data holds these bytes
                                      #   (write: the bytes written; read: the bytes stored)
      "after": int,                   # only once this many bytes of that op went by since the
-                                     #   fault was set (drop: the first N bytes are stored)
+                                     #   fault was set, inside [start, end) where given
+                                     #   (drop: the first N bytes are stored)
      "times": int,                   # at most this many hits, then the fault is spent
      "offset": int, "at": int, "mask": int,   # flip: the image byte at offset, or the byte
                                               #   `at` past the start of `match`; XOR mask (1)
@@ -24,6 +25,10 @@ request fails with EIO. hang: the request blocks until released.
 The image may pretend to be bigger than it is (``apparent`` > the real size, a counterfeit
 card): bytes past the real size wrap around onto the start (``beyond="wrap"``) or are lost
 and read as zeros (``beyond="drop"``).
+
+``reread_bytes`` counts the bytes read from 4 KiB blocks that had been written before (since
+the engine started or its counters were reset): a read-back that reached the medium. Reads
+of a block before it is written (a page cache's read-modify-write) do not count.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import os
 import threading
 from typing import Any
 
+BLOCK = 4096
 KINDS = {"drop": "write", "flip": "read", "eio": "any", "hang": "any"}
 KEYS = {"kind", "op", "start", "end", "match", "after", "times", "offset", "at", "mask", "timeout", "then"}
 COUNTERS = (
@@ -42,6 +48,7 @@ COUNTERS = (
     "write_bytes",
     "stored_bytes",
     "dropped_bytes",
+    "reread_bytes",
     "flipped",
     "eio",
     "hung",
@@ -119,6 +126,7 @@ class Engine:
         self.lock = threading.Lock()
         self.faults: list[dict] = []
         self.stats = dict.fromkeys(COUNTERS, 0)
+        self.written = bytearray(-(-self.apparent // BLOCK))  # 1 where a write was acknowledged
 
     def close(self) -> None:
         self.release()
@@ -146,6 +154,7 @@ class Engine:
             hanging = self.stats["hanging"]  # requests still blocked stay counted
             self.stats = dict.fromkeys(COUNTERS, 0)
             self.stats["hanging"] = hanging
+            self.written = bytearray(len(self.written))
 
     def state(self) -> dict[str, Any]:
         with self.lock:
@@ -204,7 +213,18 @@ class Engine:
                         self.stats["flipped"] += 1
             self.stats["reads"] += 1
             self.stats["read_bytes"] += len(data)
+            self.stats["reread_bytes"] += self._written_bytes(offset, len(data))
         return bytes(data)
+
+    def _written_bytes(self, offset: int, length: int) -> int:
+        """How many bytes of [offset, offset+length) lie in blocks written before. Lock held."""
+        total, pos, end = 0, offset, offset + length
+        while pos < end:
+            block_end = min(end, (pos // BLOCK + 1) * BLOCK)
+            if self.written[pos // BLOCK]:
+                total += block_end - pos
+            pos = block_end
+        return total
 
     def write(self, data: bytes, offset: int) -> int:
         if offset + len(data) > self.apparent:
@@ -217,9 +237,11 @@ class Engine:
                     keep = _cut(keep, _drop_span(f, offset, len(data)))
             self.stats["writes"] += 1
             self.stats["write_bytes"] += len(data)
+            first, last = offset // BLOCK, (offset + len(data) - 1) // BLOCK
+            self.written[first : last + 1] = b"\x01" * (last - first + 1)
             for f in self.faults:
                 if f["op"] in ("write", "any"):
-                    f["seen"] += len(data)
+                    f["seen"] += _overlap(f, offset, len(data))
         stored = self._pwrite(data, offset, keep)
         with self.lock:
             self.stats["stored_bytes"] += stored
@@ -240,7 +262,7 @@ class Engine:
         if "match" in f and f["match"] not in data:
             return False
         if f["kind"] == "drop":
-            if "after" in f and f["seen"] + len(data) <= f["after"]:
+            if "after" in f and f["seen"] + _overlap(f, offset, len(data)) <= f["after"]:
                 return False
         elif "after" in f and f["seen"] < f["after"]:
             return False
@@ -258,7 +280,7 @@ class Engine:
             if op == "read":
                 for f in self.faults:
                     if f["op"] in ("read", "any"):
-                        f["seen"] += len(data)
+                        f["seen"] += _overlap(f, offset, len(data))
             if hang is None:
                 return
             self.stats["hung"] += 1
@@ -271,6 +293,12 @@ class Engine:
             raise OSError(errno.EIO, "injected hang timed out")
 
 
+def _overlap(f: dict, offset: int, length: int) -> int:
+    """How many bytes of a request lie inside the fault's [start, end) (all, without one)."""
+    lo, hi = max(offset, f.get("start", 0)), min(offset + length, f.get("end", offset + length))
+    return max(0, hi - lo)
+
+
 def _drop_span(f: dict, offset: int, length: int) -> tuple[int, int]:
     """The part of a write (relative to its start) that a drop fault loses."""
     lo, hi = 0, length
@@ -279,7 +307,7 @@ def _drop_span(f: dict, offset: int, length: int) -> tuple[int, int]:
     if "end" in f:
         hi = min(hi, f["end"] - offset)
     if "after" in f:
-        lo = max(lo, f["after"] - f["seen"])
+        lo += max(0, f["after"] - f["seen"])
     if "match" in f:
         lo, hi = 0, length  # the whole request that carried the pattern
     return lo, max(lo, hi)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -38,8 +37,9 @@ def _fault(kind: str, **kw) -> dict:
 
 
 def drop_writes(*, after=None, start=None, end=None, match: bytes | None = None, times=None) -> dict:
-    """Writes are acknowledged and not stored: past the first `after` bytes written from now,
-    inside [start, end) of the image, or every write request whose data holds `match`."""
+    """Writes are acknowledged and not stored: inside [start, end) of the image, past the first
+    `after` bytes written from now (into [start, end) where given), or every write request
+    whose data holds `match`."""
     return _fault("drop", after=after, start=start, end=end, match=match, times=times)
 
 
@@ -70,7 +70,7 @@ class FaultyMedium:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.image = self.root / "backing.img"  # the bytes the medium really holds
-        self.mountpoint = self.root / "medium"
+        self.mountpoint = self.root / "served"  # the FUSE mount: served/disk.img, served/control
         self.mountpoint.mkdir(exist_ok=True)
         self.served = self.mountpoint / "disk.img"
         self.control = self.mountpoint / "control"
@@ -85,6 +85,7 @@ class FaultyMedium:
                 args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
         _started.append(self)
+        served_paths.add(str(self.served))
         self._wait_mounted()
 
     def _wait_mounted(self) -> None:
@@ -124,6 +125,7 @@ class FaultyMedium:
         self.command(release=True)
 
     def reset_stats(self) -> None:
+        """Counters to 0, and no block counts as written any more (for reread_bytes)."""
         self.command(reset_stats=True)
 
     def state(self) -> dict:
@@ -131,8 +133,9 @@ class FaultyMedium:
             return json.loads(f.read())
 
     def stats(self) -> dict:
-        """reads, writes, read_bytes, write_bytes, stored_bytes, dropped_bytes, flipped, eio,
-        hung (requests that hung), hanging (blocked now), released, timed_out."""
+        """reads, writes, read_bytes, write_bytes, stored_bytes, dropped_bytes, reread_bytes
+        (read from blocks written since the last reset), flipped, eio, hung (requests that
+        hung), hanging (blocked now), released, timed_out."""
         return self.state()["stats"]
 
     def faults(self) -> list[dict]:
@@ -167,20 +170,41 @@ class FaultyMedium:
                 self.clear()
             except OSError:
                 pass
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(STOP_TIMEOUT)
+            # An unmount ends libfuse's loop cleanly. It is refused while a loop device still
+            # holds the file (a detached device lets go once its last user, e.g. a fusefat
+            # that is still exiting, closes it): try for a while, then SIGTERM, then SIGKILL.
+            for _ in range(50):
+                if subprocess.run(["umount", str(self.mountpoint)], capture_output=True).returncode == 0:
+                    break
+                time.sleep(0.1)
+            for stop in (None, self.proc.terminate, self.proc.kill):
+                if stop:
+                    stop()
+                try:
+                    self.proc.wait(STOP_TIMEOUT)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
         self.proc = None
-        if os.path.ismount(self.mountpoint):
+        if mounted(self.mountpoint):  # a dead server's mount answers ENOTCONN: ismount() says no
             subprocess.run(["umount", "-l", str(self.mountpoint)], capture_output=True, check=False)
         if self in _started:
             _started.remove(self)
 
 
+def mounted(path: Path) -> bool:
+    """Is something mounted on path in this mount namespace (from /proc/self/mountinfo)?"""
+    want = os.path.abspath(path)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].encode().decode("unicode_escape")  # \040 for a space
+            if point == want:
+                return True
+    return False
+
+
 _started: list[FaultyMedium] = []
+served_paths: set[str] = set()  # every file this process served: the sweep detaches loops on these only
 
 
 def stop_all() -> None:

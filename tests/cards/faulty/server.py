@@ -4,7 +4,10 @@ engine (faults.py), and a control file, ``/control``.
     python server.py IMAGE MOUNTPOINT [--apparent BYTES] [--beyond wrap|drop]
 
 Runs in the foreground, multithreaded (a hung request blocks one thread only, so the control
-file still answers), until SIGTERM or an unmount. Both files are opened with direct_io, so
+file still answers), until SIGTERM or an unmount. If the process that started it dies
+(a test run killed), it cleans up on its own: hung requests released, the card file
+systems on loop devices over its file lazily unmounted, those loop devices detached, then
+it stops. Both files are opened with direct_io, so
 every read and write of the image reaches the engine (the kernel keeps no page cache of it).
 
 Control: write one JSON object to /control and close it; it is applied when the file is
@@ -22,7 +25,10 @@ import errno
 import itertools
 import json
 import logging
+import os
+import signal
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -34,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faults import Engine, FaultError
 
 IMAGE, CONTROL = "/disk.img", "/control"
+ORPHAN_GRACE = 10.0  # seconds an orphaned server waits for its mount to end before it exits
 
 
 class Served(fuse.Operations):
@@ -143,6 +150,38 @@ class Served(fuse.Operations):
         return {"f_bsize": 4096, "f_frsize": 4096, "f_blocks": 0, "f_bfree": 0, "f_bavail": 0, "f_namemax": 255}
 
 
+def _orphaned(engine: Engine, mountpoint: str) -> None:
+    """The test process is gone and nobody will detach what sits on this medium: do it."""
+    served = os.path.join(mountpoint, IMAGE[1:])
+    logging.warning("the test process is gone: detaching what sits on %s", served)
+    engine.set_faults([])
+    engine.release()
+    listing = subprocess.run(["losetup", "-a", "-n", "-O", "NAME,BACK-FILE"], capture_output=True, text=True)
+    loops = [n for n, _, b in (x.strip().partition(" ") for x in listing.stdout.splitlines()) if b.strip() == served]
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split(" - ", 1) for line in f]
+    for loop in loops:
+        for fields, rest in mounts:
+            source = rest.split()[1]
+            if source == loop or source.startswith(loop + "p"):  # /dev/loopN or its partitions
+                subprocess.run(["umount", "-l", fields.split()[4]], capture_output=True)
+        subprocess.run(["partx", "-d", loop], capture_output=True)
+        subprocess.run(["losetup", "-d", loop], capture_output=True)  # busy: detached when last closed
+    # Our own mount, lazily: libfuse's loop ends once the last loop device lets the file go.
+    subprocess.run(["umount", "-l", mountpoint], capture_output=True)
+    time.sleep(ORPHAN_GRACE)
+    os._exit(0)  # still here: the kernel aborts the connection when /dev/fuse closes
+
+
+def _watch_parent(engine: Engine, mountpoint: str) -> None:
+    # SIGTERM must reach a libfuse thread (it wakes the session loop), never this one
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    _orphaned(engine, mountpoint)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("image")
@@ -155,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     options = {"foreground": True, "raw_fi": True, "fsname": "faultymedium", "subtype": "faulty"}
     if fuse.fuse_version_major == 2:
         options["big_writes"] = True  # libfuse 3 always allows writes over 4 KiB
+    mountpoint = os.path.abspath(args.mountpoint)
+    threading.Thread(target=_watch_parent, args=(engine, mountpoint), daemon=True).start()
     try:
         fuse.FUSE(Served(engine), args.mountpoint, **options)
     finally:
