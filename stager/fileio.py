@@ -1,8 +1,16 @@
 """The base of every file operation stager makes: one read-and-hash loop, one buffer
-size, one folder fsync, one "is this path inside that root" test.
+size, one folder fsync, one "is this path inside that root" test, and safe reads.
 
 Every layer above (catalog, card) streams and hashes through :func:`hash_stream`; no
 other module imports hashlib for file contents.
+
+- :func:`read_regular`: the bytes of a small file that must be a regular file; a FIFO,
+  a device, a socket or a folder is refused without being read (so it cannot hang
+  stager or have a device's side effects), and a file over ``limit`` bytes is refused.
+- :func:`path_kind`: what is at a path ("missing", "dir", "file" or another kind), with
+  the system's errors raised for the caller to word.
+- :func:`os_error_text`: an :class:`OSError` as one sentence naming the path and what to
+  do (ENAMETOOLONG, ENOTCONN, EACCES...), for the messages of the error tree.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 import threading
 
 #: One buffer size for every streamed read, copy and read-back (8 MiB).
@@ -77,3 +86,115 @@ def fsync_dir(folder) -> None:
 def is_under(path: str, root: str) -> bool:
     """True when the (already resolved) ``path`` is ``root`` or inside it."""
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+# --------------------------------------------------------------------------- kinds of files
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def kind_of(mode: int) -> str:
+    """'a regular file', 'a folder', 'a FIFO (named pipe)', ... for a stat mode."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+class NotRegularFile(OSError):
+    """A path that should be a regular file is something else (never opened to read).
+    An OSError, so that code reporting ``e.strerror`` words it like any other error."""
+
+    def __init__(self, path, kind: str):
+        super().__init__(errno.EINVAL, f"it is {kind}, not a regular file", str(path))
+        self.kind = kind
+
+
+class FileTooLarge(OSError):
+    """A file read whole is larger than its limit (never read past the limit)."""
+
+    def __init__(self, path, limit: int):
+        super().__init__(errno.EFBIG, f"it is larger than {limit:,} bytes, more than such a file can be", str(path))
+        self.limit = limit
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
+def read_regular(path, limit: int | None = None) -> bytes:
+    """The bytes of the regular file at ``path`` (symbolic links followed).
+
+    Raises :class:`NotRegularFile` for a FIFO, device, socket or folder (checked before
+    opening, and again on the open file), :class:`FileTooLarge` past ``limit`` bytes, and
+    the system's OSError otherwise (FileNotFoundError for a missing file)."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotRegularFile(path, kind_of(st.st_mode))
+    fd = os.open(path, _OPEN_FLAGS)  # O_NONBLOCK: a FIFO swapped in meanwhile cannot block the open
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(path, kind_of(st.st_mode))
+        chunks, total = [], 0
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if limit is not None and total > limit:
+                raise FileTooLarge(path, limit)
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def path_kind(path) -> str:
+    """'missing', 'dir', 'file' or the kind of anything else at ``path`` (links
+    followed; a broken link is 'missing'). The system's other errors (ENAMETOOLONG,
+    ENOTCONN, EACCES, ENOTDIR on a part of the path that is a file...) are raised."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "missing"
+    if stat.S_ISDIR(st.st_mode):
+        return "dir"
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    return kind_of(st.st_mode)
+
+
+# --------------------------------------------------------------------------- wording errors
+#: errno -> the sentence after "{path}: " (named placeholders only).
+_SENTENCES = {
+    errno.ENAMETOOLONG: "the name is too long for this system (a name over 255 characters, or a path too long). "
+    "Use a shorter name.",
+    errno.ENOTCONN: "the medium mounted there no longer answers (it was removed, or its driver stopped). "
+    "Unmount it, insert the card again and retry.",
+    # A FUSE mount whose driver died answers ENOTCONN, or ECONNABORTED once the kernel aborted it.
+    errno.ECONNABORTED: "the medium mounted there no longer answers (it was removed, or its driver stopped). "
+    "Unmount it, insert the card again and retry.",
+    errno.EACCES: "permission denied. Check that your user may use it, or choose another place.",
+    errno.EPERM: "the system does not allow this operation (permission or a locked file). "
+    "Check the file is not locked or in use, or choose another place.",
+    errno.ENOTDIR: "a part of this path is a file, not a folder. Check the path.",
+    errno.ELOOP: "it is a loop of symbolic links. Check the path.",
+    errno.EIO: "input/output error: the medium may be damaged or was removed. Check it and retry.",
+    errno.EROFS: "the file system is read-only. Unlock the card (its lock switch) or remount it read-write.",
+    errno.ENOSPC: "no space is left on that medium. Free some space or use another medium.",
+    errno.EBUSY: "it is busy (in use by another program). Close that program and retry.",
+    errno.ENOENT: "it does not exist. Check the path.",
+    errno.EISDIR: "it is a folder, where a file is expected. Check the path.",
+}
+
+
+def os_error_text(e: OSError, path=None) -> str:
+    """One sentence for an OSError met on ``path`` (default: the error's own file name)."""
+    where = path if path is not None else (e.filename if e.filename is not None else "")
+    plain = e.errno is not None and not isinstance(e, NotRegularFile | FileTooLarge)
+    sentence = _SENTENCES.get(e.errno) if plain and e.errno is not None else None
+    if sentence is None:
+        sentence = f"{e.strerror or e}."
+    return f"{where}: {sentence}" if where != "" else sentence

@@ -12,10 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 
+from stager.errors import BadInput
+from stager.fileio import NotRegularFile, kind_of, os_error_text, read_regular
+
 FILE = "history.jsonl"
+#: A history larger than this is not read whole (a line a staging: years of work).
+MAX_BYTES = 64 * 1024 * 1024
 
 
 def data_home(environ=None, platform: str | None = None) -> Path:
@@ -84,16 +90,19 @@ def _lines(decision, target, sources, result) -> list[str]:
 def _append(path: Path, lines: list[str], warn) -> bool:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # O_NONBLOCK: a FIFO there cannot block the run (no reader: ENXIO); then only a regular file is written.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o644)
         try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise NotRegularFile(path, kind_of(mode))
             os.write(fd, "".join(lines).encode("utf-8", errors="backslashreplace"))
         finally:
             os.close(fd)
         return True
     except OSError as e:
-        (warn or _stderr)(
-            f"Warning: the staging history could not be written to {path} ({e.strerror}); the card is fine."
-        )
+        reason = os_error_text(e)
+        (warn or _stderr)(f"Warning: the staging history could not be written to {path} ({reason}); the card is fine.")
         return False
 
 
@@ -101,19 +110,50 @@ def read(path: Path | None = None, limit: int | None = 20, warn=None) -> list[di
     """The most recent entries, oldest first; damaged lines are skipped with a warning."""
     path = path or history_file()
     try:
-        raw = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+        raw = read_regular(path, MAX_BYTES).decode("utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         return []
+    except NotADirectoryError:
+        raise BadInput(
+            f"the stager data folder {path.parent} is not a folder: set STAGER_HOME to a folder "
+            f"(or unset it), or move that file away.",
+            code="history-unreadable",
+        ) from None
+    except OSError as e:
+        raise BadInput(
+            f"the staging history {path} cannot be read: {os_error_text(e, '')} "
+            f"Set STAGER_HOME to another folder, or move it away.",
+            code="history-unreadable",
+        ) from None
     out = []
     for num, line in enumerate(raw, 1):
         if not line.strip():
             continue
-        try:
-            entry = json.loads(line)
-            if not isinstance(entry, dict):
-                raise ValueError
-            out.append(entry)
-        except ValueError:
+        entry = _entry(line)
+        if entry is None:
             if warn:
                 warn(f"Warning: {path} line {num} is damaged and was skipped.")
+            continue
+        out.append(entry)
     return out[-limit:] if limit else out
+
+
+#: The keys of an entry and the types they may have (None: the key may be missing or null).
+_SHAPE = {"time": str, "target": str, "file": str, "result": str, "sha256": str, "decision": dict}
+
+
+def _entry(line: str) -> dict | None:
+    """One history line as an entry, or None when it is not one: not JSON, nested too
+    deep, not an object, or a known key of the wrong type (a null counts as missing)."""
+    if len(line) > 1 << 20:
+        return None
+    try:
+        entry = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(entry, dict):
+        return None
+    for key, kind in _SHAPE.items():
+        if entry.get(key) is not None and not isinstance(entry[key], kind):
+            return None
+    return {k: v for k, v in entry.items() if v is not None}

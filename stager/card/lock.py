@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import socket
+import stat
 
 from stager.errors import MediaError
 
@@ -35,10 +36,12 @@ def _alive(pid: int) -> bool:
 
 def _holder(pin) -> dict:
     try:
-        fd = pin.open(LOCK_NAME, os.O_RDONLY)
+        fd = pin.open(LOCK_NAME, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO there never blocks
     except OSError:
         return {}
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return {"host": "?", "pid": "?", "started": f"(not a lock file: {LOCK_NAME} is not a regular file)"}
         raw = os.read(fd, 4096)
     finally:
         os.close(fd)

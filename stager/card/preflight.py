@@ -165,7 +165,7 @@ def _preflight(sources, pin, fstype, free_bytes, size_bytes, clean, ops, dry_run
     _check_fstype(fstype, todo, pre)
     for victim in victims:  # --clean, once every check has passed
         if not dry_run:
-            ops.remove(pin, victim)
+            _remove_old(ops, pin, victim, pre.removed)
         pre.removed.append(victim)
     return pre
 
@@ -205,6 +205,22 @@ def _check_fstype(fstype, todo, pre: Preflight) -> None:
             f"the card's file system is {fstype}: the chargers read FAT32 or exFAT "
             f"cards. Format it as FAT32 unless you know the charger reads it."
         )
+
+
+def _remove_old(ops: FileOps, pin, victim: str, removed: list) -> None:
+    """Remove one old firmware file for --clean; MediaError (exit 5) when the system
+    refuses (a locked or read-only file, a file in use), naming what was removed."""
+    try:
+        ops.remove(pin, victim)
+    except OSError as e:
+        done = f" Already removed: {', '.join(removed)}." if removed else " Nothing was removed."
+        raise MediaError(
+            f"{pin.path}: the old firmware {victim} cannot be removed for --clean "
+            f"({e.strerror or e}): it may be locked, read-only or in use.{done} Nothing new was written. "
+            f"Unlock or remove it by hand, or use another card.",
+            code="clean-failed",
+            details={"file": victim, "removed": list(removed)},
+        ) from None
 
 
 def _write_probe(pin) -> None:

@@ -26,6 +26,7 @@ import errno
 import hashlib
 import os
 import secrets
+import stat as stat_mod
 import threading
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
@@ -207,10 +208,12 @@ def parse_sidecar(raw: bytes) -> tuple[str, str] | None:
 def read_sidecar(pin, name: str) -> tuple[str, str] | None:
     """The sidecar ``name`` on the pinned card (None when missing, unreadable or malformed)."""
     try:
-        fd = pin.open(name, os.O_RDONLY)
+        fd = pin.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO there never blocks
     except OSError:
         return None
     try:
+        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+            return None
         return parse_sidecar(os.read(fd, 4096))
     except OSError:
         return None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.errors import MediaError
+from stager.fileio import os_error_text, path_kind
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def resolve_targets(
         medium_for_path = medium_for_path or media.medium_for_path
     if not paths:
         plan = _the_one_card(detect())
+        if local:
+            card_folder(plan.path)  # a dead mount says so, not "read-only"
         _check_writable(plan, local)
         return [plan]
     if not local:
@@ -99,14 +102,7 @@ def resolve_targets(
     plans, seen = [], set()
     for raw in paths:
         path = Path(os.path.expanduser(str(raw)))
-        if not path.exists():
-            raise MediaError(
-                f"Target {raw} does not exist: is the card inserted and mounted there?", code="target-missing"
-            )
-        if not path.is_dir():
-            raise MediaError(
-                f"Target {raw} is not a folder: name the card's folder (its mount point).", code="target-not-folder"
-            )
+        card_folder(path, raw)
         real = path.resolve()
         if real in seen:
             raise MediaError(f"Target {raw} is named twice.", code="target-twice")
@@ -177,6 +173,24 @@ def _replayed_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
         )
     _check_writable(plan, local=False)
     return plan
+
+
+def card_folder(path: Path, raw=None) -> None:
+    """MediaError (exit 5) unless ``path`` is a folder that answers: missing, not a
+    folder, a name too long, a dead mount (ENOTCONN), no permission."""
+    raw = path if raw is None else raw
+    try:
+        kind = path_kind(path)
+        if kind == "dir":
+            os.listdir(path)  # a dead mount can still stat as a folder: ask for its content
+            return
+    except OSError as e:
+        raise MediaError(f"Target {os_error_text(e, raw)}", code="target-unreadable") from None
+    if kind == "missing":
+        raise MediaError(f"Target {raw} does not exist: is the card inserted and mounted there?", code="target-missing")
+    raise MediaError(
+        f"Target {raw} is not a folder: name the card's folder (its mount point).", code="target-not-folder"
+    )
 
 
 def _check_writable(plan: TargetPlan, local: bool = True) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.card.staging import FileOps, is_temp_name, media_error, read_sidecar
+from stager.card.targets import card_folder
 from stager.errors import ExitCode, MediaError
 from stager.fileio import Stopped
 from stager.rules.names import is_firmware_name
@@ -148,8 +149,7 @@ def verify_card(target, ops: FileOps | None = None, progress_factory=None, stop=
     from stager.card.pin import pin_card
 
     folder = Path(target)
-    if not folder.is_dir():
-        raise MediaError(f"{folder} is not a folder: is the card inserted and mounted there?", code="target-missing")
+    card_folder(folder)
     pin = pin_card(folder)
     try:
         return _verify(pin, ops or FileOps(), progress_factory, stop, catalog)
@@ -163,7 +163,6 @@ def _verify(pin, ops, progress_factory, stop, catalog) -> CardReport:
         entries = pin.files()
     except OSError as e:
         raise media_error(e, folder, "listing the card") from None
-    names = {n for n, _ in entries}
     firmware = [(n, size) for n, size in entries if is_firmware_name(n) and not n.startswith(".")]
     leftovers = tuple(n for n, _ in entries if is_temp_name(n))
     if not firmware:
@@ -180,7 +179,7 @@ def _verify(pin, ops, progress_factory, stop, catalog) -> CardReport:
             details={"leftovers": list(leftovers)} if leftovers else None,
         )
     out = [
-        _one(pin, ops, name, size, f"{name}.sha256" in names, progress_factory, stop, catalog)
+        _one(pin, ops, name, size, pin.exists(f"{name}.sha256"), progress_factory, stop, catalog)
         for name, size in firmware
     ]
     return CardReport(str(folder), tuple(out), leftovers, catalog)

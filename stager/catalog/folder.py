@@ -44,9 +44,12 @@ from stager.catalog.index import (
 )
 from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import BadInput, CatalogError
-from stager.fileio import is_under
+from stager.fileio import is_under, os_error_text, path_kind, read_regular
 from stager.rules import names
 from stager.rules.loader import rules as _rules
+
+#: An index larger than this is not read (a line a file: far more than any catalog holds).
+MAX_INDEX_BYTES = 64 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------- opening
@@ -56,11 +59,18 @@ def open_catalog(path=None, environ=None) -> Catalog:
     if not value.strip():
         raise BadInput(f"no catalog folder: give --catalog DIR or set {ENV}.", code="no-catalog")
     folder = Path(value).expanduser()
-    if not folder.exists():
+    try:
+        kind = path_kind(folder)
+    except OSError as e:
+        raise CatalogError(
+            f"the catalog folder cannot be opened: {os_error_text(e, folder)} (check --catalog or {ENV})",
+            code="catalog-unreadable",
+        ) from None
+    if kind == "missing":
         raise CatalogError(
             f"the catalog folder {folder} does not exist: check --catalog or {ENV}.", code="catalog-not-found"
         )
-    if not folder.is_dir():
+    if kind != "dir":
         raise CatalogError(
             f"the catalog {folder} is not a folder: give the folder holding {INDEX_NAME}.", code="catalog-not-found"
         )
@@ -197,7 +207,7 @@ class Catalog:
             self.index_error = f"{INDEX_NAME} is a link outside the catalog: not read"
             return [], []
         try:
-            data = index.read_bytes()
+            data = read_regular(index, MAX_INDEX_BYTES)
         except OSError as e:
             self.index_error = f"cannot read {INDEX_NAME} ({e.strerror or e})"
             return [], []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import CatalogError
-from stager.fileio import fsync_dir, hash_file
+from stager.fileio import fsync_dir, hash_file, read_regular
 
 ENV = "STAGER_CATALOG"
 INDEX_NAME = "SHA256SUMS"
@@ -167,7 +167,7 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        if expect is not None and (path.read_bytes() if path.exists() else b"") != expect:
+        if expect is not None and (read_regular(path) if os.path.lexists(path) else b"") != expect:
             raise CatalogError(
                 f"{path} changed while stager was indexing: run the command again.", code="index-changed"
             )

@@ -177,7 +177,7 @@ def _never_used_like(cat: Catalog, model, role: str, kit, terminal) -> list[str]
         and (role == "hex" or e.parsed.kit == kit)
     ][:6]
     for p in cat.skipped:  # e.g. a link out of the catalog bearing the very name wanted
-        parsed = names.parse(p.path)
+        parsed = names.parse(p.path.rsplit("/", 1)[-1])
         if (
             parsed.ok
             and parsed.model == model.id

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.errors import BadInput
+from stager.fileio import read_regular
 
 APP = "stager"
 FILE_NAME = "stager.toml"
@@ -107,7 +108,7 @@ def _read_toml(path: Path) -> dict | None:
     import tomllib
 
     try:
-        data = path.read_bytes()
+        data = read_regular(path, 1 << 20)  # never a FIFO's or a device's endless read
     except FileNotFoundError:
         return None
     except OSError as e:
@@ -139,7 +140,7 @@ def _key_of(entry, path: Path, num: int) -> TrustedKey:
         pass  # not a key line: the path of a .pub file
     pub = (path.parent / Path(text).expanduser()).resolve()
     try:
-        return TrustedKey(PublicKey.from_file_text(text_of(pub.read_bytes())), f"{where} ({pub})")
+        return TrustedKey(PublicKey.from_file_text(text_of(read_regular(pub, 1 << 16))), f"{where} ({pub})")
     except OSError as e:
         raise BadInput(
             f"{where} is neither a minisign public key line nor a readable .pub file ({pub}: {e.strerror or e}).",

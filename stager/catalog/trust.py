@@ -22,6 +22,7 @@ from pathlib import Path
 
 from stager.catalog.index import INDEX_NAME, write_atomic
 from stager.errors import BadInput, CatalogError
+from stager.fileio import read_regular
 
 SIG_NAME = INDEX_NAME + ".minisig"
 NO_KEY_NOTICE = (
@@ -75,7 +76,7 @@ def trusted_comment(name: str, now: int | None = None) -> str:
 # --------------------------------------------------------------------------- rollback state
 def _read_state(path: Path) -> dict:
     try:
-        doc = json.loads(path.read_text("utf-8"))
+        doc = json.loads(read_regular(path, 16 << 20).decode("utf-8"))
         return doc.get("accepted", {}) if isinstance(doc, dict) else {}
     except FileNotFoundError:
         return {}
@@ -120,7 +121,7 @@ def _signature(catalog):
         )
     path = root / SIG_NAME
     try:
-        data = path.read_bytes()
+        data = read_regular(path, 1 << 16)
     except FileNotFoundError:
         raise CatalogError(
             f"{root / INDEX_NAME} is not signed (no {SIG_NAME} beside it), and this machine trusts only signed "
@@ -259,7 +260,7 @@ def read_secret_key(path, ask_password):
     from stager.catalog.signature import FormatError, SecretKey, text_of
 
     try:
-        text = text_of(Path(path).read_bytes())
+        text = text_of(read_regular(path, 1 << 16))
     except OSError as e:
         raise BadInput(f"cannot read the secret key {path}: {e.strerror or e}.", code="bad-key") from None
     try:

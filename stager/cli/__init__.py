@@ -8,6 +8,7 @@ become their message and exit code in one place, :func:`run`.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -15,6 +16,18 @@ import click
 
 from stager import __version__
 from stager.errors import BadInput, ExitCode, StagerError
+
+#: errno values that mean the medium itself failed (exit 5 rather than 2).
+_MEDIUM_ERRNOS = {
+    errno.ENOTCONN,
+    errno.ECONNABORTED,
+    errno.EIO,
+    errno.ENOSPC,
+    errno.EROFS,
+    errno.ENODEV,
+    errno.ENXIO,
+    errno.ESTALE,
+}
 
 #: command name -> "module:attribute"; the order is the order of ``stager --help``.
 COMMANDS = {
@@ -97,6 +110,11 @@ def run(argv=None) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.BUG
+    except OSError as e:  # the system refused something no check above foresaw: say what, no traceback
+        from stager.fileio import os_error_text
+
+        output.render_error(StagerError(os_error_text(e), code="system-error"), as_json)
+        return ExitCode.MEDIA if e.errno in _MEDIUM_ERRNOS else ExitCode.BAD_INPUT
     except Exception:  # a bug: say so, with the traceback for the report
         import traceback
 

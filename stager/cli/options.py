@@ -37,9 +37,15 @@ kit_option = click.option(
     "--kit",
     "-k",
     required=True,
-    metavar="KIT",
-    callback=parsed_by(lambda v: inputs.parse_version(v, "kit")),
-    help="OCPP kit version, 3 digits (e.g. 318).",
+    metavar="KIT|latest",
+    callback=parsed_by(inputs.parse_kit),
+    help="OCPP kit version, 3 digits (e.g. 318), or latest: the newest kit the rules allow "
+    "with the other options given (terminal, --from-kit, --built, --ocpp, --mid, --router).",
+)
+explain_option = click.option(
+    "--explain",
+    is_flag=True,
+    help="Give the standing reminders (MASTER SD, April 2023, newer kit) in full, not in one line each.",
 )
 terminal_option = click.option(
     "--terminal",
@@ -85,9 +91,19 @@ def rule_options(fn):
 
 
 def query_from(model, kit, terminal=None, from_kit=None, built=None, ocpp=None, mid=False, router=None):
-    """The rules engine's Query from the parsed options."""
-    from stager.rules.engine import Query
+    """The rules engine's Query from the parsed options; ``kit`` 'latest' becomes the newest
+    kit the rules allow with the other options (the engine's newest_allowed)."""
+    from stager.rules.engine import Query, newest_allowed
 
-    return Query(
-        model=model, kit=kit, terminal=terminal, from_kit=from_kit, built=built, ocpp=ocpp, mid=bool(mid), router=router
+    latest = kit == inputs.LATEST
+    query = Query(
+        model=model,
+        kit=0 if latest else kit,
+        terminal=terminal,
+        from_kit=from_kit,
+        built=built,
+        ocpp=ocpp,
+        mid=bool(mid),
+        router=router,
     )
+    return newest_allowed(query).query if latest else query

@@ -8,12 +8,21 @@ import sys
 from stager.cli.output import style
 
 
-def decision_lines(decision, stream=None) -> list[str]:
-    """A short readable report: the ALLOWED/REFUSED line, then reasons."""
+def decision_lines(decision, stream=None, explain: bool = True) -> list[str]:
+    """A short readable report: the ALLOWED/REFUSED line, then reasons. Without
+    ``explain`` the standing reminders are left out of it: :func:`reminder_lines` gives
+    them in one line each, after what matters more (the cards' warnings, the results)."""
     stream = stream or sys.stdout
     q = decision.query
     terminal = decision.terminal
-    if terminal is None:
+    if q.kit_latest:
+        if decision.allowed:
+            what = f"kit {q.kit} (newest the rules allow with these options)"
+        else:
+            what = f"kit {q.kit} (the newest kit: no kit of the table is allowed with these options)"
+        if terminal is not None:
+            what += f" + terminal {terminal}"
+    elif terminal is None:
         what = f"kit {q.kit}"
     else:
         chosen = ""
@@ -31,7 +40,7 @@ def decision_lines(decision, stream=None) -> list[str]:
     for title, reasons, colour in (
         ("Refused because", decision.refusals, "red"),
         ("Conditions (to do on site)", decision.conditions, "yellow"),
-        ("Warnings", decision.warnings, "yellow"),
+        ("Warnings", [w for w in decision.warnings if explain or not w.standing], "yellow"),
     ):
         if not reasons:
             continue
@@ -40,6 +49,17 @@ def decision_lines(decision, stream=None) -> list[str]:
             first, *rest = r.message.splitlines()
             lines.append(f"  - [{r.code}] {first}")
             lines.extend(f"    {line}" for line in rest)
+    return lines
+
+
+def reminder_lines(decision, stream=None, explain: bool = False) -> list[str]:
+    """The standing reminders (MASTER SD, April 2023, newer kit): one line each, or their
+    full text with ``explain`` (then :func:`decision_lines` already gave them)."""
+    reminders = [w for w in decision.warnings if w.standing]
+    if explain or not reminders:
+        return []
+    lines = [style("Reminders (--explain for the full text):", stream or sys.stdout, fg="yellow")]
+    lines.extend(f"  - [{w.code}] {w.brief or w.message.splitlines()[0]}" for w in reminders)
     return lines
 
 

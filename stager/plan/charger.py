@@ -37,6 +37,7 @@ from stager.rules.engine import (
     hardware_refusal,
     master_sd_text,
     needs_master_sd,
+    newest_allowed,
     note_reason,
     router_verdict,
 )
@@ -190,12 +191,7 @@ def target_decision(ch: Charger, rules):
 
     if ch.to is not None:
         return decide(query(ch.to), rules)
-    model = rules.models[ch.model]
-    for kit in sorted(model.kits, reverse=True):
-        d = decide(query(kit), rules)
-        if d.allowed:
-            return d
-    return decide(query(max(model.kits)), rules)
+    return newest_allowed(query(max(rules.models[ch.model].kits)), rules)
 
 
 # --------------------------------------------------------------------------- files
@@ -239,7 +235,12 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
     plan = ChargerPlan(charger=ch, to_kit=d.kit, to_terminal=d.terminal, decision=d, pack=ch.lang)
     plan.ruled_out = refusals
     plan.refusals = refusals + list(d.refusals)
-    plan.warnings = warnings + [w for w in d.warnings if w.code != "master-sd-reminder"]
+    # No MASTER SD reminder (the plan knows the kit installed), nor an April-2023 one for the
+    # terminal the charger already runs (its hardware runs it).
+    runs_it = ch.terminal is not None and ch.terminal == d.terminal
+    plan.warnings = warnings + [
+        w for w in d.warnings if w.code != "master-sd-reminder" and not (runs_it and w.code == "april-2023-reminder")
+    ]
     if not d.allowed:
         return plan
     # The same target seen from the installed kit: the engine's MASTER SD barrier and downgrade.

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.errors import BadInput, ExitCode
+from stager.fileio import os_error_text, read_regular
 from stager.plan.charger import Charger, ChargerPlan, plan_charger
 from stager.rules import inputs
 from stager.rules.loader import rules
 
 COLUMNS = ("id", "model", "kit", "terminal", "built", "router", "mid", "ocpp", "lang", "to")
 REQUIRED = ("id", "model", "kit")
+#: A site file larger than this is not read (a line a charger).
+MAX_SITE_BYTES = 16 * 1024 * 1024
 YES = {
     "yes": True,
     "y": True,
@@ -202,12 +205,12 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
     required column missing, no charger line."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_SITE_BYTES)
     except FileNotFoundError:
         raise BadInput(f"site file {path} does not exist.") from None
     except OSError as e:
-        raise BadInput(f"cannot read site file {path}: {e.strerror}.") from None
-    if not raw.strip():
+        raise BadInput(f"cannot read site file {path}: {os_error_text(e, '')}") from None
+    if not raw.removeprefix(b"\xef\xbb\xbf").strip():  # nothing, or only the UTF-8 mark of a spreadsheet
         raise BadInput(
             f"site file {path} is empty: it needs a header line ({','.join(COLUMNS)}) and one charger a line."
         )
@@ -215,8 +218,8 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
     first = text.split("\n", 1)[0]
     # A spreadsheet set to French saves "CSV" with semicolons: read the file as it is.
     delimiter = ";" if ";" in first and "," not in first else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
+    rows = _csv_rows(path, text, delimiter)
+    header = [h.strip().lower() for h in rows[0][1]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise BadInput(
@@ -230,8 +233,7 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
         errors.append(
             {"line": 1, "message": f"unknown column(s) {', '.join(unknown)}: the columns are {','.join(COLUMNS)}"}
         )
-    for row in reader:
-        line = reader.line_num
+    for line, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
@@ -257,6 +259,19 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
 def plan_one(charger: Charger, catalog=None) -> SitePlan:
     """The plan of one charger, as a site of one."""
     return SitePlan(plans=[plan_charger(charger, catalog)], catalog=str(catalog.root) if catalog is not None else None)
+
+
+def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of each CSV row; BadInput for a row the csv module refuses
+    (a cell over its 128 KiB limit...), naming the line."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as e:
+        raise BadInput(
+            f"site file {path}: line {reader.line_num} cannot be read as CSV ({e}): one charger a line, "
+            f"columns {','.join(COLUMNS)}."
+        ) from None
 
 
 def plan_site(path, catalog=None) -> SitePlan:

@@ -6,7 +6,7 @@ small function that adds refusals, conditions or warnings, each citing the note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from stager.rules.inputs import RouterSpec
 from stager.rules.loader import Model, Router, RouterCell, Rules, family
@@ -19,9 +19,21 @@ NOTE = "the manufacturer's note"
 class Reason:
     code: str
     message: str
+    #: one line for a standing reminder (shown instead of ``message`` unless --explain)
+    brief: str = ""
+
+    @property
+    def standing(self) -> bool:
+        """A reminder given whenever its option is missing (MASTER SD, April 2023, newer kit)."""
+        return self.code in STANDING
 
     def to_json(self) -> dict:
         return {"code": self.code, "message": self.message}
+
+
+#: The codes of the standing reminders: given on every run whose option is missing, so
+#: shown in one line each (the full text in ``check`` and with ``--explain``).
+STANDING = frozenset({"master-sd-reminder", "april-2023-reminder", "newer-kit-available"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,7 @@ class Query:
     ocpp: str | None = None  # "1.5" | "1.6"
     mid: bool = False
     router: RouterSpec | None = None
+    kit_latest: bool = False  # --kit latest: ``kit`` is the newest the rules allow (newest_allowed)
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,7 @@ class Decision:
             "warnings": [w.to_json() for w in self.warnings],
             # additions to the contract's keys
             "model_name": self.model_name,
+            "kit_chosen": q.kit_latest,
             "terminal_chosen": self.terminal_chosen,
             "options": {
                 "from_kit": q.from_kit,
@@ -310,6 +324,8 @@ def _migration_rule(c: _Case) -> None:
                     f"Kit {kit} is a {family(kit)}XX version: if the charger's kit is still on 1XX "
                     f"or 2XX, it must first be migrated with {master_sd_text(r)} ({NOTE}, section "
                     f"{section}). Give --from-kit to check.",
+                    f"Kit {kit} is {family(kit)}XX: a charger still on a 1XX or 2XX kit needs the MASTER SD "
+                    f"first (--from-kit to check).",
                 )
             )
     elif needs_master_sd(r, from_kit, kit):
@@ -373,16 +389,41 @@ def _router_rule(c: _Case) -> None:
         c.conditions.append(note_reason(c.rules, v.router, v.spec.version, c.kit, v.cell.note))
 
 
+def _april_2023_reminder_rule(c: _Case) -> None:
+    """Section 2 NB: without --built, a 1XX/2XX terminal version may not run on the
+    charger's terminal (those built from April 2023 cannot run them)."""
+    r, m, t = c.rules, c.model, c.terminal
+    fams = r.april_2023.forbidden_terminal_families
+    if c.query.built is not None or not m.april_2023_rule or t is None or t not in m.terminals:
+        return
+    if family(t) not in fams:
+        return
+    year, month = r.april_2023_from
+    c.warnings.append(
+        Reason(
+            "april-2023-reminder",
+            f"Terminal {t} is a {family(t)}XX version: terminals built from {year:04d}-{month:02d} on "
+            f"cannot run 1XX or 2XX versions, after a change of component ({NOTE}, section "
+            f"{r.april_2023.section}). Read the build month on the terminal's plate and give "
+            f"--built YYYY-MM to check.",
+            f"Terminal {t} is {family(t)}XX: a terminal built from {year:04d}-{month:02d} on cannot run it "
+            f"(--built to check).",
+        )
+    )
+
+
 def _latest_rule(c: _Case) -> None:
-    """Latest version (end of the note): a newer kit of the table is recommended."""
+    """Latest version (end of the note): a newer kit of the table is recommended (not
+    with --kit latest: the newest kit these options allow is already the one chosen)."""
     r, m = c.rules, c.model
     usable = [k for k in m.kits if k not in r.forbidden_kits]
-    if c.kit_usable and usable and c.kit < max(usable):
+    if c.kit_usable and usable and c.kit < max(usable) and not c.query.kit_latest:
         c.warnings.append(
             Reason(
                 "newer-kit-available",
                 f"A newer kit exists for the {m.name}: {max(usable)}. MADIC INDUSTRIES recommends "
                 f"the latest OCPP version ({NOTE}, {r.latest.section}).",
+                f"A newer kit exists for the {m.name}: {max(usable)} (MADIC recommends the latest).",
             )
         )
 
@@ -392,6 +433,7 @@ RULES = (
     _kit_rule,
     _terminal_rule,
     _april_2023_scope_rule,
+    _april_2023_reminder_rule,
     _migration_rule,
     _protocol_rule,
     _mid_rule,
@@ -416,6 +458,20 @@ def decide(query: Query, rules: Rules | None = None) -> Decision:
         conditions=tuple(case.conditions),
         warnings=tuple(case.warnings),
     )
+
+
+def newest_allowed(query: Query, rules: Rules | None = None) -> Decision:
+    """--kit latest: the decision for the newest kit of the model's table that the rules
+    allow with the query's other options (its own kit is ignored). When none is allowed,
+    the decision for the newest kit that is not forbidden, whose refusals say why."""
+    rules = rules or _rules()
+    model = rules.models[query.model]
+    usable = sorted((k for k in model.kits if k not in rules.forbidden_kits), reverse=True)
+    for kit in usable:
+        d = decide(replace(query, kit=kit, kit_latest=True), rules)
+        if d.allowed:
+            return d
+    return decide(replace(query, kit=usable[0] if usable else max(model.kits), kit_latest=True), rules)
 
 
 def _router_refusal(rules: Rules, v: RouterVerdict) -> Reason:

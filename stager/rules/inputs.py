@@ -37,15 +37,28 @@ def parse_model(text: str, rules: Rules | None = None) -> str:
     if close:
         owner = next(m.id for m in rules.models.values() if close[0] in (m.id, *m.aliases))
         hint = f" Did you mean {owner}?"
-    raise BadInput(f"unknown model '{text}'.{hint} Valid models: {valid}.")
+    raise BadInput(f"unknown model '{_shown(str(text))}'.{hint} Valid models: {valid}.")
 
 
 def parse_version(text, what: str = "kit") -> int:
     """A kit or terminal version: exactly three digits ('318')."""
     value = str(text).strip()
     if not _VERSION.match(value):
-        raise BadInput(f"{what} version '{text}' is not a 3-digit number from 100 to 999 (for example 318).")
+        raise BadInput(
+            f"{what} version '{_shown(str(text))}' is not a 3-digit number from 100 to 999 (for example 318)."
+        )
     return int(value)
+
+
+#: ``--kit latest``: the newest kit the rules allow for the charger's other options.
+LATEST = "latest"
+
+
+def parse_kit(text) -> int | str:
+    """A kit version ('318'), or 'latest' (any case) for the newest kit the rules allow."""
+    if str(text).strip().lower() == LATEST:
+        return LATEST
+    return parse_version(text, "kit")
 
 
 def parse_month(text: str, today: _dt.date | None = None) -> tuple[int, int]:
@@ -89,7 +102,18 @@ def parse_router(text: str, rules: Rules | None = None) -> RouterSpec:
     key = _squash(name)
     router = next((r for r in rules.routers.values() if key == r.id or key in r.aliases), None)
     if router is None:
-        raise BadInput(f"unknown router '{name}': the note (section 7) knows {names}.")
-    if not version.strip().isdigit():
-        raise BadInput(f"router version '{version}' is not a number (for example f3426:9).")
+        raise BadInput(f"unknown router '{_shown(name)}': the note (section 7) knows {names}.")
+    version = version.strip()
+    if not re.fullmatch(r"[0-9]+", version):
+        raise BadInput(f"router version '{_shown(version)}' is not a number (for example f3426:9).")
+    if len(version) > 3:
+        raise BadInput(
+            f"router version '{_shown(version)}' is not a router firmware version: the note (section 7) "
+            f"knows small numbers such as 7, 8 or 9 (for example f3426:9)."
+        )
     return RouterSpec(router.id, int(version))
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A user's value as it is quoted in a message: cut after ``limit`` characters."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"

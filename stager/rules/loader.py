@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import NoReturn
 
 from stager.errors import DataError
+from stager.fileio import os_error_text, read_regular
 
 _VERSION = re.compile(r"^\d{3}$")
+#: A rules file larger than this is not read (they are a few KiB).
+MAX_DATA_BYTES = 4 * 1024 * 1024
 
 
 def data_dir() -> Path:
@@ -204,9 +207,9 @@ class _Source:
     def __init__(self, path: Path):
         self.path = path
         try:
-            self.text = path.read_text(encoding="utf-8")
+            self.text = read_regular(path, MAX_DATA_BYTES).decode("utf-8")
         except OSError as e:
-            raise DataError(f"{path}: cannot read the rules file: {e.strerror or e}") from None
+            raise DataError(f"{path}: cannot read the rules file: {os_error_text(e, '')}") from None
         except UnicodeDecodeError:
             raise DataError(f"{path}: the rules file is not UTF-8 text") from None
         try:
@@ -240,7 +243,16 @@ class _Source:
             self.fail(f"missing table [{parent + '.' if parent else ''}{key}]")
         return value
 
+    def strings(self, table: dict, key: str, header: str) -> tuple[str, ...]:
+        """A list of non-empty texts (aliases, steps): anything else names the key."""
+        values = self.need(table, key, list, header)
+        if not all(isinstance(v, str) and v.strip() for v in values):
+            self.fail(f"[{header}] key '{key}' must be a list of non-empty texts", self.header_line(header))
+        return tuple(values)
+
     def need(self, table: dict, key: str, kind, header: str):
+        if not isinstance(table, dict):
+            self.fail(f"[{header}] must be a table", self.header_line(header))
         if key not in table:
             self.fail(f"[{header}] lacks the key '{key}'", self.header_line(header))
         value = table[key]
@@ -311,7 +323,7 @@ def _load_models(src: _Source) -> dict:
             kit = _version(src, header, key, line_no, "kit")
             kits.append(kit)
             ok.update((kit, term) for term, cell in zip(terminals, cells, strict=True) if cell == "OK")
-        aliases = tuple(a.lower() for a in src.need(t, "aliases", list, header))
+        aliases = tuple(a.lower() for a in src.strings(t, "aliases", header))
         for a in (*aliases, model_id):
             if aliases_seen.setdefault(a, model_id) != model_id:
                 src.fail(f"[{header}] alias '{a}' is already used by {aliases_seen[a]}", src.header_line(header))
@@ -355,13 +367,13 @@ def _load_notes(src: _Source) -> dict[int, RouterNote]:
     notes = {}
     for num, t in src.table("", "notes").items():
         header = f"notes.{num}"
-        if not num.isdigit():
+        if not re.fullmatch(r"[0-9]{1,3}", num):
             src.fail(f"[{header}] a note is named by its number", src.header_line(header))
         notes[int(num)] = RouterNote(
             number=int(num),
             code=src.need(t, "code", str, header),
             title=src.need(t, "title", str, header),
-            steps=tuple(src.need(t, "steps", list, header)),
+            steps=src.strings(t, "steps", header),
             after=src.need(t, "after", str, header),
             original=src.need(t, "original", str, header),
         )
@@ -373,7 +385,7 @@ def _load_router(src: _Source, rid: str, t: dict, classes: dict, notes: dict) ->
         if cell in ("OK", "KO"):
             return True
         head, _, num = cell.partition(":")
-        return head == "OK" and num.isdigit() and int(num) in notes
+        return head == "OK" and re.fullmatch(r"[0-9]{1,3}", num) is not None and int(num) in notes
 
     header = f"routers.{rid}"
     grid = src.need(t, "grid", str, header)
@@ -384,7 +396,7 @@ def _load_router(src: _Source, rid: str, t: dict, classes: dict, notes: dict) ->
             src.fail(f"[{header}] column '{c}' is not a kit class of [classes]", base)
     cells, versions = {}, []
     for key, row, line_no in rows:
-        if not key.isdigit():
+        if not re.fullmatch(r"[0-9]{1,3}", key):
             src.fail(f"[{header}] router version '{key}' is not a number", line_no)
         version = int(key)
         versions.append(version)
@@ -396,7 +408,7 @@ def _load_router(src: _Source, rid: str, t: dict, classes: dict, notes: dict) ->
         name=src.need(t, "name", str, header),
         description=src.need(t, "description", str, header),
         section=src.need(t, "section", str, header),
-        aliases=tuple(a.lower() for a in src.need(t, "aliases", list, header)),
+        aliases=tuple(a.lower() for a in src.strings(t, "aliases", header)),
         versions=tuple(versions),
         classes=tuple(columns),
         cells=cells,

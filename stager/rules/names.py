@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -187,10 +188,31 @@ def _load_tokens(src: _Source) -> dict:
                     _key_line(src, header, "regex"),
                 )
             owner[g] = name
-        tokens[name] = Token(name, t.get("meaning", ""), regex, src.need(t, "format", str, header), groups)
+        fmt = src.need(t, "format", str, header)
+        _check_format(src, header, fmt)
+        tokens[name] = Token(name, t.get("meaning", ""), regex, fmt, groups)
     if not tokens:
         src.fail("no [tokens.*] table")
     return tokens
+
+
+#: A value of each part, to try a token's format on when it is loaded.
+_SAMPLE = {"type": "PULSE22", "kit": 318, "terminal": 313, "letter": "A", "lang": "FR"}
+
+
+def _check_format(src: _Source, header: str, fmt: str) -> None:
+    """A token's ``format`` must write the parts it names (type, kit, terminal, letter, lang)."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None]
+        unknown = [f for f in fields if f.split(".")[0].split("[")[0] not in _SAMPLE]
+        if unknown:
+            src.fail(
+                f"[{header}] format names the field '{{{unknown[0]}}}': the fields are {', '.join(_SAMPLE)}",
+                _key_line(src, header, "format"),
+            )
+        fmt.format(**_SAMPLE)
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as e:
+        src.fail(f"[{header}] format '{fmt}' is not valid: {e}", _key_line(src, header, "format"))
 
 
 def _load_forms(src: _Source, tokens: dict) -> tuple[Form, ...]:
@@ -323,6 +345,9 @@ def load_convention(directory: Path | None = None, rules=None) -> Convention:
             src.fail(
                 f"[forms.{f.id}] example '{f.example}' reads back as '{got.name}' ({got.role}, .{got.format})", line
             )
+        written = canonical(got, conv) if isinstance(got, ParsedName) else f.example
+        if written != f.example:  # each token's format writes back what its regex read
+            src.fail(f"[forms.{f.id}] example '{f.example}' is written back as '{written}'", line)
     return conv
 
 
@@ -354,9 +379,15 @@ def _forms_text(conv: Convention) -> str:
 
 
 def parse(filename: str, conv: Convention | None = None) -> ParsedName | BadName:
-    """Read a file name (a path's last part) by the convention."""
+    """Read a file name (the last part of a catalog path, parts joined by '/') by the
+    convention. That part must be one plain name: one holding a backslash or a control
+    character is never a firmware name (on Windows or on the card it would not be the
+    name the charger reads)."""
     conv = conv or convention()
-    base = str(filename).replace("\\", "/").rsplit("/", 1)[-1]
+    base = str(filename).rsplit("/", 1)[-1]
+    not_plain = _not_plain(base)
+    if not_plain:
+        return BadName(base, "unrecognised", f"{not_plain}: not a firmware file name (one plain name); rename the file")
     for shape in conv.shapes:
         m = shape.regex.fullmatch(base)
         if m:
@@ -373,6 +404,16 @@ def parse(filename: str, conv: Convention | None = None) -> ParsedName | BadName
             + ": rename the file"
         )
     return BadName(base, "unrecognised", why)
+
+
+def _not_plain(name: str) -> str:
+    """Why ``name`` is not one plain path component, or ''."""
+    if "\\" in name:
+        return "the name holds a backslash (\\), a folder separator on Windows"
+    control = [c for c in name if ord(c) < 32 or ord(c) == 127]
+    if control:
+        return f"the name holds a control character ({_char_name(control[0])})"
+    return ""
 
 
 def _char_name(c: str) -> str:

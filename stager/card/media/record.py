@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stager.errors import BadInput
+from stager.fileio import read_regular
 
 FORMAT = "stager-media-record"
 VERSION = 1
@@ -153,7 +154,7 @@ def write(path, system: str, calls: dict) -> None:
 def load(path) -> tuple[str, dict]:
     """(system, calls) of a record file; BadInput (exit 2) when it is not one."""
     try:
-        doc = json.loads(Path(path).read_text("utf-8"))
+        doc = json.loads(read_regular(path, 64 << 20).decode("utf-8"))
     except OSError as e:
         raise BadInput(f"Could not read the record {path}: {e.strerror or e}.", code="bad-record") from None
     except (ValueError, UnicodeDecodeError) as e:

@@ -12,6 +12,7 @@ from stager.cli.output import say, style
 from stager.cli.progress import card_bars
 from stager.cli.render import plan_lines, result_lines
 from stager.errors import BadInput
+from stager.fileio import os_error_text
 
 CARD_MARK = ".stager-demo-card"
 
@@ -56,9 +57,15 @@ def demo(directory):
     from stager.rules.engine import Query, decide
 
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="stager-demo-"))
-    root.mkdir(parents=True, exist_ok=True)
-    card = _card_folder(root)
-    catalog = build_demo_catalog(root / "catalog")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        card = _card_folder(root)
+        catalog = build_demo_catalog(root / "catalog")
+    except OSError as e:
+        raise BadInput(
+            f"the demo folder cannot be made: {os_error_text(e)} Give another folder: stager demo DIR.",
+            code="demo-folder",
+        ) from None
     say(style("stager demo: DEMO files, not real firmware.", sys.stdout, fg="yellow", bold=True))
     say(f"Demo catalog: {catalog}")
     say(f"Demo card:    {card}  (a plain folder standing in for the SD card)")

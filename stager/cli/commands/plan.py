@@ -7,7 +7,7 @@ import sys
 import click
 
 from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
-from stager.cli.options import parsed_by, rule_options
+from stager.cli.options import explain_option, parsed_by, rule_options
 from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.errors import BadInput
 from stager.rules import inputs
@@ -21,7 +21,16 @@ def _to(value):
     return inputs.parse_version(value, "target kit")
 
 
-def checklist(site, stream) -> list[str]:
+def _installed_kit(value):
+    if value.strip().lower() == inputs.LATEST:
+        raise BadInput(
+            "in plan, --kit is the kit installed now: give its version; the kit to move to is --to "
+            "(default: latest, the newest kit the rules allow for this charger)."
+        )
+    return inputs.parse_version(value, "kit")
+
+
+def checklist(site, stream, explain: bool = True) -> list[str]:
     lines = []
     for p in site.plans:
         c = p.charger
@@ -36,8 +45,9 @@ def checklist(site, stream) -> list[str]:
             first, *rest = s.message.splitlines()
             lines.append(f"  [ ] {i}. {first}")
             lines.extend(f"        {x}" for x in rest)
-        for w in p.warnings:
-            lines.append(style("  warning: ", stream, fg="yellow") + w.message)
+        for w in p.warnings:  # a standing reminder in one line, unless --explain
+            text = w.brief if (w.standing and w.brief and not explain) else w.message
+            lines.append(style("  warning: ", stream, fg="yellow") + text)
         for f in p.files:
             if f.found is True:
                 lines.append(f"  file {f.name}: in the catalog ({f.bytes} bytes, sha256 {f.sha256[:16]}...)")
@@ -102,7 +112,7 @@ the note rules out, 4 the catalog lacks a file, else 0.""",
     "--kit",
     "-k",
     metavar="KIT",
-    callback=parsed_by(lambda v: inputs.parse_version(v, "kit")),
+    callback=parsed_by(_installed_kit),
     help="The kit version installed now.",
 )
 @click.option(
@@ -125,8 +135,9 @@ the note rules out, 4 the catalog lacks a file, else 0.""",
 @catalog_option
 @click.option("--site", metavar="FILE.csv", help="Plan every charger of a site from a CSV file.")
 @allow_rollback_option
+@explain_option
 @json_option
-def plan(site, catalog_dir, allow_rollback, as_json, **charger):
+def plan(site, catalog_dir, allow_rollback, explain, as_json, **charger):
     """Plan the visit: from what is installed now to the target, the ordered steps with
     the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the
     router), and what to bring."""
@@ -149,7 +160,7 @@ def plan(site, catalog_dir, allow_rollback, as_json, **charger):
     if as_json:
         emit_json(result.to_json())
     else:
-        say("\n".join(checklist(result, sys.stdout)))
+        say("\n".join(checklist(result, sys.stdout, explain)))
     for line in summary(result):
         warn(line)
     return result.exit_code

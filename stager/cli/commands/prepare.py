@@ -7,10 +7,10 @@ import sys
 import click
 
 from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
-from stager.cli.options import kit_option, model_option, query_from, rule_options, terminal_option
+from stager.cli.options import explain_option, kit_option, model_option, query_from, rule_options, terminal_option
 from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.cli.progress import card_bars
-from stager.cli.render import plan_lines, result_lines
+from stager.cli.render import plan_lines, reminder_lines, result_lines
 from stager.errors import BadInput, ExitCode
 
 
@@ -64,6 +64,7 @@ problem, 5 media problem, 6 verification failed (the copy is removed), 130 inter
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--eject", is_flag=True, help="After success, unmount and eject the card where the system allows.")
 @allow_rollback_option
+@explain_option
 @json_option
 def prepare(
     model,
@@ -86,6 +87,7 @@ def prepare(
     quiet,
     eject,
     allow_rollback,
+    explain,
     as_json,
 ):
     """Stage the firmware for a charger onto a card: pick the one right file from the
@@ -118,6 +120,7 @@ def prepare(
             as_json,
             replay_file=replay_file,
             allow_rollback=allow_rollback,
+            explain=explain,
         )
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
         raise stop.interrupted(f"Interrupted ({stop.STATE.name()}): nothing half-written is on the card.") from None
@@ -165,6 +168,7 @@ def _prepare(
     *,
     replay_file=None,
     allow_rollback=False,
+    explain=True,
 ):
     from stager.cli.render import decision_lines
 
@@ -183,15 +187,18 @@ def _prepare(
         )
     except lib.Refused as e:
         if not as_json:
-            say("\n".join(decision_lines(e.decision, out)))
+            say("\n".join(decision_lines(e.decision, out, explain) + reminder_lines(e.decision, out, explain)))
         raise
     if not as_json:
-        say("\n".join(decision_lines(plan.decision, out)))
+        say("\n".join(decision_lines(plan.decision, out, explain)))
         say("\n".join(plan_lines(plan, out)))
     progress = None if (as_json or quiet) else card_bars()
 
     if dry_run:
-        return _dry_run(lib, plan, progress, out, clean, as_json, replay_file)
+        worst = _dry_run(lib, plan, progress, out, clean, as_json, replay_file)
+        for line in [] if as_json else reminder_lines(plan.decision, out, explain):
+            say(line)
+        return worst
 
     if not yes:
         _confirm(plan)
@@ -206,7 +213,7 @@ def _prepare(
     if as_json:
         emit_json(plan.to_json(dry_run=False, results=results))
     else:
-        for line in result_lines(plan, results, out):
+        for line in result_lines(plan, results, out) + reminder_lines(plan.decision, out, explain):
             say(line)
     stop.install()
     if worst == 0 and eject:
