@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stager.errors import MediaError
+from stager.card.gone import card_gone
 
 O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -36,15 +36,6 @@ class Mount:
     fstype: str
     source: str
     mountpoint: str
-
-
-def card_gone(path, why: str) -> MediaError:
-    return MediaError(
-        f"{path}: the card is no longer the one chosen ({why}). Nothing more was written to it and "
-        f"nothing was written anywhere else. Insert the card, check it is mounted at {path}, then run "
-        f"prepare again.",
-        code="card-gone",
-    )
 
 
 def device_id(path) -> int | None:

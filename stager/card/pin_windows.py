@@ -16,7 +16,7 @@ import ctypes
 import os
 from pathlib import Path
 
-from stager.card.pin import card_gone
+from stager.card.gone import card_gone
 
 GENERIC_READ = 0x80000000
 FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_SHARE_DELETE = 0x1, 0x2, 0x4
