@@ -13,8 +13,12 @@ Every figure is a ratio of medians measured in the same run (never an absolute g
      the medium after evicting the page cache, sidecar)
   C  the limit: a few lines doing the least the job needs (one read of the source,
      one write, fsync, cache eviction, one read-back, two hashes)
-Runs alternate A B C after a warm-up round. Also: 4 targets at once against 1,
-`stager check` start-up against `python -c "import click"`, the peak RSS of `prepare`
+  D  the reference pipeline, for 1 and for 4 targets: the source read once, written to
+     every target in parallel with writeback started during the copy (fadvise DONTNEED on
+     each chunk written), fsync, then each target read back with O_DIRECT (the medium,
+     as stager's read-back) while the chunk before is hashed (reading overlaps hashing)
+Runs alternate A B C after a warm-up round; then B and D alternate for 1 and 4 targets.
+Also: 4 targets at once against 1, `stager check` start-up against `python -c "import click"`, the peak RSS of `prepare`
 on a large file, `catalog list` on 5,000 files and `catalog verify` against sha256sum.
 """
 
@@ -56,6 +60,62 @@ with open(dst, "rb", buffering=0) as fr:
         if not n: break
         h2.update(view[:n])
 assert h.hexdigest() == h2.hexdigest()
+"""
+
+
+# D, the reference pipeline for N targets (see the module doc).
+OVERLAPPED = r"""
+import hashlib, mmap, os, sys
+from concurrent.futures import ThreadPoolExecutor
+src, dsts = sys.argv[1], sys.argv[2:]
+CH = 8 << 20
+
+def write(fd, view, off):
+    done = 0
+    while done < len(view):
+        done += os.pwrite(fd, view[done:], off + done)
+    os.posix_fadvise(fd, off, len(view), os.POSIX_FADV_DONTNEED)  # writeback starts now
+
+def copy(pool):
+    bufs, h = (bytearray(CH), bytearray(CH)), hashlib.sha256()
+    fds = [os.open(d, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644) for d in dsts]
+    pending, off, i = [], 0, 0
+    with open(src, "rb", buffering=0) as fi:
+        while True:
+            buf = bufs[i % 2]
+            n = fi.readinto(buf)
+            if not n:
+                break
+            view = memoryview(buf)[:n]
+            h.update(view)
+            for p in pending:
+                p.result()
+            pending = [pool.submit(write, fd, view, off) for fd in fds]
+            off, i = off + n, i + 1
+    for p in pending:
+        p.result()
+    list(pool.map(lambda fd: (os.fsync(fd), os.close(fd)), fds))
+    return h.hexdigest()
+
+def read_back(path):
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECT", 0))
+    bufs, h = (mmap.mmap(-1, CH), mmap.mmap(-1, CH)), hashlib.sha256()
+    with ThreadPoolExecutor(1) as reader:
+        off, i = 0, 0
+        nxt = reader.submit(os.preadv, fd, [bufs[0]], 0)
+        while True:
+            n = nxt.result()
+            if not n:
+                break
+            off, i = off + n, i + 1
+            nxt = reader.submit(os.preadv, fd, [bufs[i % 2]], off)  # read the next chunk ...
+            h.update(memoryview(bufs[(i - 1) % 2])[:n])  # ... while this one is hashed
+    os.close(fd)
+    return h.hexdigest()
+
+with ThreadPoolExecutor(max(1, len(dsts))) as pool:
+    want = copy(pool)
+    assert all(got == want for got in pool.map(read_back, dsts))
 """
 
 
@@ -132,6 +192,12 @@ def run_c(src: Path, dst_dir: Path) -> float:
     return timed([PY, "-c", REFERENCE, str(src), str(dst_dir / src.name)])
 
 
+def run_d(src: Path, targets: list[Path]) -> float:
+    for t in targets:
+        empty(t)
+    return timed([PY, "-c", OVERLAPPED, str(src), *(str(t / src.name) for t in targets)])
+
+
 def peak_rss_mib(cmd) -> tuple[float, int]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -144,7 +210,7 @@ def ratio_line(label: str, value: float, goal: float, goal_text: str) -> str:
     return f"  {label:<44} {value:6.2f}   (goal {goal_text} {goal})  {verdict}"
 
 
-def main() -> int:
+def options() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=256, help="bundle size in MiB (default 256)")
     ap.add_argument("--rounds", type=int, default=5, help="measured rounds after the warm-up (default 5)")
@@ -153,13 +219,131 @@ def main() -> int:
     )
     ap.add_argument("--files", type=int, default=5000, help="files in the catalog-list run (default 5000)")
     ap.add_argument("--dir", help="work folder (default: a temporary folder, removed afterwards)")
-    opts = ap.parse_args()
+    ap.add_argument("--only", choices=["all", "reference"], default="all", help="'reference': only B against D")
+    return ap.parse_args()
+
+
+def bench_abc(src: Path, args: list[str], dst: Path, rounds: int) -> None:
+    """Warm-up (source in the page cache for everyone), then alternate A B C."""
+    run_a(src, dst), run_b(args, [dst]), run_c(src, dst)
+    a, b, c = [], [], []
+    for _ in range(rounds):
+        a.append(run_a(src, dst))
+        b.append(run_b(args, [dst]))
+        c.append(run_c(src, dst))
+    ma, mb, mc = (statistics.median(x) for x in (a, b, c))
+    print(f"  A cp + sync + sha256sum (by hand)   {ma:6.2f} s")
+    print(f"  B stager prepare                    {mb:6.2f} s")
+    print(f"  C reference pipeline (the limit)    {mc:6.2f} s")
+    print(ratio_line("B/A prepare vs by hand", mb / ma, 0.6, "<="))
+    print(ratio_line("B/C prepare vs the limit", mb / mc, 1.15, "<="))
+    shutil.rmtree(dst, ignore_errors=True)
+
+
+def bench_reference(src: Path, args: list[str], work: Path, rounds: int) -> None:
+    """B against D (writeback during the copy, read-back overlapping hashing), 1 and 4 targets."""
+    for n in (1, 4):
+        targets = [work / f"ref{n}-card{i}" for i in range(n)]
+        run_b(args, targets), run_d(src, targets)
+        b, d = [], []
+        for _ in range(max(3, rounds)):
+            b.append(run_b(args, targets))
+            d.append(run_d(src, targets))
+        mb, md = statistics.median(b), statistics.median(d)
+        print(f"  {n} target(s): B stager {mb:6.2f} s, D reference {md:6.2f} s")
+        print(ratio_line(f"B/D prepare vs the overlapped reference, {n} target(s)", mb / md, 1.1, "<="))
+        for t in targets:
+            shutil.rmtree(t, ignore_errors=True)
+
+
+def bench_targets(args: list[str], work: Path, rounds: int) -> None:
+    """4 targets at once against 1: folders on this machine's one disk (every card's
+    read-back is a real read of that shared disk), and folders in RAM (/dev/shm), which
+    takes the shared disk out and leaves stager's own pipeline."""
+    for label, base in (
+        ("4 targets / 1, folders on one shared disk", work),
+        ("4 targets / 1, folders in RAM (/dev/shm)", Path("/dev/shm") / work.name),
+    ):
+        if not base.parent.is_dir():
+            continue
+        many = [base / f"card{i}" for i in range(4)]
+        single = [base / "card-one"]
+        run_b(args, single), run_b(args, many)
+        one, four = [], []
+        for _ in range(max(2, rounds)):
+            one.append(run_b(args, single))
+            four.append(run_b(args, many))
+        print(ratio_line(label, statistics.median(four) / statistics.median(one), 1.6, "<="))
+        for t in many + single:
+            shutil.rmtree(t, ignore_errors=True)
+
+
+def bench_startup() -> None:
+    """Start-up of `stager check` against importing click."""
+    check = [STAGER, "check", "--model", "p22", "--kit", "318"]
+    click_only = [PY, "-c", "import click"]
+    timed(check), timed(click_only)
+    t_check, t_click = [], []
+    for _ in range(15):
+        t_check.append(timed(check))
+        t_click.append(timed(click_only))
+    ratio = statistics.median(t_check) / statistics.median(t_click)
+    print(ratio_line("check start-up / python -c 'import click'", ratio, 3.0, "<="))
+
+
+def bench_catalog_list(work: Path, files: int) -> None:
+    """catalog list on many files (names and sizes only) against a plain os.walk."""
+    many_cat = work / "many"
+    for i in range(files):
+        sub = many_cat / f"batch{i % 50:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"PULSE22_OCPP318_KIP313A_L{i:04d}.tar.gz").write_bytes(b"x" * 64)
+    walk = [PY, "-c", f"import os; sum(len(f) for _, _, f in os.walk({str(many_cat)!r}))"]
+    lst = [STAGER, "catalog", "list", "--catalog", str(many_cat), "--json"]
+    t_list = statistics.median(timed(lst) for _ in range(3))
+    t_walk = statistics.median(timed(walk) for _ in range(3))
+    print(f"  catalog list, {files} files: {t_list:.2f} s ({t_list / t_walk:.1f} x a bare os.walk in a fresh python)")
+    shutil.rmtree(many_cat)
+
+
+def bench_catalog_verify(work: Path, size: int) -> None:
+    """catalog verify throughput against sha256sum -c on the same files."""
+    vcat = work / "verify"
+    vcat.mkdir()
+    lines = []
+    for i in range(32):
+        p = vcat / f"PULSE50_OCPP318_KIP313B_L{i:02d}.tar.gz"
+        fill(p, max(1, size // 32) * MiB)
+        lines.append(f"{sha256_file(p)}  {p.name}\n")
+    (vcat / "SHA256SUMS").write_text("".join(lines))
+    ver = [STAGER, "catalog", "verify", "--catalog", str(vcat), "--json"]
+    ref = ["sha256sum", "--quiet", "-c", "SHA256SUMS"]
+    timed(ver), timed(ref, cwd=vcat)
+    t_ver = statistics.median(timed(ver) for _ in range(3))
+    t_ref = statistics.median(timed(ref, cwd=vcat) for _ in range(3))
+    tp = t_ref / t_ver  # throughput ratio = (bytes / t_ver) / (bytes / t_ref)
+    verdict = "ok" if tp >= 0.9 else "UNDER GOAL"
+    print(f"  {'catalog verify throughput / sha256sum -c':<44} {tp:6.2f}   (goal >= 0.9)  {verdict}")
+    shutil.rmtree(vcat)
+
+
+def bench_rss(work: Path, size: int) -> None:
+    """Peak RSS of prepare on a large file."""
+    bargs = make_bin_catalog(work / "big", size)
+    target = work / "bigcard"
+    empty(target)
+    rss, code = peak_rss_mib([STAGER, "prepare", *bargs, "--target", str(target), "--allow-fixed", "--yes", "--json"])
+    ok = "ok" if rss < 64 and code == 0 else (f"FAILED (exit {code})" if code else "OVER GOAL")
+    print(f"  {'peak RSS of prepare, ' + str(size) + ' MiB file (MiB)':<44} {rss:6.1f}   (goal < 64)  {ok}")
+
+
+def main() -> int:
+    opts = options()
     if not Path(STAGER).exists():
         print(
             f"no stager next to {PY}: run this with the Python of the venv where stager is installed", file=sys.stderr
         )
         return 2
-
     work = Path(opts.dir or tempfile.mkdtemp(prefix="stager-bench-"))
     started = time.perf_counter()
     try:
@@ -169,110 +353,16 @@ def main() -> int:
             f"bundle {opts.size} MiB, {opts.rounds} rounds after a warm-up (medians)"
         )
         src, _name, args = make_catalog(work / "catalog", opts.size)
-        dst = work / "card"
-
-        # Warm-up (source in the page cache for everyone), then alternate A B C.
-        run_a(src, dst), run_b(args, [dst]), run_c(src, dst)
-        a, b, c = [], [], []
-        for _ in range(opts.rounds):
-            a.append(run_a(src, dst))
-            b.append(run_b(args, [dst]))
-            c.append(run_c(src, dst))
-        ma, mb, mc = (statistics.median(x) for x in (a, b, c))
-        print(f"  A cp + sync + sha256sum (by hand)   {ma:6.2f} s")
-        print(f"  B stager prepare                    {mb:6.2f} s")
-        print(f"  C reference pipeline (the limit)    {mc:6.2f} s")
-        print(ratio_line("B/A prepare vs by hand", mb / ma, 0.6, "<="))
-        print(ratio_line("B/C prepare vs the limit", mb / mc, 1.15, "<="))
-
-        # 4 targets at once against 1: folders on this machine's one disk (every card's
-        # read-back is a real read of that shared disk), and folders in RAM (/dev/shm),
-        # which takes the shared disk out and leaves stager's own pipeline.
-        for label, base in (
-            ("4 targets / 1, folders on one shared disk", work),
-            ("4 targets / 1, folders in RAM (/dev/shm)", Path("/dev/shm") / work.name),
-        ):
-            if not base.parent.is_dir():
-                continue
-            many = [base / f"card{i}" for i in range(4)]
-            single = [base / "card-one"]
-            run_b(args, single), run_b(args, many)
-            one, four = [], []
-            for _ in range(max(2, opts.rounds)):
-                one.append(run_b(args, single))
-                four.append(run_b(args, many))
-            print(ratio_line(label, statistics.median(four) / statistics.median(one), 1.6, "<="))
-            for t in many + single:
-                shutil.rmtree(t, ignore_errors=True)
-        shutil.rmtree(dst, ignore_errors=True)
-
-        # Start-up of `stager check` against importing click.
-        check = [STAGER, "check", "--model", "p22", "--kit", "318"]
-        click_only = [PY, "-c", "import click"]
-        timed(check), timed(click_only)
-        t_check, t_click = [], []
-        for _ in range(15):
-            t_check.append(timed(check))
-            t_click.append(timed(click_only))
-        print(
-            ratio_line(
-                "check start-up / python -c 'import click'",
-                statistics.median(t_check) / statistics.median(t_click),
-                3.0,
-                "<=",
-            )
-        )
-
-        # catalog list on many files (names and sizes only) against a plain os.walk.
-        many_cat = work / "many"
-        for i in range(opts.files):
-            sub = many_cat / f"batch{i % 50:02d}"
-            sub.mkdir(parents=True, exist_ok=True)
-            (sub / f"PULSE22_OCPP318_KIP313A_L{i:04d}.tar.gz").write_bytes(b"x" * 64)
-        walk = [PY, "-c", f"import os; sum(len(f) for _, _, f in os.walk({str(many_cat)!r}))"]
-        lst = [STAGER, "catalog", "list", "--catalog", str(many_cat), "--json"]
-        t_list = statistics.median(timed(lst) for _ in range(3))
-        t_walk = statistics.median(timed(walk) for _ in range(3))
-        print(
-            f"  catalog list, {opts.files} files: {t_list:.2f} s "
-            f"({t_list / t_walk:.1f} x a bare os.walk in a fresh python)"
-        )
-        shutil.rmtree(many_cat)
-
-        # catalog verify throughput against sha256sum -c on the same files.
-        vcat = work / "verify"
-        vcat.mkdir()
-        lines = []
-        for i in range(32):
-            p = vcat / f"PULSE50_OCPP318_KIP313B_L{i:02d}.tar.gz"
-            fill(p, max(1, opts.size // 32) * MiB)
-            lines.append(f"{sha256_file(p)}  {p.name}\n")
-        (vcat / "SHA256SUMS").write_text("".join(lines))
-        ver = [STAGER, "catalog", "verify", "--catalog", str(vcat), "--json"]
-        ref = ["sha256sum", "--quiet", "-c", "SHA256SUMS"]
-        timed(ver), timed(ref, cwd=vcat)
-        t_ver = statistics.median(timed(ver) for _ in range(3))
-        t_ref = statistics.median(timed(ref, cwd=vcat) for _ in range(3))
-        # throughput ratio = (bytes / t_ver) / (bytes / t_ref)
-        tp = t_ref / t_ver
-        print(
-            f"  {'catalog verify throughput / sha256sum -c':<44} {tp:6.2f}   (goal >= 0.9)  "
-            f"{'ok' if tp >= 0.9 else 'UNDER GOAL'}"
-        )
-        shutil.rmtree(vcat)
-
-        # Peak RSS of prepare on a large file.
-        if opts.rss_size:
-            bargs = make_bin_catalog(work / "big", opts.rss_size)
-            target = work / "bigcard"
-            empty(target)
-            rss, code = peak_rss_mib(
-                [STAGER, "prepare", *bargs, "--target", str(target), "--allow-fixed", "--yes", "--json"]
-            )
-            ok = "ok" if rss < 64 and code == 0 else ("FAILED (exit %d)" % code if code else "OVER GOAL")
-            print(
-                f"  {'peak RSS of prepare, ' + str(opts.rss_size) + ' MiB file (MiB)':<44} {rss:6.1f}   (goal < 64)  {ok}"
-            )
+        if opts.only == "all":
+            bench_abc(src, args, work / "card", opts.rounds)
+        bench_reference(src, args, work, opts.rounds)
+        if opts.only == "all":
+            bench_targets(args, work, opts.rounds)
+            bench_startup()
+            bench_catalog_list(work, opts.files)
+            bench_catalog_verify(work, opts.size)
+            if opts.rss_size:
+                bench_rss(work, opts.rss_size)
         print(f"  (benchmark ran in {time.perf_counter() - started:.0f} s)")
     finally:
         shutil.rmtree(Path("/dev/shm") / work.name, ignore_errors=True)

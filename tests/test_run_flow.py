@@ -138,10 +138,10 @@ def _plan(demo, card: Path):
 
 
 class LockedOld(FileOps):
-    def remove(self, path):
-        if path.name == OLD:
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        super().remove(path)
+    def remove(self, pin, name):
+        if name == OLD:
+            raise PermissionError(errno.EACCES, "Permission denied", name)
+        super().remove(pin, name)
 
 
 def test_old_firmware_that_cannot_be_removed_takes_the_new_file_back_off(demo, tmp_path):
@@ -152,7 +152,7 @@ def test_old_firmware_that_cannot_be_removed_takes_the_new_file_back_off(demo, t
     lib.check_files(plan)
     checks = lib.check_cards(plan, clean=True)
     assert checks[0].removes == [OLD] and checks[0].holds_both is True
-    assert sorted(os.listdir(card)) == [OLD]  # the checks removed nothing
+    assert sorted(os.listdir(card)) == [".stager-lock", OLD]  # the checks removed nothing; the card is locked
     (r,) = lib.run(plan, checks=checks, clean=True, history_path=tmp_path / "h.jsonl", ops=LockedOld())
     assert r.error is not None and r.error.code == "clean-failed" and not r.ok
     assert sorted(os.listdir(card)) == [OLD] and (card / OLD).read_bytes() == b"old firmware"
@@ -167,7 +167,7 @@ def test_old_firmware_goes_only_after_the_new_file_is_verified(demo, tmp_path):
     def stage(sources, targets, progress_factory=None):
         from stager.card.staging import stage as real
 
-        seen.append(sorted(os.listdir(card)))  # the old firmware is still there when the copy starts
+        seen.append(sorted(n for n in os.listdir(card) if n != ".stager-lock"))  # the old firmware is still there
         return real(sources, targets, progress_factory=progress_factory)
 
     plan = _plan(demo, card)

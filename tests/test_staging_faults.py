@@ -55,11 +55,11 @@ class FaultyOps(FileOps):
     def __init__(self, only_under: Path | None = None, **kw):
         self.only_under, self.kw = only_under, kw
 
-    def open_temp(self, path):
-        f = super().open_temp(path)
-        if path.name.endswith(".sha256." + path.name.split(".")[-2] + ".part"):
+    def open_temp(self, pin, name):
+        f = super().open_temp(pin, name)
+        if name.endswith(".sha256." + name.split(".")[-2] + ".part"):
             return f
-        if self.only_under is None or Path(path).parent == self.only_under:
+        if self.only_under is None or pin.path == self.only_under:
             return FailingFile(f, **self.kw)
         return f
 
@@ -91,17 +91,20 @@ def test_medium_folder_deleted_mid_copy(tmp_path):
 
 
 class FlipAfterCopy(FileOps):
-    """Flips one byte of the final file just before it is read back."""
+    """Flips one byte of the copy just before it is read back."""
 
-    def evict(self, f):
-        path = Path(f.name) if isinstance(f.name, str) else None
-        if path is not None and not path.name.endswith(".sha256"):
-            with open(path, "r+b") as g:
-                g.seek(12345)
+    def __init__(self):
+        self.flipped = set()
+
+    def read_back(self, pin, name, **kw):
+        if ".sha256." not in name and name not in self.flipped:  # once: the card holds the flipped byte
+            self.flipped.add(name)
+            with open(pin.path / name, "r+b") as g:
+                g.seek(1234567)
                 b = g.read(1)
-                g.seek(12345)
+                g.seek(1234567)
                 g.write(bytes([b[0] ^ 0x01]))
-        super().evict(f)
+        return super().read_back(pin, name, **kw)
 
 
 def test_flipped_byte_after_the_copy_is_caught_and_removed(tmp_path):
@@ -111,7 +114,9 @@ def test_flipped_byte_after_the_copy_is_caught_and_removed(tmp_path):
     (r,) = stage([src], [Target(c)], ops=FlipAfterCopy())
     assert r.error.code == "verification-failed" and r.error.exit_code == 6
     assert listing(c) == ["keep-me.txt"] and other.read_text() == "the technician's notes"
-    assert src.name in r.cleaned
+    assert any(n.startswith(f".stager-{src.name}") for n in r.cleaned)  # never renamed to its firmware name
+    assert r.error.details["first_difference"] == 1234567
+    assert "first differing byte at offset 1,234,567" in r.error.message
 
 
 def test_one_failing_target_does_not_stop_the_others(tmp_path):
@@ -129,9 +134,9 @@ def test_hex_failure_rolls_back_the_bundle_on_that_card(tmp_path):
     hexfile = make_source(tmp_path / "cat", "KIP313A_FR.hex", 3 * 1024 * 1024)
 
     class FailHex(FileOps):
-        def open_temp(self, path):
-            f = super().open_temp(path)
-            return FailingFile(f, fail_at=2, err=errno.EIO) if ".hex." in path.name and "sha256" not in path.name else f
+        def open_temp(self, pin, name):
+            f = super().open_temp(pin, name)
+            return FailingFile(f, fail_at=2, err=errno.EIO) if ".hex." in name and "sha256" not in name else f
 
     c = card(tmp_path)
     (r,) = stage([bundle, hexfile], [Target(c)], ops=FailHex())
@@ -153,8 +158,8 @@ SLOW_STAGING = textwrap.dedent("""
         def __getattr__(self, n): return getattr(self.f, n)
 
     class SlowOps(FileOps):
-        def open_temp(self, path):
-            f = super().open_temp(path)
+        def open_temp(self, pin, name):
+            f = super().open_temp(pin, name)
             print("writing", flush=True)
             return Slow(f)
 

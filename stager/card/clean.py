@@ -47,15 +47,18 @@ def old_files(removes, sources) -> list[str]:
     return [n for n in removes if n not in staged]
 
 
-def remove_files(folder: Path, names, ops: FileOps | None = None) -> tuple[list[str], MediaError | None]:
-    """Remove ``names`` from the card root; (removed, the error that stopped it or None)."""
+def remove_files(pin, names, ops: FileOps | None = None) -> tuple[list[str], MediaError | None]:
+    """Remove ``names`` from the pinned card's root; (removed, the error that stopped it or
+    None). A name no longer there counts as removed."""
+    import stat
+
     ops = ops or FileOps()
+    folder = Path(pin.path)
     done: list[str] = []
     for name in names:
-        path = folder / name
         try:
-            if path.is_file() and not path.is_symlink():
-                ops.remove(path)
+            if pin.exists(name) and stat.S_ISREG(pin.stat(name).st_mode):
+                ops.remove(pin, name)
             done.append(name)
         except OSError as e:
             if e.errno in VANISHED or not folder.exists():
@@ -69,8 +72,8 @@ def remove_files(folder: Path, names, ops: FileOps | None = None) -> tuple[list[
     return done, None
 
 
-def take_back(folder: Path, sources, ops: FileOps | None = None) -> list[str]:
+def take_back(pin, sources, ops: FileOps | None = None) -> list[str]:
     """Remove the files this run staged (and their sidecars): the card as it was."""
     names = [n for s in sources for n in (s.name, f"{s.name}.sha256")]
-    done, _err = remove_files(folder, names, ops)
+    done, _err = remove_files(pin, names, ops)
     return done

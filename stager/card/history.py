@@ -1,8 +1,10 @@
 """Traceability: one JSON line per staging in the user's data folder.
 
 The folder is ``$STAGER_HOME`` if set, else the platform's user data folder
-(:func:`stager.catalog.settings.data_dir`, through platformdirs). A history that cannot be written gives
-a warning; it never fails a staging.
+(:func:`stager.catalog.settings.data_dir`, through platformdirs). A history that cannot be
+written gives a warning; it never fails a staging, whatever the path the system gave (a
+folder name that is not UTF-8 is kept as JSON escapes of its lone surrogates; a very long
+one as it is).
 """
 
 from __future__ import annotations
@@ -35,7 +37,23 @@ def history_file(environ=None) -> Path:
 
 def record(decision, target, sources, result, *, path: Path | None = None, warn=None) -> bool:
     """Append one line per staged file (or one for a failure). True when written."""
-    path = path or history_file()
+    try:
+        path = path or history_file()
+        lines = _lines(decision, target, sources, result)
+        return _append(path, lines, warn)
+    except (OSError, ValueError, UnicodeError, TypeError) as e:  # never turns a staging into a failure
+        (warn or _stderr)(f"Warning: the staging history could not be written ({e}); the card is fine.")
+        return False
+
+
+def _stderr(text: str) -> None:
+    try:
+        print(text, file=sys.stderr)
+    except (OSError, UnicodeError):
+        pass
+
+
+def _lines(decision, target, sources, result) -> list[str]:
     when = dt.datetime.now().astimezone().isoformat(timespec="seconds")  # local time, with its offset
     q = decision.query
     base = {
@@ -56,12 +74,23 @@ def record(decision, target, sources, result, *, path: Path | None = None, warn=
         },
         "result": "ok" if result.ok else (result.error.code if result.error else "failed"),
     }
+    methods = getattr(result, "read_back", {}) or {}
     lines = []
     for s in sources:
         entry = dict(
-            base, file=s.name, role=s.role, sha256=s.sha256, bytes=s.bytes, already_staged=s.name in result.already
+            base,
+            file=s.name,
+            role=s.role,
+            sha256=s.sha256,
+            bytes=s.bytes,
+            already_staged=s.name in result.already,
+            read_back=methods.get(s.name),
         )
         lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
+    return lines
+
+
+def _append(path: Path, lines: list[str], warn) -> bool:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # O_NONBLOCK: a FIFO there cannot block the run (no reader: ENXIO); then only a regular file is written.
@@ -70,15 +99,13 @@ def record(decision, target, sources, result, *, path: Path | None = None, warn=
             mode = os.fstat(fd).st_mode
             if not stat.S_ISREG(mode):
                 raise NotRegularFile(path, kind_of(mode))
-            os.write(fd, "".join(lines).encode("utf-8"))
+            os.write(fd, "".join(lines).encode("utf-8", errors="backslashreplace"))
         finally:
             os.close(fd)
         return True
     except OSError as e:
         reason = os_error_text(e)
-        (warn or (lambda text: print(text, file=sys.stderr)))(
-            f"Warning: the staging history could not be written to {path} ({reason}); the card is fine."
-        )
+        (warn or _stderr)(f"Warning: the staging history could not be written to {path} ({reason}); the card is fine.")
         return False
 
 

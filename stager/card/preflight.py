@@ -22,7 +22,6 @@ from stager.card.staging import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
     FileOps,
-    hash_from_medium,
     is_temp_name,
     media_error,
     read_sidecar,
@@ -39,6 +38,8 @@ class Preflight:
     removed: list = field(default_factory=list)  # firmware removed by --clean (to remove, in a dry run)
     already: list = field(default_factory=list)  # names already staged and verified
     dry_run: bool = False
+    read_back: dict = field(default_factory=dict)  # name -> method of the re-verify (readback.METHODS)
+    read_back_why: dict = field(default_factory=dict)
 
     def messages(self) -> list[str]:
         out = [f"Warning ({self.path}): {w}" for w in self.warnings]
@@ -50,34 +51,55 @@ class Preflight:
         return out
 
 
-def _firmware_on_root(folder: Path) -> list[str]:
+def _files(pin) -> list[tuple[str, int]]:
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        return pin.files()
     except OSError as e:
-        raise media_error(e, folder, "listing the card") from None
-    return [e.name for e in entries if e.is_file(follow_symlinks=False) and is_firmware_name(e.name)]
+        raise media_error(e, pin.path, "listing the card") from None
 
 
 def preflight(
-    sources, target_dir, *, fstype=None, free_bytes=None, size_bytes=None, clean=False, ops=None, dry_run=False
+    sources,
+    target_dir,
+    *,
+    fstype=None,
+    free_bytes=None,
+    size_bytes=None,
+    clean=False,
+    ops=None,
+    dry_run=False,
+    pin=None,
 ) -> Preflight:
     """Every check before a byte is written. MediaError (exit 5) on: not writable,
     firmware already on the card (unless ``clean``), too little space, a file over the
     FAT32 limit. When the free space is unknown (fusefat says 0), the card's capacity
-    ``size_bytes`` still refuses files that could never fit. With ``clean``, exactly the firmware files on the root
-    (and their
-    sidecars) are removed, never the identical file already staged and verified; only
-    once every other check has passed. With ``dry_run`` nothing is written or removed:
-    the same checks, and what --clean would remove."""
-    ops = ops or FileOps()
-    folder = Path(target_dir)
-    pre = Preflight(path=folder, dry_run=dry_run)
+    ``size_bytes`` still refuses files that could never fit. With ``clean``, exactly the
+    firmware files on the root (and their sidecars) are removed, never the identical file
+    already staged and verified; only once every other check has passed. With ``dry_run``
+    nothing is written or removed: the same checks, and what --clean would remove.
+    Everything goes through ``pin`` (the pinned card; pinned here when not given). A real
+    run holds the card's ``lock`` (:mod:`stager.card.lock`): our temporary files found then
+    are leftovers of a run that is over, never a live run's."""
+    from stager.card.pin import pin_card
+
+    own = pin is None
+    pin = pin or pin_card(target_dir)
+    try:
+        return _preflight(sources, pin, fstype, free_bytes, size_bytes, clean, ops or FileOps(), dry_run)
+    finally:
+        if own:
+            pin.close()
+
+
+def _check_writable(pin, dry_run: bool) -> None:
+    folder = pin.path
     try:
         if dry_run:
             if not os.access(folder, os.W_OK):
                 raise OSError(errno.EROFS if _read_only_mount(folder) else errno.EACCES, "not writable")
         else:
-            _write_probe(folder)
+            pin.check()
+            _write_probe(pin)
     except OSError as e:
         if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise MediaError(
@@ -86,30 +108,46 @@ def preflight(
             ) from None
         raise media_error(e, folder, "checking the card is writable") from None
 
+
+def _already(pin, ops, sources, files: dict, pre: Preflight) -> None:
+    """The identical file already staged and verified: re-verified from the medium."""
+    from stager.fileio import Stopped
+
+    wanted = {s.name: s for s in sources}
+    for name, size in files.items():
+        s = wanted.get(name)
+        if s is None or not is_firmware_name(name) or size != s.bytes:
+            continue
+        side = read_sidecar(pin, f"{name}.sha256")
+        if side is None or side[0] != s.sha256:
+            continue
+        try:
+            rb = ops.read_back(pin, name)
+        except (OSError, Stopped):
+            continue
+        if rb.sha256 == s.sha256 and rb.size == s.bytes:
+            pre.already.append(name)
+            pre.read_back[name] = rb.method
+            pre.read_back_why[name] = rb.why
+
+
+def _preflight(sources, pin, fstype, free_bytes, size_bytes, clean, ops, dry_run) -> Preflight:
+    folder = pin.path
+    pre = Preflight(path=folder, dry_run=dry_run)
+    _check_writable(pin, dry_run)
     if free_bytes is None:  # measured before anything is removed: what is removed is added below
         usage = shutil.disk_usage(folder)
         free_bytes = usage.free if usage.total > 0 else None
 
-    # Leftovers of an interrupted earlier run: our own temporary files only.
-    leftovers = [e for e in os.scandir(folder) if e.is_file(follow_symlinks=False) and is_temp_name(e.name)]
-    freed = sum(e.stat(follow_symlinks=False).st_size for e in leftovers)
+    files = dict(_files(pin))
+    # Leftovers of an earlier run that is over (we hold the card's lock): our temporary files only.
+    leftovers = [n for n in files if is_temp_name(n)]
+    freed = sum(files[n] for n in leftovers)
     if not dry_run:
-        for entry in leftovers:
-            os.unlink(entry.path)
-
-    wanted = {s.name: s for s in sources}
-    present = _firmware_on_root(folder)
-    for name in present:
-        s = wanted.get(name)
-        side = read_sidecar(folder / f"{name}.sha256")
-        if s is None or side is None or side[0] != s.sha256 or os.path.getsize(folder / name) != s.bytes:
-            continue
-        try:
-            if hash_from_medium(folder / name, ops) == s.sha256:
-                pre.already.append(name)
-        except OSError:
-            pass
-    others = [n for n in present if n not in pre.already]
+        for name in leftovers:
+            pin.unlink(name)
+    _already(pin, ops, sources, files, pre)
+    others = [n for n in files if is_firmware_name(n) and n not in pre.already]
     if others and not clean:
         listing = ", ".join(others)
         raise MediaError(
@@ -119,19 +157,23 @@ def preflight(
             code="firmware-present",
             details={"files": others},
         )
-    victims = [
-        folder / v
-        for name in others
-        for v in (name, f"{name}.sha256")
-        if (folder / v).is_file() and not (folder / v).is_symlink()
-    ]
-    freed += sum(v.stat().st_size for v in victims)
-
+    victims = [v for name in others for v in (name, f"{name}.sha256") if v in files]
+    freed += sum(files[v] for v in victims)
     todo = [s for s in sources if s.name not in pre.already]
-    need = sum(s.bytes + 4096 for s in todo)  # + a cluster for each sidecar
-    margin = 1024 * 1024 + need // 100
     if free_bytes is not None:
         free_bytes += freed  # what --clean and the leftovers give back
+    _check_space(folder, todo, free_bytes, size_bytes, pre)
+    _check_fstype(fstype, todo, pre)
+    for victim in victims:  # --clean, once every check has passed
+        if not dry_run:
+            _remove_old(ops, pin, victim, pre.removed)
+        pre.removed.append(victim)
+    return pre
+
+
+def _check_space(folder, todo, free_bytes, size_bytes, pre: Preflight) -> None:
+    need = sum(s.bytes + 4096 for s in todo)  # + a cluster for each sidecar
+    margin = 1024 * 1024 + need // 100
     if free_bytes is None and size_bytes and todo and need + margin > size_bytes:
         raise MediaError(
             f"{folder}: the card holds {exact_bytes(size_bytes)} in all; the files need "
@@ -148,6 +190,9 @@ def preflight(
             f"(with a margin). Use a larger card or remove other files from it.",
             code="media-full",
         )
+
+
+def _check_fstype(fstype, todo, pre: Preflight) -> None:
     kind = (fstype or "").lower()
     if kind in FAT_TYPES:
         for s in todo:
@@ -161,51 +206,41 @@ def preflight(
             f"the card's file system is {fstype}: the chargers read FAT32 or exFAT "
             f"cards. Format it as FAT32 unless you know the charger reads it."
         )
-    for victim in victims:  # --clean, once every check has passed
-        if not dry_run:
-            _remove_old(ops, victim, pre.removed)
-        pre.removed.append(victim.name)
-    return pre
 
 
-def check_writable(folder) -> None:
-    """Prove the card takes writes (a hidden probe file created and removed), before the
-    question: MediaError read-only (exit 5) when it does not."""
-    try:
-        _write_probe(Path(folder))
-    except OSError as e:
-        if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise MediaError(
-                f"{folder} is read-only ({e.strerror}). Unlock the card (its lock switch) or remount it read-write.",
-                code="read-only",
-            ) from None
-        raise media_error(e, Path(folder), "checking the card is writable") from None
+def check_writable(pin) -> None:
+    """Prove the pinned card takes writes (a hidden probe file created and removed), before
+    the question: MediaError read-only (exit 5) when it does not."""
+    _check_writable(pin, dry_run=False)
 
 
-def _remove_old(ops: FileOps, victim: Path, removed: list) -> None:
+def _remove_old(ops: FileOps, pin, victim: str, removed: list) -> None:
     """Remove one old firmware file for --clean; MediaError (exit 5) when the system
     refuses (a locked or read-only file, a file in use), naming what was removed."""
     try:
-        ops.remove(victim)
+        ops.remove(pin, victim)
     except OSError as e:
         done = f" Already removed: {', '.join(removed)}." if removed else " Nothing was removed."
         raise MediaError(
-            f"{victim.parent}: the old firmware {victim.name} cannot be removed for --clean "
+            f"{pin.path}: the old firmware {victim} cannot be removed for --clean "
             f"({e.strerror or e}): it may be locked, read-only or in use.{done} Nothing new was written. "
             f"Unlock or remove it by hand, or use another card.",
             code="clean-failed",
-            details={"file": victim.name, "removed": list(removed)},
+            details={"file": victim, "removed": list(removed)},
         ) from None
 
 
-def _write_probe(folder: Path) -> None:
-    probe = folder / f"{TEMP_PREFIX}probe.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+def _write_probe(pin) -> None:
+    probe = f"{TEMP_PREFIX}probe.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    fd = pin.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
-        with open(probe, "xb") as f:
-            f.write(b"stager write probe\n")
+        os.write(fd, b"stager write probe\n")
     finally:
-        if os.path.lexists(probe):
-            os.unlink(probe)
+        os.close(fd)
+        try:
+            pin.unlink(probe)
+        except FileNotFoundError:
+            pass
 
 
 def _read_only_mount(folder: Path) -> bool:

@@ -19,10 +19,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stager.catalog.select import select
-from stager.errors import ExitCode, Interrupted, MediaError, Refused, StagerError
+from stager.errors import ExitCode, MediaError, Refused, StagerError
 from stager.fileio import is_under
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class Plan:
     selection: Selection
     targets: tuple = ()  # TargetPlan
     target_problem: MediaError | None = field(default=None, compare=False)
+    devices: dict = field(default_factory=dict, compare=False)  # str(path) -> st_dev when it was chosen
     trust: object = field(default=None, compare=False)  # stager.catalog.trust.Trust
 
     @property
@@ -90,7 +91,7 @@ class Plan:
         if self.target_problem is not None:
             doc["target_problem"] = self.target_problem.to_json()
         if failed:  # the contract's failure envelope: the worst target's error
-            doc["error"] = max(failed, key=lambda e: (e.exit_code == 130, e.exit_code)).to_json()
+            doc["error"] = max(failed, key=lambda e: (e.exit_code >= 128, e.exit_code)).to_json()
         return doc
 
 
@@ -157,12 +158,15 @@ def make_plan(
             raise
         chosen, problem = [], e
     _never_the_catalog(catalog.root, chosen)
+    from stager.card.pin import device_id
+
     return Plan(
         decision=decision,
         catalog_root=str(catalog.root),
         selection=selection,
         targets=tuple(chosen),
         target_problem=problem,
+        devices={str(t.path): device_id(t.path) for t in chosen},
         trust=catalog.trust,
     )
 
@@ -193,12 +197,15 @@ def _sources(plan: Plan) -> list:
 @dataclass
 class CardCheck:
     """One card's pre-flight, before the question: what will be written, what --clean
-    removes, the warnings; or why the card cannot be written (``error``)."""
+    removes, the warnings; or why the card cannot be written (``error``). A card that
+    passed stays pinned (and, for a real run, locked) until :func:`release` or :func:`run`."""
 
     target: TargetPlan
     pre: Preflight | None = None
     error: StagerError | None = None
     holds_both: bool | None = None  # the new files fit beside the old firmware (None: unknown)
+    pin: Any = field(default=None, repr=False)  # stager.card.pin.CardPin
+    lock: Any = field(default=None, repr=False)  # stager.card.lock's held lock (a real run)
 
     @property
     def ready(self) -> bool:
@@ -217,52 +224,115 @@ class CardCheck:
         return list(self.pre.warnings) if self.pre else []
 
 
-def check_cards(plan: Plan, *, clean: bool = False, probe: bool = True, preflight=None) -> list[CardCheck]:
-    """Every card's pre-flight, nothing written or removed (with ``probe`` a hidden probe
-    file is created and removed to prove the card takes writes). A card that fails does
-    not stop the others. One CardCheck a target, in the plan's order."""
-    from stager.card import clean as cleaning
-    from stager.card.preflight import check_writable
+def check_cards(plan: Plan, *, clean: bool = False, probe: bool = True, preflight=None, report=None) -> list:
+    """Every card pinned and pre-flighted, nothing written or removed. With ``probe`` (a
+    real run) each card is also locked (one run per card) and a hidden probe file is
+    created and removed to prove it takes writes. A card that fails does not stop the
+    others. One CardCheck a target, in the plan's order; release them with :func:`release`."""
     from stager.card.preflight import preflight as card_preflight
-    from stager.card.staging import media_error
 
     preflight = preflight or card_preflight
     sources = _sources(plan)
-    out = []
+    out: list[CardCheck] = []
     for t in plan.targets:
         try:
-            if probe:
-                check_writable(t.path)
-            pre = preflight(
-                sources,
-                t.path,
-                fstype=t.fstype,
-                free_bytes=t.free_bytes,
-                size_bytes=t.size_bytes,
-                clean=clean,
-                dry_run=True,
-            )
+            out.append(_check_card(plan, t, sources, clean, probe, preflight, report))
         except KeyboardInterrupt:
-            raise Interrupted("Interrupted before copying: no firmware file was written to the card.") from None
-        except StagerError as e:  # this target only: the others go on
-            out.append(CardCheck(target=t, error=e))
-            continue
-        except OSError as e:  # the card failed while being checked (a dead mount, an I/O error)
-            out.append(CardCheck(target=t, error=media_error(e, Path(t.path), "checking the card")))
-            continue
-        both = cleaning.holds_both(Path(t.path), t.free_bytes, sources, pre.already) if pre.removed else True
-        out.append(CardCheck(target=t, pre=pre, holds_both=both))
+            release(out)
+            from stager.card.stop import STATE, interrupted
+
+            raise interrupted(
+                f"Interrupted ({STATE.name()}) before copying: no firmware file was written to the card."
+            ) from None
     return out
 
 
+def _check_card(plan: Plan, t, sources, clean: bool, probe: bool, preflight, report) -> CardCheck:
+    from stager.card import clean as cleaning
+    from stager.card.preflight import check_writable
+    from stager.card.staging import media_error
+
+    pin = lock = None
+    try:
+        pin, lock = _pin_and_lock(plan, t, not probe, report)
+        if probe:
+            check_writable(pin)
+        pre = preflight(
+            sources,
+            t.path,
+            fstype=t.fstype,
+            free_bytes=t.free_bytes,
+            size_bytes=t.size_bytes,
+            clean=clean,
+            dry_run=True,  # nothing removed before the question (--clean acts after the proof)
+            pin=pin,
+        )
+    except KeyboardInterrupt:
+        _release([(t, None, pin, lock)])
+        raise
+    except StagerError as e:  # this target only: the others go on
+        _release([(t, None, pin, lock)])
+        return CardCheck(target=t, error=e)
+    except OSError as e:  # the card failed while being checked (a dead mount, an I/O error)
+        _release([(t, None, pin, lock)])
+        return CardCheck(target=t, error=media_error(e, Path(t.path), "checking the card"))
+    both = cleaning.holds_both(Path(t.path), t.free_bytes, sources, pre.already) if pre.removed else True
+    return CardCheck(target=t, pre=pre, holds_both=both, pin=pin, lock=lock)
+
+
+def _pin_and_lock(plan: Plan, t, dry_run: bool, report):
+    """The card pinned (the one chosen: same device as when the plan was made) and, for a
+    real run, locked: one run per card."""
+    from stager.card import lock as card_lock
+    from stager.card.pin import pin_card
+
+    pin = pin_card(t.path, plan.devices.get(str(t.path)))
+    if dry_run:
+        return pin, None
+    try:
+        held = card_lock.take(pin)
+    except BaseException:
+        pin.close()
+        raise
+    if report and held.message():
+        report(held.message())
+    return pin, held
+
+
+def release(checks) -> None:
+    """Give back the cards' locks and pins (after the run, a dry run, or a "no")."""
+    _release([(c.target, c.pre, c.pin, c.lock) for c in checks if c.pin is not None or c.lock is not None])
+
+
+def _release(entries) -> None:
+    """Release the locks and pins, in a thread and for a few seconds at most: a card that
+    hangs keeps its lock file (the next run names it as stale and replaces it)."""
+    from concurrent.futures import wait
+
+    from stager.card.staging import _spawn
+
+    def release():
+        for _t, _check, pin, held in entries:
+            if held is not None:
+                held.release()
+            if pin is not None:
+                pin.close()
+
+    if entries:
+        wait([_spawn(release)], timeout=3.0)
+
+
 def check_results(checks) -> list:
-    """The cards' checks as results (the dry run's answer): errors, or what --clean would remove."""
+    """The cards' checks as results (the dry run's answer): errors, or what --clean would
+    remove, with the read-back method of a file already there."""
     from stager.card.staging import TargetResult
 
     return [
         TargetResult.failed(c.target.path, c.error)
         if c.error is not None
-        else TargetResult(path=c.target.path, already=list(c.pre.already), removed=c.removes)
+        else TargetResult(
+            path=c.target.path, already=list(c.pre.already), removed=c.removes, read_back=dict(c.pre.read_back)
+        )
         for c in checks
     ]
 
@@ -295,23 +365,26 @@ def run(
     ops=None,
 ):
     """Stage the plan onto every card that passed its checks (``checks`` from
-    :func:`check_cards`; made here, with the files' content check, when not given).
-    ``settled`` is called once every card's outcome is known, before the history is
-    written (the CLI stops taking Ctrl-C there). Returns one result per target."""
+    :func:`check_cards`, released here; made here, with the files' content check, when
+    not given). ``settled`` is called once every card's outcome is known, before the
+    history is written (the CLI stops taking Ctrl-C there). Returns one result per target."""
     from stager.card import history, staging
 
     sources = _sources(plan)
     if checks is None:
         check_files(plan, progress_factory)
-        checks = check_cards(plan, clean=clean, preflight=preflight)
+        checks = check_cards(plan, clean=clean, preflight=preflight, report=report)
         if report:
             for c in checks:
                 for w in c.warnings:
                     report(f"Warning: {c.target.describe()}: {w}")
     results = [staging.TargetResult.failed(c.target.path, c.error) for c in checks if not c.ready]
     ready = [c for c in checks if c.ready]
-    if ready:
-        results.extend(_stage_cards(ready, sources, stage or staging.stage, progress_factory, ops))
+    try:
+        if ready:
+            results.extend(_stage_cards(ready, sources, stage or staging.stage, progress_factory, ops))
+    finally:
+        release(checks)
     if settled:
         settled()
     for r in results:
@@ -330,9 +403,9 @@ def _stage_cards(ready, sources, stage, progress_factory, ops) -> list:
     removed: dict[str, list] = {}
     failed = {}
     for c in ready:
-        _drop_leftovers(Path(c.target.path))
+        _drop_leftovers(c.pin)
         if str(c.target.path) in first:  # cannot hold both: the source was proved against its index
-            done, err = cleaning.remove_files(Path(c.target.path), c.removes, ops)
+            done, err = cleaning.remove_files(c.pin, c.removes, ops)
             removed[str(c.target.path)] = done
             if err is not None:
                 failed[str(c.target.path)] = staging.TargetResult(path=Path(c.target.path), error=err, removed=done)
@@ -359,12 +432,27 @@ def _stage_round(checks, sources, stage, progress_factory) -> dict:
     from stager.card import staging
 
     targets = [
-        staging.Target(path=c.target.path, device=c.target.device, label=c.target.bar_name(), preflight=c.pre)
+        staging.Target(
+            path=c.target.path, device=c.target.device, label=c.target.bar_name(), preflight=c.pre, pin=c.pin
+        )
         for c in checks
     ]
     if not targets:
         return {}
-    return {str(r.path): r for r in stage(sources, targets, progress_factory=progress_factory)}
+    results = stage(sources, targets, progress_factory=progress_factory)
+    return {str(r.path): r for r in _with_already(results, checks)}
+
+
+def _with_already(results, checks) -> list:
+    """The re-verify method of files already staged joins each card's read-back methods."""
+    pres = {str(c.target.path): c.pre for c in checks}
+    for r in results:
+        pre = pres.get(str(r.path))
+        if pre is not None:
+            for name, method in pre.read_back.items():
+                r.read_back.setdefault(name, method)
+                r.read_back_why.setdefault(name, pre.read_back_why.get(name, ""))
+    return results
 
 
 def _clean_after(check: CardCheck, result, sources, ops) -> None:
@@ -372,13 +460,12 @@ def _clean_after(check: CardCheck, result, sources, ops) -> None:
     the new files are taken back off, so the card holds what it held before."""
     from stager.card import clean as cleaning
 
-    folder = Path(check.target.path)
-    done, err = cleaning.remove_files(folder, cleaning.old_files(check.removes, sources), ops)
+    done, err = cleaning.remove_files(check.pin, cleaning.old_files(check.removes, sources), ops)
     result.removed = done
     if err is None:
         return
     new = [s for s in sources if s.name not in result.already]
-    taken = cleaning.take_back(folder, new, ops)
+    taken = cleaning.take_back(check.pin, new, ops)
     result.cleaned.extend(taken)
     result.verified = False
     result.staged = []
@@ -391,14 +478,15 @@ def _clean_after(check: CardCheck, result, sources, ops) -> None:
     )
 
 
-def _drop_leftovers(folder: Path) -> None:
-    """Temporary files of an interrupted earlier run (our own names only)."""
+def _drop_leftovers(pin) -> None:
+    """Temporary files of an earlier run that is over (we hold the card's lock): our own
+    names only."""
     from stager.card.staging import is_temp_name
 
     try:
-        for entry in os.scandir(folder):
-            if entry.is_file(follow_symlinks=False) and is_temp_name(entry.name):
-                os.unlink(entry.path)
+        for name, _size in pin.files():
+            if is_temp_name(name):
+                pin.unlink(name)
     except OSError:
         pass  # the copy meets the same fault and reports it
 
@@ -406,8 +494,9 @@ def _drop_leftovers(folder: Path) -> None:
 def exit_code(results) -> int:
     """The worst exit code of the targets (0 when all are staged and verified)."""
     codes = [r.error.exit_code for r in results if r.error is not None]
-    if ExitCode.INTERRUPTED in codes:
-        return ExitCode.INTERRUPTED
+    stopped = [c for c in codes if c >= 128]  # interrupted (128 + the signal's number)
+    if stopped:
+        return stopped[0]
     return max(codes, default=ExitCode.OK)
 
 

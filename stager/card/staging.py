@@ -1,15 +1,20 @@
 """Put files on cards safely, and prove they are there bit for bit (after
 :mod:`stager.card.preflight` has checked each card).
 
-For each source (read ONCE for all targets, hashed as it is read, through two reused
-buffers so reading overlaps writing), every target gets a hidden temporary file; then,
-per target and in parallel: flush, fsync, rename to the firmware name, fsync the folder,
-evict the file from the page cache and read it back from the medium, hash and compare
-with the catalog's index. Then the ``<name>.sha256`` sidecar, with the same care.
+Every card is pinned (:mod:`stager.card.pin`): each file operation goes through the open
+handle of its root, so nothing is ever written to another file system. For each source
+(read ONCE for all targets, hashed as it is read, a CRC-32 kept per block, through two
+reused buffers so reading overlaps writing), every target gets a hidden temporary file;
+then, per target and in parallel: flush to the medium (:mod:`stager.card.durable`), read
+it back from the medium (:mod:`stager.card.readback`, which says which method took effect)
+and compare with the catalog's index, naming the first differing byte on a difference;
+only then rename it to the firmware name and flush the folder. Then the ``<name>.sha256``
+sidecar, with the same care. A card no longer mounted where it was chosen fails (exit 5).
 
 Any failure on a target removes what this run wrote there (no half file, nothing left
-under a firmware name) and is that target's result; the others go on. Ctrl-C removes
-every temporary and unverified file, then raises :class:`Interrupted` (exit 130).
+under a firmware name) and is that target's result; the others go on. Ctrl-C (or SIGTERM,
+SIGHUP, Ctrl-Break: :mod:`stager.card.stop`) removes every temporary file, then raises
+:class:`Interrupted` (exit 128+n) whose message says exactly what is left.
 
 The file system is reached through one object (:class:`FileOps`) so tests inject
 faults (ENOSPC, EIO, a vanished folder, a flipped byte) at the boundary.
@@ -21,13 +26,19 @@ import errno
 import hashlib
 import os
 import secrets
-from concurrent.futures import ThreadPoolExecutor, wait
+import stat as stat_mod
+import threading
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from stager.card import durable, readback
+from stager.card.readback import BlockDigests
+from stager.card.stop import STATE, interrupted
 from stager.catalog.index import format_index_line, parse_index
-from stager.errors import CatalogError, Interrupted, MediaError, StagerError, VerifyError
-from stager.fileio import CHUNK, fsync_dir, hash_stream, read_regular
+from stager.errors import CatalogError, MediaError, StagerError, VerifyError
+from stager.fileio import CHUNK, Stopped
 
 TEMP_PREFIX = ".stager-"
 TEMP_SUFFIX = ".part"
@@ -36,6 +47,8 @@ CARD_TYPES = FAT_TYPES | {"exfat"}
 FAT32_MAX = 4 * 1024**3 - 1
 VANISHED = {errno.ENOENT, errno.EIO, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCONN, errno.EROFS, errno.EBADF}
 FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+GRACE = 1.0  # seconds given to the card's threads after a stop
+CLEANUP_TIMEOUT = 5.0  # seconds for the removals on a card that no longer answers
 
 
 # --------------------------------------------------------------------------- values
@@ -46,7 +59,7 @@ class Source:
     sha256: str  # what the catalog's index says
     bytes: int
     role: str = "bundle"
-    catalog_file: object = field(default=None, compare=False, repr=False)
+    catalog_file: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -54,7 +67,8 @@ class Target:
     path: Path
     device: str | None = None
     label: str | None = None
-    preflight: object = None  # stager.card.preflight.Preflight: what the card already holds
+    preflight: Any = None  # stager.card.preflight.Preflight: what the card already holds
+    pin: Any = field(default=None, compare=False, repr=False)  # stager.card.pin.CardPin
 
 
 @dataclass
@@ -67,10 +81,22 @@ class TargetResult:
     already: list = field(default_factory=list)
     removed: list = field(default_factory=list)  # old firmware removed by --clean before the copy
     sha256: dict = field(default_factory=dict)  # name -> hash read back from the medium
+    read_back: dict = field(default_factory=dict)  # name -> method that took effect (readback.METHODS)
+    read_back_why: dict = field(default_factory=dict)  # name -> how it was proved, or why only a cache
+    left: list = field(default_factory=list)  # what this run wrote and could not remove
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.verified
+
+    @property
+    def method(self) -> str | None:
+        """The weakest read-back method over the card's files (None when nothing was read)."""
+        methods = list(self.read_back.values())
+        for m in reversed(readback.METHODS):
+            if m in methods:
+                return m
+        return None
 
     @classmethod
     def failed(cls, path, error: StagerError) -> TargetResult:
@@ -82,6 +108,10 @@ class TargetResult:
             "removed_by_clean": list(self.removed),
             "cleaned": list(self.cleaned),
             "sha256_read_back": dict(self.sha256),
+            "read_back": self.method,
+            "read_back_files": dict(self.read_back),
+            "read_back_why": dict(self.read_back_why),
+            "left_on_card": list(self.left),
         }
         if self.error is not None:
             out["error"] = self.error.to_json()
@@ -90,56 +120,74 @@ class TargetResult:
 
 # --------------------------------------------------------------------------- the I/O seam
 class FileOps:
-    """Every file operation of a staging. Tests subclass it to inject faults."""
+    """Every file operation of a staging, on a pinned card. Tests subclass it to inject faults."""
 
     def open_source(self, path: Path):
         return open(path, "rb", buffering=0)
 
-    def open_temp(self, path: Path):
-        return open(path, "xb", buffering=0)
-
-    def open_readback(self, path: Path):
-        return open(path, "rb", buffering=0)
+    def open_temp(self, pin, name: str):
+        fd = pin.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        return open(fd, "wb", buffering=0, closefd=True)
 
     def fsync(self, f) -> None:
-        os.fsync(f.fileno())
+        durable.fsync_fd(f.fileno())
 
-    def evict(self, f) -> None:
-        """Drop the file's pages from the page cache so the next read comes from the medium."""
-        if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    def start_writeback(self, f, offset: int, length: int) -> None:
+        """Start writing the chunk just written to the medium now, not all at the final fsync."""
+        durable.start_writeback(f.fileno(), offset, length)
 
-    def replace(self, src: Path, dst: Path) -> None:
-        os.replace(src, dst)
+    def sync_device(self, pin) -> None:
+        """A FUSE card's daemon may keep its writes in the block device's cache: flush it."""
+        if getattr(pin, "fstype", None) in readback.FUSE_TYPES:
+            durable.sync_device(pin.block_device)
 
-    def fsync_dir(self, folder: Path) -> None:
-        fsync_dir(folder)
+    def read_back(self, pin, name: str, *, expect=None, progress=None, stop=None) -> readback.ReadBack:
+        return readback.read_back(pin, name, expect=expect, progress=progress, stop=stop)
 
-    def remove(self, path: Path) -> None:
-        os.unlink(path)
+    def locate(self, pin, name: str, blocks, stop=None) -> readback.ReadBack:
+        """A second read of the medium, block by block against the source's digests."""
+        return self.read_back(pin, name, expect=blocks, stop=stop)
+
+    def replace(self, pin, src: str, dst: str) -> None:
+        durable.replace(pin, src, dst)
+
+    def fsync_dir(self, pin) -> None:
+        pin.fsync_dir()
+
+    def remove(self, pin, name: str) -> None:
+        pin.unlink(name)
 
 
 def media_error(e: OSError, target: Path, doing: str) -> MediaError:
     """The user-facing error for an OSError met while writing or reading a card."""
+    if isinstance(e, MediaError):
+        return e
     what = e.strerror or str(e)
     if e.errno in FULL:
         return MediaError(
             f"{target}: the card is full ({what}) while {doing}. Use a larger card, or remove other files from it.",
             code="media-full",
         )
-    if e.errno == errno.EPERM and Path(target).exists():  # fusefat's answer when a FAT card is full
+    if e.errno == errno.EPERM and _exists(target):  # fusefat's answer when a FAT card is full
         return MediaError(
             f"{target}: the card refused the write ({what}) while {doing}: the card may be full (its file "
             f"system does not say how much space is free). Use a larger card, or remove other files from it.",
             code="may-be-full",
         )
-    if e.errno in VANISHED or not Path(target).exists():
+    if e.errno in VANISHED or not _exists(target):
         return MediaError(
             f"{target}: the card went away or failed while {doing} ({what}). Check the "
             f"card is inserted, then run prepare again.",
             code="media-vanished",
         )
     return MediaError(f"{target}: input/output error while {doing} ({what}).", code="io-error")
+
+
+def _exists(path) -> bool:
+    try:
+        return Path(path).exists()
+    except OSError:
+        return False
 
 
 def temp_name(name: str) -> str:
@@ -155,47 +203,80 @@ def sidecar_text(sha256: str, name: str) -> bytes:
     return format_index_line(sha256, name)
 
 
-# --------------------------------------------------------------------------- reading back
-def hash_from_medium(path: Path, ops: FileOps | None = None, progress=None, buf=None) -> str:
-    """SHA-256 of a file read back from the medium (its cached pages evicted first)."""
-    ops = ops or FileOps()
-    with ops.open_readback(path) as f:
-        ops.evict(f)
-        return hash_stream(f, buf or bytearray(CHUNK), progress.update if progress is not None else None)
-
-
-def read_sidecar(path: Path) -> tuple[str, str] | None:
-    """(sha256, name) of a one-line sidecar, or None when missing or malformed."""
-    try:
-        data = read_regular(path, 4096)  # never a FIFO's wait
-    except OSError:
-        return None
-    good, bad = parse_index(data)
+def parse_sidecar(raw: bytes) -> tuple[str, str] | None:
+    """(sha256, name) of a one-line sidecar, or None when malformed."""
+    good, bad = parse_index(raw)
     if len(good) != 1 or bad:
         return None
     return good[0].sha256, good[0].relpath
 
 
-# --------------------------------------------------------------------------- staging
+def read_sidecar(pin, name: str) -> tuple[str, str] | None:
+    """The sidecar ``name`` on the pinned card (None when missing, unreadable or malformed)."""
+    try:
+        fd = pin.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO there never blocks
+    except OSError:
+        return None
+    try:
+        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return parse_sidecar(os.read(fd, 4096))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- threads
+_spawn = readback.spawn
+
+
+def _wait(futures, stop=None) -> None:
+    """Wait for every future, waking up often so a Ctrl-C is acted on at once (on Windows a
+    console Ctrl-C cannot interrupt a bare wait before Python 3.14) and a stop asked through
+    the event (``stop``) too: both raise KeyboardInterrupt here, in the main thread."""
+    pending = set(futures)
+    while pending:
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt
+        _done, pending = wait(pending, timeout=0.25)
+    for f in futures:
+        f.result()
+
+
+# --------------------------------------------------------------------------- one target
 class _Slot:
     """One target's state during a staging."""
 
-    def __init__(self, target: Target, ops: FileOps):
+    def __init__(self, target: Target, ops: FileOps, pin):
         self.target = target
         self.folder = Path(target.path)
         self.ops = ops
+        self.pin = pin
         self.result = TargetResult(path=self.folder)
         pre = target.preflight
         self.result.already = list(pre.already) if pre else []
         self.result.removed = list(pre.removed) if pre else []
-        self.written: list[Path] = []  # temp or final files this run created
-        self.file = None
-        self.temp: Path | None = None
-        self.bar = None
+        self.written: list[str] = []  # names of temp or final files this run created
+        self.file: Any = None
+        self.temp: str = ""
+        self.offset = 0  # bytes written to the current temporary file
+        self.bar: Any = None
+        self.checked = False
+        self.lock = threading.Lock()
 
     @property
     def alive(self) -> bool:
         return self.result.error is None
+
+    def wrote(self, name: str, kind: str) -> None:
+        self.written.append(name)
+        STATE.wrote(self.pin.where(name), kind)
+
+    def renamed(self, old: str, new: str, kind: str) -> None:
+        self.written[self.written.index(old)] = new
+        STATE.gone(self.pin.where(old))
+        STATE.wrote(self.pin.where(new), kind)
 
     def fail(self, error: StagerError) -> None:
         if self.result.error is None:
@@ -213,16 +294,19 @@ class _Slot:
 
     def rollback(self) -> None:
         """Remove everything this run wrote on this target (temp, final, sidecars)."""
-        for p in reversed(self.written):
-            try:
-                if os.path.lexists(p):
-                    self.ops.remove(p)
-                    self.result.cleaned.append(p.name)
-            except OSError as e:
-                self.result.cleaned.append(f"{p.name} (could not be removed: {e.strerror})")
-        self.written.clear()
-        self.result.staged.clear()
-        self.result.verified = False
+        with self.lock:
+            for name in reversed(self.written):
+                try:
+                    self.ops.remove(self.pin, name)
+                    self.result.cleaned.append(name)
+                    STATE.gone(self.pin.where(name))
+                except FileNotFoundError:
+                    STATE.gone(self.pin.where(name))
+                except OSError as e:
+                    self.result.left.append(f"{self.pin.where(name)} (could not be removed: {e.strerror or e})")
+            self.written.clear()
+            self.result.staged.clear()
+            self.result.verified = False
 
 
 def _write_all(f, view) -> None:
@@ -231,66 +315,121 @@ def _write_all(f, view) -> None:
         view = view[n:]
 
 
-def stage(sources, targets, *, progress_factory=None, ops: FileOps | None = None) -> list[TargetResult]:
+# --------------------------------------------------------------------------- staging
+def stage(sources, targets, *, progress_factory=None, ops: FileOps | None = None, stop=None) -> list[TargetResult]:
     """Stage every source onto every target; one result per target (see module doc)."""
+    from stager.card.pin import pin_card
+
     ops = ops or FileOps()
-    slots = [_Slot(t, ops) for t in targets]
-    pool = ThreadPoolExecutor(max_workers=max(1, len(slots)), thread_name_prefix="stager-card")
+    stop = stop or STATE.event
+    own = [t for t in targets if t.pin is None]  # a folder given as is (tests, the demo): pinned here
+    pins = {id(t): t.pin or pin_card(t.path) for t in targets}
+    slots = [_Slot(t, ops, pins[id(t)]) for t in targets]
+    STATE.busy = True
     try:
         for source in sources:
             todo = [s for s in slots if s.alive and source.name not in s.result.already]
             if todo:
-                _copy(source, todo, pool, progress_factory)
-                live = [s for s in todo if s.alive]
-                wait([pool.submit(_finish, source, s, progress_factory) for s in live])
+                blocks = _copy(source, todo, progress_factory, stop)
+                _wait([_spawn(_finish, source, s, progress_factory, blocks, stop) for s in todo if s.alive], stop)
+            if stop.is_set():
+                raise KeyboardInterrupt
         for s in slots:
-            if s.alive:
-                s.result.verified = True
-                s.result.staged = [src.name for src in sources]
+            _settle(s, sources)
     except KeyboardInterrupt:
-        pool.shutdown(wait=True, cancel_futures=True)
-        for s in slots:
-            s.fail(Interrupted("interrupted"))
-        cleaned = sorted({c for s in slots for c in s.result.cleaned})
-        raise Interrupted(
-            "Interrupted: nothing half-written is left on the card"
-            + (f" (removed {', '.join(cleaned)})." if cleaned else "."),
-            details={"cleaned": cleaned},
-        ) from None
+        raise _interrupted(slots, stop) from None
     finally:
-        pool.shutdown(wait=True)
+        STATE.busy = False
         for s in slots:
             if s.bar is not None:
                 s.bar.close()
+        for t in own:
+            pins[id(t)].close()
     return [s.result for s in slots]
 
 
-def _copy(source: Source, slots, pool, progress_factory) -> None:
-    """Read the source once; write each chunk to every slot's temp file in parallel."""
+def _settle(slot: _Slot, sources) -> None:
+    """The card is still the one pinned, mounted where it was chosen: then it is staged."""
+    if not slot.alive:
+        return
+    try:
+        slot.pin.check()
+    except MediaError as e:
+        slot.fail(e)
+        return
+    slot.result.verified = True
+    slot.result.staged = [src.name for src in sources]
+    for name in slot.written:
+        STATE.gone(slot.pin.where(name))
+
+
+def _interrupted(slots, stop) -> StagerError:
+    """Stop every card's thread, remove what was written (bounded in time), say what is left."""
+    stop.set()
+    STATE.busy = True
+    err = interrupted("interrupted")
+    workers = [_spawn(s.fail, err) for s in slots]
+    wait(workers, timeout=CLEANUP_TIMEOUT)
+    cleaned = sorted({c for s in slots for c in s.result.cleaned})
+    left = sorted({p for s in slots for p in s.result.left})
+    left += sorted(f"{path} (the card did not answer)" for path, _kind in STATE.leftovers() if path not in str(left))
+    how = STATE.name()
+    if left:
+        message = (
+            f"Interrupted ({how}): these files this run wrote are still on the card: {'; '.join(left)}. They are "
+            f"not proved: 'stager prepare' removes its temporary .stager-*.part files on its next run; delete any "
+            f"other file listed."
+        )
+    else:
+        removed = f" (removed {', '.join(cleaned)})" if cleaned else ""
+        message = f"Interrupted ({how}): nothing half-written is left on the card{removed}."
+    return interrupted(message, details={"cleaned": cleaned, "left": left})
+
+
+def _open_temps(source: Source, slots, progress_factory) -> None:
     for s in slots:
-        s.temp = s.folder / temp_name(source.name)
+        s.temp = temp_name(source.name)
+        s.offset = 0
         try:
-            s.file = s.ops.open_temp(s.temp)
-            s.written.append(s.temp)
+            if not s.checked:  # the card is still the one chosen, before its first write
+                s.pin.check()
+                s.checked = True
+            s.wrote(s.temp, "temporary")  # registered first: a stop right after the create still removes it
+            s.file = s.ops.open_temp(s.pin, s.temp)
+        except MediaError as e:
+            s.fail(e)
+            continue
         except OSError as e:
             s.fail(media_error(e, s.folder, f"creating {source.name}"))
             continue
         if progress_factory:
             s.bar = progress_factory(source.bytes, f"copy {s.target.label or s.folder.name}")
 
+
+def _writer(source: Source):
     def write(slot, view):
         try:
             _write_all(slot.file, view)
+            slot.ops.start_writeback(slot.file, slot.offset, len(view))
+            slot.offset += len(view)
         except OSError as e:
             slot.fail(media_error(e, slot.folder, f"writing {source.name}"))
             return
         if slot.bar is not None:
             slot.bar.update(len(view))
 
+    return write
+
+
+def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
+    """Read the source once; write each chunk to every slot's temp file in parallel.
+    Returns the source's block digests (CRC-32 per readback.BLOCK)."""
+    _open_temps(source, slots, progress_factory)
+    write = _writer(source)
     size = max(1, min(CHUNK, source.bytes + 1))  # a small file needs no 8 MiB buffers
     bufs = (bytearray(size), bytearray(size))
-    h = hashlib.sha256()
-    pending = []
+    h, digests = hashlib.sha256(), BlockDigests()
+    pending: list[Future] = []
     i = 0
     ops = slots[0].ops if slots else FileOps()
     try:
@@ -299,7 +438,7 @@ def _copy(source: Source, slots, pool, progress_factory) -> None:
         err = CatalogError(f"cannot read {source.name} in the catalog: {e.strerror or e}.", code="unreadable")
         for s in slots:
             s.fail(err)
-        return
+        return []
     with src:
         while True:
             buf = bufs[i % 2]
@@ -308,90 +447,139 @@ def _copy(source: Source, slots, pool, progress_factory) -> None:
                 break
             view = memoryview(buf)[:n]
             h.update(view)
-            wait(pending)  # the other buffer is free again once these are written
+            _wait(pending, stop)  # the other buffer is free again once these are written (and digested)
             live = [s for s in slots if s.alive]
             if not live:
-                return
-            pending = [pool.submit(write, s, view) for s in live]
+                return digests.finish()
+            pending = [_spawn(digests.update, view)] + [_spawn(write, s, view) for s in live]
             i += 1
-        wait(pending)
-    actual = h.hexdigest()
-    if actual != source.sha256:
-        from stager.catalog.index import content_mismatch
-
-        cf = source.catalog_file
-        err = (
-            content_mismatch(cf, actual)
-            if cf is not None
-            else CatalogError(f"{source.name} does not match its index line: never staged.", code="damaged")
-        )
-        for s in slots:
-            s.fail(err)
+        _wait(pending, stop)
+    _check_source(source, h.hexdigest(), slots)
+    return digests.finish()
 
 
-def _finish(source: Source, slot: _Slot, progress_factory) -> None:
-    """fsync, rename, fsync the folder, read back from the medium, sidecar."""
-    ops, folder = slot.ops, slot.folder
-    final = folder / source.name
+def _check_source(source: Source, actual: str, slots) -> None:
+    if actual == source.sha256:
+        return
+    from stager.catalog.index import content_mismatch
+
+    cf = source.catalog_file
+    err = (
+        content_mismatch(cf, actual)
+        if cf is not None
+        else CatalogError(f"{source.name} does not match its index line: never staged.", code="damaged")
+    )
+    for s in slots:
+        s.fail(err)
+
+
+def _flush(slot: _Slot, source: Source) -> bool:
+    ops = slot.ops
     try:
         ops.fsync(slot.file)
         slot.file.close()
         slot.file = None
-        ops.replace(slot.temp, final)
-        slot.written[slot.written.index(slot.temp)] = final
-        ops.fsync_dir(folder)
+        ops.sync_device(slot.pin)
+        return True
     except OSError as e:
-        slot.fail(media_error(e, folder, f"saving {source.name}"))
+        slot.fail(media_error(e, slot.folder, f"saving {source.name}"))
+        return False
+
+
+def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None:
+    """Flush, read back from the medium under the temporary name, then rename, sidecar."""
+    if not slot.alive or not _flush(slot, source):
         return
     if slot.bar is not None:
         slot.bar.close()
         slot.bar = None
+    folder = slot.folder
     bar = progress_factory(source.bytes, f"read back {slot.target.label or folder.name}") if progress_factory else None
     try:
-        got = hash_from_medium(final, ops, bar)
+        rb = slot.ops.read_back(slot.pin, slot.temp, progress=bar.update if bar else None, stop=stop)
+    except Stopped:
+        return
     except OSError as e:
         slot.fail(media_error(e, folder, f"reading {source.name} back"))
         return
     finally:
         if bar is not None:
             bar.close()
-    slot.result.sha256[source.name] = got
-    if got != source.sha256:
-        slot.fail(
-            VerifyError(
-                f"{folder}: {source.name} read back from the card is not the catalog's file (read "
-                f"{got[:16]}..., expected {source.sha256[:16]}...). The copy was removed. The card may be "
-                f"failing: try another card.",
-                code="verification-failed",
-            )
-        )
+    slot.result.sha256[source.name] = rb.sha256
+    slot.result.read_back[source.name] = rb.method
+    slot.result.read_back_why[source.name] = rb.why
+    if rb.sha256 != source.sha256 or rb.size != source.bytes:
+        slot.fail(_mismatch(folder, source, rb, _locate(slot, blocks, stop)))
         return
-    _write_sidecar(slot, source)
+    if _rename(slot, source, slot.temp, source.name, "firmware, verified", flush=False):
+        _write_sidecar(slot, source, stop)
 
 
-def _write_sidecar(slot: _Slot, source: Source) -> None:
+def _locate(slot: _Slot, blocks, stop):
+    """Where the copy differs: the medium read again, block by block (None if it cannot be)."""
+    try:
+        return slot.ops.locate(slot.pin, slot.temp, blocks, stop=stop)
+    except (OSError, Stopped):
+        return None
+
+
+def _mismatch(folder: Path, source: Source, rb, located) -> VerifyError:
+    offset = readback.first_difference(source.path, located, source.bytes) if located is not None else None
+    where = f"first differing byte at offset {offset:,}" if offset is not None else "the differing byte not located"
+    return VerifyError(
+        f"{folder}: {source.name} read back from the card is not the catalog's file ({where}; read "
+        f"{rb.size:,} bytes of {source.bytes:,}, SHA-256 {rb.sha256[:16]}..., expected {source.sha256[:16]}...). "
+        f"The copy was removed. The card may be failing or fake: try another card.",
+        code="verification-failed",
+        details={"first_difference": offset, "bytes_read": rb.size, "read_back": rb.method},
+    )
+
+
+def _rename(slot: _Slot, source: Source, temp: str, final: str, kind: str, flush: bool) -> bool:
+    """Rename on the pinned card; ``flush``: make the folder durable now (once, after the
+    sidecar's rename, for both entries: each flush of a folder is a journal commit)."""
+    try:
+        slot.pin.check()
+        slot.ops.replace(slot.pin, temp, final)
+        slot.renamed(temp, final, kind)
+        if flush:
+            slot.ops.fsync_dir(slot.pin)
+            slot.ops.sync_device(slot.pin)
+        return True
+    except MediaError as e:
+        slot.fail(e)
+    except OSError as e:
+        slot.fail(media_error(e, slot.folder, f"saving {final}"))
+    return False
+
+
+def _write_sidecar(slot: _Slot, source: Source, stop) -> None:
     ops, folder = slot.ops, slot.folder
     name = f"{source.name}.sha256"
     data = sidecar_text(source.sha256, source.name)
-    temp = folder / temp_name(name)
+    temp = temp_name(name)
     try:
-        with ops.open_temp(temp) as f:
-            slot.written.append(temp)
+        slot.wrote(temp, "temporary")
+        with ops.open_temp(slot.pin, temp) as f:
             _write_all(f, memoryview(data))
             ops.fsync(f)
-        ops.replace(temp, folder / name)
-        slot.written[slot.written.index(temp)] = folder / name
-        ops.fsync_dir(folder)
-        with ops.open_readback(folder / name) as f:
-            ops.evict(f)
-            back = f.read()
+        ops.sync_device(slot.pin)
+        back = ops.read_back(slot.pin, temp, stop=stop)
+    except Stopped:
+        return
     except OSError as e:
         slot.fail(media_error(e, folder, f"writing {name}"))
         return
-    if back != data:
+    if back.content != data:
         slot.fail(
             VerifyError(
-                f"{folder}: the sidecar {name} read back is not what was written. The copy was removed.",
+                f"{folder}: the sidecar {name} read back is not what was written. The copy was removed. "
+                f"The card may be failing: try another card.",
                 code="verification-failed",
             )
         )
+        return
+    if back.method == "cached" and slot.result.read_back.get(source.name) != "cached":
+        slot.result.read_back[name] = back.method
+        slot.result.read_back_why[name] = back.why
+    _rename(slot, source, temp, name, "sidecar", flush=True)

@@ -1,7 +1,9 @@
 """`stager verify`: "this card is right", reading every firmware file back from it.
 
 For each firmware-like file on the card root (hidden ones included): its sidecar
-``<name>.sha256``, its hash read back from the medium (cache evicted), what its name says
+``<name>.sha256``, its hash read back from the medium (:func:`stager.card.readback.read_back`,
+which says which method took effect: ``read_back`` in each file's JSON; where only a cache
+could be read, the report says so and tells how to prove the card), what its name says
 and what the rules say of it (a refusal explained as `check` explains it). Then the
 one-firmware-set rule of `prepare`: exactly one bundle, optionally its terminal's .hex,
 nothing else firmware-like. With a charger (``charger``: a rules Decision), the card
@@ -18,13 +20,13 @@ catalog (its signed index, when keys are trusted) has no such file.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stager.card.staging import FileOps, hash_from_medium, is_temp_name, media_error, read_sidecar
+from stager.card.staging import FileOps, is_temp_name, media_error, read_sidecar
 from stager.card.targets import card_folder
 from stager.errors import ExitCode, MediaError
+from stager.fileio import Stopped
 from stager.rules.names import is_firmware_name
 
 
@@ -38,6 +40,8 @@ class CardFile:
     parsed: dict | None = None  # what the name says (None: unrecognised)
     rules: str | None = None  # ok | ko | forbidden | unknown-kit | unknown-terminal
     why: str = ""
+    read_back: str | None = None  # readback.METHODS: how the bytes were read
+    read_back_why: str = ""
     catalog: str | None = None  # with a catalog: match | differs | not-in-index
     catalog_line: int | None = None  # the index line it matches
     refusals: tuple = ()  # the rules' reasons, as `check` gives them: (code, message)
@@ -52,6 +56,8 @@ class CardFile:
             "name_says": self.parsed,
             "rules": self.rules,
             "why": self.why,
+            "read_back": self.read_back,
+            "read_back_why": self.read_back_why,
             "catalog": self.catalog,
             "catalog_line": self.catalog_line,
             "refusals": [{"code": c, "message": t} for c, t in self.refusals],
@@ -70,6 +76,14 @@ class CardReport:
     @property
     def checked_catalog(self) -> bool:
         return self.catalog is not None
+
+    @property
+    def read_back(self) -> str | None:
+        """The weakest method over the files read (None when none was read)."""
+        from stager.card.readback import METHODS
+
+        got = [f.read_back for f in self.files if f.read_back]
+        return next((m for m in reversed(METHODS) if m in got), None)
 
     @property
     def exit_code(self) -> int:
@@ -91,6 +105,7 @@ class CardReport:
             "target": self.target,
             "files": [f.to_json() for f in self.files],
             "leftovers": list(self.leftovers),
+            "read_back": self.read_back,
             "one_firmware_set": not self.set_problems,
             "set_problems": list(self.set_problems),
             "charger": self.charger,
@@ -156,54 +171,30 @@ def against_catalog(catalog, name: str, got: str | None) -> tuple[str, int | Non
     return "match", hit.line, ""
 
 
-def _card_file(folder: Path, e, ops, progress_factory, catalog) -> CardFile:
-    """One firmware file of the card: read back, against its sidecar, the rules and (with a catalog) the index."""
-    size = e.stat(follow_symlinks=False).st_size
-    parsed, rules, why = _name_facts(e.name)
-    refusals = _refusals(parsed) if rules not in (None, "ok") else ()
-    side = read_sidecar(folder / f"{e.name}.sha256")
-    bar = progress_factory(size, f"verify {e.name}") if progress_factory else None
-    try:
-        got = hash_from_medium(folder / e.name, ops, bar)
-    except OSError as err:
-        message = media_error(err, folder, f"reading {e.name}").message
-        return CardFile(e.name, size, "unreadable", None, side[0] if side else None, parsed, rules, message)
-    finally:
-        if bar is not None:
-            bar.close()
-    if not (folder / f"{e.name}.sha256").exists():
-        status, why = "no-sidecar", f"no {e.name}.sha256 beside it: its origin cannot be proved. " + why
-    elif side is None or side[1] != e.name:
-        status, why = "bad-sidecar", f"{e.name}.sha256 is not one '<sha256>  {e.name}' line. " + why
-    elif side[0] != got:
-        status, why = (
-            "mismatch",
-            (
-                "the bytes read back differ from the sidecar's checksum: the file "
-                "is damaged. Prepare the card again. " + why
-            ),
-        )
-    else:
-        status = "ok"
-    if rules not in (None, "ok") and not refusals:
-        why = (why + " " if why else "") + f"the rules say '{rules}' for what this name carries."
-    cat_status, cat_line, cat_why = against_catalog(catalog, e.name, got) if catalog else (None, None, "")
-    why = (why + " " + cat_why).strip()
-    expected = side[0] if side else None
-    return CardFile(e.name, size, status, got, expected, parsed, rules, why, cat_status, cat_line, refusals)
-
-
-def verify_card(target, ops: FileOps | None = None, progress_factory=None, catalog=None, charger=None) -> CardReport:
+def verify_card(
+    target, ops: FileOps | None = None, progress_factory=None, stop=None, catalog=None, charger=None
+) -> CardReport:
     """Read back and judge every firmware-like file on the card root; ``charger`` (a rules
     Decision, allowed) asks whether the card holds what the rules choose for it."""
+    from stager.card.pin import pin_card
+
     folder = Path(target)
     card_folder(folder)
+    pin = pin_card(folder)
     try:
-        entries = sorted((e for e in os.scandir(folder) if e.is_file(follow_symlinks=False)), key=lambda e: e.name)
+        return _verify(pin, ops or FileOps(), progress_factory, stop, catalog, charger)
+    finally:
+        pin.close()
+
+
+def _verify(pin, ops, progress_factory, stop, catalog, charger=None) -> CardReport:
+    folder = pin.path
+    try:
+        entries = pin.files()
     except OSError as e:
         raise media_error(e, folder, "listing the card") from None
-    firmware = [e for e in entries if is_firmware_name(e.name)]  # hidden ones too: a charger may try them
-    leftovers = tuple(e.name for e in entries if is_temp_name(e.name))
+    firmware = [(n, size) for n, size in entries if is_firmware_name(n)]  # hidden ones too: a charger may try them
+    leftovers = tuple(n for n, _ in entries if is_temp_name(n))
     if not firmware:
         left = (
             f" It holds leftovers of an interrupted staging ({', '.join(leftovers)}): 'stager prepare' "
@@ -217,9 +208,50 @@ def verify_card(target, ops: FileOps | None = None, progress_factory=None, catal
             code="no-firmware",
             details={"leftovers": list(leftovers)} if leftovers else None,
         )
-    out = [_card_file(folder, e, ops, progress_factory, catalog) for e in firmware]
+    out = [
+        _one(pin, ops, name, size, pin.exists(f"{name}.sha256"), progress_factory, stop, catalog)
+        for name, size in firmware
+    ]
     wanted = charger_match(out, charger) if charger is not None else None
     return CardReport(str(folder), tuple(out), leftovers, catalog, tuple(set_problems(out)), wanted)
+
+
+def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, stop, catalog) -> CardFile:
+    """One firmware file of the card: read back, against its sidecar, the rules and (with a catalog) the index."""
+    parsed, rules, why = _name_facts(name)
+    refusals = _refusals(parsed) if rules not in (None, "ok") else ()
+    side = read_sidecar(pin, f"{name}.sha256")
+    expected = side[0] if side else None
+    bar = progress_factory(size, f"verify {name}") if progress_factory else None
+    try:
+        rb = ops.read_back(pin, name, progress=bar.update if bar else None, stop=stop)
+    except OSError as err:
+        message = media_error(err, pin.path, f"reading {name}").message
+        return CardFile(name, size, "unreadable", None, expected, parsed, rules, message)
+    except Stopped:
+        raise KeyboardInterrupt from None
+    finally:
+        if bar is not None:
+            bar.close()
+    if not has_sidecar:
+        status, why = "no-sidecar", f"no {name}.sha256 beside it: its origin cannot be proved. " + why
+    elif side is None or side[1] != name:
+        status, why = "bad-sidecar", f"{name}.sha256 is not one '<sha256>  {name}' line. " + why
+    elif side[0] != rb.sha256:
+        status = "mismatch"
+        why = (
+            "the bytes read back differ from the sidecar's checksum: the file is damaged. Prepare the card again. "
+            + why
+        )
+    else:
+        status = "ok"
+    if rules not in (None, "ok") and not refusals:
+        why = (why + " " if why else "") + f"the rules say '{rules}' for what this name carries."
+    cat_status, cat_line, cat_why = against_catalog(catalog, name, rb.sha256) if catalog else (None, None, "")
+    why = (why.strip() + " " + cat_why).strip()
+    return CardFile(
+        name, size, status, rb.sha256, expected, parsed, rules, why, rb.method, rb.why, cat_status, cat_line, refusals
+    )
 
 
 def set_problems(files) -> list[str]:

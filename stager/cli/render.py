@@ -133,6 +133,24 @@ def plan_lines(plan, stream) -> list[str]:
     return lines
 
 
+PROVED_HOW = {
+    "direct": "read from the card with the system's cache bypassed",
+    "evicted": "read from the card after the system's cache of it was dropped",
+    "remounted": "read from the card after it was mounted again",
+}
+
+
+def file_line(name: str, how: str, method: str | None, why: str, path) -> str:
+    """One file of a STAGED card: how it got there and how it was proved (or not)."""
+    if method in PROVED_HOW:
+        return f"  {name}: {how}; SHA-256 read back from the card matches the catalog ({PROVED_HOW[method]})."
+    return (
+        f"  {name}: {how}; its SHA-256 matches the catalog, but it could only be read from the system's cache, "
+        f"not from the card ({why or 'no uncached read is possible here'}): the card is not proved. To prove it, "
+        f"eject the card, insert it again, then run: {command('stager', 'verify', '--target', str(path))}"
+    )
+
+
 def check_lines(plan, checks, stream, dry_run: bool = False) -> list[str]:
     """What the cards' checks found, before the question (warnings first)."""
     lines = []
@@ -183,18 +201,22 @@ def result_lines(plan, results, stream, ejected=None) -> list[str]:
     """The one summary block after the copy: each card READY or FAILED with why, N of M.
     ``ejected``: {path: True} for the cards stager unmounted."""
     ejected = ejected or {}
-    ok = sum(1 for r in results if r.ok)
+    ok = sum(1 for r in results if r.ok and r.method in PROVED_HOW)
     lines = [style(f"Summary: {ok} of {len(results)} card(s) ready.", stream, bold=True)]
     for r in results:
         target = next((t for t in plan.targets if str(t.path) == str(r.path)), None)
         where = target.describe() if target else str(r.path)
         ident = f" [{target.identity()}]" if target is not None and target.removable else ""
         if r.ok:
+            proved = r.method in PROVED_HOW
             safe = _safe_text(target, ejected.get(str(r.path)))
-            lines.append(f"{style('READY', stream, fg='green', bold=True)} {safe}  {where}{ident}")
+            head = style("READY", stream, fg="green", bold=True) + f" {safe}" if proved else ""
+            if not proved:
+                head = style("STAGED, NOT PROVED ON THE CARD", stream, fg="yellow", bold=True)
+            lines.append(f"{head}  {where}{ident}")
             for name in r.staged:
                 how = "already there, re-verified" if name in r.already else "copied"
-                lines.append(f"  {name}: {how}; SHA-256 read back from the card matches the catalog.")
+                lines.append(file_line(name, how, r.read_back.get(name), r.read_back_why.get(name, ""), r.path))
             if r.removed:
                 lines.append(f"  Removed old firmware (--clean): {', '.join(r.removed)}.")
             verify = command("stager", "verify", "--target", str(r.path))
@@ -202,8 +224,10 @@ def result_lines(plan, results, stream, ejected=None) -> list[str]:
         else:
             lines.append(f"{style('FAILED', stream, fg='red', bold=True)}  {where}{ident}")
             lines.append(f"  {r.error.message}")
-            if r.cleaned:
+            if r.cleaned and not r.left:
                 lines.append(f"  Removed from the card: {', '.join(r.cleaned)} (nothing half-written is left).")
+            elif r.left:
+                lines.append(f"  Still on the card, not proved: {'; '.join(r.left)}. Delete them by hand.")
             if r.removed:
                 lines.append(f"  Old firmware removed (--clean): {', '.join(r.removed)}.")
     for c in plan.decision.conditions:

@@ -8,24 +8,32 @@ nothing else on the machine. Needs root, /dev/fuse, loop devices and the package
 dosfstools mtools fusefat exfatprogs exfat-fuse fdisk (.ci/run installs them). Where
 they are missing the tests skip and say why; with CI=true they fail instead.
 
-Fixture ``make_card(fs="fat32"|"exfat", size_mb=64, label="PULSECARD",
+Fixture ``make_card(fs="fat32"|"exfat"|"ext4", size_mb=64, label="PULSECARD",
 partitioned=False, read_only=False) -> Card``: ``card.mountpoint`` (a folder),
 ``card.device`` (/dev/loopN or /dev/loopNp1), ``card.image``; ``card.eject()``
 unmounts and detaches; ``card.fsck()`` and ``card.read(name)`` check the image on its
-own afterwards (fsck.vfat -n / fsck.exfat -n; mtype, or a fresh read-only mount for
-exFAT). Everything attached is detached at teardown, even when a test fails.
+own afterwards (fsck.vfat -n / fsck.exfat -n / e2fsck -fn; mtype, a fresh read-only
+mount for exFAT, debugfs for ext4). Everything attached is detached at teardown, even
+when a test fails.
+
+Fixture ``make_faulty_card(fs, size_mb=64, apparent_mb=None, beyond="wrap", ...) ->
+FaultyCard``: the same card on a faulty medium (tests/cards/faulty/, a FUSE server of
+our own under the loop device) whose faults a test sets at any time; see README.md here.
 """
 
 from __future__ import annotations
 
 import ctypes
+import mmap
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+from faulty.medium import FaultyMedium, io_error, served_paths, stop_all
 
 TOOLS = [
     "losetup",
@@ -42,6 +50,10 @@ TOOLS = [
     "mount",
     "umount",
     "blkid",
+    "mkfs.ext4",
+    "e2fsck",
+    "debugfs",
+    "blockdev",
 ]
 CLONE_NEWNS = 0x00020000
 _state = {"namespace": None}
@@ -61,7 +73,7 @@ def _missing() -> str | None:
         return (
             "real-card tests need "
             + ", ".join(missing)
-            + " (apt-get install dosfstools mtools fusefat exfatprogs exfat-fuse fdisk)"
+            + " (apt-get install dosfstools mtools fusefat exfatprogs exfat-fuse fdisk e2fsprogs util-linux)"
         )
     return None
 
@@ -94,6 +106,11 @@ def sh(*cmd, check=True, **kw) -> subprocess.CompletedProcess:
 
 class Card:
     def __init__(self, root: Path, fs: str, size_mb: int, label: str, partitioned: bool, read_only: bool):
+        self._setup(root, fs, label, partitioned, read_only)
+        sh("truncate", "-s", f"{size_mb}M", self.image)
+        self._build(self.image)
+
+    def _setup(self, root: Path, fs: str, label: str, partitioned: bool, read_only: bool) -> None:
         self.root, self.fs, self.label, self.partitioned, self.read_only = root, fs, label, partitioned, read_only
         root.mkdir(parents=True)
         self.image = root / "sd.img"
@@ -103,22 +120,17 @@ class Card:
         self.device = None
         self.flag_target = None
         self.mounted = False
-        try:
-            self._attach(size_mb, partitioned, read_only)
-        except BaseException:  # a half-made card is detached too (no leaked loop device)
-            self.eject()
-            raise
 
-    def _attach(self, size_mb: int, partitioned: bool, read_only: bool) -> None:
-        sh("truncate", "-s", f"{size_mb}M", self.image)
-        if partitioned:
-            sh("sfdisk", "--quiet", self.image, input="label: dos\nstart=2048, type=c\n")
+    def _build(self, backing: Path) -> None:
+        """Partition table or file system on `backing`, a loop device on it, flagged removable, mounted."""
+        if self.partitioned:
+            sh("sfdisk", "--quiet", backing, input="label: dos\nstart=2048, type=c\n")
         else:
-            self._mkfs(self.image)
-        args = ["losetup", "-f", "--show"] + (["--read-only"] if read_only else []) + [self.image]
-        self.loop = sh(*args).stdout.strip()
+            self._mkfs(backing)
+        args = ["losetup", "-f", "--show", "--direct-io=off"] + (["--read-only"] if self.read_only else [])
+        self.loop = sh(*args, backing).stdout.strip()
         self.device = self.loop
-        if partitioned:
+        if self.partitioned:
             sh("partx", "-a", self.loop)
             self.device = self.loop + "p1"
             for _ in range(50):
@@ -137,7 +149,11 @@ class Card:
         if self.fs == "fat32":
             sh("mkfs.vfat", "-F", "32", "-n", self.label, target)
         elif self.fs == "ext4":
-            sh("mkfs.ext4", "-q", "-L", self.label, target)
+            # No journal and no backup superblocks: everything at the start of the card,
+            # so a counterfeit (wrapping) card is still formatted like a real one.
+            opts = "nodiscard,lazy_itable_init=0,num_backup_sb=0"
+            features = "^has_journal,sparse_super2"
+            sh("mkfs.ext4", "-q", "-F", "-b", "4096", "-O", features, "-E", opts, "-L", self.label, target)
         elif self.fs == "ntfs":
             sh("mkfs.ntfs", "-Q", "-F", "-q", "-L", self.label, target)
         else:
@@ -149,7 +165,7 @@ class Card:
             mode = "ro" if self.read_only else "rw+"
             sh("fusefat", "-o", f"{mode},blkdev,fsname={dev}", dev, self.mountpoint)
         elif self.fs == "ext4":  # the kernel's own driver
-            sh("mount", "-t", "ext4", dev, self.mountpoint)
+            sh("mount", "-t", "ext4", "-o", "ro" if self.read_only else "rw", dev, self.mountpoint)
         elif self.fs == "ntfs":
             sh("ntfs-3g", "-o", "blkdev", dev, self.mountpoint)
         else:
@@ -160,15 +176,37 @@ class Card:
     def unmount(self) -> None:
         if not self.mounted or not os.path.ismount(self.mountpoint):  # stager may have ejected it
             self.mounted = False
+            self._wait_daemon_gone()
             return
+        unmount = ["umount"] if self.fs == "ext4" else ["fusermount", "-u"]
         for _ in range(50):
-            unmount = ["umount"] if self.fs == "ext4" else ["fusermount", "-u"]
             if sh(*unmount, self.mountpoint, check=False).returncode == 0:
                 break
             time.sleep(0.1)
         else:
             sh("umount", "-l", self.mountpoint, check=False)
         self.mounted = False
+        self._wait_daemon_gone()
+
+    def _wait_daemon_gone(self, timeout: float = 20.0) -> None:
+        """fusermount -u returns before the FUSE daemon has written its last blocks and closed
+        the device: wait for the process whose arguments name this mount point to end."""
+        want = str(self.mountpoint).encode()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = False
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        argv = f.read().split(b"\0")
+                    busy = want in argv and any(d in argv[0] for d in (b"fusefat", b"exfat"))
+                except OSError:
+                    continue
+                if busy:
+                    break
+            if not busy:
+                return
+            time.sleep(0.05)
 
     def eject(self) -> None:
         """Unmount, drop the flag, detach the loop device: the image is then on its own."""
@@ -194,6 +232,8 @@ class Card:
                 out = sh("fsck.vfat", "-n", self._partition_image()).stdout
             else:
                 out = sh("fsck.vfat", "-n", target).stdout
+        elif self.fs == "ext4":
+            out = sh("e2fsck", "-f", "-n", self._partition_image() if self.partitioned else self.image).stdout
         else:
             out = sh("fsck.exfat", "-n", self._partition_image() if self.partitioned else self.image).stdout
         return out
@@ -219,6 +259,8 @@ class Card:
                 check=False,
             ).stdout
             return sorted(line.strip().removeprefix("::/") for line in out.splitlines() if line.strip())
+        if self.fs == "ext4":
+            return sorted(self._ext4_ls())
         return sorted(self._exfat_read_all().keys())
 
     def read(self, name: str) -> bytes:
@@ -231,7 +273,22 @@ class Card:
                 check=True,
             )
             return proc.stdout
+        if self.fs == "ext4":
+            assert name in self._ext4_ls(), f"{name} is not on the card"
+            img = self._partition_image() if self.partitioned else self.image
+            return subprocess.run(["debugfs", "-R", f"cat /{name}", str(img)], capture_output=True, check=True).stdout
         return self._exfat_read_all()[name]
+
+    def _ext4_ls(self) -> list[str]:
+        """The root's regular files, from the image (debugfs, no mount)."""
+        img = self._partition_image() if self.partitioned else self.image
+        out = sh("debugfs", "-R", "ls -p /", img).stdout
+        names = []
+        for line in out.splitlines():  # /inode/mode/uid/gid/name/size/
+            parts = line.strip().strip("/").split("/")
+            if len(parts) >= 5 and parts[1].startswith("10"):
+                names.append(parts[4])
+        return names
 
     def _exfat_read_all(self) -> dict:
         """exFAT has no mtools: attach the image again read-only, read every root file."""
@@ -261,3 +318,200 @@ def make_card(card_namespace, tmp_path):
     yield make
     for card in cards:
         card.eject()
+
+
+# ---- the faulty medium: a card whose medium drops writes, flips bytes, fails or hangs
+
+
+def _faulty_missing() -> str | None:
+    proc = subprocess.run([sys.executable, "-c", "import mfusepy"], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return f"the faulty medium needs mfusepy and libfuse (pip install '.[test]', apt-get install fuse3): {last}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def faulty_namespace(card_namespace):
+    why = _faulty_missing()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"on CI the real-card suite must run: {why}")
+        pytest.skip(why)
+    yield card_namespace
+    _sweep_faulty()
+
+
+class ReadCount:
+    """What a ``with`` block read: ``sectors``/``bytes`` from the loop device
+    (/sys/block/loopN/stat), ``medium_bytes`` that reached the medium, and ``reread_bytes``
+    of those from blocks written before (a read-back that reached the medium; a page
+    cache's read-modify-write before a write does not count). Live inside the block,
+    frozen after it."""
+
+    def __init__(self, card: FaultyCard):
+        self.card = card
+        self.start, self.start_stats = card.sectors_read(), card.stats()
+        self.end: int | None = None
+        self.end_stats: dict | None = None
+
+    def __enter__(self) -> ReadCount:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.end, self.end_stats = self.card.sectors_read(), self.card.stats()
+
+    @property
+    def sectors(self) -> int:
+        return (self.end if self.end is not None else self.card.sectors_read()) - self.start
+
+    @property
+    def bytes(self) -> int:
+        return self.sectors * 512
+
+    def _medium(self, key: str) -> int:
+        stats = self.end_stats if self.end_stats is not None else self.card.stats()
+        return stats[key] - self.start_stats[key]
+
+    @property
+    def medium_bytes(self) -> int:
+        return self._medium("read_bytes")
+
+    @property
+    def reread_bytes(self) -> int:
+        return self._medium("reread_bytes")
+
+
+class FaultyCard(Card):
+    """A Card whose loop device sits on a file served by a FaultyMedium (tests/cards/faulty/):
+    faults are set on ``card.medium`` (or through the shortcuts here) at any time."""
+
+    def __init__(self, root: Path, fs: str, size_mb: int, apparent_mb, beyond, label, partitioned, read_only):
+        self._setup(root, fs, label, partitioned, read_only)
+        self.medium = FaultyMedium(root / "faulty", size_mb, apparent_mb, beyond)
+        self.image = self.medium.image  # the bytes the medium really holds (fsck, read, files)
+        _live_faulty.append(self)
+        try:
+            self._build(self.medium.served)
+            self.flush_device()
+            self.medium.reset_stats()  # count from the ready card: formatting is not a write to read back
+        except BaseException:
+            self.close()
+            raise
+
+    # shortcuts to the medium
+    def set_faults(self, *faults: dict) -> None:
+        self.medium.set_faults(*faults)
+
+    def clear(self) -> None:
+        self.medium.clear()
+
+    def release(self) -> None:
+        self.medium.release()
+
+    def stats(self) -> dict:
+        return self.medium.stats()
+
+    # the loop device
+    def sectors_read(self) -> int:
+        """Sectors (512 bytes) read from the whole loop device so far: field 3 of its stat."""
+        assert self.loop, "the card is ejected"
+        with open(f"/sys/block/{os.path.basename(self.loop)}/stat") as f:
+            return int(f.read().split()[2])
+
+    def count_reads(self) -> ReadCount:
+        """``with card.count_reads() as reads: ...`` then ``reads.bytes`` read from the device."""
+        return ReadCount(self)
+
+    def flush_device(self) -> None:
+        """Write back and drop the block device's page cache (BLKFLSBUF)."""
+        for dev in {self.device, self.loop}:
+            sh("blockdev", "--flushbufs", dev)
+
+    def remount(self) -> None:
+        """Unmount, drop the device's cache, mount again: what is read next comes from the medium."""
+        self.unmount()
+        self.flush_device()
+        self.mount()
+
+    def pull(self) -> None:
+        """The card is pulled: every request to the medium fails with EIO from now on, and the
+        card's file system is lazily unmounted (open files stay open, the mount point is left
+        as a plain folder). close() still detaches everything."""
+        self.medium.set_faults(io_error(op="any"))
+        unmount = ["umount", "-l"] if self.fs == "ext4" else ["fusermount", "-u", "-z"]
+        sh(*unmount, self.mountpoint, check=False)
+        self.mounted = False
+
+    def read_device(self, offset: int, length: int) -> bytes:
+        """Read the loop device with O_DIRECT (no page cache), from `offset` (a multiple of 4096)."""
+        assert offset % 4096 == 0
+        size = -(-length // 4096) * 4096
+        buf = mmap.mmap(-1, size)  # page-aligned, as O_DIRECT wants
+        fd = os.open(self.loop, os.O_RDONLY | os.O_DIRECT)
+        try:
+            n = os.preadv(fd, [buf], offset)
+            return bytes(buf[: min(n, length)])
+        finally:
+            os.close(fd)
+            buf.close()
+
+    @staticmethod
+    def aligned(data: bytes) -> mmap.mmap:
+        """A page-aligned buffer holding data, padded with zeros to a multiple of 4096 (for O_DIRECT)."""
+        buf = mmap.mmap(-1, max(4096, -(-len(data) // 4096) * 4096))
+        buf[: len(data)] = data
+        return buf
+
+    def close(self) -> None:
+        """Release and clear the faults, unmount, detach (partx -d, losetup -d), stop the server."""
+        try:
+            if self.medium.proc is not None:
+                self.medium.clear()
+        except OSError:
+            pass
+        try:
+            self.eject()
+        finally:
+            self.medium.stop()
+            if self in _live_faulty:
+                _live_faulty.remove(self)
+
+
+_live_faulty: list[FaultyCard] = []
+
+
+def _sweep_faulty() -> None:
+    """The session's last sweep: every faulty card closed, every server stopped, and no loop
+    device left on a served file (losetup -d also on devices whose server already died)."""
+    for card in list(_live_faulty):
+        try:
+            card.close()
+        except Exception:
+            pass
+    stop_all()
+    listing = sh("losetup", "-a", "-n", "-O", "NAME,BACK-FILE", check=False).stdout
+    for line in listing.splitlines():  # only ours: other worktrees may run the suite meanwhile
+        name, _, back = line.strip().partition(" ")
+        if back.strip().removesuffix(" (deleted)") in served_paths:
+            sh("partx", "-d", name, check=False)
+            sh("losetup", "-d", name, check=False)
+
+
+@pytest.fixture
+def make_faulty_card(faulty_namespace, tmp_path):
+    """make_faulty_card(fs="fat32"|"exfat"|"ext4", size_mb=64, apparent_mb=None, beyond="wrap",
+    label="PULSECARD", partitioned=False, read_only=False) -> FaultyCard."""
+    cards: list[FaultyCard] = []
+
+    def make(
+        fs="fat32", size_mb=64, apparent_mb=None, beyond="wrap", label="PULSECARD", partitioned=False, read_only=False
+    ) -> FaultyCard:
+        root = tmp_path / f"faulty-card{len(cards)}"
+        card = FaultyCard(root, fs, size_mb, apparent_mb, beyond, label, partitioned, read_only)
+        cards.append(card)
+        return card
+
+    yield make
+    for card in cards:
+        card.close()

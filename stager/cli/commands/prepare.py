@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from dataclasses import dataclass
 
@@ -114,7 +113,9 @@ def prepare(
     catalog, refuse what the rules forbid, copy it, read it back from the card and
     compare its SHA-256 with the catalog's index; write a .sha256 sidecar beside it."""
     from stager.card import prepare as lib
+    from stager.card import stop
 
+    never_crash_on_paths()
     out = sys.stderr if as_json else sys.stdout
     query = query_from(model, kit, terminal, from_kit, built, ocpp, mid, router)
     if replay_file and not dry_run:
@@ -135,12 +136,25 @@ def prepare(
         allow_rollback,
         explain,
     )
+    previous = stop.install()  # SIGTERM, SIGHUP and Ctrl-Break act like Ctrl-C
     try:
         return _prepare(lib, query, out, opts, as_json)
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
-        from stager.errors import Interrupted
+        raise stop.interrupted(f"Interrupted ({stop.STATE.name()}): nothing half-written is on the card.") from None
+    finally:
+        stop.restore(previous)
 
-        raise Interrupted("Interrupted: nothing half-written is on the card.") from None
+
+def never_crash_on_paths() -> None:
+    """A folder name that is not UTF-8 (or a console that cannot show a character) is
+    printed with escapes rather than stopping the run after the card was staged."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
 
 
 @dataclass(frozen=True)
@@ -209,34 +223,35 @@ def _prepare(lib, query, out, o: Options, as_json: bool):
     lib.check_files(plan, progress)  # the catalog's bytes against its index, before anything is asked
     if o.replay_file:
         return _replay_end(lib, plan, out, o, as_json)
-    checks = lib.check_cards(plan, clean=o.clean, probe=not o.dry_run)
-    if not as_json:
-        say_lines(check_lines(plan, checks, out, dry_run=o.dry_run), out)
-        if any(c.ready for c in checks):
-            say_lines(card_plan_lines(plan, checks, out, dry_run=o.dry_run), out)
-    if o.dry_run:
-        return _dry_run_end(lib, plan, checks, out, o, as_json)
-    if not any(c.ready for c in checks):
-        results = lib.run(plan, checks=checks, clean=o.clean)  # records each card's failure in the history
-        return _finish(lib, plan, results, out, o, as_json)
-    if not o.yes:
-        _confirm(plan, checks)
-    # Once every card's outcome is known, a Ctrl-C would only make the exit status
-    # contradict what is printed (a verified card reported as interrupted): ignored
-    # until the result is out, then taken again for --eject.
-    results = lib.run(
-        plan,
-        checks=checks,
-        clean=o.clean,
-        progress_factory=progress,
-        settled=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
+    checks = lib.check_cards(plan, clean=o.clean, probe=not o.dry_run, report=None if as_json else say)
+    try:
+        if not as_json:
+            say_lines(check_lines(plan, checks, out, dry_run=o.dry_run), out)
+            if any(c.ready for c in checks):
+                say_lines(card_plan_lines(plan, checks, out, dry_run=o.dry_run), out)
+        if o.dry_run:
+            lib.release(checks)
+            return _dry_run_end(lib, plan, checks, out, o, as_json)
+        if any(c.ready for c in checks) and not o.yes:
+            _confirm(plan, checks)
+    except BaseException:  # "no", Ctrl-C at the question...: the cards' locks and pins are given back
+        lib.release(checks)
+        raise
+    # Once every card's outcome is known, a Ctrl-C (or SIGTERM...) would only make the exit
+    # status contradict what is printed (a verified card reported as interrupted): ignored
+    # until the result is out, then taken again for --eject. A run with no card ready
+    # records each card's failure in the history.
+    from stager.card import stop
+
+    results = lib.run(plan, checks=checks, clean=o.clean, progress_factory=progress, settled=stop.ignore)
     return _finish(lib, plan, results, out, o, as_json)
 
 
 def _finish(lib, plan, results, out, o: Options, as_json: bool) -> int:
+    from stager.card import stop
+
     worst = lib.exit_code(results)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop.install()
     ejected = {}
     if worst == 0 and o.eject:
         done = lib.eject_all(plan, report=lambda text: say(text, err=as_json))

@@ -12,10 +12,11 @@ from stager.cli.commands.catalog import allow_rollback_option
 from stager.cli.options import parsed_by
 from stager.cli.output import emit_json, json_option, style, warn
 from stager.errors import BadInput
+from stager.quoting import command
 from stager.rules import inputs
 
 
-def _file_lines(f, stream) -> list[str]:
+def _file_lines(f, stream, target) -> list[str]:
     good = f.status == "ok" and f.rules in ("ok", None)
     mark = style("OK  ", stream, fg="green", bold=True) if good else style("FAIL", stream, fg="red", bold=True)
     says = ""
@@ -30,8 +31,15 @@ def _file_lines(f, stream) -> list[str]:
         ]
         says = " [" + ", ".join(b for b in bits if b) + f"; rules: {f.rules}]"
     lines = [f"{mark} {f.name}{says}"]
-    if f.status == "ok":
+    if f.status == "ok" and f.read_back != "cached":
         lines.append(f"     sha256 read back from the card matches {f.name}.sha256 ({f.sha256[:16]}...)")
+    elif f.status == "ok":
+        verify = command("stager", "verify", "--target", str(target))
+        lines.append(
+            f"     sha256 matches {f.name}.sha256 ({f.sha256[:16]}...), but it could only be read from the "
+            f"system's cache, not from the card ({f.read_back_why or 'no uncached read is possible here'}). "
+            f"To prove the card: eject it, insert it again, then run: {verify}"
+        )
     if f.catalog == "match":
         lines.append(f"     and the catalog's {f.name} (line {f.catalog_line} of its SHA256SUMS)")
     if f.why:
@@ -46,7 +54,7 @@ def _file_lines(f, stream) -> list[str]:
 def report_lines(report, stream) -> list[str]:
     lines = []
     for f in report.files:
-        lines.extend(_file_lines(f, stream))
+        lines.extend(_file_lines(f, stream, report.target))
     if report.leftovers:
         lines.append(
             f"Leftover temporary files of an interrupted staging: {', '.join(report.leftovers)} "
@@ -63,13 +71,13 @@ def report_lines(report, stream) -> list[str]:
             "The sidecars prove only that the card matches itself, not that it holds the catalog's files: "
             "give --catalog DIR to check that too."
         )
+    good = (
+        "The card is right: one firmware set, every file read back from the card matches its sidecar."
+        if report.read_back != "cached"
+        else "The files match their sidecars, but the card itself was not read (only the system's cache)."
+    )
     verdict = {
-        0: style(
-            "The card is right: one firmware set, every file read back from the card matches its sidecar.",
-            stream,
-            fg="green",
-            bold=True,
-        ),
+        0: style(good, stream, fg="green" if report.read_back != "cached" else "yellow", bold=True),
         4: style("The card holds a file the catalog does not vouch for: do not use it.", stream, fg="red", bold=True),
         3: style("The card holds a file the rules refuse here: do not use it.", stream, fg="red", bold=True),
         5: style("The card is NOT right: a charger must find one firmware set.", stream, fg="red", bold=True),
@@ -128,14 +136,18 @@ def verify(target, model, kit, terminal, catalog_dir, allow_rollback, as_json):
     --model/--kit, the file the rules choose for that charger; with --catalog, that it
     is the catalog's file."""
     from stager.card.verify import verify_card
+    from stager.cli.commands.prepare import never_crash_on_paths
 
+    never_crash_on_paths()
     charger = _charger(model, kit, terminal, as_json)
     catalog = None
     if catalog_dir is not None:
         from stager.catalog.trust import open_trusted
 
         catalog = open_trusted(catalog_dir, allow_rollback=allow_rollback, warn=warn)
-    report = verify_card(target, catalog=catalog, charger=charger)
+    report = verify_card(
+        target, catalog=catalog, charger=charger
+    )  # its read-back waits with timeouts: Ctrl-C is taken at once
     if as_json:
         emit_json(report.to_json())
     else:

@@ -1,0 +1,180 @@
+"""The card pinned: every file operation of a run goes through a handle known to be that card.
+
+On Linux and macOS a :class:`CardPin` holds an open descriptor of the card's root folder
+(``O_DIRECTORY``) whose device id (``st_dev``) is the one seen when the target was chosen;
+every open, rename, unlink and listing is relative to it (``dir_fd``), so a card unmounted
+at the prompt, pulled (its mount point left as a plain folder) or lazily unmounted can never
+send a byte to another file system. :meth:`CardPin.check` says whether the card is still
+mounted where the technician sees it; it runs before the first write and before a card is
+called staged.
+
+On Windows there is no ``dir_fd``: the pin is the volume's serial number and an open
+handle of the root folder (``FILE_FLAG_BACKUP_SEMANTICS``); :meth:`check` compares the
+serial of the path's volume and of the handle with the pinned one before any write.
+The Windows calls go through an injected ``kernel32``-like object so tests replay them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as stat_mod
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.card.gone import card_gone
+
+O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+@dataclass(frozen=True)
+class Mount:
+    """What /proc/self/mountinfo says of the file system holding the card's root."""
+
+    fstype: str
+    source: str
+    mountpoint: str
+
+
+def device_id(path) -> int | None:
+    """The st_dev of a folder as the system sees it now (None when it cannot be read)."""
+    try:
+        return os.stat(path).st_dev
+    except OSError:
+        return None
+
+
+def _unescape(field: str) -> str:
+    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+
+
+def mount_of(st_dev: int, mountinfo: str = "/proc/self/mountinfo") -> Mount | None:
+    """The mount whose major:minor is ``st_dev`` (Linux; None elsewhere or when not found)."""
+    want = f"{os.major(st_dev)}:{os.minor(st_dev)}"
+    try:
+        with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    found = None
+    for line in lines:
+        left, sep, right = line.partition(" - ")
+        fields = left.split()
+        if not sep or len(fields) < 5 or fields[2] != want:
+            continue
+        tail = right.split()
+        if len(tail) >= 2:
+            found = Mount(fstype=tail[0], source=_unescape(tail[1]), mountpoint=_unescape(fields[4]))
+    return found
+
+
+class CardPin:
+    """An open handle of the card root (POSIX): see the module doc."""
+
+    def __init__(self, path: Path, fd: int, st: os.stat_result, mount: Mount | None):
+        self.path = Path(path)
+        self.fd = fd
+        self.st_dev = st.st_dev
+        self.st_ino = st.st_ino
+        self.mount = mount
+
+    # ---- identity
+    @property
+    def fstype(self) -> str | None:
+        return self.mount.fstype if self.mount else None
+
+    @property
+    def block_device(self) -> str | None:
+        """The block device the file system reads (its source), when it is one."""
+        src = self.mount.source if self.mount else None
+        try:
+            if src and stat_mod.S_ISBLK(os.stat(src).st_mode):
+                return src
+        except OSError:
+            return None
+        return None
+
+    def check(self) -> None:
+        """MediaError (card-gone) unless the card is still mounted at its path and answers."""
+        try:
+            os.fstat(self.fd)
+        except OSError as e:
+            raise card_gone(self.path, f"it does not answer: {e.strerror}") from None
+        try:
+            now = os.stat(self.path)
+        except OSError as e:
+            raise card_gone(self.path, f"{self.path} cannot be read: {e.strerror}") from None
+        if (now.st_dev, now.st_ino) != (self.st_dev, self.st_ino):
+            raise card_gone(self.path, f"{self.path} is now another folder or another file system")
+
+    # ---- file operations, all relative to the card root
+    def open(self, name: str, flags: int, mode: int = 0o644) -> int:
+        return os.open(name, flags | O_CLOEXEC, mode, dir_fd=self.fd)
+
+    def unlink(self, name: str) -> None:
+        os.unlink(name, dir_fd=self.fd)
+
+    def replace(self, src: str, dst: str) -> None:
+        os.replace(src, dst, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+
+    def stat(self, name: str) -> os.stat_result:
+        return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.stat(name)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def files(self) -> list[tuple[str, int]]:
+        """(name, size) of every regular file on the card root, sorted by name."""
+        out = []
+        with os.scandir(self.fd) as it:  # CPython lists a duplicate of the descriptor
+            for e in it:
+                if e.is_file(follow_symlinks=False):
+                    out.append((e.name, e.stat(follow_symlinks=False).st_size))
+        return sorted(out)
+
+    def fsync_dir(self) -> None:
+        from stager.card.durable import fsync_fd
+
+        try:
+            fsync_fd(self.fd)
+        except OSError as e:  # some FUSE file systems cannot fsync a folder
+            if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EBADF, errno.EACCES):
+                raise
+
+    def where(self, name: str) -> str:
+        return str(self.path / name)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = -1
+
+
+def pin_card(path, expected_dev: int | None = None, *, platform: str | None = None, kernel32=None):
+    """Pin the card mounted at ``path``. ``expected_dev`` is the st_dev seen when the target
+    was chosen: another one (the card unmounted, its folder now on the system disk) is a
+    MediaError (card-gone, exit 5)."""
+    platform = platform or sys.platform
+    if platform.startswith("win"):
+        from stager.card.pin_windows import pin_windows
+
+        return pin_windows(Path(path), kernel32=kernel32)
+    try:
+        fd = os.open(path, os.O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    except OSError as e:
+        raise card_gone(path, f"its folder cannot be opened: {e.strerror}") from None
+    st = os.fstat(fd)
+    if expected_dev is not None and st.st_dev != expected_dev:
+        os.close(fd)
+        raise card_gone(path, "its folder is now on another file system: the card was unmounted or pulled")
+    mount = mount_of(st.st_dev) if platform.startswith("linux") else None
+    return CardPin(Path(path), fd, st, mount)
