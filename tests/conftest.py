@@ -45,6 +45,10 @@ def run_stager(tmp_path):
         full_env = dict(os.environ)
         full_env.pop("STAGER_CATALOG", None)
         full_env.setdefault("STAGER_HOME", str(home))
+        # no settings file of this machine or user leaks in (tests give STAGER_CONFIG or these)
+        full_env.setdefault("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+        full_env.setdefault("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
+        full_env.pop("STAGER_CONFIG", None)
         full_env["NO_COLOR"] = "1"
         if env:
             full_env.update(env)
@@ -66,3 +70,16 @@ def run_stager(tmp_path):
 def stager_exe() -> str:
     """The path of the installed stager, for tests that drive the process themselves."""
     return stager_executable()
+
+
+@pytest.fixture
+def minisign_required():
+    """The minisign tool, the independent oracle of the signature tests: skipped where it
+    is missing (apt install minisign), a failure on CI (CI=true), where .ci/run installs it."""
+    path = shutil.which("minisign")
+    if path is None:
+        why = "the minisign tool is not installed (apt install minisign)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"on CI the signature tests must run: {why}")
+        pytest.skip(why)
+    return path

@@ -4,6 +4,7 @@ sha256sum)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -13,6 +14,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from intelhex import IntelHex
 
 from stager.catalog import folder as catalog_mod
 from stager.catalog import index as index_mod
@@ -48,7 +50,24 @@ def make_catalog(root: Path, files: dict, indexed=None, extra: bytes = b"") -> P
 
 
 def content(name: str) -> bytes:
-    return f"firmware bytes of {name}\n".encode()
+    """Distinct bytes for each name, well formed for its kind (a real .tar.gz, valid Intel
+    HEX) since the catalog checks each file's structure before it indexes it."""
+    text = f"firmware bytes of {name}\n".encode()
+    low = name.lower()
+    if low.endswith(".tar.gz"):
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            info = tarfile.TarInfo("manifest.txt")
+            info.size, info.mtime = len(text), 1704067200
+            tar.addfile(info, io.BytesIO(text))
+        return gzip.compress(raw.getvalue(), mtime=0)
+    if low.endswith(".hex"):
+        hexfile = IntelHex()
+        hexfile.frombytes(text, offset=0x08000000)
+        out = io.StringIO()
+        hexfile.write_hex_file(out)
+        return out.getvalue().encode("ascii")
+    return text
 
 
 def files_of(*relpaths: str) -> dict:
@@ -701,6 +720,8 @@ def test_demo_catalog(tmp_path):
     for e in cat.entries:
         data = e.path.read_bytes()
         assert len(data) < 8192
+        if e.relpath.endswith(".hex"):  # valid Intel HEX, the manifest as its data
+            data = IntelHex(str(e.path)).tobinstr()
         assert MARKER.encode() in data, e.relpath
         if e.relpath.endswith(".tar.gz"):
             with tarfile.open(e.path) as tar:

@@ -1,5 +1,6 @@
-"""Removable media detection on recorded machines (Linux sysfs trees, Windows psutil
-lists, macOS diskutil plists), replayed through each probe's seam on any system."""
+"""Linux removable media detection on recorded sysfs trees (through the probe's calls
+seam), device-id matching of --target, and record/replay of this machine. The Windows
+and macOS machines are in test_media_recorded.py."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from stager.card.media import Medium, _linux, _macos, _windows, medium_for_path
+from stager.card.media import Medium, _linux, _macos, medium_for_path
+from stager.card.media.record import Replayer
 
 DATA = Path(__file__).parent / "data" / "media"
 Part = namedtuple("sdiskpart", "device mountpoint fstype opts")
 LINUX = json.loads((DATA / "linux_machines.json").read_text())
-WINDOWS = json.loads((DATA / "windows_machines.json").read_text())
 
 
 def build_sysfs(root: Path, disks: dict) -> Path:
@@ -43,12 +44,14 @@ def linux_volumes(tmp_path, case: str):
     sysfs = build_sysfs(tmp_path / "sys", m["disks"])
     sizes = m.get("usage", {})
     return _linux.volumes(
-        partitions=[Part(*p) for p in m["partitions"]],
-        sysfs_root=str(sysfs),
-        swaps_text=m["swaps"],
-        blkid=lambda dev: m["blkid"].get(dev, {}),
-        disk_usage=lambda mp: (None, None) if sizes.get(mp, [1, 1])[0] == 0 else (32_000_000_000, 31_000_000_000),
-        list_firmware=lambda mp: (),
+        _linux.LinuxCalls(
+            partitions=[Part(*p) for p in m["partitions"]],
+            sysfs_root=str(sysfs),
+            swaps_text=m["swaps"],
+            blkid=lambda dev: m["blkid"].get(dev, {}),
+            disk_usage=lambda mp: (None, None) if sizes.get(mp, [1, 1])[0] == 0 else (32_000_000_000, 31_000_000_000),
+            list_firmware=lambda mp: (),
+        )
     )
 
 
@@ -77,12 +80,14 @@ def test_linux_swap_disk_is_system(tmp_path):
     m["swaps"] = "Filename Type Size Used Priority\n/dev/sdb1 partition 1 0 -2\n"
     sysfs = build_sysfs(tmp_path / "sys", m["disks"])
     (v,) = _linux.volumes(
-        partitions=[Part(*p) for p in m["partitions"]],
-        sysfs_root=str(sysfs),
-        swaps_text=m["swaps"],
-        blkid=lambda d: {},
-        disk_usage=lambda mp: (1, 1),
-        list_firmware=lambda mp: (),
+        _linux.LinuxCalls(
+            partitions=[Part(*p) for p in m["partitions"]],
+            sysfs_root=str(sysfs),
+            swaps_text=m["swaps"],
+            blkid=lambda d: {},
+            disk_usage=lambda mp: (1, 1),
+            list_firmware=lambda mp: (),
+        )
     )
     assert v.is_system and not v.removable
 
@@ -100,69 +105,89 @@ def test_linux_names_do_not_decide(tmp_path):
     }
     sysfs = build_sysfs(tmp_path / "sys", disks)
     vols = _linux.volumes(
-        partitions=[Part("/dev/mmcblk9p1", "/data", "ext4", "rw"), Part("/dev/loop7", "/mnt/card", "vfat", "rw")],
-        sysfs_root=str(sysfs),
-        swaps_text="",
-        blkid=lambda d: {"TYPE": "vfat"},
-        disk_usage=lambda mp: (1, 1),
-        list_firmware=lambda mp: (),
+        _linux.LinuxCalls(
+            partitions=[Part("/dev/mmcblk9p1", "/data", "ext4", "rw"), Part("/dev/loop7", "/mnt/card", "vfat", "rw")],
+            sysfs_root=str(sysfs),
+            swaps_text="",
+            blkid=lambda d: {"TYPE": "vfat"},
+            disk_usage=lambda mp: (1, 1),
+            list_firmware=lambda mp: (),
+        )
     )
     assert {v.mountpoint: v.removable for v in vols} == {"/data": False, "/mnt/card": True}
 
 
-def test_windows_recorded_machine():
-    m = WINDOWS["laptop_with_sd_card"]
-    vols = _windows.volumes(
+def test_macos_damaged_plist_gives_no_volume():
+    calls = Replayer(
+        {
+            "partitions": [["/dev/disk4s1", "/Volumes/X", "msdos", "rw"]],
+            "diskutil": {"/Volumes/X": "<plist><dict><key>"},
+        }
+    )
+    assert _macos.volumes(calls) == []
+
+
+def stat_of(devs: dict):
+    def stat(path):
+        for prefix in sorted(devs, key=len, reverse=True):
+            if str(path) == prefix or str(path).startswith(prefix.rstrip("/") + "/"):
+                return os.stat_result((0, 0, devs[prefix], 0, 0, 0, 0, 0, 0, 0))
+        raise FileNotFoundError(2, "no such file", path)
+
+    return stat
+
+
+def test_medium_for_path_matches_the_device_id_not_the_spelling():
+    vols = [
+        Medium("/", "/dev/vda", is_system=True, dev=1),
+        Medium("/media/tech/CARD", "/dev/sdb1", removable=True, dev=7),
+    ]
+    stat = stat_of({"/": 1, "/media/tech/CARD": 7})
+    assert medium_for_path("/media/tech/CARD/sub", vols, stat).device == "/dev/sdb1"
+    assert medium_for_path("/media/tech/CARDX", vols, stat).device == "/dev/vda"
+    assert medium_for_path("/media/tech/CARD", vols, stat).device == "/dev/sdb1"
+    # a folder on a volume no probe listed (a tmpfs): unknown, never the system disk's or the card's
+    assert medium_for_path("/tmp/x", vols, stat_of({"/tmp": 3})) is None
+    assert medium_for_path("/nowhere", vols, stat_of({})) is None
+
+
+def test_two_volumes_with_one_device_id_are_told_apart_by_mount_point():
+    """Two SD cards cloned with dd carry one FAT serial number: one st_dev on Windows."""
+    vols = [Medium("/mnt/a", "a", removable=True, dev=5), Medium("/mnt/b", "b", removable=True, dev=5)]
+    assert medium_for_path("/mnt/b/fw", vols, stat_of({"/mnt": 5})).device == "b"
+
+
+def test_record_then_replay_this_machine_gives_the_same_volumes(tmp_path):
+    from stager.card import media
+
+    if media.current_system() != "linux":
+        pytest.skip("records this machine's Linux probes")
+    found = media.record_to(tmp_path / "m.json")
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["format"] == "stager-media-record" and doc["system"] == "linux"
+    assert {"partitions", "sysfs_exists"} <= set(doc["calls"])
+    replayed = media.replay(tmp_path / "m.json")
+    assert [v.to_json() for v in replayed.volumes] == [v.to_json() for v in found]
+    assert [v.mountpoint for v in replayed.detect()] == [v.mountpoint for v in media.candidates(found)]
+
+
+def test_a_recorded_linux_tree_replays_to_the_same_verdicts(tmp_path):
+    """A sysfs tree read through the recorder, then replayed from the record alone."""
+    from stager.card.media.record import Recorder
+
+    m = LINUX["laptop_nvme_and_usb_stick"]
+    real = _linux.LinuxCalls(
         partitions=[Part(*p) for p in m["partitions"]],
-        system_drive=m["system_drive"],
-        disk_usage=lambda mp: (32_000_000_000, 1_000_000),
-        list_firmware=lambda mp: (),
+        sysfs_root=str(build_sysfs(tmp_path / "sys", m["disks"])),
+        swaps_text=m["swaps"],
+        blkid=lambda dev: m["blkid"].get(dev, {}),
+        disk_usage=lambda mp: (32_000_000_000, 31_000_000_000),
+        list_firmware=lambda mp: ("OCPP212_KIP241A_EN.bin",),
+        stat=stat_of({"/": 1, "/boot/efi": 2, "/media/tech/PULSECARD": 9}),
     )
-    removable = {v.mountpoint: v for v in vols if v.removable}
-    assert set(removable) == set(m["expect"])
-    for mp, facts in m["expect"].items():
-        for key, value in facts.items():
-            assert getattr(removable[mp], key) == value
-    c = next(v for v in vols if v.mountpoint == "C:\\")
-    assert c.is_system and not c.removable
-
-
-def test_windows_removable_system_drive_is_never_a_target():
-    vols = _windows.volumes(
-        partitions=[Part("C:\\", "C:\\", "NTFS", "rw,removable")],
-        system_drive="C:",
-        disk_usage=lambda mp: (1, 1),
-        list_firmware=lambda mp: (),
-    )
-    assert not vols[0].removable
-
-
-def macos_volumes(*names):
-    plists = {f"/Volumes/{n}": (DATA / f"{n}.plist").read_bytes() for n in names}
-    return _macos.volumes(mountpoints=list(plists), diskutil=plists.get, list_firmware=lambda mp: ())
-
-
-def test_macos_sd_card_and_usb_disk():
-    vols = macos_volumes("macos_root", "macos_data", "macos_sdcard", "macos_usb_disk")
-    removable = {v.mountpoint: v for v in vols if v.removable}
-    assert set(removable) == {"/Volumes/PULSECARD", "/Volumes/BACKUP"}
-    sd = removable["/Volumes/PULSECARD"]
-    assert sd.fstype == "msdos" and sd.label == "PULSECARD" and sd.why == "removable media"
-    assert sd.device == "/dev/disk4s1" and sd.size_bytes == 31902400512
-    assert removable["/Volumes/BACKUP"].why == "external disk"
-    root = next(v for v in vols if v.mountpoint == "/")
-    assert root.is_system and not root.removable
-
-
-def test_macos_damaged_plist_is_skipped():
-    vols = _macos.volumes(
-        mountpoints=["/Volumes/X"], diskutil=lambda mp: b"<plist><dict><key>", list_firmware=lambda mp: ()
-    )
-    assert vols == []
-
-
-def test_medium_for_path_takes_the_longest_mount_point():
-    vols = [Medium("/", "/dev/vda", is_system=True), Medium("/media/tech/CARD", "/dev/sdb1", removable=True)]
-    assert medium_for_path("/media/tech/CARD/sub", vols).device == "/dev/sdb1"
-    assert medium_for_path("/media/tech/CARDX", vols).device == "/dev/vda"
-    assert medium_for_path("/media/tech/CARD", vols).device == "/dev/sdb1"
+    recorder = Recorder(real)
+    live = _linux.volumes(recorder)
+    calls = json.loads(json.dumps(recorder.calls))  # what the file holds
+    assert [v.to_json() for v in _linux.volumes(Replayer(calls))] == [v.to_json() for v in live]
+    card = next(v for v in live if v.removable)
+    assert card.dev == 9 and card.firmware_files == ("OCPP212_KIP241A_EN.bin",)

@@ -1,5 +1,5 @@
 """What keeps `stager check` instant: it imports only what it needs (no psutil, tqdm,
-catalog or staging code) and parses the rules once."""
+cryptography, platformdirs, catalog or staging code) and parses the rules once."""
 
 import json
 import subprocess
@@ -17,7 +17,8 @@ try:
     main()
 except SystemExit:
     pass
-heavy = ("psutil", "tqdm", "stager.catalog.folder", "stager.card.staging", "stager.card.media")
+heavy = ("psutil", "tqdm", "cryptography", "platformdirs", "stager.catalog.folder", "stager.card.staging",
+         "stager.card.media", "stager.catalog.settings")
 heavy = [m for m in heavy if m in sys.modules]
 print(json.dumps({"heavy": heavy, "loads": len(calls)}), file=sys.stderr)
 """

@@ -1,6 +1,15 @@
-"""Unmount and eject a card after staging, where the system allows (one small place
-for the platform differences): udisksctl or umount on Linux, diskutil on macOS. On
-Windows, and for plain folders, say what to do instead."""
+"""Unmount and eject a card after staging, on every system (one small place for the
+platform differences):
+
+- Windows: ``CM_Request_Device_EjectW`` through cfgmgr32 (:mod:`stager.card._cfgmgr32`),
+  saying who vetoes it;
+- macOS: ``diskutil eject`` (unmounts every volume of the card, then ejects it);
+- Linux: ``udisksctl unmount`` then ``udisksctl power-off`` where udisksctl exists,
+  else ``umount``.
+
+:func:`eject` returns (done, message); it never raises: the card is staged and
+verified whatever the eject says.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +26,16 @@ def _run(cmd) -> tuple[bool, str]:
     return proc.returncode == 0, (proc.stderr or proc.stdout).strip()
 
 
+def _disk_of(device: str) -> str | None:
+    """/dev/sdb1 -> /dev/sdb, /dev/mmcblk0p1 -> /dev/mmcblk0 (for udisksctl power-off)."""
+    import re
+
+    m = re.match(r"^(/dev/(?:mmcblk\d+|nvme\d+n\d+|loop\d+))p\d+$", device) or re.match(r"^(/dev/sd[a-z]+)\d+$", device)
+    return m.group(1) if m else device
+
+
 def eject_commands(target, platform: str | None = None, which=shutil.which) -> list[list[str]]:
+    """The commands tried in turn (macOS, Linux); the first that succeeds unmounts."""
     platform = platform or sys.platform
     if platform == "darwin":
         return [["diskutil", "eject", str(target.path)]]
@@ -31,18 +49,50 @@ def eject_commands(target, platform: str | None = None, which=shutil.which) -> l
     return []
 
 
-def eject(target, platform: str | None = None, run=_run, which=shutil.which) -> tuple[bool, str]:
+def _linux_power_off(target, run, which) -> str:
+    """After the unmount: power the card's disk off where udisksctl can (a sentence)."""
+    if not (target.device and which("udisksctl")):
+        return ""
+    ok, text = run(["udisksctl", "power-off", "-b", _disk_of(target.device)])
+    if ok:
+        return " The reader is powered off."
+    return f" (udisksctl could not power it off: {text or 'failed'}; pulling it out is still safe.)"
+
+
+def _windows(target, calls) -> tuple[bool, str]:
+    from stager.card import _cfgmgr32
+
+    try:
+        calls = calls or _cfgmgr32.CfgMgrCalls()
+    except OSError as e:
+        return False, str(e)
+    root = str(target.path)[:2] + "\\"
+    return _cfgmgr32.eject_volume(root, calls)
+
+
+def eject(target, platform: str | None = None, run=_run, which=shutil.which, windows_calls=None) -> tuple[bool, str]:
     """(done, message for the technician)."""
+    platform = platform or sys.platform
     if not target.removable:
         return False, f"{target.path} is not a removable medium: nothing to eject."
+    card = target.describe()
+    if platform.startswith("win"):
+        ok, why = _windows(target, windows_calls)
+        if ok:
+            return True, f"{card} is ejected ({why}): it is now safe to pull the card out."
+        return False, (
+            f"Could not eject {card}: {why}. The card is staged and verified; close what holds it, "
+            f"then eject it with 'Safely Remove Hardware' before pulling it out."
+        )
     errors = []
     for cmd in eject_commands(target, platform, which):
         ok, text = run(cmd)
         if ok:
-            return True, f"{target.describe()} is unmounted: it is now safe to pull the card out."
+            extra = _linux_power_off(target, run, which) if cmd[:2] == ["udisksctl", "unmount"] else ""
+            return True, f"{card} is unmounted: it is now safe to pull the card out.{extra}"
         errors.append(f"{cmd[0]}: {text or 'failed'}")
     how = "; ".join(errors) if errors else "this system offers no eject command to stager"
     return False, (
-        f"Could not eject {target.describe()} ({how}). Eject it from your system "
-        f"(e.g. 'Safely remove'), then pull the card out."
+        f"Could not eject {card} ({how}). The card is staged and verified; eject it from your system "
+        f"(e.g. 'Safely remove' or 'Eject'), then pull the card out."
     )

@@ -1,7 +1,7 @@
 """Traceability: one JSON line per staging in the user's data folder.
 
-The folder is ``$STAGER_HOME`` if set, else the platform's user data folder (the one
-place where platforms differ: :func:`data_home`). A history that cannot be written gives
+The folder is ``$STAGER_HOME`` if set, else the platform's user data folder
+(:func:`stager.catalog.settings.data_dir`, through platformdirs). A history that cannot be written gives
 a warning; it never fails a staging.
 """
 
@@ -17,16 +17,10 @@ FILE = "history.jsonl"
 
 
 def data_home(environ=None, platform: str | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    platform = platform or sys.platform
-    if env.get("STAGER_HOME"):
-        return Path(env["STAGER_HOME"])
-    home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
-    if platform.startswith("win"):
-        return Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local") / "stager"
-    if platform == "darwin":
-        return home / "Library" / "Application Support" / "stager"
-    return Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "stager"
+    """$STAGER_HOME, else the platform's user data folder (through platformdirs)."""
+    from stager.catalog.settings import data_dir
+
+    return data_dir(environ, platform)
 
 
 def history_file(environ=None) -> Path:

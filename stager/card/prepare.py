@@ -25,6 +25,7 @@ class Plan:
     selection: object  # stager.catalog.folder.Selection
     targets: tuple = ()  # TargetPlan
     target_problem: MediaError | None = field(default=None, compare=False)
+    trust: object = field(default=None, compare=False)  # stager.catalog.trust.Trust
 
     @property
     def files(self):
@@ -64,6 +65,7 @@ class Plan:
             "targets": targets,
             "catalog": self.catalog_root,
             "notes": [n.to_json() for n in self.selection.notes],
+            "trust": self.trust.to_json() if self.trust is not None else None,  # type: ignore[attr-defined]
         }
         if self.target_problem is not None:
             doc["target_problem"] = self.target_problem.to_json()
@@ -93,20 +95,32 @@ def make_plan(
     dry_run=False,
     detect=None,
     medium_for_path=None,
+    local=True,
+    trusted=True,
+    allow_rollback=False,
+    warn=None,
 ) -> Plan:
-    """Everything `prepare` will do, decided before any medium is touched."""
+    """Everything `prepare` will do, decided before any medium is touched. The catalog is
+    opened with the trust settings (:func:`stager.catalog.trust.open_trusted`) unless
+    ``trusted`` is False (the demo's own catalog)."""
     from stager.card.targets import resolve_targets
     from stager.catalog.folder import open_catalog
+    from stager.catalog.trust import open_trusted
     from stager.rules.engine import decide
 
     decision = decide(query)
     if not decision.allowed:
         raise refusal_error(decision)
-    catalog = open_catalog(catalog_dir)
+    if trusted:
+        catalog = open_trusted(catalog_dir, allow_rollback=allow_rollback, warn=warn)
+    else:
+        catalog = open_catalog(catalog_dir)
     selection = select(catalog, decision, lang=lang, with_hex=with_hex)
     problem = None
     try:
-        chosen = resolve_targets(list(targets), allow_fixed, detect=detect, medium_for_path=medium_for_path)
+        chosen = resolve_targets(
+            list(targets), allow_fixed, detect=detect, medium_for_path=medium_for_path, local=local
+        )
     except MediaError as e:
         # A dry run without --target still shows the plan when no card (or several) is in.
         if not (dry_run and not targets and e.code in ("no-media", "several-media")):
@@ -119,6 +133,7 @@ def make_plan(
         selection=selection,
         targets=tuple(chosen),
         target_problem=problem,
+        trust=catalog.trust,
     )
 
 
@@ -239,10 +254,14 @@ def exit_code(results) -> int:
     return max(codes, default=ExitCode.OK)
 
 
-def eject_all(plan: Plan, report) -> None:
-    """Unmount/eject each target where the system allows, and say when it is safe."""
+def eject_all(plan: Plan, report) -> list[tuple[str, bool, str]]:
+    """Unmount/eject each target where the system allows, and say when it is safe:
+    (path, ejected, message) for each."""
     from stager.card.eject import eject
 
+    done = []
     for t in plan.targets:
-        _ok, message = eject(t)
+        ok, message = eject(t)
         report(message)
+        done.append((str(t.path), ok, message))
+    return done

@@ -67,6 +67,21 @@ def _padded(text: str, size: int = FILE_BYTES) -> bytes:
     return data
 
 
+def _hex_record(rtype: int, address: int, payload: bytes) -> str:
+    body = bytes([len(payload), address >> 8, address & 0xFF, rtype]) + payload
+    return ":" + (body + bytes([-sum(body) & 0xFF])).hex().upper() + "\n"
+
+
+def _intel_hex(manifest: str) -> bytes:
+    """The manifest as a valid Intel HEX file (the catalog checks every record), its data
+    at 0xFFFF0000, where no STM32 has flash: an ST-LINK tool would not program it."""
+    data = manifest.encode()
+    out = [_hex_record(4, 0, b"\xff\xff")]
+    out += [_hex_record(0, i, data[i : i + 16]) for i in range(0, len(data), 16)]
+    out.append(_hex_record(1, 0, b""))
+    return "".join(out).encode("ascii")
+
+
 def _tar_gz(manifest: str) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
@@ -105,7 +120,7 @@ def demo_files(rules=None) -> list[tuple[str, bytes]]:
             hex_packs: tuple[str | None, ...] = packs if form is not None and "LANG" in form.tokens else (None,)
             for hex_pack in hex_packs:
                 name = names.format_name(model.id, terminal, None, hex_pack or ())
-                files.append((f"{model.id}/hex/{name}", _padded(_manifest(name, model, None, terminal, hex_pack))))
+                files.append((f"{model.id}/hex/{name}", _intel_hex(_manifest(name, model, None, terminal, hex_pack))))
     return sorted(files)
 
 

@@ -67,6 +67,41 @@ def open_catalog(path=None, environ=None) -> Catalog:
     return Catalog(folder)
 
 
+def _structure(entries, stop) -> dict:
+    """{relpath: StructureProblem} for the files whose structure is not sound (an
+    unreadable file is left to the hashing, which reports it)."""
+    from stager.catalog.structure import check_structure
+
+    out = {}
+    for e in entries:
+        if stop.is_set():
+            break
+        try:
+            problem = check_structure(e.path, e.relpath)
+        except OSError:
+            continue
+        if problem is not None:
+            out[e.relpath] = problem
+    return out
+
+
+def _hash_and_check(entries, progress) -> tuple[dict, dict]:
+    """(hashes as :func:`hash_many` gives them, structure problems), both reads at once:
+    the structure check (mostly zlib, which releases the GIL) runs beside the hashing."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    stop = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        shape = pool.submit(_structure, entries, stop)
+        try:
+            hashes = hash_many([e.path for e in entries], progress)
+        except BaseException:
+            stop.set()
+            raise
+        return hashes, shape.result()
+
+
 class Catalog:
     """A scanned catalog folder. Attributes: ``root``, ``entries`` (sorted by path),
     ``bad_lines``, ``missing`` (good index lines naming no scanned file, as Problems),
@@ -75,6 +110,8 @@ class Catalog:
     def __init__(self, root: Path):
         self.root = Path(os.path.abspath(root))
         self._real = os.path.realpath(self.root)
+        #: stager.catalog.trust.Trust once the catalog was opened with the trust settings
+        self.trust = None
         self._scan()
 
     def _scan(self) -> None:
@@ -247,6 +284,16 @@ class Catalog:
         return tuple(missing)
 
     # ------------------------------------------------------------------ queries
+    @property
+    def index_bytes(self) -> bytes:
+        """SHA256SUMS exactly as read and parsed (what its signature must cover)."""
+        return self._index_bytes
+
+    @property
+    def signed(self) -> bool:
+        """True when the index was checked against a trusted key's signature."""
+        return bool(self.trust is not None and self.trust.enforced)
+
     def files(self, status: str | None = None) -> list[Entry]:
         return [e for e in self.entries if status is None or e.status == status]
 
@@ -309,11 +356,13 @@ class Catalog:
             )
         new = [e for e in self.entries if self._needs_line(e)]
         old = [e for e in self.entries if e.relpath in self.lines]
-        hashes = hash_many([e.path for e in new + old], progress)
+        hashes, malformed = _hash_and_check(new + old, progress)
         checked = tuple(_check(e, self.lines[e.relpath], hashes[e.path]) for e in old)
         added, unreadable = [], []
         for e in new:
             got = hashes[e.path]
+            if e.relpath in malformed:
+                continue
             if isinstance(got, str):
                 added.append(FileCheck(e.relpath, None, got, got, e.bytes, "added", ""))
             else:
@@ -336,6 +385,7 @@ class Catalog:
             sep = b"\n" if old_bytes and not old_bytes.endswith(b"\n") else b""
             write_atomic(self.root / INDEX_NAME, old_bytes + sep + body, expect=old_bytes)
             written = True
+        signed = os.path.lexists(self.root / (INDEX_NAME + ".minisig"))
         report = IndexReport(
             catalog=str(self.root),
             added=tuple(added),
@@ -347,6 +397,8 @@ class Catalog:
             ),
             blocked=tuple(e.relpath for e in self.entries if e.relpath in self._blocked),
             written=written,
+            malformed=tuple(malformed.values()),
+            signature=("stale" if written else "unchanged") if signed else None,
         )
         self._scan()
         return report
@@ -368,13 +420,14 @@ class Catalog:
                 code="no-index",
             )
         old = [e for e in self.entries if e.relpath in self.lines]
-        hashes = hash_many([e.path for e in old], progress)
+        hashes, malformed = _hash_and_check(old, progress)
         return VerifyReport(
             catalog=str(self.root),
             checks=tuple(_check(e, self.lines[e.relpath], hashes[e.path]) for e in old),
             missing=self.missing,
             bad_lines=tuple(self.bad_lines),
             not_indexed=tuple(e.relpath for e in self.entries if self._needs_line(e)),
+            malformed=tuple(malformed.values()),
         )
 
     def total_indexed_bytes(self) -> int:

@@ -46,7 +46,7 @@ _LINE = re.compile(rb"^(\\?)(\S+) ([ *])(.*)$", re.S)
 _TAG = re.compile(rb"^(\\?)SHA256 \((.+)\) = ([0-9a-fA-F]{64})$", re.S)
 _ONE_SPACE = re.compile(rb"^[0-9a-fA-F]{64} ([^ *].*)$", re.S)
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-_EXCLUDED_SUFFIXES = (".sha256", ".tmp", ".part", ".partial", ".crdownload", "~")
+_EXCLUDED_SUFFIXES = (".sha256", ".minisig", ".tmp", ".part", ".partial", ".crdownload", "~")
 
 
 def _unescape(raw: bytes) -> bytes | None:
@@ -141,6 +141,8 @@ def excluded_from_index(relpath: str) -> str | None:
     name = relpath.rsplit("/", 1)[-1]
     if name == INDEX_NAME:
         return "another checksum list"
+    if name.lower().endswith(".minisig"):
+        return "a signature"
     if name.startswith("."):
         return "a hidden file"
     if name.lower().endswith(_EXCLUDED_SUFFIXES):
@@ -271,13 +273,20 @@ def _check(e: Entry, line: IndexLine, got) -> FileCheck:
     return FileCheck(e.relpath, line.line, line.sha256, got, e.bytes, "ok", "")
 
 
-def _failure(damaged, unreadable, missing, bad_lines) -> CatalogError | None:
+def _failure(damaged, unreadable, missing, bad_lines, malformed=()) -> CatalogError | None:
     if damaged:
         return CatalogError(
             f"{len(damaged)} file(s) no longer match their line in {INDEX_NAME}: "
             f"{', '.join(c.path for c in damaged)}. They are never staged: get them again "
             "from their source.",
             code="damaged",
+        )
+    if malformed:
+        return CatalogError(
+            f"{len(malformed)} file(s) are not whole or not well formed: "
+            f"{'; '.join(m.message for m in malformed)}. They get no line in {INDEX_NAME} and are never staged: "
+            "get them again from their source.",
+            code="malformed",
         )
     if missing:
         return CatalogError(
@@ -304,6 +313,7 @@ class VerifyReport:
     missing: tuple[Problem, ...]
     bad_lines: tuple[BadLine, ...]
     not_indexed: tuple[str, ...]
+    malformed: tuple = ()  # StructureProblem: indexed files that are not whole or well formed
 
     @property
     def damaged(self):
@@ -315,7 +325,7 @@ class VerifyReport:
 
     def error(self) -> CatalogError | None:
         """The exit-4 error this report means, or None when every indexed file is sound."""
-        return _failure(self.damaged, self.unreadable, self.missing, self.bad_lines)
+        return _failure(self.damaged, self.unreadable, self.missing, self.bad_lines, self.malformed)
 
     @property
     def ok(self) -> bool:
@@ -333,6 +343,7 @@ class VerifyReport:
             "missing": [p.to_json() for p in self.missing],
             "bad_lines": [b.to_json() for b in self.bad_lines],
             "not_indexed": list(self.not_indexed),
+            "malformed": [m.to_json() for m in self.malformed],
         }
 
 
@@ -346,6 +357,8 @@ class IndexReport:
     excluded: tuple[str, ...]  # given no line by policy (hidden, sidecars, unfinished)
     blocked: tuple[str, ...]  # named on a bad line: not indexed again
     written: bool
+    malformed: tuple = ()  # StructureProblem: given no line (new) or to be replaced (indexed)
+    signature: str | None = None  # "stale": SHA256SUMS.minisig no longer matches what was written
 
     @property
     def damaged(self):
@@ -356,8 +369,8 @@ class IndexReport:
         return [c for c in self.checked if c.status == "unreadable"]
 
     def error(self) -> CatalogError | None:
-        """Exit 4 for damaged or unreadable files (index cannot mend those)."""
-        return _failure(self.damaged, self.unreadable, (), ())
+        """Exit 4 for damaged, unreadable or malformed files (index cannot mend those)."""
+        return _failure(self.damaged, self.unreadable, (), (), self.malformed)
 
     def to_json(self) -> dict:
         return {
@@ -372,6 +385,8 @@ class IndexReport:
             "missing": [p.to_json() for p in self.missing],
             "excluded": list(self.excluded),
             "blocked": list(self.blocked),
+            "malformed": [m.to_json() for m in self.malformed],
+            "signature": self.signature,
         }
 
 

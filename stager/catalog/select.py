@@ -42,6 +42,14 @@ def _one(cat: Catalog, cands: list[Entry], notes: list) -> CatalogFile:
         return _catalog_file(first)
     if len(cands) == 1:
         c = cands[0]
+        if c.status == "not-indexed" and cat.signed:
+            raise CatalogError(
+                f"{c.relpath} is in the catalog but has no line in its signed {INDEX_NAME}, so it is never "
+                f"used: nothing vouches for a file without a signed line. If it belongs there, 'stager catalog "
+                f"index --catalog {cat.root}' checks it and adds its line (a file cut short or malformed gets "
+                f"none), then the index must be signed again.",
+                code="not-in-signed-index",
+            )
         if c.status == "not-indexed":
             raise CatalogError(
                 f"{c.relpath} is in the catalog but has no line in {INDEX_NAME}, so it is not used: check "

@@ -27,6 +27,7 @@ COMMANDS = {
     "plan": "stager.cli.commands.plan:plan",
     "history": "stager.cli.commands.history:history",
     "demo": "stager.cli.commands.demo:demo",
+    "config": "stager.cli.commands.config:config",
 }
 
 

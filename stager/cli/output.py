@@ -4,7 +4,8 @@
 - ``say(text)``: human text for the payload of a command (stdout, or stderr when the
   command's payload is JSON).
 - ``style(text, ...)``: colour only when the stream is a terminal and ``NO_COLOR`` is
-  unset (https://no-color.org).
+  unset (https://no-color.org); on Windows, only where the console accepts
+  virtual-terminal processing (``_winconsole``), else plain text.
 - ``render_error``: a :class:`StagerError` as the contract shows it (the one caller
   that turns errors into exit codes is ``stager.cli.run``).
 """
@@ -23,9 +24,15 @@ from stager.errors import StagerError
 def is_terminal(stream) -> bool:
     """Whether ``stream`` is a terminal (False for anything that cannot say)."""
     try:
-        return stream.isatty()
+        if not stream.isatty():
+            return False
     except (AttributeError, ValueError):
         return False
+    if sys.platform.startswith("win"):  # ANSI only where the console interprets it
+        from stager.cli._winconsole import enable_vt
+
+        return enable_vt(stream)
+    return True
 
 
 def color_enabled(stream=None) -> bool:

@@ -148,3 +148,23 @@ def test_prepare_with_eject_unmounts_the_card(run_stager, make_card, demo):
     assert "safe to pull" in r.out + r.err
     assert not os.path.ismount(card.mountpoint)
     assert_staged(card, demo)
+
+
+def test_prepare_with_eject_that_fails_exits_5_with_the_card_staged(run_stager, make_card, demo):
+    """The card is held open (its root folder open in this process, nothing written):
+    umount refuses, the technician is told why, the exit code is 5, and the card is still
+    staged and verified."""
+    card = make_card()
+    holder = os.open(card.mountpoint, os.O_RDONLY)
+    try:
+        r = run_stager(
+            "prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo, "--yes", "--eject", "--json"
+        )
+    finally:
+        os.close(holder)
+    assert r.code == 5, r
+    doc = r.json()
+    assert doc["ok"] and doc["targets"][0]["verified"]
+    assert "Could not eject" in r.err and "staged and verified" in r.err
+    assert os.path.ismount(card.mountpoint)
+    assert_staged(card, demo)

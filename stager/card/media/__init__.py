@@ -2,8 +2,12 @@
 
 One :func:`detect` dispatches on the platform (like packaging's ``platform_tags``);
 the details live in ``_linux``, ``_windows`` and ``_macos``, each reading its system
-through one seam (a sysfs root, psutil's partition list, diskutil's output) so the
-tests replay recorded machines on any system. psutil is imported only here, lazily.
+through one *calls* seam (:mod:`stager.card.media.record`): the real system calls, a
+recorder of them (``stager media --record``), or a record replayed on any system
+(``--replay``). psutil is imported lazily.
+
+Every volume gets a verdict (:data:`VERDICTS`); only a ``card`` is ever a target by
+detection, and a ``system`` volume never is.
 """
 
 from __future__ import annotations
@@ -13,6 +17,33 @@ import sys
 from dataclasses import dataclass, field
 
 from stager.fileio import is_under
+
+#: What a technician is told a volume is. Only "card" is a medium stager writes to
+#: without --target; "system" is never a target.
+VERDICTS = {
+    "card": "a removable card or stick",
+    "system": "on the disk the system runs from",
+    "fixed": "a fixed disk",
+    "empty-slot": "a card reader slot with no card in it",
+    "locked": "a volume locked by BitLocker",
+    "network": "a network drive",
+    "optical": "an optical drive",
+    "disk-image": "a mounted disk image",
+    "unreadable": "a volume whose file system the system cannot read",
+}
+
+
+#: What to do about a volume that is not taken, one whole sentence each ({mountpoint}).
+ADVICE = {
+    "locked": "{mountpoint} is locked by BitLocker: unlock it (open it in Explorer and type its password), "
+    "then try again.",
+    "unreadable": "{mountpoint} has a file system this system cannot read: format the card FAT32 or exFAT, "
+    "then try again.",
+    "disk-image": "{mountpoint} is a mounted disk image, not a card: eject it if it is in the way.",
+    "empty-slot": "{mountpoint} is a card reader slot with no card in it.",
+    "network": "{mountpoint} is a network drive, never a card.",
+    "optical": "{mountpoint} is an optical drive, never a card.",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +62,19 @@ class Medium:
     why: str | None = None  # why it counts as removable
     is_system: bool = False  # holds /, /boot, /home or swap: never a target by detection
     firmware_files: tuple = field(default=())
+    verdict: str = ""  # one of VERDICTS; filled from is_system/removable when not given
+    note: str | None = None  # the fact the verdict rests on (for bug reports)
+    bus: str | None = None
+    dev: int | None = None  # st_dev of the mount point: how --target is matched to a volume
+
+    def __post_init__(self):
+        if not self.verdict:
+            object.__setattr__(self, "verdict", "system" if self.is_system else "card" if self.removable else "fixed")
+
+    def advice(self) -> str | None:
+        """What the technician should know about this volume when it is not taken."""
+        text = ADVICE.get(self.verdict)
+        return text.format(mountpoint=self.mountpoint) if text else None
 
     def to_json(self) -> dict:
         return {
@@ -48,6 +92,10 @@ class Medium:
             "why": self.why,
             "is_system": self.is_system,
             "firmware_files": list(self.firmware_files),
+            "verdict": self.verdict,
+            "note": self.note,
+            "bus": self.bus,
+            "device_id": self.dev,
         }
 
 
@@ -78,7 +126,7 @@ def usage(mountpoint: str) -> tuple[int | None, int | None]:
     return u.total, u.free
 
 
-def _system() -> str:
+def current_system() -> str:
     if sys.platform.startswith("linux"):
         return "linux"
     if sys.platform == "darwin":
@@ -88,36 +136,116 @@ def _system() -> str:
     return "other"
 
 
-def _probe():
-    system = _system()
+def probe_of(system: str):
+    import importlib
+
+    modules = {"linux": "_linux", "macos": "_macos", "windows": "_windows"}
+    return importlib.import_module(f"stager.card.media.{modules[system]}") if system in modules else None
+
+
+def real_calls(system: str):
+    """The real system calls of this machine's probe."""
     if system == "linux":
-        from stager.card.media import _linux as probe
-    elif system == "macos":
-        from stager.card.media import _macos as probe
-    elif system == "windows":
-        from stager.card.media import _windows as probe
-    else:
-        return None
-    return probe
+        from stager.card.media._linux import LinuxCalls
+
+        return LinuxCalls()
+    if system == "macos":
+        from stager.card.media._macos import MacCalls
+
+        return MacCalls()
+    from stager.card.media._win32 import Win32Calls
+
+    return Win32Calls()
 
 
-def all_volumes() -> list[Medium]:
-    """Every mounted volume this system shows, removable or not."""
-    probe = _probe()
-    return probe.volumes() if probe else []
+def all_volumes(calls=None, system: str | None = None) -> list[Medium]:
+    """Every mounted volume this system shows (or a record replays), with its verdict."""
+    system = system or current_system()
+    probe = probe_of(system)
+    if probe is None:
+        return []
+    return probe.volumes(calls if calls is not None else real_calls(system))
+
+
+def candidates(volumes) -> list[Medium]:
+    """The volumes detection may pick: cards, never a system volume."""
+    return [m for m in volumes if m.verdict == "card" and m.removable and not m.is_system]
 
 
 def detect() -> list[Medium]:
     """The removable media mounted now (never the system disk)."""
-    return [m for m in all_volumes() if m.removable and not m.is_system]
+    return candidates(all_volumes())
 
 
-def medium_for_path(path, volumes=None) -> Medium | None:
-    """The volume a folder is on (the longest mount point holding it), or None."""
-    real = os.path.realpath(str(path))
+def record_to(path) -> list[Medium]:
+    """Detect on this machine while recording every probe's answer into ``path``."""
+    from stager.card.media import record as rec
+
+    system = current_system()
+    recorder = rec.Recorder(real_calls(system))
+    found = all_volumes(recorder, system)
+    rec.write(path, system, recorder.calls)
+    return found
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A recorded machine: its system and every volume its probes gave, replayed here."""
+
+    system: str
+    volumes: tuple
+
+    def detect(self) -> list[Medium]:
+        return candidates(self.volumes)
+
+    def all_volumes(self) -> list[Medium]:
+        return list(self.volumes)
+
+    def medium_for_path(self, path) -> Medium | None:
+        """The recorded volume holding a path, by the recorded system's path rules (no
+        device to stat here: the longest mount point holding it, case-insensitive on
+        Windows and macOS)."""
+        import ntpath
+        import posixpath
+
+        mod = ntpath if self.system == "windows" else posixpath
+        fold = (lambda p: p.lower()) if self.system in ("windows", "macos") else (lambda p: p)
+        text = str(path)
+        if self.system == "windows" and len(text) == 2 and text[1] == ":":
+            text += "\\"  # E: is the drive's root, E:\\
+        want = fold(mod.normpath(text))
+        best = None
+        for m in self.volumes:
+            mp = fold(mod.normpath(m.mountpoint))
+            inside = want == mp or want.startswith(mp.rstrip("\\/") + mod.sep)
+            if inside and (best is None or len(mp) > len(best.mountpoint)):
+                best = m
+        return best
+
+
+def replay(path) -> Replay:
+    """The volumes of a record file (BadInput, exit 2, when it is not one)."""
+    from stager.card.media import record as rec
+
+    system, calls = rec.load(path)
+    return Replay(system, tuple(all_volumes(rec.Replayer(calls), system)))
+
+
+def medium_for_path(path, volumes=None, stat=os.stat) -> Medium | None:
+    """The volume a folder is on, matched by device id (st_dev), never by the path's
+    spelling; when several volumes share the device id (a bind mount, cloned cards with
+    one serial number), the longest mount point holding the path. None when unknown."""
+    try:
+        dev = stat(str(path)).st_dev
+    except OSError:
+        return None
+    same = [m for m in (volumes if volumes is not None else all_volumes()) if m.dev is not None and m.dev == dev]
+    if len(same) <= 1:
+        return same[0] if same else None
+    real = os.path.normcase(os.path.realpath(str(path)))
     best = None
-    for m in volumes if volumes is not None else all_volumes():
-        mp = os.path.realpath(m.mountpoint)
-        if is_under(real, mp) and (best is None or len(mp) > len(os.path.realpath(best.mountpoint))):
+    for m in same:
+        mp = os.path.normcase(os.path.realpath(m.mountpoint))
+        if is_under(real, mp) and (best is None or len(mp) > len(best.mountpoint)):
             best = m
     return best

@@ -44,28 +44,21 @@ def run_blkid(device: str) -> dict:
 
 
 class Sysfs:
-    """The block-device facts of one sysfs tree (a real /sys, or a recorded copy)."""
+    """The block-device facts of one sysfs tree, read through the probe's calls (a real
+    /sys, a recorded copy of a tree, or a record of the answers)."""
 
-    def __init__(self, root: str = "/sys"):
-        self.root = root
-
-    def block(self, name: str) -> str:
-        return os.path.join(self.root, "class", "block", name)
+    def __init__(self, calls):
+        self.calls = calls
 
     def exists(self, name: str) -> bool:
-        return os.path.exists(self.block(name))
+        return bool(self.calls.sysfs_exists(name))
 
     def disk_of(self, name: str) -> str:
         """The whole disk a partition belongs to (itself for a disk)."""
-        if os.path.exists(os.path.join(self.block(name), "partition")):
-            return os.path.basename(os.path.dirname(os.path.realpath(self.block(name))))
-        return name
+        return self.calls.sysfs_disk_of(name)
 
     def slaves(self, name: str) -> list[str]:
-        try:
-            return sorted(os.listdir(os.path.join(self.block(name), "slaves")))
-        except OSError:
-            return []
+        return list(self.calls.sysfs_slaves(name))
 
     def physical_disks(self, name: str) -> set[str]:
         """The disks under a device (through device-mapper/md slaves)."""
@@ -79,10 +72,13 @@ class Sysfs:
         return out
 
     def attr(self, name: str, *rel: str) -> str | None:
-        return _read(os.path.join(self.block(name), *rel))
+        try:
+            return self.calls.sysfs_attr("/".join((name, *rel)))
+        except OSError:
+            return None
 
     def path(self, name: str) -> str:
-        return os.path.realpath(self.block(name)).replace(os.sep, "/")
+        return self.calls.sysfs_path(name)
 
     def why_removable(self, disk: str) -> str | None:
         if self.attr(disk, "removable") == "1":
@@ -96,77 +92,153 @@ class Sysfs:
         return None
 
 
-def _dev_name(device: str) -> str | None:
-    if not device.startswith("/dev/"):
-        return None
-    return os.path.basename(os.path.realpath(device)) if os.path.exists(device) else os.path.basename(device)
+class LinuxCalls:
+    """The real answers of this machine (or of a sysfs tree copied elsewhere): psutil's
+    partitions, /proc/swaps, blkid, the sysfs block tree, and the volumes' own facts.
+    Each argument replaces one source (the tests replay recorded machines through them)."""
 
+    def __init__(
+        self,
+        sysfs_root: str = "/sys",
+        partitions=None,
+        swaps_text: str | None = None,
+        blkid=run_blkid,
+        disk_usage=usage,
+        list_firmware=firmware_on,
+        stat=os.stat,
+    ):
+        self.root = sysfs_root
+        self._partitions, self._swaps = partitions, swaps_text
+        self._blkid, self._usage, self._firmware, self._stat = blkid, disk_usage, list_firmware, stat
 
-def volumes(
-    partitions=None,
-    sysfs_root: str = "/sys",
-    swaps_text: str | None = None,
-    blkid=run_blkid,
-    disk_usage=usage,
-    list_firmware=firmware_on,
-) -> list[Medium]:
-    """Every mounted block-device volume, with its removable verdict."""
-    if partitions is None:
+    def _block(self, name: str) -> str:
+        return os.path.join(self.root, "class", "block", name)
+
+    def partitions(self):
+        if self._partitions is not None:
+            return [list(p[:4]) for p in self._partitions]
         import psutil
 
-        partitions = psutil.disk_partitions(all=True)
-    if swaps_text is None:
-        swaps_text = _read("/proc/swaps") or ""
-    sysfs = Sysfs(sysfs_root)
+        return [[p.device, p.mountpoint, p.fstype, p.opts] for p in psutil.disk_partitions(all=True)]
 
+    def swaps(self) -> str:
+        return self._swaps if self._swaps is not None else (_read("/proc/swaps") or "")
+
+    def kernel_name(self, device: str) -> str:
+        return os.path.basename(os.path.realpath(device)) if os.path.exists(device) else os.path.basename(device)
+
+    def blkid(self, device: str) -> dict:
+        return self._blkid(device)
+
+    def sysfs_exists(self, name: str) -> bool:
+        return os.path.exists(self._block(name))
+
+    def sysfs_disk_of(self, name: str) -> str:
+        if os.path.exists(os.path.join(self._block(name), "partition")):
+            return os.path.basename(os.path.dirname(os.path.realpath(self._block(name))))
+        return name
+
+    def sysfs_slaves(self, name: str) -> list[str]:
+        try:
+            return sorted(os.listdir(os.path.join(self._block(name), "slaves")))
+        except OSError:
+            return []
+
+    def sysfs_attr(self, rel: str) -> str:
+        value = _read(os.path.join(self.root, "class", "block", rel))
+        if value is None:
+            raise FileNotFoundError(2, "no such attribute", rel)
+        return value
+
+    def sysfs_path(self, name: str) -> str:
+        return os.path.realpath(self._block(name)).replace(os.sep, "/")
+
+    def disk_usage(self, mountpoint: str):
+        return list(self._usage(mountpoint))
+
+    def st_dev(self, mountpoint: str) -> int:
+        return self._stat(mountpoint).st_dev
+
+    def firmware_files(self, mountpoint: str) -> list:
+        return list(self._firmware(mountpoint))
+
+
+def _dev_name(calls, device: str) -> str | None:
+    """The kernel's name of a /dev node (a /dev/mapper or by-uuid link resolved)."""
+    if not device.startswith("/dev/"):
+        return None
+    return _try(calls.kernel_name, device) or os.path.basename(device)
+
+
+def _system_disks(calls, sysfs: Sysfs, rows, swaps_text: str) -> set[str]:
     system_disks: set[str] = set()
-    for p in partitions:
-        name = _dev_name(p.device)
-        if name and p.mountpoint in SYSTEM_MOUNTS and sysfs.exists(name):
+    for device, mountpoint, *_ in rows:
+        name = _dev_name(calls, device)
+        if name and mountpoint in SYSTEM_MOUNTS and sysfs.exists(name):
             system_disks |= sysfs.physical_disks(name)
     for line in swaps_text.splitlines()[1:]:
-        name = _dev_name(line.split()[0]) if line.split() else None
+        name = _dev_name(calls, line.split()[0]) if line.split() else None
         if name and sysfs.exists(name):
             system_disks |= sysfs.physical_disks(name)
+    return system_disks
 
+
+def _try(call, *args, default=None):
+    try:
+        return call(*args)
+    except OSError:
+        return default
+
+
+def volumes(calls=None) -> list[Medium]:
+    """Every mounted block-device volume, with its verdict."""
+    calls = calls if calls is not None else LinuxCalls()
+    sysfs = Sysfs(calls)
+    rows = calls.partitions()
+    system_disks = _system_disks(calls, sysfs, rows, _try(calls.swaps, default=""))
     out, seen = [], set()
-    for p in partitions:
-        name = _dev_name(p.device)
-        if not name or not sysfs.exists(name) or p.mountpoint in seen:
+    for row in rows:
+        name = _dev_name(calls, row[0])
+        if not name or not sysfs.exists(name) or row[1] in seen:
             continue
-        seen.add(p.mountpoint)
-        disk = sysfs.disk_of(name)
-        disks = sysfs.physical_disks(name)
-        is_system = bool(disks & system_disks)
-        why = None if is_system else next((w for d in sorted(disks) if (w := sysfs.why_removable(d))), None)
-        opts = p.opts.split(",") if p.opts else []
-        read_only = "ro" in opts or sysfs.attr(name, "ro") == "1" or sysfs.attr(disk, "ro") == "1"
-        fstype = p.fstype or "unknown"
-        facts = blkid(p.device) if why else {}
-        if fstype == "fuseblk" or fstype.startswith("fuse"):
-            fstype = facts.get("TYPE") or "unknown"
-        size, free = disk_usage(p.mountpoint)
-        if size is None:  # the file system does not say (fusefat): the partition's capacity
-            sectors = sysfs.attr(name, "size")
-            size = int(sectors) * 512 if sectors and sectors.isdigit() and int(sectors) else None
-        vendor = sysfs.attr(disk, "device", "vendor")
-        model = sysfs.attr(disk, "device", "model") or sysfs.attr(disk, "device", "name")
-        out.append(
-            Medium(
-                mountpoint=p.mountpoint,
-                device=p.device,
-                disk=f"/dev/{disk}",
-                label=facts.get("LABEL") or None,
-                fstype=fstype,
-                size_bytes=size,
-                free_bytes=free,
-                vendor=vendor or None,
-                model=model or None,
-                read_only=read_only,
-                removable=why is not None,
-                why=why,
-                is_system=is_system,
-                firmware_files=list_firmware(p.mountpoint) if why else (),
-            )
-        )
+        seen.add(row[1])
+        out.append(_volume(calls, sysfs, row, name, system_disks))
     return out
+
+
+def _volume(calls, sysfs: Sysfs, row, name: str, system_disks: set[str]) -> Medium:
+    device, mountpoint, fstype, opts = row[:4]
+    disk = sysfs.disk_of(name)
+    disks = sysfs.physical_disks(name)
+    is_system = bool(disks & system_disks)
+    why = None if is_system else next((w for d in sorted(disks) if (w := sysfs.why_removable(d))), None)
+    flags = opts.split(",") if opts else []
+    read_only = "ro" in flags or sysfs.attr(name, "ro") == "1" or sysfs.attr(disk, "ro") == "1"
+    fstype = fstype or "unknown"
+    facts = (_try(calls.blkid, device) or {}) if why else {}
+    if fstype == "fuseblk" or fstype.startswith("fuse"):
+        fstype = facts.get("TYPE") or "unknown"
+    size, free = _try(calls.disk_usage, mountpoint) or (None, None)
+    if size is None:  # the file system does not say (fusefat): the partition's capacity
+        sectors = sysfs.attr(name, "size")
+        size = int(sectors) * 512 if sectors and sectors.isdigit() and int(sectors) else None
+    dev = _try(calls.st_dev, mountpoint)
+    return Medium(
+        mountpoint=mountpoint,
+        device=device,
+        disk=f"/dev/{disk}",
+        label=facts.get("LABEL") or None,
+        fstype=fstype,
+        size_bytes=size,
+        free_bytes=free,
+        vendor=sysfs.attr(disk, "device", "vendor") or None,
+        model=(sysfs.attr(disk, "device", "model") or sysfs.attr(disk, "device", "name")) or None,
+        read_only=read_only,
+        removable=why is not None,
+        why=why,
+        is_system=is_system,
+        dev=dev if isinstance(dev, int) else None,
+        verdict="system" if is_system else "card" if why else "fixed",
+        note="holds /, /boot, /home or swap" if is_system else None,
+        firmware_files=tuple(_try(calls.firmware_files, mountpoint) or ()) if why else (),
+    )

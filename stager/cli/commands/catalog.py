@@ -25,7 +25,14 @@ catalog_option = click.option(
     "--catalog",
     "catalog_dir",
     metavar="DIR",
-    help="The firmware catalog folder (default: the STAGER_CATALOG environment variable).",
+    help="The firmware catalog folder (default: the STAGER_CATALOG environment variable, then "
+    "catalog = in the settings file).",
+)
+#: ``--allow-rollback`` (parameter ``allow_rollback``): accept a signed index older than one accepted before.
+allow_rollback_option = click.option(
+    "--allow-rollback",
+    is_flag=True,
+    help="Accept a signed index older than the newest this machine has accepted (an old catalog on purpose).",
 )
 #: ``--lang L`` (parameter ``lang``), parsed to a pack such as 'FR' or 'FR-EN'.
 lang_option = click.option(
@@ -47,15 +54,19 @@ def _status(text: str) -> str:
 Examples:
   stager catalog list --catalog /srv/firmware
   STAGER_CATALOG=/srv/firmware stager catalog index
-  stager catalog verify --json""",
+  stager catalog verify --json
+  stager catalog keygen --public workshop.pub --secret workshop.key
+  stager catalog sign --key workshop.key""",
 )
 def catalog():
-    """Look after the firmware catalog: list it, index new files, verify the checksums.
+    """Look after the firmware catalog: list it, index new files, verify the checksums, sign the index.
 
     The catalog is any folder tree of firmware files named by the convention, with its
     index SHA256SUMS at the root (the format of sha256sum; `sha256sum -c SHA256SUMS`
     checks it). A file is staged only when its name is consistent and its index line
-    matches its content.
+    matches its content. SHA256SUMS.minisig, a minisign signature of the index, lets a
+    machine that trusts the signing key (trusted_keys in the settings, see 'stager
+    config show') refuse a catalog someone changed.
     """
 
 
@@ -137,9 +148,9 @@ def list_(catalog_dir, model, as_json):
     """List the catalog by model (kit, terminal, pack, status, file), then the names
     that are never used and why, and the index's bad lines. Reads names and sizes
     only, never the files' contents."""
-    from stager.catalog.folder import open_catalog
+    from stager.catalog.trust import open_configured
 
-    doc = open_catalog(catalog_dir).to_json(model)
+    doc = open_configured(catalog_dir).to_json(model)
     if as_json:
         emit_json(doc)
     else:
@@ -182,9 +193,9 @@ def index(catalog_dir, as_json):
     unfinished downloads (*.part, *.tmp...) get no line. Index only files you trust:
     the index is what stager checks every copy against.
     """
-    from stager.catalog.folder import open_catalog
+    from stager.catalog.trust import open_configured
 
-    cat = open_catalog(catalog_dir)
+    cat = open_configured(catalog_dir)
     with byte_progress(cat.bytes_to_index(), not as_json, "Indexing") as progress:
         report = cat.index(progress)
     doc, error = report.to_json(), report.error()
@@ -204,7 +215,25 @@ def index(catalog_dir, as_json):
     lines += [f"  line {p.line} [missing]: {p.why}" for p in report.missing]
     if report.excluded:
         lines.append(f"Given no line (hidden, sidecar or unfinished): {', '.join(report.excluded)}")
+    lines += _malformed_lines(report.malformed)
+    if report.signature == "stale":
+        text = (
+            f"SIGNATURE NOW STALE: {report.catalog}/SHA256SUMS changed, so SHA256SUMS.minisig no longer matches "
+            f"it. A machine that trusts a key refuses this catalog until it is signed again: "
+            f"'stager catalog sign --key FILE --catalog {report.catalog}' (or minisign -Sm SHA256SUMS)."
+        )
+        lines.append(style(text, sys.stdout, fg="red", bold=True))
+        if as_json:
+            say(text, err=True)
     return _finish(doc, error, as_json, lines)
+
+
+def _malformed_lines(malformed) -> list[str]:
+    if not malformed:
+        return []
+    out = ["Not whole or not well formed (given no line; never staged):"]
+    out += [f"  {style('MALFORMED', sys.stdout, fg='red')} {m.path}: {m.what} ({m.where})" for m in malformed]
+    return out
 
 
 @catalog.command(
@@ -219,19 +248,21 @@ Exit codes: 0 every indexed file matches, 2 no catalog given, 4 a file is damage
 missing or unreadable, or the index has bad lines.""",
 )
 @catalog_option
+@allow_rollback_option
 @json_option
-def verify(catalog_dir, as_json):
+def verify(catalog_dir, allow_rollback, as_json):
     """Re-read every indexed file and compare it with its SHA256SUMS line.
 
     A progress bar over bytes is shown on a terminal. Damaged, missing and unreadable
     files and bad index lines are listed; files with no line are named (not a failure).
     """
-    from stager.catalog.folder import open_catalog
+    from stager.catalog.trust import open_trusted
+    from stager.cli.output import warn
 
-    cat = open_catalog(catalog_dir)
+    cat = open_trusted(catalog_dir, allow_rollback=allow_rollback, warn=warn)
     with byte_progress(cat.total_indexed_bytes(), not as_json, "Verifying") as progress:
         report = cat.verify(progress)
-    doc, error = report.to_json(), report.error()
+    doc, error = {**report.to_json(), "trust": cat.trust.to_json()}, report.error()
     total = sum(c.bytes for c in report.checks)
     bad = report.damaged + report.unreadable
     lines = [
@@ -245,4 +276,121 @@ def verify(catalog_dir, as_json):
     lines += [f"  line {b.line} [{b.code}]: {b.message}" for b in report.bad_lines]
     if report.not_indexed:
         lines.append(f"No line yet (not used until indexed): {', '.join(report.not_indexed)}")
+    lines += [f"  {style('MALFORMED', sys.stdout, fg='red')} {m.path}: {m.what} ({m.where})" for m in report.malformed]
+    lines.append(trust_line(cat.trust))
     return _finish(doc, error, as_json, lines)
+
+
+def trust_line(trust) -> str:
+    """One line on what the index's signature proved (or that no key is trusted)."""
+    from stager.catalog.trust import when
+
+    if not trust.enforced:
+        return "Signature: not checked (no trusted key is set)."
+    name = f", catalog '{trust.name}'" if trust.name else ""
+    text = f"Signature: SHA256SUMS signed by trusted key {trust.key} on {when(trust.signed_at)}{name}."
+    if trust.rolled_back_from is not None:
+        text += f" Older than the one accepted before ({when(trust.rolled_back_from)}): accepted by --allow-rollback."
+    return text
+
+
+def _password(prompt: str, confirm: bool) -> bytes:
+    """The key's password: asked on a terminal (twice for a new key), else read from
+    standard input (one line, and the confirmation on the next)."""
+    from stager.errors import BadInput
+
+    if sys.stdin.isatty():
+        text = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    else:
+        lines = sys.stdin.read().splitlines()
+        text = lines[0] if lines else ""
+        if confirm and (len(lines) < 2 or lines[1] != text):
+            raise BadInput("the password and its confirmation (the next line) differ.", code="password-mismatch")
+    if not text:
+        raise BadInput("an empty password: give one, or make a key without one with --unencrypted.", code="no-password")
+    return text.encode("utf-8")
+
+
+@catalog.command(
+    "keygen",
+    epilog="""\b
+Examples:
+  stager catalog keygen --public workshop.pub --secret workshop.key
+  stager catalog keygen --public workshop.pub --secret workshop.key --unencrypted
+
+\b
+The files are minisign's: 'minisign -S -s workshop.key' signs with the secret key and
+'minisign -V -p workshop.pub' checks with the public one.
+Exit codes: 0 written, 2 bad input (a file already exists, passwords differ).""",
+)
+@click.option("--public", "public_path", required=True, metavar="FILE.pub", help="Where to write the public key.")
+@click.option("--secret", "secret_path", required=True, metavar="FILE", help="Where to write the secret key.")
+@click.option(
+    "--unencrypted", is_flag=True, help="Write the secret key without a password (anyone who reads it can sign)."
+)
+@click.option("--force", is_flag=True, help="Overwrite existing key files.")
+@json_option
+def keygen(public_path, secret_path, unencrypted, force, as_json):
+    """Make a minisign key pair for signing the catalog's index.
+
+    The secret key is protected by a password as minisign does (scrypt), unless
+    --unencrypted. Keep it off the shared catalog folder: whoever holds it can make
+    any catalog trusted. Give the public key (its file, or its base64 line) to every
+    machine's settings, trusted_keys = [...].
+    """
+    from stager.catalog.trust import write_key_pair
+
+    password = None if unencrypted else _password("Password for the new secret key", True)
+    key = write_key_pair(public_path, secret_path, password, force=force)
+    doc = {"ok": True, "key": key.id, "public_key": key.line(), "public": public_path, "secret": secret_path}
+    if as_json:
+        emit_json(doc)
+        return ExitCode.OK
+    say(f"Wrote the public key {public_path} and the secret key {secret_path} (key {key.id}).")
+    say(f"Trust it on each machine: trusted_keys = [\"{key.line()}\"] in the settings file ('stager config show').")
+    return ExitCode.OK
+
+
+@catalog.command(
+    "sign",
+    epilog="""\b
+Examples:
+  stager catalog sign --key workshop.key --catalog /srv/firmware
+  minisign -Vm /srv/firmware/SHA256SUMS -p workshop.pub      (checks it without stager)
+
+\b
+Exit codes: 0 signed, 2 bad input (no such key, wrong password), 4 a catalog problem
+(the index does not verify: nothing is signed).""",
+)
+@catalog_option
+@click.option("--key", "key_path", required=True, metavar="FILE", help="The minisign secret key file.")
+@click.option("--name", metavar="NAME", help="The catalog's name in the trusted comment (default: its folder's name).")
+@click.option("--legacy", is_flag=True, help="Sign in minisign's legacy form ('Ed', not prehashed).")
+@json_option
+def sign(catalog_dir, key_path, name, legacy, as_json):
+    """Sign SHA256SUMS: write SHA256SUMS.minisig beside it (minisign's format).
+
+    Every indexed file is verified first (content and structure): an index that does
+    not verify is not signed. The trusted comment holds the time and the catalog's name:
+    machines refuse an index signed earlier than one they already accepted.
+    """
+    from stager.catalog.trust import open_configured, read_secret_key, sign_index, when
+
+    key = read_secret_key(key_path, lambda: _password("Password of the secret key", False))
+    cat = open_configured(catalog_dir)
+    with byte_progress(cat.total_indexed_bytes(), not as_json, "Verifying") as progress:
+        signed = sign_index(cat, key, name, prehashed=not legacy, progress=progress)
+    doc = {"ok": True, "catalog": str(cat.root), **signed}
+    if as_json:
+        emit_json(doc)
+        return ExitCode.OK
+    say(
+        f"Signed {cat.root}/SHA256SUMS with key {signed['key']} on {when(signed['time'])} as catalog "
+        f"'{signed['name']}': {signed['signature']}."
+    )
+    if signed["not_indexed"]:
+        say(
+            "Not in the signed index (never used on a machine that trusts this key): "
+            + ", ".join(signed["not_indexed"])
+        )
+    return ExitCode.OK

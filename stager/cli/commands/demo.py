@@ -69,7 +69,7 @@ def demo(directory):
 
     _heading("2. The plan: stager prepare --model wbac --kit 318 --dry-run")
     query = Query("wbac", 318)
-    plan = lib.make_plan(query, catalog_dir=catalog, targets=[card], allow_fixed=True)
+    plan = lib.make_plan(query, catalog_dir=catalog, targets=[card], allow_fixed=True, trusted=False)
     say("\n".join(decision_lines(plan.decision, sys.stdout)))
     say("\n".join(plan_lines(plan, sys.stdout)))
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
-from stager.cli.commands.catalog import catalog_option, lang_option
+from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
 from stager.cli.options import parsed_by, rule_options
 from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.errors import BadInput
@@ -125,56 +124,28 @@ the note rules out, 4 the catalog lacks a file, else 0.""",
 @click.option("--hex", "with_hex", is_flag=True, help="Also plan the terminal's .hex for the ST-LINK probe.")
 @catalog_option
 @click.option("--site", metavar="FILE.csv", help="Plan every charger of a site from a CSV file.")
+@allow_rollback_option
 @json_option
-def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, with_hex, catalog_dir, site, as_json):
+def plan(site, catalog_dir, allow_rollback, as_json, **charger):
     """Plan the visit: from what is installed now to the target, the ordered steps with
     the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the
     router), and what to bring."""
     from stager.plan.charger import Charger
     from stager.plan.site import plan_one, plan_site
 
-    catalog = None
-    if catalog_dir is not None or os.environ.get("STAGER_CATALOG", "").strip():
-        from stager.catalog.folder import open_catalog
-
-        catalog = open_catalog(catalog_dir)
-    charger_options = {
-        "--model": model,
-        "--kit": kit,
-        "--terminal": terminal,
-        "--from-kit": from_kit,
-        "--built": built,
-        "--ocpp": ocpp,
-        "--mid": mid,
-        "--router": router,
-        "--to": to,
-        "--lang": lang,
-        "--hex": with_hex,
-    }
+    catalog = _catalog(catalog_dir, allow_rollback)
     if site is not None:
-        given = [name for name, value in charger_options.items() if value]
+        given = [_flag(name) for name, value in charger.items() if value]
         if given:
             raise BadInput(f"with --site, each charger's values come from the CSV's columns: drop {', '.join(given)}.")
         result = plan_site(site, catalog)
     else:
-        if model is None or kit is None:
+        if charger["model"] is None or charger["kit"] is None:
             raise BadInput("give --model and --kit (what is installed now), or --site FILE.csv.")
-        if from_kit is not None and from_kit != kit:
+        from_kit = charger.pop("from_kit")
+        if from_kit is not None and from_kit != charger["kit"]:
             raise BadInput("in plan, --kit is the kit installed now: --from-kit is not needed.")
-        charger = Charger(
-            id="1",
-            model=model,
-            kit=kit,
-            terminal=terminal,
-            built=built,
-            router=router,
-            mid=mid,
-            ocpp=ocpp,
-            lang=lang,
-            to=to,
-            with_hex=with_hex,
-        )
-        result = plan_one(charger, catalog)
+        result = plan_one(Charger(id="1", **charger), catalog)
     if as_json:
         emit_json(result.to_json())
     else:
@@ -182,6 +153,23 @@ def plan(model, kit, terminal, from_kit, built, ocpp, mid, router, to, lang, wit
     for line in summary(result):
         warn(line)
     return result.exit_code
+
+
+def _flag(param: str) -> str:
+    """The option a parameter comes from: with_hex -> --hex, from_kit -> --from-kit."""
+    return "--hex" if param == "with_hex" else "--" + param.replace("_", "-")
+
+
+def _catalog(catalog_dir, allow_rollback: bool):
+    """The trusted catalog when one is given or set, else None (a plan needs none)."""
+    from stager.catalog.settings import load_settings
+
+    settings = load_settings()
+    if catalog_dir is None and not settings.catalog:
+        return None
+    from stager.catalog.trust import open_trusted
+
+    return open_trusted(catalog_dir, settings=settings, allow_rollback=allow_rollback, warn=warn)
 
 
 def summary(site) -> list[str]:

@@ -1,0 +1,188 @@
+"""The workshop's settings: one TOML file for the machine, one for the user.
+
+Read in this order, each through ``platformdirs`` (the platform's own conventions):
+
+1. the machine-wide file, ``stager.toml`` in the site configuration folder
+   (Linux ``/etc/xdg/stager``, Windows ``C:\\ProgramData\\stager``, macOS
+   ``/Library/Application Support/stager``): what the workshop set up;
+2. the user's file in the user configuration folder (Linux ``~/.config/stager``,
+   Windows ``%LOCALAPPDATA%\\stager``, macOS ``~/Library/Application Support/stager``).
+
+``STAGER_CONFIG=FILE`` reads that one file instead of both (as pip's ``PIP_CONFIG_FILE``).
+
+Keys: ``catalog = "DIR"`` (the user's wins over the machine's; ``--catalog`` and
+``STAGER_CATALOG`` win over both) and ``trusted_keys = [...]``, each a minisign public key
+(its base64 line, or the path of its ``.pub`` file, relative to the settings file's folder).
+The user's file may add trusted keys, never remove the machine's.
+
+The staging history's folder and the remembered signature times (no rollback) live in the
+user's data and state folders, or in ``$STAGER_HOME`` when it is set.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.errors import BadInput
+
+APP = "stager"
+FILE_NAME = "stager.toml"
+CONFIG_ENV = "STAGER_CONFIG"
+HOME_ENV = "STAGER_HOME"
+CATALOG_ENV = "STAGER_CATALOG"
+STATE_FILE = "trusted-signatures.json"
+_KNOWN = ("catalog", "trusted_keys")
+
+
+def platform_dirs(platform: str | None = None):
+    """platformdirs' object for this platform (or the one named: win32, darwin, linux)."""
+    platform = platform or sys.platform
+    if platform.startswith("win"):
+        from platformdirs.windows import Windows as Dirs
+    elif platform == "darwin":
+        from platformdirs.macos import MacOS as Dirs  # type: ignore[assignment]
+    else:
+        from platformdirs.unix import Unix as Dirs  # type: ignore[assignment]
+    return Dirs(appname=APP, appauthor=False)
+
+
+def config_files(environ=None, platform: str | None = None) -> list[tuple[str, Path]]:
+    """[(scope, path)] in reading order: ("STAGER_CONFIG", file) alone, else machine then user."""
+    env = os.environ if environ is None else environ
+    if env.get(CONFIG_ENV, "").strip():
+        return [(CONFIG_ENV, Path(env[CONFIG_ENV]).expanduser())]
+    dirs = platform_dirs(platform)
+    return [("machine", Path(dirs.site_config_dir) / FILE_NAME), ("user", Path(dirs.user_config_dir) / FILE_NAME)]
+
+
+def data_dir(environ=None, platform: str | None = None) -> Path:
+    """Where the staging history lives: $STAGER_HOME, else the user's data folder."""
+    env = os.environ if environ is None else environ
+    if env.get(HOME_ENV):
+        return Path(env[HOME_ENV])
+    return Path(platform_dirs(platform).user_data_dir)
+
+
+def state_file(environ=None, platform: str | None = None) -> Path:
+    """The remembered newest signature time per key and catalog: $STAGER_HOME, else the user's state folder."""
+    env = os.environ if environ is None else environ
+    if env.get(HOME_ENV):
+        return Path(env[HOME_ENV]) / STATE_FILE
+    return Path(platform_dirs(platform).user_state_dir) / STATE_FILE
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    key: object  # stager.catalog.signature.PublicKey
+    source: str  # "<settings file>: trusted_keys[<n>]" (and the .pub path)
+
+    def to_json(self) -> dict:
+        return {"id": self.key.id, "key": self.key.line(), "source": self.source}  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Settings:
+    files: tuple[tuple[str, str, str], ...]  # (scope, path, "read" | "absent")
+    catalog: str | None
+    catalog_source: str | None
+    trusted_keys: tuple[TrustedKey, ...]
+    history_dir: Path
+    history_source: str
+    state_file: Path
+
+    def to_json(self) -> dict:
+        return {
+            "files": [{"scope": s, "path": p, "status": st} for s, p, st in self.files],
+            "catalog": {"value": self.catalog, "source": self.catalog_source},
+            "trusted_keys": [k.to_json() for k in self.trusted_keys],
+            "history": {"value": str(self.history_dir), "source": self.history_source},
+            "state_file": str(self.state_file),
+        }
+
+
+def _read_toml(path: Path) -> dict | None:
+    import tomllib
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise BadInput(f"cannot read the settings file {path}: {e.strerror or e}.", code="bad-settings") from None
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise BadInput(f"the settings file {path} is not valid TOML: {e}. Mend it.", code="bad-settings") from None
+    unknown = sorted(set(doc) - set(_KNOWN))
+    if unknown:
+        raise BadInput(
+            f"the settings file {path} has unknown setting(s) {', '.join(unknown)}: "
+            f"the known ones are {', '.join(_KNOWN)}.",
+            code="bad-settings",
+        )
+    return doc
+
+
+def _key_of(entry, path: Path, num: int) -> TrustedKey:
+    from stager.catalog.signature import FormatError, PublicKey, text_of
+
+    where = f"{path}: trusted_keys[{num}]"
+    if not isinstance(entry, str) or not entry.strip():
+        raise BadInput(f"{where} is not a text (a public key line or a .pub file's path).", code="bad-settings")
+    text = entry.strip()
+    try:
+        return TrustedKey(PublicKey.from_line(text), where)
+    except FormatError:
+        pass  # not a key line: the path of a .pub file
+    pub = (path.parent / Path(text).expanduser()).resolve()
+    try:
+        return TrustedKey(PublicKey.from_file_text(text_of(pub.read_bytes())), f"{where} ({pub})")
+    except OSError as e:
+        raise BadInput(
+            f"{where} is neither a minisign public key line nor a readable .pub file ({pub}: {e.strerror or e}).",
+            code="bad-settings",
+        ) from None
+    except FormatError as e:
+        raise BadInput(f"{where}: {pub} is not a minisign public key file: {e}.", code="bad-settings") from None
+
+
+def load_settings(environ=None, platform: str | None = None) -> Settings:
+    """The settings in force (files read in order; a damaged file is BadInput, exit 2)."""
+    env = os.environ if environ is None else environ
+    files: list[tuple[str, str, str]] = []
+    keys: list[TrustedKey] = []
+    catalog: str | None = None
+    catalog_source: str | None = None
+    for scope, path in config_files(env, platform):
+        doc = _read_toml(path)
+        if doc is None:
+            if scope == CONFIG_ENV:
+                raise BadInput(f"{CONFIG_ENV} names {path}, which does not exist.", code="bad-settings")
+            files.append((scope, str(path), "absent"))
+            continue
+        files.append((scope, str(path), "read"))
+        if "catalog" in doc:
+            if not isinstance(doc["catalog"], str) or not doc["catalog"].strip():
+                raise BadInput(f"{path}: catalog must be a folder's path, as text.", code="bad-settings")
+            catalog, catalog_source = doc["catalog"], str(path)
+        entries = doc.get("trusted_keys", [])
+        if not isinstance(entries, list):
+            raise BadInput(f'{path}: trusted_keys must be a list, e.g. ["RWQ..."].', code="bad-settings")
+        for num, entry in enumerate(entries):
+            key = _key_of(entry, path, num)
+            if all(k.key.key != key.key.key for k in keys):  # type: ignore[attr-defined]
+                keys.append(key)
+    if env.get(CATALOG_ENV, "").strip():
+        catalog, catalog_source = env[CATALOG_ENV], CATALOG_ENV
+    return Settings(
+        files=tuple(files),
+        catalog=catalog,
+        catalog_source=catalog_source,
+        trusted_keys=tuple(keys),
+        history_dir=data_dir(env, platform),
+        history_source=HOME_ENV if env.get(HOME_ENV) else "the user's data folder",
+        state_file=state_file(env, platform),
+    )
