@@ -127,7 +127,6 @@ def make_plan(
     """Everything `prepare` will do, decided before any medium is touched. The catalog is
     opened with the trust settings (:func:`stager.catalog.trust.open_trusted`) unless
     ``trusted`` is False (the demo's own catalog)."""
-    from stager.card.targets import resolve_targets
     from stager.catalog.folder import open_catalog
     from stager.catalog.trust import open_trusted
     from stager.rules.engine import decide
@@ -140,23 +139,17 @@ def make_plan(
     else:
         catalog = open_catalog(catalog_dir)
     selection = select(catalog, decision, lang=lang, with_hex=with_hex)
-    problem = None
-    try:
-        chosen = resolve_targets(
-            list(targets),
-            allow_fixed,
-            detect=detect,
-            medium_for_path=medium_for_path,
-            local=local,
-            allow_any_fs=allow_any_fs,
-            choose=choose,
-            unmounted=unmounted,
-        )
-    except MediaError as e:
-        # A dry run without --target still shows the plan when no card (or several) is in.
-        if not (dry_run and not targets and e.code in ("no-media", "several-media")):
-            raise
-        chosen, problem = [], e
+    chosen, problem = _chosen_targets(
+        targets,
+        dry_run,
+        allow_fixed=allow_fixed,
+        detect=detect,
+        medium_for_path=medium_for_path,
+        local=local,
+        allow_any_fs=allow_any_fs,
+        choose=choose,
+        unmounted=unmounted,
+    )
     _never_the_catalog(catalog.root, chosen)
     from stager.card.pin import device_id
 
@@ -169,6 +162,19 @@ def make_plan(
         devices={str(t.path): device_id(t.path) for t in chosen},
         trust=catalog.trust,
     )
+
+
+def _chosen_targets(targets, dry_run: bool, **resolve) -> tuple[list, MediaError | None]:
+    """The targets resolved; a dry run without --target still shows the plan when no card
+    (or several) is in, with that problem beside it."""
+    from stager.card.targets import resolve_targets
+
+    try:
+        return resolve_targets(list(targets), **resolve), None
+    except MediaError as e:
+        if not (dry_run and not targets and e.code in ("no-media", "several-media")):
+            raise
+        return [], e
 
 
 def _never_the_catalog(root, targets) -> None:

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import sys
+import textwrap
 
 import click
 
@@ -77,8 +80,6 @@ def render_error(error: StagerError, as_json: bool, hint: str = "") -> None:
     and always one ``Error:`` line on stderr."""
     if as_json:
         emit_json(error_document(error))
-    from stager.cli.render import wrapped  # (render imports this module)
-
     for line in wrapped([error_line(error.message) + hint], sys.stderr):
         say(line, err=True)
 
@@ -92,3 +93,39 @@ def json_option(fn):
         help="Print one JSON document on standard output and nothing else there "
         "(messages and progress go to standard error).",
     )(fn)
+
+
+def width(stream=None) -> int | None:
+    """The terminal's width when ``stream`` is a terminal, else None (no wrapping)."""
+    if not is_terminal(stream or sys.stdout):
+        return None
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def wrapped(lines, stream=None) -> list[str]:
+    """Each line wrapped to the terminal's width (its indentation kept, continuation
+    lines indented two more); unchanged when ``stream`` is not a terminal. Words are
+    never broken, so a path or a command stays whole."""
+    cols = width(stream)
+    if cols is None:
+        return list(lines)
+    out = []
+    for line in lines:
+        for part in _KEEP.sub(lambda m: m.group(0).replace(" ", "\0"), str(line)).split("\n"):
+            indent = part[: len(part) - len(part.lstrip(" "))]
+            out.extend(
+                textwrap.wrap(
+                    part,
+                    cols - 1,
+                    initial_indent="",
+                    subsequent_indent=indent + "  ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                    drop_whitespace=True,
+                )
+                or [""]
+            )
+    return [line.replace("\0", " ") for line in out]
+
+
+_KEEP = re.compile(r"\d[\d.,]* (?:B|KiB|MiB|GiB|TiB|bytes?)\b")  # a size is never cut in two

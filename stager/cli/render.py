@@ -5,56 +5,13 @@ terminal's width."""
 
 from __future__ import annotations
 
-import re
-import shutil
 import sys
-import textwrap
 
-from stager.cli.output import say, style
+from stager.cli.output import say, style, wrapped
 from stager.quoting import command
 from stager.units import exact_bytes, human_bytes
 
 __all__ = ["decision_lines", "exact_bytes", "human_bytes", "plan_lines", "result_lines", "wrapped"]
-
-
-def width(stream=None) -> int | None:
-    """The terminal's width when ``stream`` is a terminal, else None (no wrapping)."""
-    stream = stream or sys.stdout
-    try:
-        if not stream.isatty():
-            return None
-    except (AttributeError, ValueError):
-        return None
-    return max(40, shutil.get_terminal_size((80, 24)).columns)
-
-
-def wrapped(lines, stream=None) -> list[str]:
-    """Each line wrapped to the terminal's width (its indentation kept, continuation
-    lines indented two more); unchanged when ``stream`` is not a terminal. Words are
-    never broken, so a path or a command stays whole."""
-    cols = width(stream)
-    if cols is None:
-        return list(lines)
-    out = []
-    for line in lines:
-        for part in _KEEP.sub(lambda m: m.group(0).replace(" ", "\0"), str(line)).split("\n"):
-            indent = part[: len(part) - len(part.lstrip(" "))]
-            out.extend(
-                textwrap.wrap(
-                    part,
-                    cols - 1,
-                    initial_indent="",
-                    subsequent_indent=indent + "  ",
-                    break_long_words=False,
-                    break_on_hyphens=False,
-                    drop_whitespace=True,
-                )
-                or [""]
-            )
-    return [line.replace("\0", " ") for line in out]
-
-
-_KEEP = re.compile(r"\d[\d.,]* (?:B|KiB|MiB|GiB|TiB|bytes?)\b")  # a size is never cut in two
 
 
 def say_lines(lines, stream=None, err: bool = False) -> None:
