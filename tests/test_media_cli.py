@@ -104,3 +104,31 @@ def test_record_writes_one_documented_file_and_replays_to_the_same_listing(run_s
 def test_record_and_replay_exclude_each_other(run_stager, tmp_path):
     r = run_stager("media", "--record", tmp_path / "a.json", "--replay", DATA / "windows/usb_ssd.json")
     assert r.code == 2, r
+
+
+def _mutated(tmp_path, fixture: str, change) -> Path:
+    doc = json.loads((DATA / fixture).read_text())
+    change(doc["calls"])
+    out = tmp_path / f"bad-{len(list(tmp_path.iterdir()))}.json"
+    out.write_text(json.dumps(doc))
+    return out
+
+
+@pytest.mark.parametrize(
+    "fixture,change",
+    [
+        ("windows/sd_in_laptop_reader.json", lambda c: c.__setitem__("partitions", "C:\\")),
+        ("windows/sd_in_laptop_reader.json", lambda c: c.__setitem__("partitions", [None])),
+        ("windows/sd_in_laptop_reader.json", lambda c: c.__setitem__("partitions", [[1, 2, 3, 4]])),
+        ("windows/sd_in_laptop_reader.json", lambda c: c.__setitem__("system_drive", 3)),
+        ("macos/usb_stick.json", lambda c: c.__setitem__("partitions", [["/dev/disk4s1"]])),
+    ],
+)
+def test_a_record_with_answers_of_the_wrong_shape_is_bad_input(run_stager, demo, tmp_path, fixture, change):
+    """A record is a user's file (attached to a bug report, edited by hand): an answer of
+    the wrong shape is exit 2 with the format's page named, never a traceback."""
+    record = _mutated(tmp_path, fixture, change)
+    for r in (run_stager("media", "--replay", record, "--json"), dry_run(run_stager, demo, record)):
+        assert r.code == 2 and r.json()["error"]["code"] == "bad-record", r
+        assert "docs/media-record.md" in r.json()["error"]["message"]
+        assert "Traceback" not in r.err

@@ -266,7 +266,29 @@ def replay(path) -> Replay:
     from stager.card.media import record as rec
 
     system, calls = rec.load(path)
-    return Replay(system, tuple(all_volumes(rec.Replayer(calls), system)))
+    try:
+        volumes = tuple(all_volumes(rec.Replayer(calls), system))
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+        # A record is a user's file: an answer of the wrong shape is bad input, not a bug.
+        raise _bad_record(path, f"an answer has the wrong shape ({type(e).__name__}: {e})") from None
+    for m in volumes:
+        wrong = [name for name, value in _text_fields(m) if value is not None and not isinstance(value, str)]
+        if not isinstance(m.mountpoint, str) or wrong:
+            raise _bad_record(path, f"the volume {m.mountpoint!r} has fields that are not text: {', '.join(wrong)}")
+    return Replay(system, volumes)
+
+
+def _text_fields(m: Medium):
+    return (("device", m.device), ("disk", m.disk), ("label", m.label), ("fstype", m.fstype), ("uuid", m.uuid))
+
+
+def _bad_record(path, why: str):
+    from stager.errors import BadInput
+
+    return BadInput(
+        f"{path} is not a media record stager can replay: {why}. See docs/media-record.md for its format.",
+        code="bad-record",
+    )
 
 
 def medium_for_path(path, volumes=None, stat=os.stat) -> Medium | None:
