@@ -243,3 +243,24 @@ def test_a_network_drive_is_asked_nothing_that_goes_over_the_wire():
     assert {v.mountpoint: v.verdict for v in vols}["Z:\\"] == "network"
     asked = {name for name, answers in spy.calls.items() if isinstance(answers, dict) and "Z:\\" in answers}
     assert asked == {"drive_type"}
+
+
+def test_a_system_disk_that_cannot_be_told_offers_no_usb_disk_as_a_card(tmp_path):
+    """Fail closed: when the disk Windows runs from (C:'s disk extents) or the disk macOS
+    boots from (diskutil info /) cannot be read, a volume that may sit on it is never
+    offered as a card. Found by the issue-14 acceptance pass (a Windows To Go stick's
+    second partition, a USB-booted Mac's other volume)."""
+    name = "windows/usb_stick_reporting_fixed.json"
+    assert {v.mountpoint: v.verdict for v in replay(DATA / name).volumes}["E:\\"] == "card"
+    win = json.loads((DATA / name).read_text())
+    win["calls"]["disk_extents"]["C:\\"] = {"error": 1}
+    (tmp_path / "w.json").write_text(json.dumps(win))
+    stick = next(v for v in replay(tmp_path / "w.json").volumes if v.mountpoint == "E:\\")
+    assert stick.verdict == "fixed" and "could not be identified" in (stick.note or "")
+
+    mac = json.loads((DATA / "macos/booted_from_usb_ssd.json").read_text())
+    del mac["calls"]["diskutil"]["/"]
+    (tmp_path / "m.json").write_text(json.dumps(mac))
+    verdicts = {v.mountpoint: v.verdict for v in replay(tmp_path / "m.json").volumes}
+    assert verdicts["/Volumes/Media"] == "fixed"  # may be the boot disk: not a card
+    assert verdicts["/Volumes/PULSECARD"] == "card"  # a medium in a reader is never the boot disk

@@ -80,6 +80,13 @@ def _whole(identifier: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+#: Why no volume is offered as a card when the disk macOS boots from cannot be told.
+UNKNOWN_BOOT_DISK = (
+    "the disk macOS boots from could not be identified (diskutil info / said nothing), so no "
+    "volume is offered as a card: name the card with --target (and --allow-fixed)"
+)
+
+
 def boot_disks(root: dict | None) -> set[str]:
     """The disks the boot volume lives on: its APFS container and whole disk, and the
     whole disks of the container's physical stores."""
@@ -116,8 +123,10 @@ def _verdict(info: dict, whole: dict | None, system_disks: set[str], mountpoint:
         return "system", None, "a volume of the disk macOS boots from"
     if is_disk_image(info, whole):
         return "disk-image", None, "a mounted disk image (.dmg), not a card"
-    if info.get("RemovableMedia") or info.get("Removable"):
+    if info.get("RemovableMedia") or info.get("Removable"):  # a medium in a reader: never the boot disk
         return "card", "removable media", f"bus {info.get('BusProtocol') or 'unknown'}"
+    if not system_disks:  # the boot disk is unknown: an external disk may be it (fail closed)
+        return "fixed", None, UNKNOWN_BOOT_DISK
     if info.get("Internal") is False:
         return "card", "external disk", f"bus {info.get('BusProtocol') or 'unknown'}"
     if info.get("Ejectable"):

@@ -54,6 +54,13 @@ def _disks(calls, root: str) -> tuple[list[int], int | None]:
         return [], None
 
 
+#: Why no volume is offered as a card when the disks behind Windows cannot be told.
+UNKNOWN_SYSTEM_DISK = (
+    "the disk Windows runs from could not be identified (its volume's disk extents could not be "
+    "read), so no volume is offered as a card: name the card with --target (and --allow-fixed)"
+)
+
+
 def system_facts(calls) -> tuple[set[str], set[int]]:
     """The system drive letters (%SystemDrive%, the Windows folder's) and their disks."""
     letters = {_letter(calls.system_drive() or "C:")}
@@ -131,6 +138,10 @@ def _volume(calls, row, system_letters: set[str], system_disks: set[int]) -> Med
     if info is None:
         return Medium(**base, **facts, verdict="unreadable", note=f"GetVolumeInformationW failed with {info_err}")
     verdict, why, note = _card_verdict(desc, drive_type)
+    if verdict == "card" and not system_disks and (desc is None or desc["bus_type"] == w.BusTypeUsb):
+        # The system disk is unknown and Windows can run from a USB disk or stick (Windows
+        # To Go): fail closed. A card on the SD/MMC bus stays a card.
+        verdict, why, note = "fixed", None, UNKNOWN_SYSTEM_DISK
     return _mounted(calls, base, facts, info, opts, verdict, why, note)
 
 
