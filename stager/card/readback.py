@@ -43,10 +43,9 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from stager.fileio import Stopped
+from stager.fileio import CHUNK, Stopped
 
 BLOCK = 1024 * 1024
-CHUNK = 8 * 1024 * 1024
 SMALL = 64 * 1024  # content kept whole (sidecars)
 BLKFLSBUF = 0x1261  # _IO(0x12, 97), <linux/fs.h>
 FUSE_TYPES = {"fuseblk"}
