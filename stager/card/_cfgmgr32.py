@@ -92,7 +92,7 @@ class CfgMgrCalls:
 
     def __init__(self, volume_calls=None):
         if not w.on_windows():
-            raise OSError("cfgmgr32 exists on Windows only")
+            raise OSError(_("cfgmgr32 exists on Windows only"))
         self.cm: Any = getattr(ctypes, "WinDLL")("cfgmgr32")  # noqa: B009 (Windows only)
         self.vol: Any = volume_calls or w.Win32Calls()
 
@@ -103,7 +103,7 @@ class CfgMgrCalls:
     def disk_number(self, root: str) -> int:
         disks = w.parse_disk_extents(self.vol.disk_extents(root))
         if len(disks) != 1:
-            raise CallFailed(w.ERROR_INVALID_FUNCTION, f"{root} spans {len(disks)} disks")
+            raise CallFailed(w.ERROR_INVALID_FUNCTION, _("{root} spans {n} disks").format(root=root, n=len(disks)))
         return disks[0]
 
     def disk_interfaces(self) -> list[str]:
@@ -205,7 +205,7 @@ def _disk_devinst(calls, number: int) -> int:
                 return calls.locate(calls.instance_id(interface))
         except OSError:
             continue
-    raise CallFailed(w.ERROR_INVALID_FUNCTION, f"no present disk has number {number}")
+    raise CallFailed(w.ERROR_INVALID_FUNCTION, _("no present disk has number {number}").format(number=number))
 
 
 def _removable_ancestor(calls, devinst: int) -> int:
@@ -218,7 +218,7 @@ def _removable_ancestor(calls, devinst: int) -> int:
             node = calls.parent(node)
         except OSError:
             break
-    raise CallFailed(w.ERROR_INVALID_FUNCTION, "no removable device above the disk")
+    raise CallFailed(w.ERROR_INVALID_FUNCTION, _("no removable device above the disk"))
 
 
 def eject_volume(root: str, calls) -> tuple[bool, str]:

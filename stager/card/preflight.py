@@ -104,7 +104,7 @@ def _check_writable(pin, dry_run: bool) -> None:
     try:
         if dry_run:
             if not os.access(folder, os.W_OK):
-                raise OSError(errno.EROFS if _read_only_mount(folder) else errno.EACCES, "not writable")
+                raise OSError(errno.EROFS if _read_only_mount(folder) else errno.EACCES, _("not writable"))
         else:
             pin.check()
             _write_probe(pin)

@@ -33,7 +33,9 @@ class CallFailed(OSError):
     """A system call that failed, with its error code (Win32 error or errno)."""
 
     def __init__(self, code: int, what: str = ""):
-        super().__init__(code, f"{what or 'call'} failed with error {code}")
+        # TRANSLATORS: {call} is the system call (or its name and argument), "CreateFileW E:\".
+        text = _("{call} failed with error {code}") if what else _("a system call failed with error {code}")
+        super().__init__(code, text.format(call=what, code=code))
         self.code = code
 
 
