@@ -166,10 +166,10 @@ def media_error(e: OSError, target: Path, doing: str) -> MediaError:
     if isinstance(e, MediaError):
         return e
     what = e.strerror or str(e)
-    # TRANSLATORS: in the four messages below, {doing} is what was being done, one of the
-    # phrases "writing {name}", "reading {name} back", "checking the card"... (translated
-    # themselves); {error} is the system's own words.
+    # In the four messages below, {doing} is what was being done, one of the phrases
+    # "writing {name}", "reading {name} back", "checking the card"... (translated themselves).
     if e.errno in FULL:
+        # TRANSLATORS: {doing}: what was being done ("writing {name}"...); {error}: the system's words.
         text = _(
             "{target}: the card is full ({error}) while {doing}. Use a larger card, or remove other files from it."
         )
@@ -432,6 +432,7 @@ def _writer(source: Source):
             slot.ops.start_writeback(slot.file, slot.offset, len(view))
             slot.offset += len(view)
         except OSError as e:
+            # TRANSLATORS: what was being done, shown after "while" in media errors: "...failed while writing X".
             slot.fail(media_error(e, slot.folder, _("writing {name}").format(name=source.name)))
             return
         if slot.bar is not None:

@@ -99,7 +99,7 @@ def medium_identity(uuid, label, size_bytes) -> str:
     serial = _("volume {uuid}").format(uuid=uuid) if uuid else _("no volume serial")
     name = _("label '{label}'").format(label=label) if label else _("no label")
     size = short_size(size_bytes)
-    # TRANSLATORS: a card's identity: "volume 1234-ABCD, label 'PULSE', 7.4 GiB (...)".
+    # TRANSLATORS: a card's identity: "volume 1234-ABCD, label 'PULSE', 7.4 GiB".
     return _("{serial}, {name}, {size}").format(serial=serial, name=name, size=size)
 
 
@@ -333,9 +333,8 @@ def card_folder(path: Path, raw=None) -> None:
             return
     except OSError as e:
         # TRANSLATORS: {problem} is "<folder>: <what the system said>."
-        raise MediaError(
-            _("Target {problem}").format(problem=os_error_text(e, raw)), code="target-unreadable"
-        ) from None
+        problem = _("Target {problem}").format(problem=os_error_text(e, raw))
+        raise MediaError(problem, code="target-unreadable") from None
     if kind == "missing":
         raise MediaError(
             _("Target {target} does not exist: is the card inserted and mounted there?").format(target=raw),
