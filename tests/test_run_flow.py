@@ -127,7 +127,7 @@ def test_how_to_format_a_card_quotes_its_paths(platform, expected):
 def test_a_card_identity_names_serial_label_and_size():
     plan = TargetPlan(path=Path("/m"), label="PULSECARD", uuid="B03D-8939", size_bytes=64 * 1024 * 1024)
     assert plan.identity() == "volume B03D-8939, label 'PULSECARD', 64.0 MiB"
-    assert TargetPlan(path=Path("/m")).identity() == "no volume serial, no label, unknown"
+    assert TargetPlan(path=Path("/m")).identity() == "no volume serial, no label, size unknown"
 
 
 # ----------------------------------------------------------------- --clean never loses a card

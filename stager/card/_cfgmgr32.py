@@ -19,6 +19,7 @@ from typing import Any
 
 from stager.card.media import _win32 as w
 from stager.card.media.record import CallFailed, error_code
+from stager.i18n import N_, _
 
 CR_SUCCESS = 0
 CR_REMOVE_VETOED = 0x17
@@ -48,16 +49,16 @@ PNP_VETO_TYPES = (
 )
 #: what each veto means for a technician
 VETO_MEANING = {
-    "PNP_VetoOutstandingOpen": "a program still has a file on the card open",
-    "PNP_VetoWindowsApp": "a program refused to let the card go",
-    "PNP_VetoWindowsService": "a Windows service refused to let the card go",
-    "PNP_VetoPendingClose": "files on the card are still being closed",
-    "PNP_VetoDevice": "another device refused",
-    "PNP_VetoDriver": "a driver refused",
-    "PNP_VetoNonDisableable": "Windows needs this device",
-    "PNP_VetoIllegalDeviceRequest": "the device cannot be ejected",
-    "PNP_VetoInsufficientRights": "this account may not eject it",
-    "PNP_VetoAlreadyRemoved": "it is already removed",
+    "PNP_VetoOutstandingOpen": N_("a program still has a file on the card open"),
+    "PNP_VetoWindowsApp": N_("a program refused to let the card go"),
+    "PNP_VetoWindowsService": N_("a Windows service refused to let the card go"),
+    "PNP_VetoPendingClose": N_("files on the card are still being closed"),
+    "PNP_VetoDevice": N_("another device refused"),
+    "PNP_VetoDriver": N_("a driver refused"),
+    "PNP_VetoNonDisableable": N_("Windows needs this device"),
+    "PNP_VetoIllegalDeviceRequest": N_("the device cannot be ejected"),
+    "PNP_VetoInsufficientRights": N_("this account may not eject it"),
+    "PNP_VetoAlreadyRemoved": N_("it is already removed"),
 }
 
 
@@ -91,7 +92,7 @@ class CfgMgrCalls:
 
     def __init__(self, volume_calls=None):
         if not w.on_windows():
-            raise OSError("cfgmgr32 exists on Windows only")
+            raise OSError(_("cfgmgr32 exists on Windows only"))
         self.cm: Any = getattr(ctypes, "WinDLL")("cfgmgr32")  # noqa: B009 (Windows only)
         self.vol: Any = volume_calls or w.Win32Calls()
 
@@ -102,7 +103,7 @@ class CfgMgrCalls:
     def disk_number(self, root: str) -> int:
         disks = w.parse_disk_extents(self.vol.disk_extents(root))
         if len(disks) != 1:
-            raise CallFailed(w.ERROR_INVALID_FUNCTION, f"{root} spans {len(disks)} disks")
+            raise CallFailed(w.ERROR_INVALID_FUNCTION, _("{root} spans {n} disks").format(root=root, n=len(disks)))
         return disks[0]
 
     def disk_interfaces(self) -> list[str]:
@@ -204,20 +205,20 @@ def _disk_devinst(calls, number: int) -> int:
                 return calls.locate(calls.instance_id(interface))
         except OSError:
             continue
-    raise CallFailed(w.ERROR_INVALID_FUNCTION, f"no present disk has number {number}")
+    raise CallFailed(w.ERROR_INVALID_FUNCTION, _("no present disk has number {number}").format(number=number))
 
 
 def _removable_ancestor(calls, devinst: int) -> int:
     """The disk itself or the nearest parent Windows calls removable (at most 8 up)."""
     node = devinst
-    for _ in range(8):
+    for _step in range(8):
         try:
             if calls.capabilities(node) & CM_DEVCAP_REMOVABLE:
                 return node
             node = calls.parent(node)
         except OSError:
             break
-    raise CallFailed(w.ERROR_INVALID_FUNCTION, "no removable device above the disk")
+    raise CallFailed(w.ERROR_INVALID_FUNCTION, _("no removable device above the disk"))
 
 
 def eject_volume(root: str, calls) -> tuple[bool, str]:
@@ -227,9 +228,14 @@ def eject_volume(root: str, calls) -> tuple[bool, str]:
         device = calls.device_id(node)
         cr, veto, holder = calls.request_eject(node)
     except OSError as e:
-        return False, f"Windows could not find the device to eject (error {error_code(e)}: {e.strerror or e})"
+        return False, _("Windows could not find the device to eject (error {code}: {error})").format(
+            code=error_code(e), error=e.strerror or e
+        )
     if cr == CR_SUCCESS and veto == 0:
         return True, device
     kind = veto_name(veto)
-    meaning = VETO_MEANING.get(kind, "Windows refused")
-    return False, f"{kind}: {meaning} ({holder or 'no name given'}; device {device}; CONFIGRET {cr:#x})"
+    meaning = _(VETO_MEANING[kind]) if kind in VETO_MEANING else _("Windows refused")
+    # TRANSLATORS: {veto} is Windows' name of the veto (PNP_VetoOutstandingOpen), {holder} who holds the card.
+    return False, _("{veto}: {meaning} ({holder}; device {device}; CONFIGRET {result})").format(
+        veto=kind, meaning=meaning, holder=holder or _("no name given"), device=device, result=f"{cr:#x}"
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from stager.card.staging import VANISHED, FileOps, media_error
 from stager.errors import MediaError
+from stager.i18n import _
 
 MIB = 1024 * 1024
 
@@ -62,10 +63,13 @@ def remove_files(pin, names, ops: FileOps | None = None) -> tuple[list[str], Med
             done.append(name)
         except OSError as e:
             if e.errno in VANISHED or not folder.exists():
-                return done, media_error(e, folder, f"removing the old firmware {name} (--clean)")
+                doing = _("removing the old firmware {name} (--clean)").format(name=name)
+                return done, media_error(e, folder, doing)
             return done, MediaError(
-                f"{folder}: the old firmware {name} cannot be removed for --clean ({e.strerror or e}): "
-                f"it may be locked, read-only or in use.",
+                _(
+                    "{card}: the old firmware {name} cannot be removed for --clean ({error}): "
+                    "it may be locked, read-only or in use."
+                ).format(card=folder, name=name, error=e.strerror or e),
                 code="clean-failed",
                 details={"file": name, "removed": list(done)},
             )

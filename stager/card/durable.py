@@ -21,6 +21,7 @@ import sys
 import time
 
 from stager.errors import MediaError
+from stager.i18n import _
 
 F_FULLFSYNC = 51  # <sys/fcntl.h> on macOS
 GENERIC_WRITE = 0x40000000
@@ -88,9 +89,11 @@ def replace(pin, src: str, dst: str, *, sleep=time.sleep, clock=time.monotonic) 
             if not in_use(e) or clock() >= deadline:
                 if in_use(e):
                     raise MediaError(
-                        f"{pin.where(dst)}: another program holds the file (an antivirus scan or Explorer's "
-                        f"preview, for example) and Windows refused to rename it for {RETRY_SECONDS:.0f} seconds. "
-                        f"Close the programs that show the card, then run prepare again.",
+                        _(
+                            "{file}: another program holds the file (an antivirus scan or Explorer's "
+                            "preview, for example) and Windows refused to rename it for {seconds} seconds. "
+                            "Close the programs that show the card, then run prepare again."
+                        ).format(file=pin.where(dst), seconds=f"{RETRY_SECONDS:.0f}"),
                         code="file-in-use",
                     ) from None
                 raise

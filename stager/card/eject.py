@@ -17,6 +17,8 @@ import shutil
 import subprocess
 import sys
 
+from stager.i18n import _
+
 
 def _run(cmd) -> tuple[bool, str]:
     try:
@@ -55,8 +57,9 @@ def _linux_power_off(target, run, which) -> str:
         return ""
     ok, text = run(["udisksctl", "power-off", "-b", _disk_of(target.device)])
     if ok:
-        return " The reader is powered off."
-    return f" (udisksctl could not power it off: {text or 'failed'}; pulling it out is still safe.)"
+        return " " + _("The reader is powered off.")
+    why = text or _("failed")
+    return " " + _("(udisksctl could not power it off: {why}; pulling it out is still safe.)").format(why=why)
 
 
 def _windows(target, calls) -> tuple[bool, str]:
@@ -74,25 +77,27 @@ def eject(target, platform: str | None = None, run=_run, which=shutil.which, win
     """(done, message for the technician)."""
     platform = platform or sys.platform
     if not target.removable:
-        return False, f"{target.path} is not a removable medium: nothing to eject."
+        return False, _("{path} is not a removable medium: nothing to eject.").format(path=target.path)
     card = target.describe()
     if platform.startswith("win"):
         ok, why = _windows(target, windows_calls)
         if ok:
-            return True, f"{card} is ejected ({why}): it is now safe to pull the card out."
-        return False, (
-            f"Could not eject {card}: {why}. The card is staged and verified; close what holds it, "
-            f"then eject it with 'Safely Remove Hardware' before pulling it out."
-        )
+            return True, _("{card} is ejected ({device}): it is now safe to pull the card out.").format(
+                card=card, device=why
+            )
+        return False, _(
+            "Could not eject {card}: {why}. The card is staged and verified; close what holds it, "
+            "then eject it with 'Safely Remove Hardware' before pulling it out."
+        ).format(card=card, why=why)
     errors = []
     for cmd in eject_commands(target, platform, which):
         ok, text = run(cmd)
         if ok:
             extra = _linux_power_off(target, run, which) if cmd[:2] == ["udisksctl", "unmount"] else ""
-            return True, f"{card} is unmounted: it is now safe to pull the card out.{extra}"
-        errors.append(f"{cmd[0]}: {text or 'failed'}")
-    how = "; ".join(errors) if errors else "this system offers no eject command to stager"
-    return False, (
-        f"Could not eject {card} ({how}). The card is staged and verified; eject it from your system "
-        f"(e.g. 'Safely remove' or 'Eject'), then pull the card out."
-    )
+            return True, _("{card} is unmounted: it is now safe to pull the card out.").format(card=card) + extra
+        errors.append(f"{cmd[0]}: {text or _('failed')}")
+    how = "; ".join(errors) if errors else _("this system offers no eject command to stager")
+    return False, _(
+        "Could not eject {card} ({how}). The card is staged and verified; eject it from your system "
+        "(e.g. 'Safely remove' or 'Eject'), then pull the card out."
+    ).format(card=card, how=how)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from stager.errors import BadInput
 from stager.fileio import NotRegularFile, kind_of, os_error_text, read_regular
+from stager.i18n import _
 
 FILE = "history.jsonl"
 #: A history larger than this is not read whole (a line a staging: years of work).
@@ -42,7 +43,9 @@ def record(decision, target, sources, result, *, path: Path | None = None, warn=
         lines = _lines(decision, target, sources, result)
         return _append(path, lines, warn)
     except (OSError, ValueError, UnicodeError, TypeError) as e:  # never turns a staging into a failure
-        (warn or _stderr)(f"Warning: the staging history could not be written ({e}); the card is fine.")
+        (warn or _stderr)(
+            _("Warning: the staging history could not be written ({error}); the card is fine.").format(error=e)
+        )
         return False
 
 
@@ -105,7 +108,8 @@ def _append(path: Path, lines: list[str], warn) -> bool:
         return True
     except OSError as e:
         reason = os_error_text(e)
-        (warn or _stderr)(f"Warning: the staging history could not be written to {path} ({reason}); the card is fine.")
+        text = _("Warning: the staging history could not be written to {path} ({reason}); the card is fine.")
+        (warn or _stderr)(text.format(path=path, reason=reason))
         return False
 
 
@@ -118,14 +122,18 @@ def read(path: Path | None = None, limit: int | None = 20, warn=None) -> list[di
         return []
     except NotADirectoryError:
         raise BadInput(
-            f"the stager data folder {path.parent} is not a folder: set STAGER_HOME to a folder "
-            f"(or unset it), or move that file away.",
+            _(
+                "the stager data folder {folder} is not a folder: set STAGER_HOME to a folder "
+                "(or unset it), or move that file away."
+            ).format(folder=path.parent),
             code="history-unreadable",
         ) from None
     except OSError as e:
         raise BadInput(
-            f"the staging history {path} cannot be read: {os_error_text(e, '')} "
-            f"Set STAGER_HOME to another folder, or move it away.",
+            _(
+                "the staging history {path} cannot be read: {problem} "
+                "Set STAGER_HOME to another folder, or move it away."
+            ).format(path=path, problem=os_error_text(e, "")),
             code="history-unreadable",
         ) from None
     out = []
@@ -135,7 +143,7 @@ def read(path: Path | None = None, limit: int | None = 20, warn=None) -> list[di
         entry = _entry(line)
         if entry is None:
             if warn:
-                warn(f"Warning: {path} line {num} is damaged and was skipped.")
+                warn(_("Warning: {path} line {line} is damaged and was skipped.").format(path=path, line=num))
             continue
         out.append(entry)
     return out[-limit:] if limit else out

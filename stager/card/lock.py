@@ -21,6 +21,7 @@ import socket
 import stat
 
 from stager.errors import MediaError
+from stager.i18n import _
 
 LOCK_NAME = ".stager-lock"
 
@@ -41,7 +42,8 @@ def _holder(pin) -> dict:
         return {}
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return {"host": "?", "pid": "?", "started": f"(not a lock file: {LOCK_NAME} is not a regular file)"}
+            started = _("(not a lock file: {name} is not a regular file)").format(name=LOCK_NAME)
+            return {"host": "?", "pid": "?", "started": started}
         raw = os.read(fd, 4096)
     finally:
         os.close(fd)
@@ -70,10 +72,14 @@ class CardLock:
     def message(self) -> str | None:
         if not self.stale:
             return None
-        return (
-            f"{self.pin.path}: a lock left by an earlier run was found and replaced (host "
-            f"{self.stale.get('host', '?')}, process {self.stale.get('pid', '?')}, started "
-            f"{self.stale.get('started', '?')}: that process is gone)."
+        return _(
+            "{card}: a lock left by an earlier run was found and replaced (host "
+            "{host}, process {pid}, started {started}: that process is gone)."
+        ).format(
+            card=self.pin.path,
+            host=self.stale.get("host", "?"),
+            pid=self.stale.get("pid", "?"),
+            started=_started(self.stale, "?"),
         )
 
     def release(self) -> bool:
@@ -88,13 +94,30 @@ class CardLock:
             return False
 
 
+def _started(holder: dict, unknown: str) -> str:
+    """When the lock's run started, in local time as the reader writes it (as recorded otherwise)."""
+    from stager.i18n_format import format_datetime
+
+    started = holder.get("started")
+    if not isinstance(started, str):
+        return unknown
+    try:
+        moment = format_datetime(dt.datetime.fromisoformat(started))
+    except ValueError:
+        return started
+    # TRANSLATORS: when a run started: "on 1 December 2026 19:15" (the date as the reader writes it).
+    return _("on {moment}").format(moment=moment)
+
+
 def _busy(pin, holder: dict) -> MediaError:
     where = pin.where(LOCK_NAME)
-    host, pid = holder.get("host", "an unknown computer"), holder.get("pid", "?")
+    host, pid = holder.get("host", _("an unknown computer")), holder.get("pid", "?")
     return MediaError(
-        f"{pin.path} is being written by another stager run (host {host}, process {pid}, started "
-        f"{holder.get('started', 'at an unknown time')}): one run per card at a time. Wait for it to end. "
-        f"If no run is going on, delete {where} and try again.",
+        _(
+            "{card} is being written by another stager run (host {host}, process {pid}, started "
+            "{started}): one run per card at a time. Wait for it to end. "
+            "If no run is going on, delete {lock} and try again."
+        ).format(card=pin.path, host=host, pid=pid, started=_started(holder, _("at an unknown time")), lock=where),
         code="card-busy",
         details={"lock": where, "holder": holder},
     )
@@ -104,7 +127,7 @@ def take(pin) -> CardLock:
     """Take the card's lock (see the module doc)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     stale = None
-    for _ in range(2):
+    for _attempt in range(2):
         try:
             fd = pin.open(LOCK_NAME, flags)
         except FileExistsError:
@@ -122,13 +145,14 @@ def take(pin) -> CardLock:
         except OSError as e:
             if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise MediaError(
-                    f"{pin.path} is read-only ({e.strerror}). Unlock the card (its lock switch) or remount it "
-                    f"read-write.",
+                    _(
+                        "{card} is read-only ({error}). Unlock the card (its lock switch) or remount it read-write."
+                    ).format(card=pin.path, error=e.strerror),
                     code="read-only",
                 ) from None
             from stager.card.staging import media_error
 
-            raise media_error(e, pin.path, "taking the card's lock") from None
+            raise media_error(e, pin.path, _("taking the card's lock")) from None
         try:
             _write(pin, fd)
         finally:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.card.gone import card_gone
+from stager.i18n import _
 
 O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -101,13 +102,15 @@ class CardPin:
         try:
             os.fstat(self.fd)
         except OSError as e:
-            raise card_gone(self.path, f"it does not answer: {e.strerror}") from None
+            raise card_gone(self.path, _("it does not answer: {error}").format(error=e.strerror)) from None
         try:
             now = os.stat(self.path)
         except OSError as e:
-            raise card_gone(self.path, f"{self.path} cannot be read: {e.strerror}") from None
+            why = _("{path} cannot be read: {error}").format(path=self.path, error=e.strerror)
+            raise card_gone(self.path, why) from None
         if (now.st_dev, now.st_ino) != (self.st_dev, self.st_ino):
-            raise card_gone(self.path, f"{self.path} is now another folder or another file system")
+            why = _("{path} is now another folder or another file system").format(path=self.path)
+            raise card_gone(self.path, why)
 
     # ---- file operations, all relative to the card root
     def open(self, name: str, flags: int, mode: int = 0o644) -> int:
@@ -171,10 +174,10 @@ def pin_card(path, expected_dev: int | None = None, *, platform: str | None = No
     try:
         fd = os.open(path, os.O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     except OSError as e:
-        raise card_gone(path, f"its folder cannot be opened: {e.strerror}") from None
+        raise card_gone(path, _("its folder cannot be opened: {error}").format(error=e.strerror)) from None
     st = os.fstat(fd)
     if expected_dev is not None and st.st_dev != expected_dev:
         os.close(fd)
-        raise card_gone(path, "its folder is now on another file system: the card was unmounted or pulled")
+        raise card_gone(path, _("its folder is now on another file system: the card was unmounted or pulled"))
     mount = mount_of(st.st_dev) if platform.startswith("linux") else None
     return CardPin(Path(path), fd, st, mount)

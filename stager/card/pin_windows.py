@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from stager.card.gone import card_gone
+from stager.i18n import _
 
 GENERIC_READ = 0x80000000
 FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_SHARE_DELETE = 0x1, 0x2, 0x4
@@ -90,12 +91,14 @@ class WinPin:
     def check(self) -> None:
         now = volume_serial(self.k32, str(self.path))
         if now is None:
-            raise card_gone(self.path, "its volume cannot be read")
+            raise card_gone(self.path, _("its volume cannot be read"))
         if now[1] != self.serial:
-            why = f"the volume at {now[0]} is another one (serial {now[1]:08X}, not {self.serial:08X})"
+            why = _("the volume at {root} is another one (serial {serial}, not {pinned})").format(
+                root=now[0], serial=f"{now[1]:08X}", pinned=f"{self.serial:08X}"
+            )
             raise card_gone(self.path, why)
         if handle_serial(self.k32, self.handle) != self.serial:
-            raise card_gone(self.path, "the pinned folder is no longer on the card's volume")
+            raise card_gone(self.path, _("the pinned folder is no longer on the card's volume"))
 
     def _p(self, name: str) -> str:
         return str(self.path / name)
@@ -137,10 +140,10 @@ def pin_windows(path: Path, kernel32=None) -> WinPin:
     k32 = kernel32 or _kernel32()
     found = volume_serial(k32, str(path))
     if found is None:
-        raise card_gone(path, "its volume cannot be read")
+        raise card_gone(path, _("its volume cannot be read"))
     handle = open_root(k32, str(path))
     if handle is None:
-        raise card_gone(path, "its folder cannot be opened")
+        raise card_gone(path, _("its folder cannot be opened"))
     pin = WinPin(path, k32, handle, found[0], found[1])
     pin.check()
     return pin

@@ -27,8 +27,9 @@ from stager.card.staging import (
     read_sidecar,
 )
 from stager.errors import MediaError
+from stager.i18n import _
+from stager.i18n_format import format_size
 from stager.rules.names import is_firmware_name
-from stager.units import exact_bytes
 
 
 @dataclass
@@ -42,12 +43,19 @@ class Preflight:
     read_back_why: dict = field(default_factory=dict)
 
     def messages(self) -> list[str]:
-        out = [f"Warning ({self.path}): {w}" for w in self.warnings]
+        out = [_("Warning ({card}): {warning}").format(card=self.path, warning=w) for w in self.warnings]
         if self.removed:
-            done = "would remove" if self.dry_run else "removed"
-            out.append(f"{self.path}: {done} old firmware (--clean): {', '.join(self.removed)}")
+            if self.dry_run:
+                done = _("{card}: would remove old firmware (--clean): {files}")
+            else:
+                done = _("{card}: removed old firmware (--clean): {files}")
+            out.append(done.format(card=self.path, files=", ".join(self.removed)))
         for name in self.already:
-            out.append(f"{self.path}: {name} is already on the card and verified against the catalog: nothing to copy.")
+            out.append(
+                _("{card}: {name} is already on the card and verified against the catalog: nothing to copy.").format(
+                    card=self.path, name=name
+                )
+            )
         return out
 
 
@@ -55,7 +63,7 @@ def _files(pin) -> list[tuple[str, int]]:
     try:
         return pin.files()
     except OSError as e:
-        raise media_error(e, pin.path, "listing the card") from None
+        raise media_error(e, pin.path, _("listing the card")) from None
 
 
 def preflight(
@@ -96,17 +104,19 @@ def _check_writable(pin, dry_run: bool) -> None:
     try:
         if dry_run:
             if not os.access(folder, os.W_OK):
-                raise OSError(errno.EROFS if _read_only_mount(folder) else errno.EACCES, "not writable")
+                raise OSError(errno.EROFS if _read_only_mount(folder) else errno.EACCES, _("not writable"))
         else:
             pin.check()
             _write_probe(pin)
     except OSError as e:
         if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise MediaError(
-                f"{folder} is read-only ({e.strerror}). Unlock the card (its lock switch) or remount it read-write.",
+                _("{card} is read-only ({error}). Unlock the card (its lock switch) or remount it read-write.").format(
+                    card=folder, error=e.strerror
+                ),
                 code="read-only",
             ) from None
-        raise media_error(e, folder, "checking the card is writable") from None
+        raise media_error(e, folder, _("checking the card is writable")) from None
 
 
 def _already(pin, ops, sources, files: dict, pre: Preflight) -> None:
@@ -151,9 +161,11 @@ def _preflight(sources, pin, fstype, free_bytes, size_bytes, clean, ops, dry_run
     if others and not clean:
         listing = ", ".join(others)
         raise MediaError(
-            f"{folder} already holds firmware: {listing}. A charger must find only the file "
-            f"meant for it: add --clean to remove exactly these files (and their .sha256), "
-            f"or use another card.",
+            _(
+                "{card} already holds firmware: {files}. A charger must find only the file "
+                "meant for it: add --clean to remove exactly these files (and their .sha256), "
+                "or use another card."
+            ).format(card=folder, files=listing),
             code="firmware-present",
             details={"files": others},
         )
@@ -176,18 +188,24 @@ def _check_space(folder, todo, free_bytes, size_bytes, pre: Preflight) -> None:
     margin = 1024 * 1024 + need // 100
     if free_bytes is None and size_bytes and todo and need + margin > size_bytes:
         raise MediaError(
-            f"{folder}: the card holds {exact_bytes(size_bytes)} in all; the files need "
-            f"{exact_bytes(need + margin)} (with a margin). Use a larger card.",
+            _("{card}: the card holds {size} in all; the files need {need} (with a margin). Use a larger card.").format(
+                card=folder, size=format_size(size_bytes), need=format_size(need + margin)
+            ),
             code="media-full",
         )
     if free_bytes is None:
         pre.warnings.append(
-            "the card's free space is unknown (its file system does not say): a full card will stop the copy cleanly."
+            _(
+                "the card's free space is unknown (its file system does not say): a full card will stop the copy "
+                "cleanly."
+            )
         )
     elif todo and free_bytes < need + margin:
         raise MediaError(
-            f"{folder} has {exact_bytes(free_bytes)} free; the files need {exact_bytes(need + margin)} "
-            f"(with a margin). Use a larger card or remove other files from it.",
+            _(
+                "{card} has {free} free; the files need {need} "
+                "(with a margin). Use a larger card or remove other files from it."
+            ).format(card=folder, free=format_size(free_bytes), need=format_size(need + margin)),
             code="media-full",
         )
 
@@ -198,13 +216,17 @@ def _check_fstype(fstype, todo, pre: Preflight) -> None:
         for s in todo:
             if s.bytes > FAT32_MAX:
                 raise MediaError(
-                    f"{s.name} is {exact_bytes(s.bytes)}: over FAT32's 4 GiB file limit. Format the card as exFAT.",
+                    _("{name} is {size}: over FAT32's 4 GiB file limit. Format the card as exFAT.").format(
+                        name=s.name, size=format_size(s.bytes)
+                    ),
                     code="file-too-large",
                 )
     elif kind and kind not in ("unknown", "fuseblk") and kind not in CARD_TYPES:
         pre.warnings.append(
-            f"the card's file system is {fstype}: the chargers read FAT32 or exFAT "
-            f"cards. Format it as FAT32 unless you know the charger reads it."
+            _(
+                "the card's file system is {filesystem}: the chargers read FAT32 or exFAT "
+                "cards. Format it as FAT32 unless you know the charger reads it."
+            ).format(filesystem=fstype)
         )
 
 
@@ -220,11 +242,13 @@ def _remove_old(ops: FileOps, pin, victim: str, removed: list) -> None:
     try:
         ops.remove(pin, victim)
     except OSError as e:
-        done = f" Already removed: {', '.join(removed)}." if removed else " Nothing was removed."
+        done = _("Already removed: {files}.").format(files=", ".join(removed)) if removed else _("Nothing was removed.")
         raise MediaError(
-            f"{pin.path}: the old firmware {victim} cannot be removed for --clean "
-            f"({e.strerror or e}): it may be locked, read-only or in use.{done} Nothing new was written. "
-            f"Unlock or remove it by hand, or use another card.",
+            _(
+                "{card}: the old firmware {name} cannot be removed for --clean "
+                "({error}): it may be locked, read-only or in use. {removed} Nothing new was written. "
+                "Unlock or remove it by hand, or use another card."
+            ).format(card=pin.path, name=victim, error=e.strerror or e, removed=done),
             code="clean-failed",
             details={"file": victim, "removed": list(removed)},
         ) from None

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from stager.catalog.select import select
 from stager.errors import ExitCode, MediaError, Refused, StagerError
 from stager.fileio import is_under
+from stager.i18n import _
 
 if TYPE_CHECKING:
     from stager.card.preflight import Preflight
@@ -99,7 +100,8 @@ def refusal_error(decision) -> Refused:
     first = decision.refusals[0]
     summary = " ".join(r.message.splitlines()[0] for r in decision.refusals)
     return Refused(
-        f"Refused: nothing was written. {summary}",
+        # TRANSLATORS: {reasons} are the rules' reasons, one sentence each (translated themselves).
+        _("Refused: nothing was written. {reasons}").format(reasons=summary),
         decision=decision,
         code=first.code,
     )
@@ -185,8 +187,10 @@ def _never_the_catalog(root, targets) -> None:
         path = os.path.realpath(t.path)
         if is_under(path, cat) or is_under(cat, path):
             raise MediaError(
-                f"Target {t.path} is the firmware catalog {root}, or holds it, or lies inside it: "
-                f"a card must be a folder of its own. Name the card's folder with --target.",
+                _(
+                    "Target {target} is the firmware catalog {root}, or holds it, or lies inside it: "
+                    "a card must be a folder of its own. Name the card's folder with --target."
+                ).format(target=t.path, root=root),
                 code="target-is-catalog",
             )
 
@@ -248,7 +252,9 @@ def check_cards(plan: Plan, *, clean: bool = False, probe: bool = True, prefligh
             from stager.card.stop import STATE, interrupted
 
             raise interrupted(
-                f"Interrupted ({STATE.name()}) before copying: no firmware file was written to the card."
+                _("Interrupted ({signal}) before copying: no firmware file was written to the card.").format(
+                    signal=STATE.name()
+                )
             ) from None
     return out
 
@@ -281,7 +287,7 @@ def _check_card(plan: Plan, t, sources, clean: bool, probe: bool, preflight, rep
         return CardCheck(target=t, error=e)
     except OSError as e:  # the card failed while being checked (a dead mount, an I/O error)
         _release([(t, None, pin, lock)])
-        return CardCheck(target=t, error=media_error(e, Path(t.path), "checking the card"))
+        return CardCheck(target=t, error=media_error(e, Path(t.path), _("checking the card")))
     both = cleaning.holds_both(Path(t.path), t.free_bytes, sources, pre.already) if pre.removed else True
     return CardCheck(target=t, pre=pre, holds_both=both, pin=pin, lock=lock)
 
@@ -349,7 +355,8 @@ def check_files(plan: Plan, progress_factory=None) -> None:
     from stager.catalog.index import check_content
 
     for f in plan.files:
-        bar = progress_factory(f.bytes, f"check {f.name}") if progress_factory else None
+        # TRANSLATORS: a progress bar's label: checking the catalog's file {name} against its index.
+        bar = progress_factory(f.bytes, _("check {name}").format(name=f.name)) if progress_factory else None
         try:
             check_content(f, bar.update if bar else None)
         finally:
@@ -383,7 +390,7 @@ def run(
         if report:
             for c in checks:
                 for w in c.warnings:
-                    report(f"Warning: {c.target.describe()}: {w}")
+                    report(_("Warning: {card}: {warning}").format(card=c.target.describe(), warning=w))
     results = [staging.TargetResult.failed(c.target.path, c.error) for c in checks if not c.ready]
     ready = [c for c in checks if c.ready]
     try:
@@ -427,7 +434,9 @@ def _stage_cards(ready, sources, stage, progress_factory, ops) -> list:
         if r.error is not None and c.removes and key not in removed:
             kept = ", ".join(cleaning.old_files(c.removes, sources)) or ", ".join(c.removes)
             r.error = type(r.error)(
-                f"{r.error.message} The old firmware is still on the card, untouched ({kept}).",
+                _("{message} The old firmware is still on the card, untouched ({files}).").format(
+                    message=r.error.message, files=kept
+                ),
                 code=r.error.code,
                 details=r.error.details,
             )
@@ -475,11 +484,13 @@ def _clean_after(check: CardCheck, result, sources, ops) -> None:
     result.cleaned.extend(taken)
     result.verified = False
     result.staged = []
-    gone = f" Already removed: {', '.join(done)}." if done else ""
+    gone = " " + _("Already removed: {files}.").format(files=", ".join(done)) if done else ""
     result.error = MediaError(
-        f"{err.message} The new firmware was verified, but a charger must find only one firmware "
-        f"set, so it was taken back off the card.{gone} Remove the old file by hand (or use another "
-        f"card), then run prepare again.",
+        _(
+            "{message} The new firmware was verified, but a charger must find only one firmware "
+            "set, so it was taken back off the card.{removed} Remove the old file by hand (or use another "
+            "card), then run prepare again."
+        ).format(message=err.message, removed=gone),
         code="clean-failed",
     )
 

@@ -44,6 +44,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from stager.fileio import CHUNK, Stopped
+from stager.i18n import _
+from stager.i18n_format import format_int
 
 BLOCK = 1024 * 1024
 SMALL = 64 * 1024  # content kept whole (sidecars)
@@ -221,11 +223,13 @@ def _close(buf: mmap.mmap) -> None:
 def drop_device_cache(device: str | None, system: System) -> str | None:
     """Flush and drop the page cache of a FUSE card's block device; None when done, else why not."""
     if not device:
-        return "the card's block device is not known"
+        return _("the card's block device is not known")
     try:
         fd = os.open(device, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
-        return f"{device} cannot be opened to drop its cache ({e.strerror}): run stager with the rights to read it"
+        return _("{device} cannot be opened to drop its cache ({error}): run stager with the rights to read it").format(
+            device=device, error=e.strerror
+        )
     try:
         os.fsync(fd)
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
@@ -235,7 +239,7 @@ def drop_device_cache(device: str | None, system: System) -> str | None:
             pass  # BLKFLSBUF needs CAP_SYS_ADMIN; the fadvise above dropped the clean pages
         return None
     except OSError as e:
-        return f"the cache of {device} could not be dropped ({e.strerror})"
+        return _("the cache of {device} could not be dropped ({error})").format(device=device, error=e.strerror)
     finally:
         os.close(fd)
 
@@ -365,14 +369,16 @@ def _judge(method: str, why: str, fstype, before, after, total: int) -> tuple[st
     if why:  # a FUSE card whose device cache stayed
         return "cached", why
     if fstype in RAM_TYPES:
-        return "cached", f"the folder is on {fstype}: memory, not a card"
+        return "cached", _("the folder is on {filesystem}: memory, not a card").format(filesystem=fstype)
     if before is not None and after is not None:
         got = after - before
         if got < total:
-            return "cached", (
-                f"the card's device read {got:,} bytes while the file is {total:,}: the bytes came from a cache"
-            )
-        return method, f"the card's device read {got:,} bytes for a file of {total:,}"
+            return "cached", _(
+                "the card's device read {read} bytes while the file is {size}: the bytes came from a cache"
+            ).format(read=format_int(got), size=format_int(total))
+        return method, _("the card's device read {read} bytes for a file of {size}").format(
+            read=format_int(got), size=format_int(total)
+        )
     return method, why
 
 
@@ -391,7 +397,7 @@ def sector_size(k32, path: str) -> int:
     from stager.card.pin_windows import DWORD, MAX_PATH
 
     root = ctypes.create_unicode_buffer(MAX_PATH + 1)
-    spc, bps, free, total = (DWORD(0) for _ in range(4))
+    spc, bps, free, total = (DWORD(0) for _field in range(4))
     if k32.GetVolumePathNameW(path, root, MAX_PATH + 1) and k32.GetDiskFreeSpaceW(
         root.value, ctypes.byref(spc), ctypes.byref(bps), ctypes.byref(free), ctypes.byref(total)
     ):
@@ -408,7 +414,7 @@ def _read_windows(path: str, expect, progress, stop, system: System) -> ReadBack
     flags = FILE_FLAG_NO_BUFFERING | FILE_FLAG_SEQUENTIAL_SCAN
     h = k32.CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, None, OPEN_EXISTING, flags, None)
     if h in (None, INVALID_HANDLE_VALUE):
-        return _read_plain(path, expect, progress, stop, "Windows refused unbuffered reads on this volume")
+        return _read_plain(path, expect, progress, stop, _("Windows refused unbuffered reads on this volume"))
     sector = sector_size(k32, path)
     length = max(sector, CHUNK - CHUNK % sector)
     buf = mmap.mmap(-1, length)  # VirtualAlloc'd: page-aligned, so sector-aligned
@@ -425,7 +431,8 @@ def _read_windows(path: str, expect, progress, stop, system: System) -> ReadBack
     finally:
         _close(buf)
         k32.CloseHandle(h)
-    return _result(sha, total, digests, small, "direct", f"unbuffered reads of {length:,} bytes (sector {sector})")
+    how = _("unbuffered reads of {length} bytes (sector {sector})").format(length=format_int(length), sector=sector)
+    return _result(sha, total, digests, small, "direct", how)
 
 
 def _read_plain(path: str, expect, progress, stop, why: str) -> ReadBack:
@@ -460,10 +467,12 @@ def _invalidate_macos(fd: int, size: int, system: System) -> str:
     libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int64]
     addr = libc.mmap(None, size, PROT_READ, MAP_SHARED, fd, 0)
     if addr in (None, -1, MAP_FAILED):
-        return f"the file could not be mapped to drop its cached pages ({os.strerror(ctypes.get_errno())})"
+        return _("the file could not be mapped to drop its cached pages ({error})").format(
+            error=os.strerror(ctypes.get_errno())
+        )
     try:
         if libc.msync(ctypes.c_void_p(addr), ctypes.c_size_t(size), MS_INVALIDATE) != 0:
-            return f"msync(MS_INVALIDATE) failed ({os.strerror(ctypes.get_errno())})"
+            return _("msync(MS_INVALIDATE) failed ({error})").format(error=os.strerror(ctypes.get_errno()))
         return ""
     finally:
         libc.munmap(ctypes.c_void_p(addr), ctypes.c_size_t(size))
@@ -478,7 +487,7 @@ def _read_macos(pin, name, expect, progress, stop, system: System) -> ReadBack:
         try:
             fcntl.fcntl(fd, F_NOCACHE, 1)
         except OSError as e:
-            why = why or f"F_NOCACHE was refused ({e.strerror})"
+            why = why or _("F_NOCACHE was refused ({error})").format(error=e.strerror)
         buf = bytearray(CHUNK)
 
         def read():
@@ -490,4 +499,4 @@ def _read_macos(pin, name, expect, progress, stop, system: System) -> ReadBack:
         os.close(fd)
     if why:
         return _result(sha, total, digests, small, "cached", why)
-    return _result(sha, total, digests, small, "direct", "F_NOCACHE after msync(MS_INVALIDATE)")
+    return _result(sha, total, digests, small, "direct", _("F_NOCACHE after msync(MS_INVALIDATE)"))

@@ -39,6 +39,8 @@ from stager.card.stop import STATE, interrupted
 from stager.catalog.index import format_index_line, parse_index
 from stager.errors import CatalogError, MediaError, StagerError, VerifyError
 from stager.fileio import CHUNK, Stopped
+from stager.i18n import N_, _
+from stager.i18n_format import format_int
 
 TEMP_PREFIX = ".stager-"
 TEMP_SUFFIX = ".part"
@@ -159,28 +161,33 @@ class FileOps:
 
 
 def media_error(e: OSError, target: Path, doing: str) -> MediaError:
-    """The user-facing error for an OSError met while writing or reading a card."""
+    """The user-facing error for an OSError met while writing or reading a card. ``doing``
+    is what was being done, translated: ``_("writing {name}").format(name=...)``."""
     if isinstance(e, MediaError):
         return e
     what = e.strerror or str(e)
+    # In the four messages below, {doing} is what was being done, one of the phrases
+    # "writing {name}", "reading {name} back", "checking the card"... (translated themselves).
     if e.errno in FULL:
-        return MediaError(
-            f"{target}: the card is full ({what}) while {doing}. Use a larger card, or remove other files from it.",
-            code="media-full",
+        # TRANSLATORS: {doing}: what was being done ("writing {name}"...); {error}: the system's words.
+        text = _(
+            "{target}: the card is full ({error}) while {doing}. Use a larger card, or remove other files from it."
         )
+        return MediaError(text.format(target=target, error=what, doing=doing), code="media-full")
     if e.errno == errno.EPERM and _exists(target):  # fusefat's answer when a FAT card is full
-        return MediaError(
-            f"{target}: the card refused the write ({what}) while {doing}: the card may be full (its file "
-            f"system does not say how much space is free). Use a larger card, or remove other files from it.",
-            code="may-be-full",
+        text = _(
+            "{target}: the card refused the write ({error}) while {doing}: the card may be full (its file "
+            "system does not say how much space is free). Use a larger card, or remove other files from it."
         )
+        return MediaError(text.format(target=target, error=what, doing=doing), code="may-be-full")
     if e.errno in VANISHED or not _exists(target):
-        return MediaError(
-            f"{target}: the card went away or failed while {doing} ({what}). Check the "
-            f"card is inserted, then run prepare again.",
-            code="media-vanished",
+        text = _(
+            "{target}: the card went away or failed while {doing} ({error}). Check the "
+            "card is inserted, then run prepare again."
         )
-    return MediaError(f"{target}: input/output error while {doing} ({what}).", code="io-error")
+        return MediaError(text.format(target=target, error=what, doing=doing), code="media-vanished")
+    text = _("{target}: input/output error while {doing} ({error}).")
+    return MediaError(text.format(target=target, error=what, doing=doing), code="io-error")
 
 
 def _exists(path) -> bool:
@@ -303,7 +310,11 @@ class _Slot:
                 except FileNotFoundError:
                     STATE.gone(self.pin.where(name))
                 except OSError as e:
-                    self.result.left.append(f"{self.pin.where(name)} (could not be removed: {e.strerror or e})")
+                    self.result.left.append(
+                        _("{path} (could not be removed: {error})").format(
+                            path=self.pin.where(name), error=e.strerror or e
+                        )
+                    )
             self.written.clear()
             self.result.staged.clear()
             self.result.verified = False
@@ -367,22 +378,29 @@ def _interrupted(slots, stop) -> StagerError:
     """Stop every card's thread, remove what was written (bounded in time), say what is left."""
     stop.set()
     STATE.busy = True
-    err = interrupted("interrupted")
+    err = interrupted(_("interrupted"))
     workers = [_spawn(s.fail, err) for s in slots]
     wait(workers, timeout=CLEANUP_TIMEOUT)
     cleaned = sorted({c for s in slots for c in s.result.cleaned})
     left = sorted({p for s in slots for p in s.result.left})
-    left += sorted(f"{path} (the card did not answer)" for path, _kind in STATE.leftovers() if path not in str(left))
+    left += sorted(
+        _("{path} (the card did not answer)").format(path=path)
+        for path, _kind in STATE.leftovers()
+        if path not in str(left)
+    )
     how = STATE.name()
     if left:
-        message = (
-            f"Interrupted ({how}): these files this run wrote are still on the card: {'; '.join(left)}. They are "
-            f"not proved: 'stager prepare' removes its temporary .stager-*.part files on its next run; delete any "
-            f"other file listed."
+        message = _(
+            "Interrupted ({signal}): these files this run wrote are still on the card: {files}. They are "
+            "not proved: 'stager prepare' removes its temporary .stager-*.part files on its next run; delete any "
+            "other file listed."
+        ).format(signal=how, files="; ".join(left))
+    elif cleaned:
+        message = _("Interrupted ({signal}): nothing half-written is left on the card (removed {files}).").format(
+            signal=how, files=", ".join(cleaned)
         )
     else:
-        removed = f" (removed {', '.join(cleaned)})" if cleaned else ""
-        message = f"Interrupted ({how}): nothing half-written is left on the card{removed}."
+        message = _("Interrupted ({signal}): nothing half-written is left on the card.").format(signal=how)
     return interrupted(message, details={"cleaned": cleaned, "left": left})
 
 
@@ -394,16 +412,17 @@ def _open_temps(source: Source, slots, progress_factory) -> None:
             if not s.checked:  # the card is still the one chosen, before its first write
                 s.pin.check()
                 s.checked = True
-            s.wrote(s.temp, "temporary")  # registered first: a stop right after the create still removes it
+            s.wrote(s.temp, N_("temporary"))  # registered first: a stop right after the create still removes it
             s.file = s.ops.open_temp(s.pin, s.temp)
         except MediaError as e:
             s.fail(e)
             continue
         except OSError as e:
-            s.fail(media_error(e, s.folder, f"creating {source.name}"))
+            s.fail(media_error(e, s.folder, _("creating {name}").format(name=source.name)))
             continue
         if progress_factory:
-            s.bar = progress_factory(source.bytes, f"copy {s.target.label or s.folder.name}")
+            # TRANSLATORS: a progress bar's label: copying onto the card {card}.
+            s.bar = progress_factory(source.bytes, _("copy {card}").format(card=s.target.label or s.folder.name))
 
 
 def _writer(source: Source):
@@ -413,7 +432,8 @@ def _writer(source: Source):
             slot.ops.start_writeback(slot.file, slot.offset, len(view))
             slot.offset += len(view)
         except OSError as e:
-            slot.fail(media_error(e, slot.folder, f"writing {source.name}"))
+            # TRANSLATORS: what was being done, shown after "while" in media errors: "...failed while writing X".
+            slot.fail(media_error(e, slot.folder, _("writing {name}").format(name=source.name)))
             return
         if slot.bar is not None:
             slot.bar.update(len(view))
@@ -435,7 +455,10 @@ def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
     try:
         src = ops.open_source(source.path)
     except OSError as e:
-        err = CatalogError(f"cannot read {source.name} in the catalog: {e.strerror or e}.", code="unreadable")
+        err = CatalogError(
+            _("cannot read {name} in the catalog: {error}.").format(name=source.name, error=e.strerror or e),
+            code="unreadable",
+        )
         for s in slots:
             s.fail(err)
         return []
@@ -467,7 +490,9 @@ def _check_source(source: Source, actual: str, slots) -> None:
     err = (
         content_mismatch(cf, actual)
         if cf is not None
-        else CatalogError(f"{source.name} does not match its index line: never staged.", code="damaged")
+        else CatalogError(
+            _("{name} does not match its index line: never staged.").format(name=source.name), code="damaged"
+        )
     )
     for s in slots:
         s.fail(err)
@@ -482,7 +507,7 @@ def _flush(slot: _Slot, source: Source) -> bool:
         ops.sync_device(slot.pin)
         return True
     except OSError as e:
-        slot.fail(media_error(e, slot.folder, f"saving {source.name}"))
+        slot.fail(media_error(e, slot.folder, _("saving {name}").format(name=source.name)))
         return False
 
 
@@ -494,13 +519,15 @@ def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None
         slot.bar.close()
         slot.bar = None
     folder = slot.folder
-    bar = progress_factory(source.bytes, f"read back {slot.target.label or folder.name}") if progress_factory else None
+    # TRANSLATORS: a progress bar's label: reading the copy back from the card {card}.
+    label = _("read back {card}").format(card=slot.target.label or folder.name)
+    bar = progress_factory(source.bytes, label) if progress_factory else None
     try:
         rb = slot.ops.read_back(slot.pin, slot.temp, progress=bar.update if bar else None, stop=stop)
     except Stopped:
         return
     except OSError as e:
-        slot.fail(media_error(e, folder, f"reading {source.name} back"))
+        slot.fail(media_error(e, folder, _("reading {name} back").format(name=source.name)))
         return
     finally:
         if bar is not None:
@@ -511,7 +538,7 @@ def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None
     if rb.sha256 != source.sha256 or rb.size != source.bytes:
         slot.fail(_mismatch(folder, source, rb, _locate(slot, blocks, stop)))
         return
-    if _rename(slot, source, slot.temp, source.name, "firmware, verified", flush=False):
+    if _rename(slot, source, slot.temp, source.name, N_("firmware, verified"), flush=False):
         _write_sidecar(slot, source, stop)
 
 
@@ -525,11 +552,26 @@ def _locate(slot: _Slot, blocks, stop):
 
 def _mismatch(folder: Path, source: Source, rb, located) -> VerifyError:
     offset = readback.first_difference(source.path, located, source.bytes) if located is not None else None
-    where = f"first differing byte at offset {offset:,}" if offset is not None else "the differing byte not located"
+    if offset is not None:
+        where = _("first differing byte at offset {offset}").format(offset=format_int(offset))
+    else:
+        where = _("the differing byte not located")
+    # TRANSLATORS: "read back from the card": the copy was read from the card's medium, not a cache.
+    text = _(
+        "{folder}: {name} read back from the card is not the catalog's file ({where}; read "
+        "{read} bytes of {size}, SHA-256 {sha256}..., expected {expected}...). "
+        "The copy was removed. The card may be failing or fake: try another card."
+    )
     return VerifyError(
-        f"{folder}: {source.name} read back from the card is not the catalog's file ({where}; read "
-        f"{rb.size:,} bytes of {source.bytes:,}, SHA-256 {rb.sha256[:16]}..., expected {source.sha256[:16]}...). "
-        f"The copy was removed. The card may be failing or fake: try another card.",
+        text.format(
+            folder=folder,
+            name=source.name,
+            where=where,
+            read=format_int(rb.size),
+            size=format_int(source.bytes),
+            sha256=rb.sha256[:16],
+            expected=source.sha256[:16],
+        ),
         code="verification-failed",
         details={"first_difference": offset, "bytes_read": rb.size, "read_back": rb.method},
     )
@@ -549,7 +591,7 @@ def _rename(slot: _Slot, source: Source, temp: str, final: str, kind: str, flush
     except MediaError as e:
         slot.fail(e)
     except OSError as e:
-        slot.fail(media_error(e, slot.folder, f"saving {final}"))
+        slot.fail(media_error(e, slot.folder, _("saving {name}").format(name=final)))
     return False
 
 
@@ -559,7 +601,7 @@ def _write_sidecar(slot: _Slot, source: Source, stop) -> None:
     data = sidecar_text(source.sha256, source.name)
     temp = temp_name(name)
     try:
-        slot.wrote(temp, "temporary")
+        slot.wrote(temp, N_("temporary"))
         with ops.open_temp(slot.pin, temp) as f:
             _write_all(f, memoryview(data))
             ops.fsync(f)
@@ -568,13 +610,15 @@ def _write_sidecar(slot: _Slot, source: Source, stop) -> None:
     except Stopped:
         return
     except OSError as e:
-        slot.fail(media_error(e, folder, f"writing {name}"))
+        slot.fail(media_error(e, folder, _("writing {name}").format(name=name)))
         return
     if back.content != data:
         slot.fail(
             VerifyError(
-                f"{folder}: the sidecar {name} read back is not what was written. The copy was removed. "
-                f"The card may be failing: try another card.",
+                _(
+                    "{folder}: the sidecar {name} read back is not what was written. The copy was removed. "
+                    "The card may be failing: try another card."
+                ).format(folder=folder, name=name),
                 code="verification-failed",
             )
         )
@@ -582,4 +626,4 @@ def _write_sidecar(slot: _Slot, source: Source, stop) -> None:
     if back.method == "cached" and slot.result.read_back.get(source.name) != "cached":
         slot.result.read_back[name] = back.method
         slot.result.read_back_why[name] = back.why
-    _rename(slot, source, temp, name, "sidecar", flush=True)
+    _rename(slot, source, temp, name, N_("sidecar"), flush=True)

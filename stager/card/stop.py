@@ -19,6 +19,8 @@ import signal
 import sys
 import threading
 
+from stager.i18n import _
+
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK") if hasattr(signal, name)
 )
@@ -68,13 +70,16 @@ STATE = StopState()
 def second_stop_message(state: StopState = STATE) -> str:
     left = state.leftovers()
     if not left:
-        return f"Stopped at once ({state.name()} again): nothing this run wrote is left on the cards."
-    listing = "; ".join(f"{path} ({kind})" for path, kind in left)
-    return (
-        f"Stopped at once ({state.name()} again): these files this run wrote are still on the card: {listing}. "
-        f"None of them is proved: 'stager prepare' removes its temporary .stager-*.part files on its next run; "
-        f"delete any other file listed, or run prepare again with --clean."
-    )
+        return _("Stopped at once ({signal} again): nothing this run wrote is left on the cards.").format(
+            signal=state.name()
+        )
+    # TRANSLATORS: a file left on the card and what it is ("temporary", "sidecar"...).
+    listing = "; ".join(_("{path} ({kind})").format(path=path, kind=_(kind)) for path, kind in left)
+    return _(
+        "Stopped at once ({signal} again): these files this run wrote are still on the card: {files}. "
+        "None of them is proved: 'stager prepare' removes its temporary .stager-*.part files on its next run; "
+        "delete any other file listed, or run prepare again with --clean."
+    ).format(signal=state.name(), files=listing)
 
 
 def _handler(signum, frame) -> None:

@@ -17,11 +17,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stager.card.media import fs_name
+from stager.card.media import fs_name, short_size, verdict_text
 from stager.errors import MediaError
 from stager.fileio import os_error_text, path_kind
+from stager.i18n import _
 from stager.quoting import command
-from stager.units import human_bytes
 
 CARD_FILESYSTEMS = {"vfat", "fat", "fat12", "fat16", "fat32", "msdos", "exfat"}
 
@@ -96,21 +96,30 @@ class TargetPlan:
 
 
 def medium_identity(uuid, label, size_bytes) -> str:
-    serial = f"volume {uuid}" if uuid else "no volume serial"
-    name = f"label '{label}'" if label else "no label"
-    return f"{serial}, {name}, {human_bytes(size_bytes)}"
+    serial = _("volume {uuid}").format(uuid=uuid) if uuid else _("no volume serial")
+    name = _("label '{label}'").format(label=label) if label else _("no label")
+    size = short_size(size_bytes)
+    # TRANSLATORS: a card's identity: "volume 1234-ABCD, label 'PULSE', 7.4 GiB".
+    return _("{serial}, {name}, {size}").format(serial=serial, name=name, size=size)
 
 
 def medium_line(m) -> str:
     """One medium as the listings show it: mount point, device, label, file system, size,
     identity and the firmware it holds."""
-    size = human_bytes(m.size_bytes) if getattr(m, "size_bytes", None) else "size unknown"
-    label = f"'{m.label}'" if m.label else "no label"
+    size = short_size(getattr(m, "size_bytes", None) or None)
+    label = _("'{label}'").format(label=m.label) if m.label else _("no label")
     fs = fs_name(m.fstype, getattr(m, "fs_version", None))
-    serial = f", volume {m.uuid}" if getattr(m, "uuid", None) else ""
+    if fs == "unknown":
+        fs = _("file system unknown")
+    uuid = getattr(m, "uuid", None)
     held = tuple(getattr(m, "firmware_files", ()) or ())
-    holds = f"holds {', '.join(held)}" if held else "no firmware on it"
-    return f"{m.mountpoint} ({m.device}, {label}, {fs}, {size}{serial}; {holds})"
+    holds = _("holds {files}").format(files=", ".join(held)) if held else _("no firmware on it")
+    if uuid:
+        # TRANSLATORS: one medium: mount point (device, label, file system, size, volume serial; firmware).
+        text = _("{mountpoint} ({device}, {label}, {fs}, {size}, volume {uuid}; {holds})")
+    else:
+        text = _("{mountpoint} ({device}, {label}, {fs}, {size}; {holds})")
+    return text.format(mountpoint=m.mountpoint, device=m.device, label=label, fs=fs, size=size, uuid=uuid, holds=holds)
 
 
 def resolve_targets(
@@ -166,11 +175,13 @@ def _detected(volumes, choose, unmounted) -> list:
     waiting = list(unmounted()) if unmounted else []
     if not found:
         set_aside = " ".join(a for m in volumes if (a := _advice(m)) and getattr(m, "verdict", "") != "empty-slot")
-        extra = (" Inserted but not mounted: " + "; ".join(waiting) + ".") if waiting else ""
+        extra = (" " + _("Inserted but not mounted: {cards}.").format(cards="; ".join(waiting))) if waiting else ""
         raise MediaError(
-            "No removable card or USB stick is mounted. "
-            + (f"{set_aside} " if set_aside else "")
-            + f"Insert the card (and mount it if your system does not), or name its folder with --target.{extra}",
+            _("No removable card or USB stick is mounted.")
+            + (f" {set_aside}" if set_aside else "")
+            + " "
+            + _("Insert the card (and mount it if your system does not), or name its folder with --target.")
+            + extra,
             code="no-media",
             details={"unmounted": waiting} if waiting else None,
         )
@@ -179,8 +190,10 @@ def _detected(volumes, choose, unmounted) -> list:
             return list(choose(found))
         listing = "; ".join(medium_line(m) for m in found)
         raise MediaError(
-            f"Several removable media are mounted: {listing}. Name the one to write with "
-            f"--target (repeat --target to write several cards at once).",
+            _(
+                "Several removable media are mounted: {listing}. Name the one to write with "
+                "--target (repeat --target to write several cards at once)."
+            ).format(listing=listing),
             code="several-media",
             details=[m.to_json() for m in found],
         )
@@ -194,24 +207,33 @@ def _named_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
     medium = medium_for_path(real)
     if getattr(medium, "is_system", False) and real == Path(medium.mountpoint).resolve():
         raise MediaError(
-            f"Target {raw} is the root of the system disk: never a target, even with "
-            f"--allow-fixed. Name the card's folder.",
+            _(
+                "Target {target} is the root of the system disk: never a target, even with "
+                "--allow-fixed. Name the card's folder."
+            ).format(target=raw),
             code="system-disk",
         )
     plan = TargetPlan.from_medium(real, medium)
     if not plan.removable and not allow_fixed:
-        where = f" ({medium.device})" if medium is not None and medium.device else ""
-        system = " It is the system disk." if getattr(medium, "is_system", False) else ""
+        if medium is not None and medium.device:
+            first = _("Target {target} is on a fixed disk ({device}), not on a removable card or stick.")
+        else:
+            first = _("Target {target} is on a fixed disk, not on a removable card or stick.")
+        system = " " + _("It is the system disk.") if getattr(medium, "is_system", False) else ""
         raise MediaError(
-            f"Target {raw} is on a fixed disk{where}, not on a removable card or stick.{system} "
-            f"Insert the card and name its folder, or add --allow-fixed to write to this folder anyway.",
+            first.format(target=raw, device=getattr(medium, "device", None))
+            + system
+            + " "
+            + _("Insert the card and name its folder, or add --allow-fixed to write to this folder anyway."),
             code="not-removable",
         )
     if plan.removable and real != Path(medium.mountpoint).resolve():
         root = medium.mountpoint
         raise MediaError(
-            f"Target {raw} is a folder inside the card {root}, not the card itself: the charger reads "
-            f"the firmware from the card's root only. Name the card's root: --target {command(root)}.",
+            _(
+                "Target {target} is a folder inside the card {root}, not the card itself: the charger reads "
+                "the firmware from the card's root only. Name the card's root: --target {quoted}."
+            ).format(target=raw, root=root, quoted=command(root)),
             code="not-card-root",
             details={"root": str(root)},
         )
@@ -222,7 +244,7 @@ def _one_target_a_volume(plans, paths, medium_for_path) -> None:
     seen: dict = {}
     for raw, plan in zip(paths, plans, strict=True):
         if plan.path in seen:
-            raise MediaError(f"Target {raw} is named twice.", code="target-twice")
+            raise MediaError(_("Target {target} is named twice.").format(target=raw), code="target-twice")
         seen[plan.path] = raw
     volumes: dict = {}
     for raw, plan in zip(paths, plans, strict=True):
@@ -231,8 +253,10 @@ def _one_target_a_volume(plans, paths, medium_for_path) -> None:
         key = plan.device or plan.path
         if key in volumes:
             raise MediaError(
-                f"Targets {volumes[key]} and {raw} are on the same card ({plan.device}): a card is "
-                f"written once, at its root. Name each card once.",
+                _(
+                    "Targets {first} and {second} are on the same card ({device}): a card is "
+                    "written once, at its root. Name each card once."
+                ).format(first=volumes[key], second=raw, device=plan.device),
                 code="same-card-twice",
             )
         volumes[key] = raw
@@ -244,7 +268,7 @@ def format_command(plan: TargetPlan, platform: str | None = None) -> str:
     label = (plan.label or "PULSECARD").upper()[:11]
     if platform.startswith("win"):
         drive = str(plan.path).rstrip("\\/")
-        return f"format {drive} /FS:FAT32 /V:{label} /Q (over 32 GB: /FS:exFAT)"
+        return _("format {drive} /FS:FAT32 /V:{label} /Q (over 32 GB: /FS:exFAT)").format(drive=drive, label=label)
     if platform == "darwin":
         return command("diskutil", "eraseVolume", "FAT32", label, plan.device or str(plan.path), system="posix")
     dev = plan.device or "/dev/sdX1"
@@ -257,9 +281,11 @@ def _check_filesystem(plan: TargetPlan) -> None:
     if not plan.removable or not kind or kind in ("unknown", "fuseblk") or kind in CARD_FILESYSTEMS:
         return
     raise MediaError(
-        f"{plan.describe()} is formatted {plan.filesystem}: the chargers read only FAT32 or exFAT "
-        f"cards, so this card would not be read on site. Copy off anything you need, then format it "
-        f"as FAT32: {format_command(plan)}. Or add --allow-any-fs if you know this charger reads {plan.filesystem}.",
+        _(
+            "{card} is formatted {filesystem}: the chargers read only FAT32 or exFAT "
+            "cards, so this card would not be read on site. Copy off anything you need, then format it "
+            "as FAT32: {command}. Or add --allow-any-fs if you know this charger reads {filesystem}."
+        ).format(card=plan.describe(), filesystem=plan.filesystem, command=format_command(plan)),
         code="wrong-filesystem",
         details={"filesystem": plan.filesystem},
     )
@@ -269,21 +295,27 @@ def _replayed_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
     medium = medium_for_path(str(raw))
     if medium is None:
         raise MediaError(
-            f"Target {raw} is on none of the recorded machine's volumes: name one of the mount points "
-            f"'stager media --replay FILE' lists.",
+            _(
+                "Target {target} is on none of the recorded machine's volumes: name one of the mount points "
+                "'stager media --replay FILE' lists."
+            ).format(target=raw),
             code="target-missing",
         )
     if getattr(medium, "is_system", False):
         raise MediaError(
-            f"Target {raw} is on {medium.mountpoint}, a volume of the recorded machine's system disk: "
-            f"never a target by stager's checks here. Name the card's folder.",
+            _(
+                "Target {target} is on {mountpoint}, a volume of the recorded machine's system disk: "
+                "never a target by stager's checks here. Name the card's folder."
+            ).format(target=raw, mountpoint=medium.mountpoint),
             code="system-disk",
         )
     plan = TargetPlan.from_medium(Path(str(raw)), medium)
     if not plan.removable and not allow_fixed:
         raise MediaError(
-            f"Target {raw} is on {medium.mountpoint} ({medium.verdict}), not on a removable card or stick. "
-            f"Insert the card and name its folder, or add --allow-fixed to write to this folder anyway.",
+            _(
+                "Target {target} is on {mountpoint} ({verdict}), not on a removable card or stick. "
+                "Insert the card and name its folder, or add --allow-fixed to write to this folder anyway."
+            ).format(target=raw, mountpoint=medium.mountpoint, verdict=verdict_text(medium.verdict)),
             code="not-removable",
         )
     _check_writable(plan, local=False)
@@ -300,18 +332,26 @@ def card_folder(path: Path, raw=None) -> None:
             os.listdir(path)  # a dead mount can still stat as a folder: ask for its content
             return
     except OSError as e:
-        raise MediaError(f"Target {os_error_text(e, raw)}", code="target-unreadable") from None
+        # TRANSLATORS: {problem} is "<folder>: <what the system said>."
+        problem = _("Target {problem}").format(problem=os_error_text(e, raw))
+        raise MediaError(problem, code="target-unreadable") from None
     if kind == "missing":
-        raise MediaError(f"Target {raw} does not exist: is the card inserted and mounted there?", code="target-missing")
+        raise MediaError(
+            _("Target {target} does not exist: is the card inserted and mounted there?").format(target=raw),
+            code="target-missing",
+        )
     raise MediaError(
-        f"Target {raw} is not a folder: name the card's folder (its mount point).", code="target-not-folder"
+        _("Target {target} is not a folder: name the card's folder (its mount point).").format(target=raw),
+        code="target-not-folder",
     )
 
 
 def _check_writable(plan: TargetPlan, local: bool = True) -> None:
     if plan.read_only or (local and not os.access(plan.path, os.W_OK)):
         raise MediaError(
-            f"{plan.describe()} is read-only. Slide the card's lock switch to unlocked (or remount it "
-            f"read-write), then try again.",
+            _(
+                "{card} is read-only. Slide the card's lock switch to unlocked (or remount it "
+                "read-write), then try again."
+            ).format(card=plan.describe()),
             code="read-only",
         )

@@ -27,6 +27,7 @@ from stager.card.staging import FileOps, is_temp_name, media_error, read_sidecar
 from stager.card.targets import card_folder
 from stager.errors import ExitCode, MediaError
 from stager.fileio import Stopped
+from stager.i18n import _
 from stager.rules.names import is_firmware_name
 
 
@@ -122,7 +123,9 @@ class CardReport:
             code = "not-in-signed-index" if cat.signed else "not-in-catalog"  # type: ignore[attr-defined]
             doc["error"] = {
                 "code": code,
-                "message": f"not in the catalog's index: {', '.join(missing)}. Do not use the card.",
+                "message": _("not in the catalog's index: {files}. Do not use the card.").format(
+                    files=", ".join(missing)
+                ),
             }
         return doc
 
@@ -133,7 +136,8 @@ def _name_facts(name: str):
 
     p = parse(name)
     if not p.ok or p.model is None or p.terminal is None:
-        return None, None, f"the name is {p.status}: {getattr(p, 'why', '')}"
+        # TRANSLATORS: {status} is the name's status code (unknown-kit, not-firmware...), {why} why.
+        return None, None, _("the name is {status}: {why}").format(status=p.status, why=getattr(p, "why", ""))
     return p.to_json(), table_cell(p.model, p.kit, p.terminal), ""
 
 
@@ -152,22 +156,31 @@ def against_catalog(catalog, name: str, got: str | None) -> tuple[str, int | Non
     from stager.catalog.index import INDEX_NAME
 
     lines = [e for e in catalog.entries if e.name == name and e.status == "usable"]
-    signed = "signed " if catalog.signed else ""
     if not lines:
-        return (
-            "not-in-index",
-            None,
-            f"the catalog {catalog.root} has no usable {name} in its {signed}{INDEX_NAME}: "
-            f"nothing proves this file is the manufacturer's. Do not use the card; prepare it again.",
-        )
+        if catalog.signed:
+            text = _(
+                "the catalog {catalog} has no usable {name} in its signed {index}: "
+                "nothing proves this file is the manufacturer's. Do not use the card; prepare it again."
+            )
+        else:
+            text = _(
+                "the catalog {catalog} has no usable {name} in its {index}: "
+                "nothing proves this file is the manufacturer's. Do not use the card; prepare it again."
+            )
+        return "not-in-index", None, text.format(catalog=catalog.root, name=name, index=INDEX_NAME)
     hit = next((e for e in lines if e.sha256 == got), None)
     if hit is None:
-        return (
-            "differs",
-            None,
-            f"the bytes read back are not the catalog's {name} (line {lines[0].line} of its {signed}{INDEX_NAME}), "
-            f"even if the sidecar agrees with them. Prepare the card again.",
-        )
+        if catalog.signed:
+            text = _(
+                "the bytes read back are not the catalog's {name} (line {line} of its signed {index}), "
+                "even if the sidecar agrees with them. Prepare the card again."
+            )
+        else:
+            text = _(
+                "the bytes read back are not the catalog's {name} (line {line} of its {index}), "
+                "even if the sidecar agrees with them. Prepare the card again."
+            )
+        return "differs", None, text.format(name=name, line=lines[0].line, index=INDEX_NAME)
     return "match", hit.line, ""
 
 
@@ -192,19 +205,24 @@ def _verify(pin, ops, progress_factory, stop, catalog, charger=None) -> CardRepo
     try:
         entries = pin.files()
     except OSError as e:
-        raise media_error(e, folder, "listing the card") from None
+        raise media_error(e, folder, _("listing the card")) from None
     firmware = [(n, size) for n, size in entries if is_firmware_name(n)]  # hidden ones too: a charger may try them
     leftovers = tuple(n for n, _ in entries if is_temp_name(n))
     if not firmware:
         left = (
-            f" It holds leftovers of an interrupted staging ({', '.join(leftovers)}): 'stager prepare' "
-            f"removes them before it copies."
+            " "
+            + _(
+                "It holds leftovers of an interrupted staging ({files}): 'stager prepare' "
+                "removes them before it copies."
+            ).format(files=", ".join(leftovers))
             if leftovers
             else ""
         )
         raise MediaError(
-            f"{folder} holds no firmware file (.bin, .tar.gz or .hex) on its root: "
-            f"nothing to verify.{left} Stage one with 'stager prepare'.",
+            _(
+                "{card} holds no firmware file (.bin, .tar.gz or .hex) on its root: "
+                "nothing to verify.{leftovers} Stage one with 'stager prepare'."
+            ).format(card=folder, leftovers=left),
             code="no-firmware",
             details={"leftovers": list(leftovers)} if leftovers else None,
         )
@@ -222,11 +240,12 @@ def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, st
     refusals = _refusals(parsed) if rules not in (None, "ok") else ()
     side = read_sidecar(pin, f"{name}.sha256")
     expected = side[0] if side else None
-    bar = progress_factory(size, f"verify {name}") if progress_factory else None
+    # TRANSLATORS: a progress bar's label: reading {name} back from the card to verify it.
+    bar = progress_factory(size, _("verify {name}").format(name=name)) if progress_factory else None
     try:
         rb = ops.read_back(pin, name, progress=bar.update if bar else None, stop=stop)
     except OSError as err:
-        message = media_error(err, pin.path, f"reading {name}").message
+        message = media_error(err, pin.path, _("reading {name}").format(name=name)).message
         return CardFile(name, size, "unreadable", None, expected, parsed, rules, message)
     except Stopped:
         raise KeyboardInterrupt from None
@@ -234,19 +253,24 @@ def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, st
         if bar is not None:
             bar.close()
     if not has_sidecar:
-        status, why = "no-sidecar", f"no {name}.sha256 beside it: its origin cannot be proved. " + why
+        status = "no-sidecar"
+        why = _("no {name}.sha256 beside it: its origin cannot be proved.").format(name=name) + " " + why
     elif side is None or side[1] != name:
-        status, why = "bad-sidecar", f"{name}.sha256 is not one '<sha256>  {name}' line. " + why
+        status = "bad-sidecar"
+        why = _("{name}.sha256 is not one '<sha256>  {name}' line.").format(name=name) + " " + why
     elif side[0] != rb.sha256:
         status = "mismatch"
         why = (
-            "the bytes read back differ from the sidecar's checksum: the file is damaged. Prepare the card again. "
+            _("the bytes read back differ from the sidecar's checksum: the file is damaged. Prepare the card again.")
+            + " "
             + why
         )
     else:
         status = "ok"
     if rules not in (None, "ok") and not refusals:
-        why = (why + " " if why else "") + f"the rules say '{rules}' for what this name carries."
+        # TRANSLATORS: {rules} is the rules' verdict code (ko, forbidden, unknown-kit, unknown-terminal).
+        said = _("the rules say '{rules}' for what this name carries.").format(rules=rules)
+        why = (why.strip() + " " if why.strip() else "") + said
     cat_status, cat_line, cat_why = against_catalog(catalog, name, rb.sha256) if catalog else (None, None, "")
     why = (why.strip() + " " + cat_why).strip()
     return CardFile(
@@ -264,25 +288,37 @@ def set_problems(files) -> list[str]:
     if len(bundles) > 1:
         names = ", ".join(f.name for f in bundles)
         out.append(
-            f"The card holds {len(bundles)} firmware bundles ({names}): a charger must find exactly one. "
-            f"Prepare it again with 'stager prepare --clean'."
+            _(
+                "The card holds {n} firmware bundles ({files}): a charger must find exactly one. "
+                "Prepare it again with 'stager prepare --clean'."
+            ).format(n=len(bundles), files=names)
         )
     if not bundles:
-        out.append("The card holds no firmware bundle (.bin or .tar.gz): a .hex alone does not update a charger.")
+        out.append(_("The card holds no firmware bundle (.bin or .tar.gz): a .hex alone does not update a charger."))
     bundle = bundles[0].parsed if len(bundles) == 1 else None
     for h in hexes:
         if bundle is not None and (h.parsed["model"], h.parsed["terminal"]) != (bundle["model"], bundle["terminal"]):
             out.append(
-                f"{h.name} is the .hex of terminal {h.parsed['terminal']}, but the bundle carries terminal "
-                f"{bundle['terminal']}: only the bundle's own terminal .hex may be beside it."
+                _(
+                    "{name} is the .hex of terminal {terminal}, but the bundle carries terminal "
+                    "{bundle_terminal}: only the bundle's own terminal .hex may be beside it."
+                ).format(name=h.name, terminal=h.parsed["terminal"], bundle_terminal=bundle["terminal"])
             )
     if len(hexes) > 1:
-        out.append(f"The card holds {len(hexes)} .hex files ({', '.join(h.name for h in hexes)}): at most one.")
-    for f in others:
-        hidden = " (a hidden file; macOS writes '._' copies on cards)" if f.name.startswith(".") else ""
         out.append(
-            f"{f.name} is firmware-like but not a firmware name{hidden}: a charger may try it. Remove it from the card."
+            _("The card holds {n} .hex files ({files}): at most one.").format(
+                n=len(hexes), files=", ".join(h.name for h in hexes)
+            )
         )
+    for f in others:
+        if f.name.startswith("."):
+            text = _(
+                "{name} is firmware-like but not a firmware name (a hidden file; macOS writes '._' copies on "
+                "cards): a charger may try it. Remove it from the card."
+            )
+        else:
+            text = _("{name} is firmware-like but not a firmware name: a charger may try it. Remove it from the card.")
+        out.append(text.format(name=f.name))
     return out
 
 
@@ -294,16 +330,20 @@ def charger_match(files, decision) -> dict:
     held = [{"model": b["model"], "kit": b["kit"], "terminal": b["terminal"]} for b in bundles]
     matches = len(held) == 1 and held[0] == want
     if matches:
-        why = (
-            f"The card holds kit {q.kit} + terminal {decision.terminal} for the {decision.model_name}, "
-            f"as the rules choose."
+        why = _("The card holds kit {kit} + terminal {terminal} for the {model}, as the rules choose.").format(
+            kit=q.kit, terminal=decision.terminal, model=decision.model_name
         )
     elif not held:
-        why = f"The card holds no bundle; the rules choose kit {q.kit} + terminal {decision.terminal}."
-    else:
-        have = "; ".join(f"{h['model']} kit {h['kit']} + terminal {h['terminal']}" for h in held)
-        why = (
-            f"The card holds {have}; for the {decision.model_name} the rules choose kit {q.kit} + terminal "
-            f"{decision.terminal}. This is not the card for this charger: prepare one with 'stager prepare'."
+        why = _("The card holds no bundle; the rules choose kit {kit} + terminal {terminal}.").format(
+            kit=q.kit, terminal=decision.terminal
         )
+    else:
+        have = "; ".join(
+            _("{model} kit {kit} + terminal {terminal}").format(model=h["model"], kit=h["kit"], terminal=h["terminal"])
+            for h in held
+        )
+        why = _(
+            "The card holds {held}; for the {model} the rules choose kit {kit} + terminal "
+            "{terminal}. This is not the card for this charger: prepare one with 'stager prepare'."
+        ).format(held=have, model=decision.model_name, kit=q.kit, terminal=decision.terminal)
     return {"wanted": want, "held": held, "matches": matches, "why": why}

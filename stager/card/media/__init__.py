@@ -17,33 +17,41 @@ import sys
 from dataclasses import dataclass, field
 
 from stager.fileio import is_under
+from stager.i18n import N_, _
 
 #: What a technician is told a volume is. Only "card" is a medium stager writes to
 #: without --target; "system" is never a target.
 VERDICTS = {
-    "card": "a removable card or stick",
-    "system": "on the disk the system runs from",
-    "fixed": "a fixed disk",
-    "empty-slot": "a card reader slot with no card in it",
-    "locked": "a volume locked by BitLocker",
-    "network": "a network drive",
-    "optical": "an optical drive",
-    "disk-image": "a mounted disk image",
-    "unreadable": "a volume whose file system the system cannot read",
+    "card": N_("a removable card or stick"),
+    "system": N_("on the disk the system runs from"),
+    "fixed": N_("a fixed disk"),
+    "empty-slot": N_("a card reader slot with no card in it"),
+    "locked": N_("a volume locked by BitLocker"),
+    "network": N_("a network drive"),
+    "optical": N_("an optical drive"),
+    "disk-image": N_("a mounted disk image"),
+    "unreadable": N_("a volume whose file system the system cannot read"),
 }
 
 
 #: What to do about a volume that is not taken, one whole sentence each ({mountpoint}).
 ADVICE = {
-    "locked": "{mountpoint} is locked by BitLocker: unlock it (open it in Explorer and type its password), "
-    "then try again.",
-    "unreadable": "{mountpoint} has a file system this system cannot read: format the card FAT32 or exFAT, "
-    "then try again.",
-    "disk-image": "{mountpoint} is a mounted disk image, not a card: eject it if it is in the way.",
-    "empty-slot": "{mountpoint} is a card reader slot with no card in it.",
-    "network": "{mountpoint} is a network drive, never a card.",
-    "optical": "{mountpoint} is an optical drive, never a card.",
+    "locked": N_(
+        "{mountpoint} is locked by BitLocker: unlock it (open it in Explorer and type its password), then try again."
+    ),
+    "unreadable": N_(
+        "{mountpoint} has a file system this system cannot read: format the card FAT32 or exFAT, then try again."
+    ),
+    "disk-image": N_("{mountpoint} is a mounted disk image, not a card: eject it if it is in the way."),
+    "empty-slot": N_("{mountpoint} is a card reader slot with no card in it."),
+    "network": N_("{mountpoint} is a network drive, never a card."),
+    "optical": N_("{mountpoint} is an optical drive, never a card."),
 }
+
+
+def verdict_text(verdict: str) -> str:
+    """What a verdict means, in the user's language (the code itself when unknown)."""
+    return _(VERDICTS[verdict]) if verdict in VERDICTS else verdict
 
 
 @dataclass(frozen=True)
@@ -73,10 +81,14 @@ class Medium:
         if not self.verdict:
             object.__setattr__(self, "verdict", "system" if self.is_system else "card" if self.removable else "fixed")
 
+    def why_text(self) -> str | None:
+        """Why it counts as removable, in the user's language (``why`` stays as recorded)."""
+        return _(self.why) if self.why else self.why
+
     def advice(self) -> str | None:
         """What the technician should know about this volume when it is not taken."""
         text = ADVICE.get(self.verdict)
-        return text.format(mountpoint=self.mountpoint) if text else None
+        return _(text).format(mountpoint=self.mountpoint) if text else None
 
     def to_json(self) -> dict:
         return {
@@ -208,11 +220,28 @@ def unmounted() -> list[dict]:
         return []
 
 
-def unmounted_line(v: dict) -> str:
-    from stager.units import human_bytes
+def short_size(n: int | None) -> str:
+    """A card's size in one figure, as the reader writes it: '7.4 GiB' (en), '7,4 Gio' (fr)."""
+    from stager.i18n_format import UNITS, format_decimal, format_size
 
-    label = f"label '{v['label']}'" if v.get("label") else "no label"
-    return f"{v['device']} ({v['filesystem']}, {label}, {human_bytes(v['size_bytes'])}): mount it with {v['how']}"
+    if n is None:
+        return _("size unknown")
+    if n < 1024:
+        return format_size(n)
+    power = 1
+    while power < len(UNITS) and round(n / 1024**power, 1) >= 1024:
+        power += 1
+    # TRANSLATORS: a size and its unit (KiB, MiB...): "7.4 GiB"; French puts a no-break space between them.
+    return _("{size} {unit}").format(size=format_decimal(n / 1024**power, 1), unit=_(UNITS[power - 1]))
+
+
+def unmounted_line(v: dict) -> str:
+    label = _("label '{label}'").format(label=v["label"]) if v.get("label") else _("no label")
+    size = short_size(v.get("size_bytes"))
+    # TRANSLATORS: a card inserted but not mounted: device (file system, label, size): the command.
+    return _("{device} ({filesystem}, {label}, {size}): mount it with {how}").format(
+        device=v["device"], filesystem=v["filesystem"], label=label, size=size, how=v["how"]
+    )
 
 
 def record_to(path) -> list[Medium]:
@@ -270,11 +299,13 @@ def replay(path) -> Replay:
         volumes = tuple(all_volumes(rec.Replayer(calls), system))
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
         # A record is a user's file: an answer of the wrong shape is bad input, not a bug.
-        raise _bad_record(path, f"an answer has the wrong shape ({type(e).__name__}: {e})") from None
+        why = _("an answer has the wrong shape ({error})").format(error=f"{type(e).__name__}: {e}")
+        raise _bad_record(path, why) from None
     for m in volumes:
         wrong = [name for name, value in _text_fields(m) if value is not None and not isinstance(value, str)]
         if not isinstance(m.mountpoint, str) or wrong:
-            raise _bad_record(path, f"the volume {m.mountpoint!r} has fields that are not text: {', '.join(wrong)}")
+            why = _("the volume {mountpoint} has fields that are not text: {fields}")
+            raise _bad_record(path, why.format(mountpoint=repr(m.mountpoint), fields=", ".join(wrong)))
     return Replay(system, volumes)
 
 
@@ -286,7 +317,9 @@ def _bad_record(path, why: str):
     from stager.errors import BadInput
 
     return BadInput(
-        f"{path} is not a media record stager can replay: {why}. See docs/media-record.md for its format.",
+        _("{path} is not a media record stager can replay: {why}. See docs/media-record.md for its format.").format(
+            path=path, why=why
+        ),
         code="bad-record",
     )
 

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 
 from stager.card.media import Medium, firmware_on, fs_name, usage
+from stager.i18n import N_
 from stager.quoting import command
 
 SYSTEM_MOUNTS = ("/", "/boot", "/boot/efi", "/home", "/usr", "/var")
@@ -130,13 +131,13 @@ class Sysfs:
 
     def why_removable(self, disk: str) -> str | None:
         if self.attr(disk, "removable") == "1":
-            return "removable flag"
+            return N_("removable flag")
         parts = self.path(disk).split("/")
         if any(p.startswith("usb") for p in parts):
-            return "USB bus"
+            return N_("USB bus")
         kind = (self.attr(disk, "device", "type") or "").upper()
         if kind in ("SD", "MMC") or any(p.startswith("mmc_host") or (p.startswith("mmc") and ":" in p) for p in parts):
-            return "SD/MMC card"
+            return N_("SD/MMC card")
         return None
 
 

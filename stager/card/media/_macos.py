@@ -22,6 +22,7 @@ import re
 import subprocess
 
 from stager.card.media import Medium, firmware_on, usage
+from stager.i18n import N_
 
 #: where macOS mounts the other volumes of the system it runs (Data, VM, Preboot, Update...)
 SYSTEM_VOLUMES = ("/System/Volumes/", "/private/var/vm")
@@ -124,13 +125,13 @@ def _verdict(info: dict, whole: dict | None, system_disks: set[str], mountpoint:
     if is_disk_image(info, whole):
         return "disk-image", None, "a mounted disk image (.dmg), not a card"
     if info.get("RemovableMedia") or info.get("Removable"):  # a medium in a reader: never the boot disk
-        return "card", "removable media", f"bus {info.get('BusProtocol') or 'unknown'}"
+        return "card", N_("removable media"), f"bus {info.get('BusProtocol') or 'unknown'}"
     if not system_disks:  # the boot disk is unknown: an external disk may be it (fail closed)
         return "fixed", None, UNKNOWN_BOOT_DISK
     if info.get("Internal") is False:
-        return "card", "external disk", f"bus {info.get('BusProtocol') or 'unknown'}"
+        return "card", N_("external disk"), f"bus {info.get('BusProtocol') or 'unknown'}"
     if info.get("Ejectable"):
-        return "card", "ejectable", f"bus {info.get('BusProtocol') or 'unknown'}"
+        return "card", N_("ejectable"), f"bus {info.get('BusProtocol') or 'unknown'}"
     return "fixed", None, f"internal, bus {info.get('BusProtocol') or 'unknown'}"
 
 

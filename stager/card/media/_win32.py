@@ -18,6 +18,7 @@ from ctypes import c_int32, c_int64, c_ubyte, c_uint32
 from typing import Any
 
 from stager.card.media.record import CallFailed
+from stager.i18n import _
 
 
 def ctl_code(device_type: int, function: int, method: int, access: int) -> int:
@@ -174,7 +175,7 @@ class Win32Calls:
 
     def __init__(self):
         if not on_windows():
-            raise OSError("the Win32 calls exist on Windows only")
+            raise OSError(_("the Win32 calls exist on Windows only"))
         self.k32: Any = getattr(ctypes, "WinDLL")("kernel32", use_last_error=True)  # noqa: B009 (Windows only)
         self.k32.CreateFileW.restype = ctypes.c_void_p
         self.k32.CreateFileW.argtypes = [

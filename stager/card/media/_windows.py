@@ -26,8 +26,9 @@ from typing import Any
 from stager.card.media import Medium
 from stager.card.media import _win32 as w
 from stager.card.media.record import CallFailed, error_code
+from stager.i18n import N_
 
-CARD_BUSES = {w.BusTypeUsb: "USB disk", w.BusTypeSd: "SD card", w.BusTypeMmc: "MMC card"}
+CARD_BUSES = {w.BusTypeUsb: N_("USB disk"), w.BusTypeSd: N_("SD card"), w.BusTypeMmc: N_("MMC card")}
 EMPTY = (w.ERROR_NOT_READY, w.ERROR_NO_MEDIA_IN_DRIVE)
 
 
@@ -96,14 +97,14 @@ def _card_verdict(desc: dict | None, drive_type: int) -> tuple[str, str | None, 
     """(verdict, why, note) of a mounted, readable, non-system volume."""
     if desc is None:  # the storage stack did not answer: only the drive type is left
         if drive_type == w.DRIVE_REMOVABLE:
-            return "card", "removable drive", "the storage stack did not answer; Windows calls the drive removable"
+            return "card", N_("removable drive"), "the storage stack did not answer; Windows calls the drive removable"
         return "fixed", None, "the storage stack did not answer; Windows calls the drive fixed"
     if desc["bus_type"] == w.BusTypeFileBackedVirtual:
         return "disk-image", None, "a mounted disk image (VHD/ISO), not a card"
     why = CARD_BUSES.get(desc["bus_type"])
     if why == "USB disk" and desc["removable_media"]:
-        why = "USB, removable media"
-    why = why or ("removable media" if desc["removable_media"] else None)
+        why = N_("USB, removable media")
+    why = why or (N_("removable media") if desc["removable_media"] else None)
     if why:
         return "card", why, f"bus {desc['bus']}"
     return "fixed", None, f"bus {desc['bus']}, fixed media"

@@ -19,6 +19,7 @@ from typing import Any
 
 from stager.errors import BadInput
 from stager.fileio import read_regular
+from stager.i18n import _
 
 FORMAT = "stager-media-record"
 VERSION = 1
@@ -32,7 +33,9 @@ class CallFailed(OSError):
     """A system call that failed, with its error code (Win32 error or errno)."""
 
     def __init__(self, code: int, what: str = ""):
-        super().__init__(code, f"{what or 'call'} failed with error {code}")
+        # TRANSLATORS: {call} is the system call (or its name and argument), "CreateFileW E:\".
+        text = _("{call} failed with error {code}") if what else _("a system call failed with error {code}")
+        super().__init__(code, text.format(call=what, code=code))
         self.code = code
 
 
@@ -146,7 +149,9 @@ def write(path, system: str, calls: dict) -> None:
         Path(path).write_text(json.dumps(document(system, calls), indent=1, ensure_ascii=False) + "\n", "utf-8")
     except OSError as e:
         raise BadInput(
-            f"Could not write the record {path}: {e.strerror or e}. Name a file in a folder you can write.",
+            _("Could not write the record {path}: {error}. Name a file in a folder you can write.").format(
+                path=path, error=e.strerror or e
+            ),
             code="bad-record",
         ) from None
 
@@ -156,26 +161,45 @@ def load(path) -> tuple[str, dict]:
     try:
         doc = json.loads(read_regular(path, 64 << 20).decode("utf-8"))
     except OSError as e:
-        raise BadInput(f"Could not read the record {path}: {e.strerror or e}.", code="bad-record") from None
+        raise BadInput(
+            _("Could not read the record {path}: {error}.").format(path=path, error=e.strerror or e), code="bad-record"
+        ) from None
     except (ValueError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path} is not a stager media record (not JSON: {e}).", code="bad-record") from None
+        raise BadInput(
+            _("{path} is not a stager media record (not JSON: {error}).").format(path=path, error=e), code="bad-record"
+        ) from None
     return check(doc, str(path))
 
 
 def check(doc, name: str) -> tuple[str, dict]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise BadInput(f'{name} is not a stager media record (its "format" is not {FORMAT!r}).', code="bad-record")
+        raise BadInput(
+            _('{name} is not a stager media record (its "format" is not {format}).').format(
+                name=name, format=repr(FORMAT)
+            ),
+            code="bad-record",
+        )
     if doc.get("version") != VERSION:
         raise BadInput(
-            f"{name} is a media record of version {doc.get('version')!r}; this stager reads version {VERSION}.",
+            _("{name} is a media record of version {version}; this stager reads version {known}.").format(
+                name=name, version=repr(doc.get("version")), known=VERSION
+            ),
             code="bad-record",
         )
     system, calls = doc.get("system"), doc.get("calls")
     if system not in SYSTEMS or not isinstance(calls, dict):
         raise BadInput(
-            f'{name} names no system stager knows ({system!r}) or holds no "calls" object.', code="bad-record"
+            _('{name} names no system stager knows ({system}) or holds no "calls" object.').format(
+                name=name, system=repr(system)
+            ),
+            code="bad-record",
         )
     missing = [c for c in REQUIRED[system] if c not in calls]
     if missing:
-        raise BadInput(f"{name} lacks the calls {', '.join(missing)} of a {system} record.", code="bad-record")
+        raise BadInput(
+            _("{name} lacks the calls {calls} of a {system} record.").format(
+                name=name, calls=", ".join(missing), system=system
+            ),
+            code="bad-record",
+        )
     return system, calls
