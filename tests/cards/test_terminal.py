@@ -65,7 +65,10 @@ class Tmux:
         self.tmux("send-keys", *keys)
 
     def kill(self) -> None:
+        socket = self.tmux("display-message", "-p", "#{socket_path}", check=False).strip()
         self.tmux("kill-server", check=False)
+        if socket:  # tmux leaves its socket file behind when its server is killed
+            Path(socket).unlink(missing_ok=True)
 
 
 @pytest.fixture
