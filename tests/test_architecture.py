@@ -121,3 +121,72 @@ def test_no_module_shares_a_dotted_name_with_a_package():
     data_folders = {p.parent for p in PACKAGE.rglob("*.toml")}
     for folder in data_folders:
         assert (folder / "__init__.py").is_file(), f"{folder}: data lives in a real package"
+
+
+# --------------------------------------------------------------------------- the tests' own layout
+
+TESTS = Path(__file__).resolve().parent
+# The only test modules at the top of tests/: those about the whole (layers, docs, every
+# command's bad input, the interface language of every layer).
+CROSS_CUTTING = {"test_architecture.py", "test_docs.py", "test_bad_inputs.py", "test_i18n.py"}
+
+
+def _test_sources() -> list[Path]:
+    return sorted(p for p in TESTS.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _is_test_module(path: Path) -> bool:
+    return path.name.startswith("test_") or path.name == "conftest.py"
+
+
+def _imported_names(path: Path) -> list[tuple[str, int]]:
+    """Every dotted name an import statement of ``path`` reaches (``from a import b`` gives
+    ``a`` and ``a.b``; relative imports keep their dots' target as written)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(a.name, node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            found.append((base, node.lineno))
+            found += [(f"{base}.{a.name}".lstrip("."), node.lineno) for a in node.names]
+    return found
+
+
+def test_no_test_module_imports_another_test_module():
+    # What tests share lives in tests/helpers/ or in conftest.py fixtures: a test module
+    # imported by another runs its module code twice and ties the two files' layouts.
+    stems = {p.stem for p in _test_sources() if _is_test_module(p)}
+    offending = [
+        f"{path.relative_to(TESTS)} line {line}: {name}"
+        for path in _test_sources()
+        for name, line in _imported_names(path)
+        if name and name.split(".")[-1] in stems
+    ]
+    assert not offending, f"test modules imported by other modules: {offending}"
+
+
+@pytest.mark.parametrize("layer", LAYERS[1:])
+def test_every_layer_has_its_tests_in_its_own_folder(layer):
+    folder = TESTS / layer
+    assert folder.is_dir(), f"stager/{layer}/ has no tests/{layer}/"
+    assert sorted(folder.glob("test_*.py")), f"tests/{layer}/ holds no test module"
+
+
+def test_the_top_of_tests_holds_only_the_cross_cutting_modules():
+    top = {p.name for p in TESTS.glob("test_*.py")}
+    assert top <= CROSS_CUTTING, f"move to tests/<layer>/ (the layer they test): {sorted(top - CROSS_CUTTING)}"
+
+
+@pytest.mark.parametrize("layer", LAYERS[1:])
+def test_a_layers_tests_import_nothing_above_it(layer):
+    # tests/<layer>/ tests that layer: it may use the layers below to build its inputs,
+    # never a layer above (a CLI test drives the installed stager as a subprocess).
+    mine = LAYERS.index(layer)
+    upward = [
+        f"{path.relative_to(TESTS)} line {line}: {name}"
+        for path in sorted((TESTS / layer).rglob("*.py"))
+        for name, line in _imported_names(path)
+        if name in MODULES and LAYERS.index(_layer(name)) > mine
+    ]
+    assert not upward, f"tests/{layer}/ imports a higher layer: {upward}"

@@ -81,12 +81,27 @@ def _missing() -> str | None:
 def _private_namespace() -> None:
     if _state["namespace"] is not None:
         return
+    threads = len(os.listdir("/proc/self/task"))
+    if threads > 1:
+        # unshare() moves only the calling thread: threads already running (stager's
+        # read-back daemons, readback._DAEMONS, once an in-process test has staged) would
+        # stay in the old namespace, where a card's mount point is an empty folder.
+        raise OSError(f"unshare(CLONE_NEWNS) with {threads} threads running: only this one would move")
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"unshare(CLONE_NEWNS) failed: {os.strerror(err)}")
     subprocess.run(["mount", "--make-rprivate", "/"], check=True)
     _state["namespace"] = os.readlink("/proc/self/ns/mnt")
+
+
+def pytest_collection_finish(session) -> None:
+    """Enter the private namespace once collection is done, before any test runs, while
+    this process is still one thread (see _private_namespace): tests/card/ runs stager
+    in-process before tests/cards/ and leaves daemon threads behind."""
+    here = Path(__file__).resolve().parent
+    if _missing() is None and any(here in Path(item.path).resolve().parents for item in session.items):
+        _private_namespace()
 
 
 @pytest.fixture(scope="session")

@@ -40,23 +40,35 @@ class Tmux:
         line += " " + " ".join(shlex.quote(str(a)) for a in argv) + "; echo EXIT=$?; sleep 600"
         self.tmux("new-session", "-d", "-x", str(self.width), "-y", str(self.height), "env " + line)
 
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-S", "-", "-E", "-")
+    def screen(self, joined: bool = False) -> str:
+        """The whole pane, history included, as the terminal shows it (80 columns); with
+        ``joined`` the lines the terminal wrapped are joined back as the program wrote them."""
+        return self.tmux("capture-pane", "-p", *(["-J"] if joined else []), "-S", "-", "-E", "-")
 
-    def wait_for(self, text: str, timeout: float = 60) -> str:
+    def wait_for(self, *texts: str, timeout: float = 180) -> str:
+        """Poll the pane until every text is on it, then return its words in one line (the
+        line breaks and indents of wrapping ignored, so a phrase is found wherever the
+        width of a path made it wrap). Fails with the screen when they are not all there
+        by ``timeout`` or when the command ended without them (EXIT= is on screen)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
+        while True:
+            screen = self.screen(joined=True)
+            words = flat(screen)
+            missing = [text for text in texts if flat(text) not in words]
+            if not missing:
+                return words
+            if "EXIT=" in screen or time.monotonic() > deadline:
+                raise AssertionError(f"never appeared on screen: {missing}\n{screen}")
             time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared on screen:\n{self.screen()}")
 
     def send(self, *keys) -> None:
         self.tmux("send-keys", *keys)
 
     def kill(self) -> None:
+        socket = self.tmux("display-message", "-p", "#{socket_path}", check=False).strip()
         self.tmux("kill-server", check=False)
+        if socket:  # tmux leaves its socket file behind when its server is killed
+            Path(socket).unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -72,6 +84,10 @@ def big_catalog(root: Path, size: int = 24 * 1024 * 1024) -> Path:
     (root / BUNDLE).write_bytes(data)
     (root / INDEX_NAME).write_bytes(format_index_line(hashlib.sha256(data).hexdigest(), BUNDLE))
     return root
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
 
 
 def env_for(tmp_path) -> dict:
@@ -97,12 +113,12 @@ def test_the_question_comes_after_every_check_and_lists_what_clean_removes(term,
     assert before.index("Ready to write 1 of 1 card(s)") < before.index("Write this card as listed above?")
     assert BUNDLE not in os.listdir(card.mountpoint) and OLD in os.listdir(card.mountpoint)
     term.send("y", "Enter")
-    screen = term.wait_for("EXIT=")
+    screen = term.wait_for("Summary: 1 of 1 card(s) ready.", "EXIT=")
     assert "EXIT=0" in screen, screen
     after = screen[screen.index("[y/N]") :]
-    assert "Summary: 1 of 1 card(s) ready." in after and "READY" in after
+    assert "READY" in after
     assert "already holds firmware" not in after and "too small" not in after  # nothing new after "y"
-    no_fragments(screen)
+    no_fragments(term.screen())
     held = sorted(n for n in os.listdir(card.mountpoint) if n.lower().endswith((".bin", ".gz", ".sha256", ".part")))
     assert held == [BUNDLE, f"{BUNDLE}.sha256"]  # (fusefat also lists the volume label as a file)
     print(screen)
@@ -115,15 +131,16 @@ def test_the_picker_with_several_cards_and_no_fragment_left(term, make_card, tmp
     term.start(argv, env_for(tmp_path))
     screen = term.wait_for("Which card(s) to write?")
     assert "2 cards are inserted:" in screen and "1. " in screen and "2. " in screen
-    assert "'CARD A'" in screen and "'CARD B'" in screen and a.device in screen and b.device in screen
+    assert f"1. {a.mountpoint} ({a.device}, 'CARD A', FAT32," in screen, screen
+    assert f"2. {b.mountpoint} ({b.device}, 'CARD B', exFAT," in screen, screen
     term.send("7", "Enter")  # not a card: asked again
     term.wait_for("Type one or more numbers from 1 to 2")
     term.send("all", "Enter")
     screen = term.wait_for("[y/N]")
     assert "Ready to write 2 of 2 card(s)" in screen
     term.send("y", "Enter")
-    screen = term.wait_for("EXIT=")
-    assert "EXIT=0" in screen and "Summary: 2 of 2 card(s) ready." in screen, screen
-    no_fragments(screen)
+    screen = term.wait_for("Summary: 2 of 2 card(s) ready.", "EXIT=")
+    assert "EXIT=0" in screen, screen
+    no_fragments(term.screen())
     for card in (a, b):
         assert BUNDLE in os.listdir(card.mountpoint)

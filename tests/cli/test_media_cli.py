@@ -10,7 +10,7 @@ import pytest
 
 from stager.catalog.demo import build_demo_catalog
 
-DATA = Path(__file__).parent / "data" / "media"
+DATA = Path(__file__).parents[1] / "data" / "media"
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The command-line contract of `stager check` and `stager matrix` (installed stager, subprocess)."""
 
 import pytest
-from note_tables import TABLES
+from helpers.note_tables import TABLES
 
 CHECK_KEYS = {"allowed", "model", "kit", "terminal", "compatible_terminals", "refusals", "conditions", "warnings"}
 

@@ -3,14 +3,11 @@ stager: bad lines named, the rest planned, the bring list, the cards, the exit c
 
 from __future__ import annotations
 
-import hashlib
-import io
-import tarfile
 from pathlib import Path
 
 import pytest
+from helpers.site import write_catalog
 
-from stager.catalog.index import INDEX_NAME, format_index_line
 from stager.errors import BadInput
 from stager.plan.site import read_site
 
@@ -21,30 +18,6 @@ def write(tmp_path, text, name="site.csv"):
     p = tmp_path / name
     p.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
     return p
-
-
-def tar_gz(text: str) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        data = text.encode()
-        info = tarfile.TarInfo("firmware.txt")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return raw.getvalue()
-
-
-def write_catalog(root: Path, names: list[str]) -> dict:
-    """A real catalog folder: each file in <root>/fw/, indexed in SHA256SUMS. -> {name: (bytes, sha256)}"""
-    (root / "fw").mkdir(parents=True)
-    lines, out = [], {}
-    for name in names:
-        data = tar_gz(f"test firmware {name}") if name.endswith(".tar.gz") else f"test {name}\n".encode()
-        (root / "fw" / name).write_bytes(data)
-        digest = hashlib.sha256(data).hexdigest()
-        lines.append(format_index_line(digest, f"fw/{name}"))
-        out[name] = (len(data), digest)
-    (root / INDEX_NAME).write_bytes(b"".join(lines))
-    return out
 
 
 # --------------------------------------------------------------------------- ten chargers, end to end
@@ -301,7 +274,7 @@ def test_bad_lines_human_output_names_them(run_stager, tmp_path):
 
 # --------------------------------------------------------------------------- the shipped example
 def test_the_shipped_example_plans(run_stager):
-    example = Path(__file__).resolve().parent.parent / "docs" / "site-example.csv"
+    example = Path(__file__).resolve().parents[2] / "docs" / "site-example.csv"
     r = run_stager("plan", "--site", example)
     assert r.code == 0, r
     assert (

@@ -4,7 +4,7 @@ import shutil
 import subprocess
 
 import pytest
-from test_catalog import content, files_of, make_catalog, sha256sum_accepts
+from helpers.catalog import content, files_of, make_catalog, sha256sum_accepts
 
 from stager.catalog.demo import build_demo_catalog
 from stager.catalog.index import INDEX_NAME

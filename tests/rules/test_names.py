@@ -13,7 +13,7 @@ from stager.rules import names
 from stager.rules.loader import data_dir, rules
 from stager.rules.names import BadName, ParsedName, format_name, is_firmware_name, load_convention, parse
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 # Every row (and every example) of names.md's naming table.

@@ -1,7 +1,7 @@
 """Every cell of the note's tables, through the engine (sections 4, 5, 6, 7)."""
 
 import pytest
-from note_tables import CLASS_KITS, NOTE_CODES, ROUTERS, TABLES, all_cells
+from helpers.note_tables import CLASS_KITS, NOTE_CODES, ROUTERS, TABLES, all_cells
 
 from stager.rules.engine import Query, decide
 from stager.rules.inputs import RouterSpec

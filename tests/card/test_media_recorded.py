@@ -15,7 +15,7 @@ from stager.card.media import candidates, replay
 from stager.card.targets import resolve_targets
 from stager.errors import MediaError
 
-DATA = Path(__file__).parent / "data" / "media"
+DATA = Path(__file__).parents[1] / "data" / "media"
 
 # machine -> ({mount point: verdict}, what detection does: the one card, or the error code)
 EXPECT = {
@@ -222,7 +222,7 @@ def test_the_fixtures_are_what_their_script_writes():
     no hand edit drifts from the forms that script documents."""
     import runpy
 
-    script = runpy.run_path(str(Path(__file__).parent.parent / "scripts" / "make_media_fixtures.py"))
+    script = runpy.run_path(str(Path(__file__).parents[2] / "scripts" / "make_media_fixtures.py"))
     machines = {f"windows/{n}": w.calls for n, (_, w) in script["windows_machines"]().items()}
     machines |= {f"macos/{n}": calls for n, (_, calls) in script["macos_machines"]().items()}
     assert set(machines) == set(EXPECT)

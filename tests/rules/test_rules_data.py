@@ -9,7 +9,7 @@ import stager
 from stager.errors import DataError
 from stager.rules.loader import data_dir, load_rules
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_rules_are_read_from_the_installed_package():

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from test_plan_site import write_catalog
+from helpers.site import write_catalog
 
 CHARGER_KEYS = {"id", "model", "from", "to", "steps", "warnings", "refusals"}
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_staging import card, listing, make_source
+from helpers.staging import card, listing, make_source
 
 from stager.card import staging
 from stager.card.staging import FileOps, Target, stage

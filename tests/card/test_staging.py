@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
+from helpers.staging import card, listing, make_source
 
 from stager.card import preflight as preflight_mod
 from stager.card import staging
@@ -17,23 +16,6 @@ from stager.card.staging import FileOps, Source, Target, stage
 from stager.errors import MediaError
 
 SHA256SUM = shutil.which("sha256sum")
-
-
-def make_source(folder: Path, name="PULSE22_OCPP318_KIP313A_FR.tar.gz", size=3 * 1024 * 1024 + 17) -> Source:
-    folder.mkdir(parents=True, exist_ok=True)
-    data = os.urandom(size)
-    (folder / name).write_bytes(data)
-    return Source(path=folder / name, name=name, sha256=hashlib.sha256(data).hexdigest(), bytes=size)
-
-
-def card(tmp_path, name="card") -> Path:
-    p = tmp_path / name
-    p.mkdir()
-    return p
-
-
-def listing(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
 
 
 @pytest.fixture(autouse=True)

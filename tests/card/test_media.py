@@ -14,7 +14,7 @@ import pytest
 from stager.card.media import Medium, _linux, _macos, medium_for_path
 from stager.card.media.record import Replayer
 
-DATA = Path(__file__).parent / "data" / "media"
+DATA = Path(__file__).parents[1] / "data" / "media"
 Part = namedtuple("sdiskpart", "device mountpoint fstype opts")
 LINUX = json.loads((DATA / "linux_machines.json").read_text())
 

@@ -146,9 +146,3 @@ def test_macos_folders(monkeypatch, tmp_path):
         Path("/Library/Application Support/stager/stager.toml"),
         Path("/Users/tech/Library/Application Support/stager/stager.toml"),
     ]
-
-
-def test_history_comes_from_the_same_place():
-    from stager.card.history import data_home
-
-    assert data_home({"STAGER_HOME": "/x/y"}) == Path("/x/y")
