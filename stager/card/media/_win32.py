@@ -2,7 +2,7 @@
 
 The structures are declared with ctypes' default (natural) alignment, which is the
 Windows SDK's packing for these types (winioctl.h declares them without #pragma pack):
-their sizes and offsets are checked in tests/test_win32_layout.py against the SDK.
+their sizes and offsets are checked in tests/card/test_win32_layout.py against the SDK.
 
 :class:`Win32Calls` is the real seam of :mod:`stager.card.media._windows`: every answer
 is plain data (numbers, strings, the IOCTL output as bytes), so a record of it replays
