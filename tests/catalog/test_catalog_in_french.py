@@ -32,7 +32,7 @@ def test_a_pack_the_catalog_lacks_is_refused_in_french(french, demo):
     with pytest.raises(CatalogError) as e:
         select(demo, decide(Query("p22", 318, terminal=313)), lang="DE")
     message = e.value.message
-    assert message.startswith("aucun pack de langues DE pour kit 318 + terminal 313 de la borne Pulse 22 GL / WL : ")
+    assert message.startswith("aucun pack de langues DE pour le kit 318 + terminal 313, borne Pulse 22 GL / WL : ")
     assert_french(message, demo.root)
 
 
@@ -53,7 +53,7 @@ def test_a_file_the_catalog_lacks_names_what_is_near_in_french(french, tmp_path)
         select(cat, decide(Query("p22", 318, terminal=313)), lang="FR")
     message = e.value.message
     assert message.startswith(
-        f"aucun fichier dans le catalogue {root} pour la borne Pulse 22 GL / WL, kit 318 + terminal 313 : "
+        f"aucun fichier dans le catalogue {root} pour la borne Pulse 22 GL / WL, le kit 318 + terminal 313 : "
     )
     assert "attendu PULSE22_OCPP318_KIP313A_FR.tar.gz. À proximité : autres terminaux pour le kit 318 : " in message
     assert "(les règles l'autorisent : indiquez --terminal 312 pour le prendre)" in message

@@ -67,7 +67,7 @@ def test_a_charger_on_its_target_has_nothing_to_do(french):
 def test_a_state_the_note_rules_out_is_said_in_french(french):
     p = plan_charger(CHARGERS[5])
     assert p.ruled_out
-    assert all(r.message.startswith("Installé actuellement, kit 318 + terminal 241 : ") for r in p.ruled_out)
+    assert all(r.message.startswith("Installé actuellement, le kit 318 + terminal 241 : ") for r in p.ruled_out)
 
 
 def test_the_plan_is_english_by_default():
