@@ -210,6 +210,6 @@ def load_settings(environ=None, platform: str | None = None) -> Settings:
         catalog_source=catalog_source,
         trusted_keys=tuple(keys),
         history_dir=data_dir(env, platform),
-        history_source=HOME_ENV if env.get(HOME_ENV) else "the user's data folder",
+        history_source=HOME_ENV if env.get(HOME_ENV) else _("the user's data folder"),
         state_file=state_file(env, platform),
     )

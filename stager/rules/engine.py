@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from stager.i18n import _
+from stager.i18n_format import format_month
 from stager.rules.inputs import RouterSpec
 from stager.rules.loader import Model, Router, RouterCell, Rules, family
 from stager.rules.loader import rules as _rules
@@ -183,7 +184,7 @@ def hardware_refusal(rules: Rules, model: Model, terminal: int, built, compatibl
             "This terminal was built {built}, from April 2023 on: it cannot run terminal version {terminal} "
             "({families}) (the manufacturer's note, section {section}). {then}"
         ).format(
-            built=f"{year:04d}-{month:02d}",
+            built=format_month(year, month),
             terminal=terminal,
             families=fams,
             section=rules.april_2023.section,
@@ -454,10 +455,10 @@ def _april_2023_reminder_rule(c: _Case) -> None:
                 "Terminal {terminal} is a {family}XX version: terminals built from {month} on cannot run 1XX or "
                 "2XX versions, after a change of component (the manufacturer's note, section {section}). Read the "
                 "build month on the terminal's plate and give --built YYYY-MM to check."
-            ).format(terminal=t, family=family(t), month=f"{year:04d}-{month:02d}", section=r.april_2023.section),
+            ).format(terminal=t, family=family(t), month=format_month(year, month), section=r.april_2023.section),
             _(
                 "Terminal {terminal} is {family}XX: a terminal built from {month} on cannot run it (--built to check)."
-            ).format(terminal=t, family=family(t), month=f"{year:04d}-{month:02d}"),
+            ).format(terminal=t, family=family(t), month=format_month(year, month)),
         )
     )
 

@@ -107,11 +107,16 @@ def test_every_sentence_of_the_rules_data_has_its_french(french):
         assert_french(_(text))
 
 
+def test_a_build_month_is_written_as_a_french_reader_writes_it(french):
+    reasons = {r.code: r.message for r in decide(Query("p22", 212, built=(2023, 5))).refusals}
+    assert reasons["terminal-hardware"].startswith("Ce terminal a été fabriqué en mai 2023, à partir d'avril 2023 : ")
+
+
 def test_the_reminders_one_line_forms_are_french(french):
     d = decide(Query("p22", 212))
     briefs = {w.code: w.brief for w in d.warnings}
     assert briefs["april-2023-reminder"] == (
-        "Le terminal 241 est en 2XX : cette version ne fonctionne pas sur un terminal fabriqué à partir de 2023-04 "
+        "Le terminal 241 est en 2XX : cette version ne fonctionne pas sur un terminal fabriqué depuis avril 2023 "
         "(--built pour vérifier)."
     )
     d = decide(Query("p22", 318))
