@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from stager.catalog.folder import Catalog
 from stager.catalog.index import INDEX_NAME
-from stager.catalog.model import CatalogFile, Entry, Selection
+from stager.catalog.model import CatalogFile, Entry, Selection, status_text
 from stager.errors import CatalogError, Refused
 from stager.i18n import _, ngettext
 from stager.quoting import command
@@ -75,7 +75,7 @@ def _one(cat: Catalog, cands: list[Entry], notes: list) -> CatalogFile:
             )
         raise CatalogError(_("{path}: {why}.").format(path=c.relpath, why=c.why), code=c.status)
     listed = [
-        f"{c.relpath} ({c.status if c.status != 'ambiguous' else 'indexed'}"
+        f"{c.relpath} ({status_text(c.status if c.status != 'ambiguous' else 'indexed')}"
         f"{', ' + c.sha256[:12] + '...' if c.sha256 else ''})"
         for c in cands
     ]
@@ -216,7 +216,7 @@ def _nearby_hexes(mine: list[Entry], kit, terminal, compatible) -> list[str]:
 def _never_used_like(cat: Catalog, model, role: str, kit, terminal) -> list[str]:
     """Names that look like the wanted file but are never used, and links not followed."""
     looks = [
-        _("{path} is never used ({status}: {why})").format(path=e.relpath, status=e.status, why=e.why)
+        _("{path} is never used ({status}: {why})").format(path=e.relpath, status=status_text(e.status), why=e.why)
         for e in cat.entries
         if not e.parsed.ok
         and e.parsed.terminal == terminal

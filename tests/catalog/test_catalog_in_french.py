@@ -48,6 +48,7 @@ def test_a_file_the_catalog_lacks_names_what_is_near_in_french(french, tmp_path)
     root = build_demo_catalog(tmp_path / "cat")
     for pack in ("EN", "FR"):
         (root / "p22" / f"PULSE22_OCPP318_KIP313A_{pack}.tar.gz").unlink()
+    (root / "p22" / "OCPP318_KIP313A_FR.bin").write_bytes(b"a 3XX kit in a 1XX/2XX name")
     cat = open_catalog(root, environ={})
     with pytest.raises(CatalogError) as e:
         select(cat, decide(Query("p22", 318, terminal=313)), lang="FR")
@@ -57,6 +58,7 @@ def test_a_file_the_catalog_lacks_names_what_is_near_in_french(french, tmp_path)
     )
     assert "attendu PULSE22_OCPP318_KIP313A_FR.tar.gz. À proximité : autres terminaux pour le kit 318 : " in message
     assert "(les règles l'autorisent : indiquez --terminal 312 pour le prendre)" in message
+    assert "p22/OCPP318_KIP313A_FR.bin n'est jamais utilisé (incohérent : le kit 318 est en 3XX et les kits" in message
     assert_french(message, root)
 
 
