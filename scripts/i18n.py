@@ -12,6 +12,11 @@ click's (``_`` and ``ngettext`` in the installed click, located ``click/<module>
 the extracted comment ``click``): click looks its words up through ``gettext``, and
 stager.i18n.install() points those look-ups at stager's catalog. Locations carry no line
 numbers, so that the files change only when a message does.
+
+The rules data holds sentences shown to the user too (the router notes' steps, the site
+visit, the naming forms' labels): the keys of ``DATA_TEXTS`` in ``stager/rules/*.toml``
+are extracted as messages, located at their file, and translated where they are shown
+(``_(note.title)``). The note's own French (``original``, ``section``) is not among them.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import gettext
 import io
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +45,12 @@ DATED = ("POT-Creation-Date", "PO-Revision-Date")
 #: click's messages looked up through a variable (core.py: ``_(extra["required"])``), which
 #: no extractor can see: (module, message).
 CLICK_DYNAMIC = [("core.py", "required")]
+#: The sentences of the rules data shown to the user: file -> key paths ("*" is every table).
+DATA_TEXTS = {
+    "rules/rules.toml": ["latest.section"],
+    "rules/routers.toml": ["site_visit", "routers.*.description", "notes.*.title", "notes.*.steps", "notes.*.after"],
+    "rules/names.toml": ["tokens.*.meaning", "forms.*.label"],
+}
 HEADER = """\
 # The messages of stager, extracted by scripts/i18n.py (docs/i18n.md): do not edit,
 # run `scripts/i18n.py extract`, then `update`.
@@ -57,6 +69,27 @@ def _add(template: Catalog, found: Iterator, prefix: str, comment: str | None) -
         template.add(message, None, [(f"{prefix}{filename}", lineno)], auto_comments=comments, context=context)
 
 
+def _values(table: object, path: list[str]) -> Iterator[str]:
+    if not path:
+        yield from ([table] if isinstance(table, str) else table if isinstance(table, list) else [])
+    elif isinstance(table, dict):
+        for key in table if path[0] == "*" else [path[0]]:
+            if key in table:
+                yield from _values(table[key], path[1:])
+
+
+def data_texts() -> Iterator[tuple]:
+    """The sentences of ``DATA_TEXTS``, as Babel's extractors give them (no line numbers)."""
+    for filename, paths in DATA_TEXTS.items():
+        source = SOURCE / filename
+        if not source.is_file():  # a source tree without that data file (the tests' own)
+            continue
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        for keys in paths:
+            for text in _values(data, keys.split(".")):
+                yield filename, None, text, ["rules data"], None
+
+
 def extract() -> Catalog:
     """The template: every message marked in stager/, then click's own."""
     template = Catalog(project=PROJECT, charset="utf-8", fuzzy=False, header_comment=HEADER)
@@ -66,6 +99,7 @@ def extract() -> Catalog:
         SOURCE, method_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True
     )
     _add(template, (m for m in own if m[0].split("/")[0] not in skip), "stager/", None)
+    _add(template, data_texts(), "stager/", None)
     clicks = extract_from_dir(_click_dir(), method_map, keywords=CLICK_KEYWORDS)
     _add(template, clicks, "click/", "click")
     _add(template, ((module, None, message, [], None) for module, message in CLICK_DYNAMIC), "click/", "click")

@@ -21,6 +21,9 @@ import os
 import stat
 import threading
 
+from stager.i18n import N_, _
+from stager.i18n_format import format_int
+
 #: One buffer size for every streamed read, copy and read-back (8 MiB).
 CHUNK = 8 * 1024 * 1024
 
@@ -90,19 +93,19 @@ def is_under(path: str, root: str) -> bool:
 
 # --------------------------------------------------------------------------- kinds of files
 _KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, N_("a folder")),
+    (stat.S_ISFIFO, N_("a FIFO (named pipe)")),
+    (stat.S_ISCHR, N_("a character device")),
+    (stat.S_ISBLK, N_("a block device")),
+    (stat.S_ISSOCK, N_("a socket")),
 )
 
 
 def kind_of(mode: int) -> str:
     """'a regular file', 'a folder', 'a FIFO (named pipe)', ... for a stat mode."""
     if stat.S_ISREG(mode):
-        return "a regular file"
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        return _("a regular file")
+    return _(next((name for test, name in _KINDS if test(mode)), N_("not a regular file")))
 
 
 class NotRegularFile(OSError):
@@ -110,7 +113,8 @@ class NotRegularFile(OSError):
     An OSError, so that code reporting ``e.strerror`` words it like any other error."""
 
     def __init__(self, path, kind: str):
-        super().__init__(errno.EINVAL, f"it is {kind}, not a regular file", str(path))
+        # TRANSLATORS: {kind} is "a folder", "a FIFO (named pipe)", "a block device"...
+        super().__init__(errno.EINVAL, _("it is {kind}, not a regular file").format(kind=kind), str(path))
         self.kind = kind
 
 
@@ -118,7 +122,8 @@ class FileTooLarge(OSError):
     """A file read whole is larger than its limit (never read past the limit)."""
 
     def __init__(self, path, limit: int):
-        super().__init__(errno.EFBIG, f"it is larger than {limit:,} bytes, more than such a file can be", str(path))
+        text = _("it is larger than {limit} bytes, more than such a file can be").format(limit=format_int(limit))
+        super().__init__(errno.EFBIG, text, str(path))
         self.limit = limit
 
 
@@ -169,24 +174,31 @@ def path_kind(path) -> str:
 # --------------------------------------------------------------------------- wording errors
 #: errno -> the sentence after "{path}: " (named placeholders only).
 _SENTENCES = {
-    errno.ENAMETOOLONG: "the name is too long for this system (a name over 255 characters, or a path too long). "
-    "Use a shorter name.",
-    errno.ENOTCONN: "the medium mounted there no longer answers (it was removed, or its driver stopped). "
-    "Unmount it, insert the card again and retry.",
+    errno.ENAMETOOLONG: N_(
+        "the name is too long for this system (a name over 255 characters, or a path too long). Use a shorter name."
+    ),
+    errno.ENOTCONN: N_(
+        "the medium mounted there no longer answers (it was removed, or its driver stopped). "
+        "Unmount it, insert the card again and retry."
+    ),
     # A FUSE mount whose driver died answers ENOTCONN, or ECONNABORTED once the kernel aborted it.
-    errno.ECONNABORTED: "the medium mounted there no longer answers (it was removed, or its driver stopped). "
-    "Unmount it, insert the card again and retry.",
-    errno.EACCES: "permission denied. Check that your user may use it, or choose another place.",
-    errno.EPERM: "the system does not allow this operation (permission or a locked file). "
-    "Check the file is not locked or in use, or choose another place.",
-    errno.ENOTDIR: "a part of this path is a file, not a folder. Check the path.",
-    errno.ELOOP: "it is a loop of symbolic links. Check the path.",
-    errno.EIO: "input/output error: the medium may be damaged or was removed. Check it and retry.",
-    errno.EROFS: "the file system is read-only. Unlock the card (its lock switch) or remount it read-write.",
-    errno.ENOSPC: "no space is left on that medium. Free some space or use another medium.",
-    errno.EBUSY: "it is busy (in use by another program). Close that program and retry.",
-    errno.ENOENT: "it does not exist. Check the path.",
-    errno.EISDIR: "it is a folder, where a file is expected. Check the path.",
+    errno.ECONNABORTED: N_(
+        "the medium mounted there no longer answers (it was removed, or its driver stopped). "
+        "Unmount it, insert the card again and retry."
+    ),
+    errno.EACCES: N_("permission denied. Check that your user may use it, or choose another place."),
+    errno.EPERM: N_(
+        "the system does not allow this operation (permission or a locked file). "
+        "Check the file is not locked or in use, or choose another place."
+    ),
+    errno.ENOTDIR: N_("a part of this path is a file, not a folder. Check the path."),
+    errno.ELOOP: N_("it is a loop of symbolic links. Check the path."),
+    errno.EIO: N_("input/output error: the medium may be damaged or was removed. Check it and retry."),
+    errno.EROFS: N_("the file system is read-only. Unlock the card (its lock switch) or remount it read-write."),
+    errno.ENOSPC: N_("no space is left on that medium. Free some space or use another medium."),
+    errno.EBUSY: N_("it is busy (in use by another program). Close that program and retry."),
+    errno.ENOENT: N_("it does not exist. Check the path."),
+    errno.EISDIR: N_("it is a folder, where a file is expected. Check the path."),
 }
 
 
@@ -195,6 +207,6 @@ def os_error_text(e: OSError, path=None) -> str:
     where = path if path is not None else (e.filename if e.filename is not None else "")
     plain = e.errno is not None and not isinstance(e, NotRegularFile | FileTooLarge)
     sentence = _SENTENCES.get(e.errno) if plain and e.errno is not None else None
-    if sentence is None:
-        sentence = f"{e.strerror or e}."
-    return f"{where}: {sentence}" if where != "" else sentence
+    sentence = f"{e.strerror or e}." if sentence is None else _(sentence)
+    # TRANSLATORS: a path, then what went wrong there (a sentence).
+    return _("{path}: {error}").format(path=where, error=sentence) if where != "" else sentence

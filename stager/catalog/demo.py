@@ -25,6 +25,7 @@ from pathlib import Path
 
 from stager.catalog.index import INDEX_NAME, format_index_line, write_atomic
 from stager.errors import BadInput
+from stager.i18n import _
 from stager.rules import names
 from stager.rules.loader import rules as _rules
 
@@ -137,9 +138,13 @@ def build_demo_catalog(dest: Path) -> Path:
     rewritten, any other non-empty folder refused) and return its root."""
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():
-        raise BadInput(f"{dest} is not a folder: give a new or empty folder for the demo catalog.")
+        raise BadInput(
+            _("{folder} is not a folder: give a new or empty folder for the demo catalog.").format(folder=dest)
+        )
     if dest.is_dir() and any(dest.iterdir()) and not _is_demo(dest):
-        raise BadInput(f"{dest} is not empty and holds no stager demo catalog: give a new or empty folder.")
+        raise BadInput(
+            _("{folder} is not empty and holds no stager demo catalog: give a new or empty folder.").format(folder=dest)
+        )
     lines = []
     for relpath, data in demo_files():
         path = dest.joinpath(*relpath.split("/"))

@@ -45,6 +45,7 @@ from stager.catalog.index import (
 from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import BadInput, CatalogError
 from stager.fileio import is_under, os_error_text, path_kind, read_regular
+from stager.i18n import _
 from stager.rules import names
 from stager.rules.loader import rules as _rules
 
@@ -57,22 +58,28 @@ def open_catalog(path=None, environ=None) -> Catalog:
     """The catalog at ``path``, else ``$STAGER_CATALOG``; scanned."""
     value = str(path) if path else (environ if environ is not None else os.environ).get(ENV, "")
     if not value.strip():
-        raise BadInput(f"no catalog folder: give --catalog DIR or set {ENV}.", code="no-catalog")
+        raise BadInput(_("no catalog folder: give --catalog DIR or set {env}.").format(env=ENV), code="no-catalog")
     folder = Path(value).expanduser()
     try:
         kind = path_kind(folder)
     except OSError as e:
         raise CatalogError(
-            f"the catalog folder cannot be opened: {os_error_text(e, folder)} (check --catalog or {ENV})",
+            _("the catalog folder cannot be opened: {error} (check --catalog or {env})").format(
+                error=os_error_text(e, folder), env=ENV
+            ),
             code="catalog-unreadable",
         ) from None
     if kind == "missing":
         raise CatalogError(
-            f"the catalog folder {folder} does not exist: check --catalog or {ENV}.", code="catalog-not-found"
+            _("the catalog folder {folder} does not exist: check --catalog or {env}.").format(folder=folder, env=ENV),
+            code="catalog-not-found",
         )
     if kind != "dir":
         raise CatalogError(
-            f"the catalog {folder} is not a folder: give the folder holding {INDEX_NAME}.", code="catalog-not-found"
+            _("the catalog {folder} is not a folder: give the folder holding {index}.").format(
+                folder=folder, index=INDEX_NAME
+            ),
+            code="catalog-not-found",
         )
     return Catalog(folder)
 
@@ -149,10 +156,16 @@ class Catalog:
             except OSError as e:
                 if not rel:
                     raise CatalogError(
-                        f"cannot read the catalog folder {self.root}: {e.strerror or e}.", code="catalog-unreadable"
+                        _("cannot read the catalog folder {folder}: {error}.").format(
+                            folder=self.root, error=e.strerror or e
+                        ),
+                        code="catalog-unreadable",
                     ) from None
                 self.skipped.append(
-                    Problem(rel, f"cannot read this folder ({e.strerror or e}): its files are not listed")
+                    Problem(
+                        rel,
+                        _("cannot read this folder ({error}): its files are not listed").format(error=e.strerror or e),
+                    )
                 )
                 continue
             for de in found:
@@ -161,55 +174,52 @@ class Catalog:
                     continue
                 try:
                     if de.is_symlink():
-                        target = os.path.realpath(de.path)
-                        if not is_under(target, self._real):
-                            self.skipped.append(
-                                Problem(relpath, f"a link to {target}, outside the catalog: never followed or used")
-                            )
-                            continue
-                        if os.path.isdir(target):
-                            self.skipped.append(
-                                Problem(
-                                    relpath,
-                                    "a link to a folder of the catalog: not followed "
-                                    "(its files are listed where they are)",
-                                )
-                            )
-                            continue
-                        if not os.path.exists(target):
-                            self.skipped.append(Problem(relpath, "a broken link"))
+                        unused = self._unused_link(de.path)
+                        if unused:
+                            self.skipped.append(Problem(relpath, unused))
                             continue
                         st = os.stat(de.path)
                     elif de.is_dir(follow_symlinks=False):
                         if de.name.startswith("."):
-                            self.skipped.append(Problem(relpath, "a hidden folder: not scanned"))
+                            self.skipped.append(Problem(relpath, _("a hidden folder: not scanned")))
                         else:
                             stack.append((relpath, de.path))
                         continue
                     else:
                         st = de.stat(follow_symlinks=False)
                 except OSError as e:
-                    self.skipped.append(Problem(relpath, f"cannot read it ({e.strerror or e})"))
+                    self.skipped.append(Problem(relpath, _("cannot read it ({error})").format(error=e.strerror or e)))
                     continue
                 if not stat.S_ISREG(st.st_mode):
-                    self.skipped.append(Problem(relpath, "not a regular file"))
+                    self.skipped.append(Problem(relpath, _("not a regular file")))
                     continue
                 files.append((relpath, de.path, st.st_size, os.access(de.path, os.R_OK)))
         files.sort()
         self.skipped.sort(key=lambda p: p.path)
         return files
 
+    def _unused_link(self, path: str) -> str | None:
+        """Why the scan does not follow the link at ``path``, or None for a link to a file of the catalog."""
+        target = os.path.realpath(path)
+        if not is_under(target, self._real):
+            return _("a link to {target}, outside the catalog: never followed or used").format(target=target)
+        if os.path.isdir(target):
+            return _("a link to a folder of the catalog: not followed (its files are listed where they are)")
+        if not os.path.exists(target):
+            return _("a broken link")
+        return None
+
     def _read_index(self) -> tuple[list[IndexLine], list[BadLine]]:
         index = self.root / INDEX_NAME
         if not os.path.lexists(index):
             return [], []
         if index.is_symlink() and not is_under(os.path.realpath(index), self._real):
-            self.index_error = f"{INDEX_NAME} is a link outside the catalog: not read"
+            self.index_error = _("{index} is a link outside the catalog: not read").format(index=INDEX_NAME)
             return [], []
         try:
             data = read_regular(index, MAX_INDEX_BYTES)
         except OSError as e:
-            self.index_error = f"cannot read {INDEX_NAME} ({e.strerror or e})"
+            self.index_error = _("cannot read {index} ({error})").format(index=INDEX_NAME, error=e.strerror or e)
             return [], []
         self.index_present = True
         self._index_bytes = data
@@ -224,17 +234,23 @@ class Catalog:
             if not parsed.ok:
                 status, why = parsed.status, parsed.why
             elif not readable:
-                status, why = "unreadable", "stager may not read this file (permissions): never used"
+                status, why = "unreadable", _("stager may not read this file (permissions): never used")
             elif self.index_error:
-                status, why = "index-unreadable", f"{self.index_error}: no file is used until it can be read"
+                why = _("{problem}: no file is used until it can be read").format(problem=self.index_error)
+                status = "index-unreadable"
             elif relpath in blocked:
                 b = blocked[relpath]
                 status, why = (
                     "bad-index-line",
-                    f"named on bad line {b.line} of {INDEX_NAME} ({b.message}): never used until that line is mended",
+                    _("named on bad line {line} of {index} ({problem}): never used until that line is mended").format(
+                        line=b.line, index=INDEX_NAME, problem=b.message
+                    ),
                 )
             elif line is None:
-                status, why = "not-indexed", f"no line in {INDEX_NAME}: not used until indexed ({INDEX_HINT})"
+                why = _("no line in {index}: not used until indexed ({hint})").format(
+                    index=INDEX_NAME, hint=_(INDEX_HINT)
+                )
+                status = "not-indexed"
             else:
                 status, why = "usable", ""
             entries.append(Entry(relpath, Path(path), size, status, why, parsed, sha, num))
@@ -257,12 +273,14 @@ class Catalog:
                 status, why = e.status, e.why
                 if not same and status == "usable":
                     status = "ambiguous"
-                    why = (
-                        f"the same name is also at {', '.join(others)} with other or unchecked content: "
+                    why = _(
+                        "the same name is also at {others} with other or unchecked content: "
                         "never used until one copy is removed (or all are indexed with the same checksum)"
-                    )
+                    ).format(others=", ".join(others))
                 elif same:
-                    why = f"identical copy (same checksum in {INDEX_NAME}) of {', '.join(others)}"
+                    why = _("identical copy (same checksum in {index}) of {others}").format(
+                        index=INDEX_NAME, others=", ".join(others)
+                    )
                 entries[i] = Entry(e.relpath, e.path, e.bytes, status, why, e.parsed, e.sha256, e.line, others)
         return tuple(entries)
 
@@ -278,17 +296,23 @@ class Catalog:
                     BadLine(
                         ln.line,
                         "outside-catalog",
-                        f"{ln.relpath} leads outside the catalog through a link: never used",
+                        _("{path} leads outside the catalog through a link: never used").format(path=ln.relpath),
                         ln.relpath,
                     )
                 )
             elif os.path.lexists(full) or ln.relpath in skipped:
                 self.skipped.append(
-                    Problem(ln.relpath, "indexed, but in a folder or link the scan does not use", ln.line)
+                    Problem(ln.relpath, _("indexed, but in a folder or link the scan does not use"), ln.line)
                 )
             else:
                 missing.append(
-                    Problem(ln.relpath, f"named on line {ln.line} of {INDEX_NAME} but not in the catalog", ln.line)
+                    Problem(
+                        ln.relpath,
+                        _("named on line {line} of {index} but not in the catalog").format(
+                            line=ln.line, index=INDEX_NAME
+                        ),
+                        ln.line,
+                    )
                 )
         self.bad_lines.sort(key=lambda b: b.line)
         return tuple(missing)
@@ -361,7 +385,9 @@ class Catalog:
         line is reported as damaged and never re-indexed. The catalog is rescanned after."""
         if self.index_error:
             raise CatalogError(
-                f"{self.index_error}: no line can be added. Mend {self.root / INDEX_NAME} first.",
+                _("{problem}: no line can be added. Mend {index} first.").format(
+                    problem=self.index_error, index=self.root / INDEX_NAME
+                ),
                 code="index-unreadable",
             )
         new = [e for e in self.entries if self._needs_line(e)]
@@ -384,7 +410,7 @@ class Catalog:
                         None,
                         e.bytes,
                         "unreadable",
-                        f"cannot read it ({getattr(got, 'strerror', None) or got}): not indexed",
+                        _("cannot read it ({error}): not indexed").format(error=getattr(got, "strerror", None) or got),
                     )
                 )
         written = False
@@ -418,15 +444,17 @@ class Catalog:
         read, or none at all, is a failure (exit 4): nothing could be verified."""
         if self.index_error:
             raise CatalogError(
-                f"{self.index_error}: nothing can be verified. Mend {self.root / INDEX_NAME} "
-                f"(or get the catalog again from its source).",
+                _(
+                    "{problem}: nothing can be verified. Mend {index} (or get the catalog again from its source)."
+                ).format(problem=self.index_error, index=self.root / INDEX_NAME),
                 code="index-unreadable",
             )
         if not self.index_present:
             raise CatalogError(
-                f"{self.root} has no {INDEX_NAME}: nothing can be verified and no file is used. "
-                f"Check where the files come from, then run 'stager catalog index --catalog "
-                f"{self.root}'.",
+                _(
+                    "{folder} has no {index}: nothing can be verified and no file is used. "
+                    "Check where the files come from, then run '{command}'."
+                ).format(folder=self.root, index=INDEX_NAME, command=f"stager catalog index --catalog {self.root}"),
                 code="no-index",
             )
         old = [e for e in self.entries if e.relpath in self.lines]

@@ -15,11 +15,12 @@ from pathlib import Path
 from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import CatalogError
 from stager.fileio import fsync_dir, hash_file, read_regular
+from stager.i18n import N_, _, ngettext
 from stager.quoting import command
 
 ENV = "STAGER_CATALOG"
 INDEX_NAME = "SHA256SUMS"
-INDEX_HINT = "run 'stager catalog index' once you have checked where the file comes from"
+INDEX_HINT = N_("run 'stager catalog index' once you have checked where the file comes from")
 
 
 # --------------------------------------------------------------------------- SHA256SUMS
@@ -67,16 +68,20 @@ def _unescape(raw: bytes) -> bytes | None:
 
 def _clean_path(text: str) -> tuple[str | None, tuple[str, str] | None]:
     if text.startswith("/"):
-        return None, ("absolute-path", f"'{text}' is an absolute path: paths are relative to the catalog folder")
+        why = _("'{path}' is an absolute path: paths are relative to the catalog folder").format(path=text)
+        return None, ("absolute-path", why)
     parts = text.split("/")
     if ".." in parts:
-        return None, ("unsafe-path", f"'{text}' climbs out with '..': paths must stay inside the catalog")
+        return None, (
+            "unsafe-path",
+            _("'{path}' climbs out with '..': paths must stay inside the catalog").format(path=text),
+        )
     parts = [p for p in parts if p not in ("", ".")]
     if not parts:
-        return None, ("malformed", f"'{text}' names no file")
+        return None, ("malformed", _("'{path}' names no file").format(path=text))
     relpath = "/".join(parts)
     if relpath == INDEX_NAME:
-        return relpath, ("index-itself", f"the index cannot list itself ({INDEX_NAME})")
+        return relpath, ("index-itself", _("the index cannot list itself ({index})").format(index=INDEX_NAME))
     return relpath, None
 
 
@@ -99,28 +104,30 @@ def parse_index(data: bytes) -> tuple[list[IndexLine], list[BadLine]]:
             one = _ONE_SPACE.match(raw)
             relpath = _clean_path(os.fsdecode(one.group(1)))[0] if one else None
             why = (
-                "one space between the checksum and the path: sha256sum writes two ('<hash>  <path>')"
+                _("one space between the checksum and the path: sha256sum writes two ('<hash>  <path>')")
                 if one
-                else f"not '<64 hex digits>  <path>': {raw[:60].decode('utf-8', 'replace')!r}"
+                else _("not '<64 hex digits>  <path>': {line}").format(line=repr(raw[:60].decode("utf-8", "replace")))
             )
             bad.append(BadLine(num, "malformed", why, relpath))
             continue
         path = _unescape(path) if escaped else path
         if path is None:
-            bad.append(BadLine(num, "malformed", "a '\\' escape in the path is not \\\\, \\n or \\r"))
+            bad.append(BadLine(num, "malformed", _("a '\\' escape in the path is not \\\\, \\n or \\r")))
             continue
         relpath, problem = _clean_path(os.fsdecode(path))
         if problem or relpath is None:
-            code, why = problem or ("malformed", "no path")
+            code, why = problem or ("malformed", _("no path"))
             bad.append(BadLine(num, code, why, relpath))
             continue
         digest = digest.decode("ascii", "replace")
         if relpath in seen:
-            bad.append(BadLine(num, "duplicate-path", f"{relpath} is already on line {seen[relpath]}", relpath))
+            why = _("{path} is already on line {line}").format(path=relpath, line=seen[relpath])
+            bad.append(BadLine(num, "duplicate-path", why, relpath))
             continue
         seen[relpath] = num
         if not _HEX64.match(digest):
-            bad.append(BadLine(num, "bad-hash", f"the checksum of {relpath} is not 64 hexadecimal digits", relpath))
+            why = _("the checksum of {path} is not 64 hexadecimal digits").format(path=relpath)
+            bad.append(BadLine(num, "bad-hash", why, relpath))
             continue
         good.append(IndexLine(num, digest.lower(), relpath))
     return good, bad
@@ -170,12 +177,14 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
             os.fsync(f.fileno())
         if expect is not None and (read_regular(path) if os.path.lexists(path) else b"") != expect:
             raise CatalogError(
-                f"{path} changed while stager was indexing: run the command again.", code="index-changed"
+                _("{path} changed while stager was indexing: run the command again.").format(path=path),
+                code="index-changed",
             )
         os.replace(tmp, path)
     except OSError as e:
         raise CatalogError(
-            f"cannot write {path}: {e.strerror or e}. Is the catalog folder writable?", code="index-not-written"
+            _("cannot write {path}: {error}. Is the catalog folder writable?").format(path=path, error=e.strerror or e),
+            code="index-not-written",
         ) from None
     finally:
         if os.path.lexists(tmp):
@@ -184,7 +193,9 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
         fsync_dir(folder)
     except OSError as e:
         raise CatalogError(
-            f"{path} was written but its folder could not be flushed ({e.strerror or e}): run the command again.",
+            _("{path} was written but its folder could not be flushed ({error}): run the command again.").format(
+                path=path, error=e.strerror or e
+            ),
             code="index-not-written",
         ) from None
 
@@ -259,7 +270,7 @@ def _check(e: Entry, line: IndexLine, got) -> FileCheck:
             None,
             e.bytes,
             "unreadable",
-            f"cannot read it ({getattr(got, 'strerror', None) or got})",
+            _("cannot read it ({error})").format(error=getattr(got, "strerror", None) or got),
         )
     if got != line.sha256:
         return FileCheck(
@@ -269,41 +280,55 @@ def _check(e: Entry, line: IndexLine, got) -> FileCheck:
             got,
             e.bytes,
             "damaged",
-            f"its content does not match line {line.line} of {INDEX_NAME}: never staged",
+            _("its content does not match line {line} of {index}: never staged").format(
+                line=line.line, index=INDEX_NAME
+            ),
         )
     return FileCheck(e.relpath, line.line, line.sha256, got, e.bytes, "ok", "")
 
 
 def _failure(damaged, unreadable, missing, bad_lines, malformed=()) -> CatalogError | None:
     if damaged:
-        return CatalogError(
-            f"{len(damaged)} file(s) no longer match their line in {INDEX_NAME}: "
-            f"{', '.join(c.path for c in damaged)}. They are never staged: get them again "
+        text = ngettext(
+            "{n} file no longer matches its line in {index}: {files}. It is never staged: get it again from its "
+            "source.",
+            "{n} files no longer match their line in {index}: {files}. They are never staged: get them again "
             "from their source.",
-            code="damaged",
+            len(damaged),
+        )
+        return CatalogError(
+            text.format(n=len(damaged), index=INDEX_NAME, files=", ".join(c.path for c in damaged)), code="damaged"
         )
     if malformed:
-        return CatalogError(
-            f"{len(malformed)} file(s) are not whole or not well formed: "
-            f"{'; '.join(m.message for m in malformed)}. They get no line in {INDEX_NAME} and are never staged: "
-            "get them again from their source.",
-            code="malformed",
+        text = ngettext(
+            "{n} file is not whole or not well formed: {problems}. It gets no line in {index} and is never staged: "
+            "get it again from its source.",
+            "{n} files are not whole or not well formed: {problems}. They get no line in {index} and are never "
+            "staged: get them again from their source.",
+            len(malformed),
         )
+        problems = "; ".join(m.message for m in malformed)
+        return CatalogError(text.format(n=len(malformed), problems=problems, index=INDEX_NAME), code="malformed")
     if missing:
-        return CatalogError(
-            f"{len(missing)} file(s) named in {INDEX_NAME} are missing: {', '.join(p.path for p in missing)}.",
-            code="missing",
+        text = ngettext(
+            "{n} file named in {index} is missing: {files}.",
+            "{n} files named in {index} are missing: {files}.",
+            len(missing),
         )
+        files = ", ".join(p.path for p in missing)
+        return CatalogError(text.format(n=len(missing), index=INDEX_NAME, files=files), code="missing")
     if unreadable:
-        return CatalogError(
-            f"{len(unreadable)} file(s) cannot be read: {', '.join(c.path for c in unreadable)}.", code="unreadable"
-        )
+        text = ngettext("{n} file cannot be read: {files}.", "{n} files cannot be read: {files}.", len(unreadable))
+        files = ", ".join(c.path for c in unreadable)
+        return CatalogError(text.format(n=len(unreadable), files=files), code="unreadable")
     if bad_lines:
-        return CatalogError(
-            f"{len(bad_lines)} bad line(s) in {INDEX_NAME}: "
-            f"{', '.join(str(b.line) for b in bad_lines)} (the files they name are never used).",
-            code="bad-index-line",
+        text = ngettext(
+            "{n} bad line in {index}: {lines} (the file it names is never used).",
+            "{n} bad lines in {index}: {lines} (the files they name are never used).",
+            len(bad_lines),
         )
+        lines = ", ".join(str(b.line) for b in bad_lines)
+        return CatalogError(text.format(n=len(bad_lines), index=INDEX_NAME, lines=lines), code="bad-index-line")
     return None
 
 
@@ -394,10 +419,18 @@ class IndexReport:
 def content_mismatch(cf: CatalogFile, actual: str) -> CatalogError:
     """The error for a file whose bytes are not those of its index line (exit 4)."""
     return CatalogError(
-        f"{cf.relpath} does not match line {cf.line} of {INDEX_NAME} (indexed {cf.sha256[:16]}..., "
-        f"read {actual[:16]}...): its content changed since it was indexed, so it is never staged. "
-        f"Get the file again from its source (or, if the new content is right, delete its line "
-        f"and run: {command('stager', 'catalog', 'index', '--catalog', _root_of(cf))}).",
+        _(
+            "{path} does not match line {line} of {index} (indexed {indexed}..., read {read}...): its content "
+            "changed since it was indexed, so it is never staged. Get the file again from its source (or, if the "
+            "new content is right, delete its line and run: {command})."
+        ).format(
+            path=cf.relpath,
+            line=cf.line,
+            index=INDEX_NAME,
+            indexed=cf.sha256[:16],
+            read=actual[:16],
+            command=command("stager", "catalog", "index", "--catalog", _root_of(cf)),
+        ),
         code="damaged",
     )
 
@@ -413,7 +446,9 @@ def check_content(cf: CatalogFile, progress=None) -> str:
     try:
         actual = hash_file(cf.path, progress)
     except OSError as e:
-        raise CatalogError(f"cannot read {cf.relpath}: {e.strerror or e}.", code="unreadable") from None
+        raise CatalogError(
+            _("cannot read {path}: {error}.").format(path=cf.relpath, error=e.strerror or e), code="unreadable"
+        ) from None
     if actual != cf.sha256:
         raise content_mismatch(cf, actual)
     return actual

@@ -7,8 +7,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stager.i18n import N_, _
 from stager.rules.engine import Reason, table_cell
 from stager.rules.names import BadName, ParsedName
+
+#: An entry's status (a JSON code) as a reader's word, where a sentence names it.
+STATUS_WORDS = {
+    "usable": N_("usable"),
+    "indexed": N_("indexed"),
+    "unrecognised": N_("unrecognised"),
+    "inconsistent": N_("inconsistent"),
+    "unreadable": N_("unreadable"),
+    "index-unreadable": N_("index unreadable"),
+    "bad-index-line": N_("bad index line"),
+    "not-indexed": N_("not indexed"),
+    "ambiguous": N_("ambiguous"),
+}
+
+
+def status_text(status: str) -> str:
+    """``status`` in the reader's language ('inconsistent', 'incohérent'); an unknown code as it is."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
 @dataclass(frozen=True)

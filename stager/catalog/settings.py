@@ -28,6 +28,7 @@ from pathlib import Path
 
 from stager.errors import BadInput
 from stager.fileio import read_regular
+from stager.i18n import _, ngettext
 
 APP = "stager"
 FILE_NAME = "stager.toml"
@@ -112,16 +113,26 @@ def _read_toml(path: Path) -> dict | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise BadInput(f"cannot read the settings file {path}: {e.strerror or e}.", code="bad-settings") from None
+        raise BadInput(
+            _("cannot read the settings file {path}: {error}.").format(path=path, error=e.strerror or e),
+            code="bad-settings",
+        ) from None
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise BadInput(f"the settings file {path} is not valid TOML: {e}. Mend it.", code="bad-settings") from None
+        raise BadInput(
+            _("the settings file {path} is not valid TOML: {error}. Mend it.").format(path=path, error=e),
+            code="bad-settings",
+        ) from None
     unknown = sorted(set(doc) - set(_KNOWN))
     if unknown:
+        text = ngettext(
+            "the settings file {path} has an unknown setting, {unknown}: the known ones are {known}.",
+            "the settings file {path} has unknown settings {unknown}: the known ones are {known}.",
+            len(unknown),
+        )
         raise BadInput(
-            f"the settings file {path} has unknown setting(s) {', '.join(unknown)}: "
-            f"the known ones are {', '.join(_KNOWN)}.",
+            text.format(path=path, unknown=", ".join(unknown), known=", ".join(_KNOWN)),
             code="bad-settings",
         )
     return doc
@@ -132,7 +143,10 @@ def _key_of(entry, path: Path, num: int) -> TrustedKey:
 
     where = f"{path}: trusted_keys[{num}]"
     if not isinstance(entry, str) or not entry.strip():
-        raise BadInput(f"{where} is not a text (a public key line or a .pub file's path).", code="bad-settings")
+        raise BadInput(
+            _("{where} is not a text (a public key line or a .pub file's path).").format(where=where),
+            code="bad-settings",
+        )
     text = entry.strip()
     try:
         return TrustedKey(PublicKey.from_line(text), where)
@@ -143,11 +157,16 @@ def _key_of(entry, path: Path, num: int) -> TrustedKey:
         return TrustedKey(PublicKey.from_file_text(text_of(read_regular(pub, 1 << 16))), f"{where} ({pub})")
     except OSError as e:
         raise BadInput(
-            f"{where} is neither a minisign public key line nor a readable .pub file ({pub}: {e.strerror or e}).",
+            _("{where} is neither a minisign public key line nor a readable .pub file ({pub}: {error}).").format(
+                where=where, pub=pub, error=e.strerror or e
+            ),
             code="bad-settings",
         ) from None
     except FormatError as e:
-        raise BadInput(f"{where}: {pub} is not a minisign public key file: {e}.", code="bad-settings") from None
+        raise BadInput(
+            _("{where}: {pub} is not a minisign public key file: {error}.").format(where=where, pub=pub, error=e),
+            code="bad-settings",
+        ) from None
 
 
 def load_settings(environ=None, platform: str | None = None) -> Settings:
@@ -161,17 +180,24 @@ def load_settings(environ=None, platform: str | None = None) -> Settings:
         doc = _read_toml(path)
         if doc is None:
             if scope == CONFIG_ENV:
-                raise BadInput(f"{CONFIG_ENV} names {path}, which does not exist.", code="bad-settings")
+                raise BadInput(
+                    _("{env} names {path}, which does not exist.").format(env=CONFIG_ENV, path=path),
+                    code="bad-settings",
+                )
             files.append((scope, str(path), "absent"))
             continue
         files.append((scope, str(path), "read"))
         if "catalog" in doc:
             if not isinstance(doc["catalog"], str) or not doc["catalog"].strip():
-                raise BadInput(f"{path}: catalog must be a folder's path, as text.", code="bad-settings")
+                raise BadInput(
+                    _("{path}: catalog must be a folder's path, as text.").format(path=path), code="bad-settings"
+                )
             catalog, catalog_source = doc["catalog"], str(path)
         entries = doc.get("trusted_keys", [])
         if not isinstance(entries, list):
-            raise BadInput(f'{path}: trusted_keys must be a list, e.g. ["RWQ..."].', code="bad-settings")
+            raise BadInput(
+                _('{path}: trusted_keys must be a list, e.g. ["RWQ..."].').format(path=path), code="bad-settings"
+            )
         for num, entry in enumerate(entries):
             key = _key_of(entry, path, num)
             if all(k.key.key != key.key.key for k in keys):  # type: ignore[attr-defined]
@@ -184,6 +210,6 @@ def load_settings(environ=None, platform: str | None = None) -> Settings:
         catalog_source=catalog_source,
         trusted_keys=tuple(keys),
         history_dir=data_dir(env, platform),
-        history_source=HOME_ENV if env.get(HOME_ENV) else "the user's data folder",
+        history_source=HOME_ENV if env.get(HOME_ENV) else _("the user's data folder"),
         state_file=state_file(env, platform),
     )

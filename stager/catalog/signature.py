@@ -29,6 +29,8 @@ import os
 import secrets
 from dataclasses import dataclass
 
+from stager.i18n import N_, _
+
 SIG_SUFFIX = ".minisig"
 _ALG = b"Ed"
 _ALG_HASHED = b"ED"
@@ -65,9 +67,9 @@ def _b64(text: str, size: int, what: str) -> bytes:
     try:
         raw = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise FormatError(f"{what} is not base64") from None
+        raise FormatError(_("{what} is not base64").format(what=_(what))) from None
     if len(raw) != size:
-        raise FormatError(f"{what} holds {len(raw)} bytes, not {size}")
+        raise FormatError(_("{what} holds {n} bytes, not {size}").format(what=_(what), n=len(raw), size=size))
     return raw
 
 
@@ -95,16 +97,16 @@ class PublicKey:
 
     @classmethod
     def from_line(cls, text: str) -> PublicKey:
-        raw = _b64(text, 42, "the public key line")
+        raw = _b64(text, 42, N_("the public key line"))
         if raw[:2] != _ALG:
-            raise FormatError("the public key is not an Ed25519 minisign key (it does not start with 'Ed')")
+            raise FormatError(_("the public key is not an Ed25519 minisign key (it does not start with 'Ed')"))
         return cls(raw[2:10], raw[10:])
 
     @classmethod
     def from_file_text(cls, text: str) -> PublicKey:
         lines = _lines(text)
         if len(lines) < 2 or not lines[0].startswith(UNTRUSTED[:-1]):
-            raise FormatError("a minisign public key file has an 'untrusted comment:' line, then the key")
+            raise FormatError(_("a minisign public key file has an 'untrusted comment:' line, then the key"))
         return cls.from_line(lines[1])
 
     def verify_raw(self, signature: bytes, message: bytes) -> bool:
@@ -137,7 +139,11 @@ def _stream(password: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes
     try:
         return hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, maxmem=min(need, 2**31 - 1), dklen=_KEYNUM_SK_BYTES)
     except (ValueError, MemoryError) as e:
-        raise FormatError(f"the key's password derivation (scrypt N={n}, r={r}, p={p}) could not run: {e}") from None
+        raise FormatError(
+            _("the key's password derivation (scrypt N={n}, r={r}, p={p}) could not run: {error}").format(
+                n=n, r=r, p=p, error=e
+            )
+        ) from None
 
 
 def _chk(key_id: bytes, sk: bytes) -> bytes:
@@ -199,28 +205,30 @@ class SecretKey:
         kdf, body = raw[2:4], raw[54:]
         if kdf == _KDF_SCRYPT:
             if password is None:
-                raise FormatError("the secret key is encrypted: its password is needed")
+                raise FormatError(_("the secret key is encrypted: its password is needed"))
             opslimit, memlimit = int.from_bytes(raw[38:46], "little"), int.from_bytes(raw[46:54], "little")
             body = _xor(body, _stream(password, raw[6:38], opslimit, memlimit))
         elif kdf != _KDF_NONE:
-            raise FormatError("the secret key uses a key derivation minisign does not know")
+            raise FormatError(_("the secret key uses a key derivation minisign does not know"))
         key_id, sk, chk = body[:8], body[8:72], body[72:]
         # minisign checks the checksum of an encrypted key only (it writes zeros in an unencrypted one).
         if (kdf == _KDF_SCRYPT or chk != bytes(32)) and chk != _chk(key_id, sk):
-            raise FormatError("wrong password for that key" if kdf == _KDF_SCRYPT else "the secret key is damaged")
+            raise FormatError(
+                _("wrong password for that key") if kdf == _KDF_SCRYPT else _("the secret key is damaged")
+            )
         key = cls(key_id, sk[:32], sk[32:])
         if _public_of(key.seed) != key.public:
-            raise FormatError("the secret key is damaged (its two halves do not belong together)")
+            raise FormatError(_("the secret key is damaged (its two halves do not belong together)"))
         return key
 
 
 def _seckey_bytes(text: str) -> bytes:
     lines = _lines(text)
     if len(lines) < 2 or not lines[0].startswith(UNTRUSTED[:-1]):
-        raise FormatError("a minisign secret key file has an 'untrusted comment:' line, then the key")
-    raw = _b64(lines[1], _SECKEY_BYTES, "the secret key line")
+        raise FormatError(_("a minisign secret key file has an 'untrusted comment:' line, then the key"))
+    raw = _b64(lines[1], _SECKEY_BYTES, N_("the secret key line"))
     if raw[:2] != _ALG or raw[4:6] != _CHK_ALG:
-        raise FormatError("not a minisign Ed25519 secret key")
+        raise FormatError(_("not a minisign Ed25519 secret key"))
     return raw
 
 
@@ -264,15 +272,15 @@ class Signature:
     def from_file_text(cls, text: str) -> Signature:
         lines = _lines(text)
         if len(lines) < 4:
-            raise FormatError("a minisign signature has four lines")
+            raise FormatError(_("a minisign signature has four lines"))
         if not lines[0].startswith(UNTRUSTED):
-            raise FormatError(f"line 1 does not start with '{UNTRUSTED.strip()}'")
-        raw = _b64(lines[1], 74, "line 2 (the signature)")
+            raise FormatError(_("line 1 does not start with '{start}'").format(start=UNTRUSTED.strip()))
+        raw = _b64(lines[1], 74, N_("line 2 (the signature)"))
         if raw[:2] not in (_ALG, _ALG_HASHED):
-            raise FormatError("line 2 is not an Ed25519 signature ('ED' or 'Ed')")
+            raise FormatError(_("line 2 is not an Ed25519 signature ('ED' or 'Ed')"))
         if not lines[2].startswith(TRUSTED):
-            raise FormatError(f"line 3 does not start with '{TRUSTED.strip()}'")
-        glob = _b64(lines[3], 64, "line 4 (the global signature)")
+            raise FormatError(_("line 3 does not start with '{start}'").format(start=TRUSTED.strip()))
+        glob = _b64(lines[3], 64, N_("line 4 (the global signature)"))
         return cls(raw[:2], raw[2:10], raw[10:], lines[2][len(TRUSTED) :], glob, lines[0][len(UNTRUSTED) :])
 
 
@@ -293,7 +301,7 @@ def _message(data: bytes, prehashed: bool) -> bytes:
 def sign(data: bytes, key: SecretKey, trusted_comment: str, *, prehashed: bool = True) -> Signature:
     """A minisign signature of ``data`` (prehashed ``ED`` unless ``prehashed=False``)."""
     if "\n" in trusted_comment or "\r" in trusted_comment:
-        raise FormatError("a trusted comment is one line")
+        raise FormatError(_("a trusted comment is one line"))
     sig = key.sign_raw(_message(data, prehashed))
     glob = key.sign_raw(sig + _utf8(trusted_comment))
     return Signature(_ALG_HASHED if prehashed else _ALG, key.key_id, sig, trusted_comment, glob)
@@ -304,9 +312,15 @@ def verify(data: bytes, sig: Signature, keys) -> PublicKey:
     comment checked; else :class:`BadSignature` (``key-untrusted`` or ``signature-invalid``)."""
     key = next((k for k in keys if k.key_id == sig.key_id), None)
     if key is None:
-        raise BadSignature(f"the signature was made by key {sig.key}, which is not trusted here", "key-untrusted")
+        raise BadSignature(
+            _("the signature was made by key {key}, which is not trusted here").format(key=sig.key), "key-untrusted"
+        )
     if not key.verify_raw(sig.signature, _message(data, sig.prehashed)):
-        raise BadSignature(f"the signature by key {sig.key} does not match the file's content", "signature-invalid")
+        raise BadSignature(
+            _("the signature by key {key} does not match the file's content").format(key=sig.key), "signature-invalid"
+        )
     if not key.verify_raw(sig.global_signature, sig.signature + _utf8(sig.trusted_comment)):
-        raise BadSignature(f"the trusted comment signed by key {sig.key} was altered", "signature-invalid")
+        raise BadSignature(
+            _("the trusted comment signed by key {key} was altered").format(key=sig.key), "signature-invalid"
+        )
     return key

@@ -21,6 +21,8 @@ import tarfile
 import zlib
 from dataclasses import dataclass
 
+from stager.i18n import _
+
 _CHUNK = 1 << 20
 
 
@@ -32,7 +34,7 @@ class StructureProblem:
 
     @property
     def message(self) -> str:
-        return f"{self.path}: {self.what} ({self.where})"
+        return _("{path}: {problem} ({where})").format(path=self.path, problem=self.what, where=self.where)
 
     def to_json(self) -> dict:
         return {"path": self.path, "what": self.what, "where": self.where}
@@ -53,7 +55,7 @@ def check_structure(path, relpath: str | None = None) -> StructureProblem | None
         return None
     try:
         if os.path.getsize(path) == 0:
-            raise _Bad("the file is empty: an empty file is never firmware", "byte 0")
+            raise _Bad(_("the file is empty: an empty file is never firmware"), _("byte {n}").format(n=0))
         if low.endswith(".tar.gz"):
             check_targz(path)
         elif low.endswith(".hex"):
@@ -81,8 +83,8 @@ class _GzipReader:
         chunk = self.f.read(_CHUNK)
         if not chunk:
             raise _Bad(
-                "the gzip stream stops before its end: the file is cut short (an interrupted download?)",
-                f"byte {self.offset}",
+                _("the gzip stream stops before its end: the file is cut short (an interrupted download?)"),
+                _("byte {n}").format(n=self.offset),
             )
         self.offset += len(chunk)
         self.pending = chunk
@@ -95,19 +97,20 @@ class _GzipReader:
         except zlib.error as e:
             why = str(e)
             what = (
-                "the gzip trailer does not match the data (CRC-32 or length): the file is damaged"
+                _("the gzip trailer does not match the data (CRC-32 or length): the file is damaged")
                 if "check" in why
-                else f"the gzip data is damaged ({why})"
+                else _("the gzip data is damaged ({why})").format(why=why)
             )
-            raise _Bad(what, f"within bytes {self.offset - len(self.pending)} to {self.offset}") from None
+            where = _("within bytes {start} to {end}").format(start=self.offset - len(self.pending), end=self.offset)
+            raise _Bad(what, where) from None
         self.pending = self.z.unconsumed_tail
         self.buf, self.pos = self.buf[self.pos :] + out, 0
         if self.z.eof:
             self.done = True
             if self.z.unused_data or self.f.read(1):
                 raise _Bad(
-                    "there are bytes after the end of the gzip stream: one complete stream is expected",
-                    f"byte {self.offset - len(self.z.unused_data)}",
+                    _("there are bytes after the end of the gzip stream: one complete stream is expected"),
+                    _("byte {n}").format(n=self.offset - len(self.z.unused_data)),
                 )
 
     def read(self, n: int = -1) -> bytes:
@@ -128,9 +131,9 @@ def _member_problem(m: tarfile.TarInfo) -> str | None:
     name = m.name
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return f"the member '{name}' has an absolute path"
+        return _("the member '{name}' has an absolute path").format(name=name)
     if ".." in parts:
-        return f"the member '{name}' climbs out of the archive with '..'"
+        return _("the member '{name}' climbs out of the archive with '..'").format(name=name)
     if m.issym() or m.islnk():
         target = m.linkname.replace("\\", "/")
         base = parts[:-1] if m.issym() else []
@@ -140,25 +143,25 @@ def _member_problem(m: tarfile.TarInfo) -> str | None:
             if depth < 0:
                 break
         if target.startswith("/") or depth < 0:
-            return f"the link '{name}' points outside the archive ('{m.linkname}')"
+            return _("the link '{name}' points outside the archive ('{target}')").format(name=name, target=m.linkname)
     if m.ischr() or m.isblk() or m.isfifo():
-        return f"the member '{name}' is a device or a pipe, not a file"
+        return _("the member '{name}' is a device or a pipe, not a file").format(name=name)
     return None
 
 
 def check_targz(path) -> None:
     with open(path, "rb") as f:
         stream = _GzipReader(f)
-        last = "the start of the archive"
+        last = _("the start of the archive")
         try:
             with tarfile.open(fileobj=stream, mode="r|", bufsize=_CHUNK) as tar:  # type: ignore[call-overload]
                 for member in tar:
                     problem = _member_problem(member)
                     if problem:
-                        raise _Bad(problem, f"member '{member.name}'")
-                    last = f"member '{member.name}' or just after it"
+                        raise _Bad(problem, _("member '{name}'").format(name=member.name))
+                    last = _("member '{name}' or just after it").format(name=member.name)
         except tarfile.TarError as e:
-            raise _Bad(f"the archive inside is not a readable tar ({e})", last) from None
+            raise _Bad(_("the archive inside is not a readable tar ({error})").format(error=e), last) from None
         stream.drain()
 
 
@@ -169,26 +172,37 @@ _LENGTHS = {2: 2, 3: 4, 4: 2, 5: 4}  # record type -> its fixed data length
 
 def _hex_record(raw: bytes, num: int) -> int:
     """The record type of one Intel HEX line, or _Bad."""
-    where = f"line {num}"
+    where = _("line {n}").format(n=num)
     if not raw.startswith(b":"):
-        raise _Bad("an Intel HEX record starts with ':'", where)
+        raise _Bad(_("an Intel HEX record starts with ':'"), where)
     body = raw[1:]
     if len(body) < 10 or len(body) % 2 or not _HEX_DIGITS.issuperset(body):
-        raise _Bad("not an Intel HEX record (an even count of hexadecimal digits, at least 10)", where)
+        raise _Bad(_("not an Intel HEX record (an even count of hexadecimal digits, at least 10)"), where)
     data = bytes.fromhex(body.decode("ascii"))
     length, rtype = data[0], data[3]
     if len(data) != length + 5:
-        raise _Bad(f"the record announces {length} data bytes but holds {len(data) - 5}", where)
+        raise _Bad(
+            _("the record announces {length} data bytes but holds {held}").format(length=length, held=len(data) - 5),
+            where,
+        )
     if sum(data) & 0xFF:
         raise _Bad(
-            f"the record's checksum is wrong (0x{data[-1]:02X}, it should be 0x{-sum(data[:-1]) & 0xFF:02X})", where
+            _("the record's checksum is wrong ({found}, it should be {wanted})").format(
+                found=f"0x{data[-1]:02X}", wanted=f"0x{-sum(data[:-1]) & 0xFF:02X}"
+            ),
+            where,
         )
     if rtype > 5:
-        raise _Bad(f"unknown record type {rtype:02X}", where)
+        raise _Bad(_("unknown record type {type}").format(type=f"{rtype:02X}"), where)
     if rtype == 1 and length != 0:
-        raise _Bad("an end-of-file record holds no data", where)
+        raise _Bad(_("an end-of-file record holds no data"), where)
     if rtype in _LENGTHS and length != _LENGTHS[rtype]:
-        raise _Bad(f"a type {rtype:02X} record holds {_LENGTHS[rtype]} data bytes, not {length}", where)
+        raise _Bad(
+            _("a type {type} record holds {wanted} data bytes, not {length}").format(
+                type=f"{rtype:02X}", wanted=_LENGTHS[rtype], length=length
+            ),
+            where,
+        )
     return rtype
 
 
@@ -202,9 +216,15 @@ def check_hex(path) -> None:
             continue
         if end_line is not None:
             rtype = _hex_record(raw, num) if raw.startswith(b":") else None
-            what = "a second end-of-file record" if rtype == 1 else "data after the end-of-file record"
-            raise _Bad(f"{what} (the end is on line {end_line})", f"line {num}")
+            what = (
+                _("a second end-of-file record (the end is on line {end})")
+                if rtype == 1
+                else _("data after the end-of-file record (the end is on line {end})")
+            )
+            raise _Bad(what.format(end=end_line), _("line {n}").format(n=num))
         if _hex_record(raw, num) == 1:
             end_line = num
     if end_line is None:
-        raise _Bad("no end-of-file record (':00000001FF'): the file is cut short", f"line {len(lines)}")
+        raise _Bad(
+            _("no end-of-file record (':00000001FF'): the file is cut short"), _("line {n}").format(n=len(lines))
+        )

@@ -23,9 +23,11 @@ from pathlib import Path
 from stager.catalog.index import INDEX_NAME, write_atomic
 from stager.errors import BadInput, CatalogError
 from stager.fileio import read_regular
+from stager.i18n import N_, _
+from stager.i18n_format import format_datetime
 
 SIG_NAME = INDEX_NAME + ".minisig"
-NO_KEY_NOTICE = (
+NO_KEY_NOTICE = N_(
     "Notice: no trusted key is set, so {index} is checked against accidental damage only, not for who "
     "wrote it (add trusted_keys to the settings: see 'stager config show')."
 )
@@ -57,6 +59,11 @@ def when(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def shown_time(ts: int) -> str:
+    """A signing time as the reader writes it, in local time ('1er décembre 2026 19:15')."""
+    return format_datetime(dt.datetime.fromtimestamp(ts, dt.UTC))
+
+
 def comment_fields(comment: str) -> dict[str, str]:
     """``timestamp:1700000000\\tfile:SHA256SUMS\\thashed\\tcatalog:NAME`` -> its fields."""
     out: dict[str, str] = {}
@@ -82,8 +89,10 @@ def _read_state(path: Path) -> dict:
         return {}
     except (OSError, ValueError) as e:
         raise CatalogError(
-            f"the record of accepted signatures {path} cannot be read ({e}): without it an older catalog "
-            f"could not be told from a newer one. Mend or remove it (it is rebuilt from the next catalog).",
+            _(
+                "the record of accepted signatures {path} cannot be read ({error}): without it an older catalog "
+                "could not be told from a newer one. Mend or remove it (it is rebuilt from the next catalog)."
+            ).format(path=path, error=e),
             code="trust-state-unreadable",
         ) from None
 
@@ -101,8 +110,10 @@ def _record(path: Path, slot: str, ts: int, warn) -> None:
     except OSError as e:
         if warn:
             warn(
-                f"Warning: the signature time could not be remembered in {path} ({e.strerror or e}): "
-                f"an older catalog would not be refused next time."
+                _(
+                    "Warning: the signature time could not be remembered in {path} ({error}): "
+                    "an older catalog would not be refused next time."
+                ).format(path=path, error=e.strerror or e)
             )
     finally:
         if os.path.lexists(tmp):
@@ -116,7 +127,9 @@ def _signature(catalog):
     root = catalog.root
     if not catalog.index_present:
         raise CatalogError(
-            f"{root} has no readable {INDEX_NAME}, and this machine trusts only signed catalogs: nothing is used.",
+            _(
+                "{folder} has no readable {index}, and this machine trusts only signed catalogs: nothing is used."
+            ).format(folder=root, index=INDEX_NAME),
             code="index-unsigned",
         )
     path = root / SIG_NAME
@@ -124,18 +137,24 @@ def _signature(catalog):
         data = read_regular(path, 1 << 16)
     except FileNotFoundError:
         raise CatalogError(
-            f"{root / INDEX_NAME} is not signed (no {SIG_NAME} beside it), and this machine trusts only signed "
-            f"catalogs: nothing is used. Get the signed catalog from its source, or have it signed with "
-            f"'stager catalog sign --key FILE' by the holder of a trusted key.",
+            _(
+                "{index} is not signed (no {signature} beside it), and this machine trusts only signed "
+                "catalogs: nothing is used. Get the signed catalog from its source, or have it signed with "
+                "'stager catalog sign --key FILE' by the holder of a trusted key."
+            ).format(index=root / INDEX_NAME, signature=SIG_NAME),
             code="index-unsigned",
         ) from None
     except OSError as e:
-        raise CatalogError(f"cannot read {path}: {e.strerror or e}.", code="signature-invalid") from None
+        raise CatalogError(
+            _("cannot read {path}: {error}.").format(path=path, error=e.strerror or e), code="signature-invalid"
+        ) from None
     try:
         return Signature.from_file_text(text_of(data))
     except FormatError as e:
         raise CatalogError(
-            f"{path} is not a minisign signature ({e}): nothing is used. Get the catalog again from its source.",
+            _(
+                "{path} is not a minisign signature ({error}): nothing is used. Get the catalog again from its source."
+            ).format(path=path, error=e),
             code="signature-invalid",
         ) from None
 
@@ -147,29 +166,36 @@ def _verified(catalog, sig, keys):
         return verify(catalog.index_bytes, sig, [k.key for k in keys])
     except BadSignature as e:
         what = (
-            "Someone may have changed the catalog; get it again from its source, or trust the new key in the "
-            "settings if the workshop changed keys."
+            _(
+                "Someone may have changed the catalog; get it again from its source, or trust the new key in the "
+                "settings if the workshop changed keys."
+            )
             if e.code == "key-untrusted"
-            else "The index or its signature was changed after signing: nothing is used. Get the catalog "
-            "again from its source (or, if you changed the index yourself, sign it again)."
+            else _(
+                "The index or its signature was changed after signing: nothing is used. Get the catalog "
+                "again from its source (or, if you changed the index yourself, sign it again)."
+            )
         )
-        raise CatalogError(f"{catalog.root / SIG_NAME}: {e}. {what}", code=e.code) from None
+        raise CatalogError(
+            _("{path}: {problem}. {todo}").format(path=catalog.root / SIG_NAME, problem=e, todo=what), code=e.code
+        ) from None
 
 
 def check_trust(catalog, settings, *, allow_rollback: bool = False, warn=None) -> Trust:
     """The catalog's index checked against the trusted keys (see the module's note)."""
     if not settings.trusted_keys:
         if warn:
-            warn(NO_KEY_NOTICE.format(index=INDEX_NAME))
+            warn(_(NO_KEY_NOTICE).format(index=INDEX_NAME))
         return Trust(enforced=False)
     sig = _signature(catalog)
     key = _verified(catalog, sig, settings.trusted_keys)
     fields = comment_fields(sig.trusted_comment)
     if not fields.get("timestamp", "").isdigit():
         raise CatalogError(
-            f"the trusted comment of {catalog.root / SIG_NAME} has no 'timestamp:' ({sig.trusted_comment!r}): "
-            f"without a signing time an older catalog cannot be refused. Sign it with 'stager catalog sign' "
-            f"or minisign's default trusted comment.",
+            _(
+                "the trusted comment of {path} has no 'timestamp:' ({comment}): without a signing time an older "
+                "catalog cannot be refused. Sign it with 'stager catalog sign' or minisign's default trusted comment."
+            ).format(path=catalog.root / SIG_NAME, comment=repr(sig.trusted_comment)),
             code="signature-no-time",
         )
     ts, name = int(fields["timestamp"]), fields.get("catalog", "")
@@ -179,10 +205,12 @@ def check_trust(catalog, settings, *, allow_rollback: bool = False, warn=None) -
     if isinstance(newest, int) and ts < newest:
         if not allow_rollback:
             raise CatalogError(
-                f"the catalog's index was signed on {when(ts)}, but this machine has already accepted one signed "
-                f"on {when(newest)} by the same key (key {key.id}, catalog '{name}'): this is an older catalog, "
-                f"which may still hold a file since withdrawn. Get the current catalog; only if you mean to use "
-                f"the older one, give --allow-rollback.",
+                _(
+                    "the catalog's index was signed on {signed}, but this machine has already accepted one signed "
+                    "on {newest} by the same key (key {key}, catalog '{name}'): this is an older catalog, which may "
+                    "still hold a file since withdrawn. Get the current catalog; only if you mean to use the older "
+                    "one, give --allow-rollback."
+                ).format(signed=shown_time(ts), newest=shown_time(newest), key=key.id, name=name),
                 code="index-rollback",
                 details={"signed_at": when(ts), "newest_accepted": when(newest), "key": key.id, "name": name},
             )
@@ -208,8 +236,10 @@ def open_configured(path=None, *, settings=None):
     value = catalog_value(path, settings)
     if value is None:
         raise BadInput(
-            'no catalog folder: give --catalog DIR, set STAGER_CATALOG, or put catalog = "DIR" in the '
-            "settings file (see 'stager config show').",
+            _(
+                'no catalog folder: give --catalog DIR, set STAGER_CATALOG, or put catalog = "DIR" in the '
+                "settings file (see 'stager config show')."
+            ),
             code="no-catalog",
         )
     return open_catalog(value, environ={})
@@ -226,9 +256,12 @@ def open_trusted(path=None, *, settings=None, allow_rollback: bool = False, warn
 
 
 # --------------------------------------------------------------------------- keys and signing
+_EXISTS = N_("{path} already exists: give another name, or --force to replace it.")
+
+
 def _write_new(path: Path, text: str, mode: int, force: bool) -> None:
     if os.path.lexists(path) and not force:
-        raise BadInput(f"{path} already exists: give another name, or --force to replace it.", code="key-exists")
+        raise BadInput(_(_EXISTS).format(path=path), code="key-exists")
     try:
         if force and os.path.lexists(path):
             os.unlink(path)
@@ -236,7 +269,9 @@ def _write_new(path: Path, text: str, mode: int, force: bool) -> None:
         with os.fdopen(fd, "w", encoding="ascii", newline="\n") as f:
             f.write(text)
     except OSError as e:
-        raise BadInput(f"cannot write {path}: {e.strerror or e}.", code="key-not-written") from None
+        raise BadInput(
+            _("cannot write {path}: {error}.").format(path=path, error=e.strerror or e), code="key-not-written"
+        ) from None
 
 
 def write_key_pair(public_path, secret_path, password: bytes | None, *, force: bool = False):
@@ -245,10 +280,10 @@ def write_key_pair(public_path, secret_path, password: bytes | None, *, force: b
 
     public_path, secret_path = Path(public_path), Path(secret_path)
     if public_path.resolve() == secret_path.resolve():
-        raise BadInput("the public and the secret key need two different files.", code="bad-input")
+        raise BadInput(_("the public and the secret key need two different files."), code="bad-input")
     for path in (public_path, secret_path):
         if os.path.lexists(path) and not force:
-            raise BadInput(f"{path} already exists: give another name, or --force to replace it.", code="key-exists")
+            raise BadInput(_(_EXISTS).format(path=path), code="key-exists")
     key = SecretKey.generate()
     _write_new(secret_path, key.file_text(password), 0o600, force)
     _write_new(public_path, key.public_key.file_text(), 0o644, force)
@@ -262,12 +297,14 @@ def read_secret_key(path, ask_password):
     try:
         text = text_of(read_regular(path, 1 << 16))
     except OSError as e:
-        raise BadInput(f"cannot read the secret key {path}: {e.strerror or e}.", code="bad-key") from None
+        raise BadInput(
+            _("cannot read the secret key {path}: {error}.").format(path=path, error=e.strerror or e), code="bad-key"
+        ) from None
     try:
         password = ask_password() if SecretKey.is_encrypted(text) else None
         return SecretKey.from_file_text(text, password)
     except FormatError as e:
-        raise BadInput(f"{path}: {e}.", code="bad-key") from None
+        raise BadInput(_("{path}: {error}.").format(path=path, error=e), code="bad-key") from None
 
 
 def sign_index(catalog, key, name: str | None = None, *, prehashed: bool = True, progress=None, now=None) -> dict:
@@ -277,17 +314,18 @@ def sign_index(catalog, key, name: str | None = None, *, prehashed: bool = True,
     report = catalog.verify(progress)
     error = report.error()
     if error is not None:
-        raise CatalogError(f"not signed: {error.message}", code=error.code)
+        raise CatalogError(_("not signed: {problem}").format(problem=error.message), code=error.code)
     name = name or catalog.root.name
     if "\t" in name or "\n" in name or not name.strip():
-        raise BadInput("the catalog's name is one line of text without tabs.", code="bad-input")
+        raise BadInput(_("the catalog's name is one line of text without tabs."), code="bad-input")
     sig = sign(catalog.index_bytes, key, trusted_comment(name, now), prehashed=prehashed)
     path = catalog.root / SIG_NAME
     write_atomic(path, sig.file_text().encode("utf-8"), expect=None)
     if (catalog.root / INDEX_NAME).read_bytes() != catalog.index_bytes:
         path.unlink()
         raise CatalogError(
-            f"{catalog.root / INDEX_NAME} changed while it was signed: run the command again.", code="index-changed"
+            _("{index} changed while it was signed: run the command again.").format(index=catalog.root / INDEX_NAME),
+            code="index-changed",
         )
     ts = int(comment_fields(sig.trusted_comment)["timestamp"])
     return {

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from stager.catalog.select import select, select_hex
 from stager.errors import BadInput, CatalogError
+from stager.i18n import _
 from stager.rules import names
 from stager.rules.engine import (
     Query,
@@ -141,17 +142,29 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
     model = rules.models[ch.model]
     now = decide(Query(ch.model, ch.kit, terminal=ch.terminal, built=ch.built), rules)
     old_kit = older_than_table(rules, ch.kit, model.kits)
-    installed = f"kit {ch.kit}" + (f" + terminal {ch.terminal}" if ch.terminal is not None else "")
+    installed = (
+        _("kit {kit} + terminal {terminal}").format(kit=ch.kit, terminal=ch.terminal)
+        if ch.terminal is not None
+        else _("kit {kit}").format(kit=ch.kit)
+    )
     refusals, warnings = [], []
     for r in now.refusals:
         if r.code == "unknown-kit" and old_kit:
             warnings.append(
                 Reason(
                     "kit-older-than-table",
-                    f"Installed kit {ch.kit} is older than the {model.name} "
-                    f"table (section {model.section}), which starts at {min(model.kits)}: the "
-                    f"note knows {family(ch.kit)}XX kits (section {rules.migration.section}) "
-                    f"but the kit/terminal pairing cannot be checked.",
+                    _(
+                        "Installed kit {kit} is older than the {model} table (section {section}), which starts at "
+                        "{first}: the note knows {family}XX kits (section {migration}) but the kit/terminal "
+                        "pairing cannot be checked."
+                    ).format(
+                        kit=ch.kit,
+                        model=model.name,
+                        section=model.section,
+                        first=min(model.kits),
+                        family=family(ch.kit),
+                        migration=rules.migration.section,
+                    ),
                 )
             )
         elif (
@@ -163,13 +176,14 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
             warnings.append(
                 Reason(
                     "terminal-older-than-table",
-                    f"Installed terminal {ch.terminal} is older than "
-                    f"the {model.name} table, which starts at {min(model.terminals)}: it goes "
-                    f"with the {family(ch.kit)}XX kit and cannot be checked.",
+                    _(
+                        "Installed terminal {terminal} is older than the {model} table, which starts at {first}: "
+                        "it goes with the {family}XX kit and cannot be checked."
+                    ).format(terminal=ch.terminal, model=model.name, first=min(model.terminals), family=family(ch.kit)),
                 )
             )
         else:
-            refusals.append(Reason(r.code, f"Installed now, {installed}: a state the note rules out. {r.message}"))
+            refusals.append(Reason(r.code, _ruled_out(installed, r.message)))
     # The engine applies the build month to the table's terminals only.
     if (
         ch.terminal is not None
@@ -177,8 +191,15 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
         and hardware_blocks(rules, model, ch.terminal, ch.built)
     ):
         r = hardware_refusal(rules, model, ch.terminal, ch.built, model.compatible(ch.kit))
-        refusals.append(Reason(r.code, f"Installed now, {installed}: a state the note rules out. {r.message}"))
+        refusals.append(Reason(r.code, _ruled_out(installed, r.message)))
     return refusals, warnings
+
+
+def _ruled_out(installed: str, reason: str) -> str:
+    # TRANSLATORS: {installed} is "kit 212 + terminal 241"; {reason} is the engine's reason, a sentence.
+    return _("Installed now, {installed}: a state the note rules out. {reason}").format(
+        installed=installed, reason=reason
+    )
 
 
 # --------------------------------------------------------------------------- target
@@ -252,23 +273,45 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
         plan.steps.append(
             Step(
                 "master-sd",
-                f"Migrate the kit from {ch.kit} ({family(ch.kit)}XX) with "
-                f"{master_sd_text(rules)} first: kit {d.kit} ({rules.migration.barrier_family}XX or later) "
-                f"is never reached from a file staged by stager (section "
-                f"{rules.migration.section}).",
+                _(
+                    "Migrate the kit from {from_kit} ({from_family}XX) with {master_sd} first: kit {kit} "
+                    "({barrier}XX or later) is never reached from a file staged by stager (section {section})."
+                ).format(
+                    from_kit=ch.kit,
+                    from_family=family(ch.kit),
+                    master_sd=master_sd_text(rules),
+                    kit=d.kit,
+                    barrier=rules.migration.barrier_family,
+                    section=rules.migration.section,
+                ),
             )
         )
     _file_steps(ch, d, kit_changes, catalog, rules, plan)
     router_stays = _router_steps(ch, d.kit, rules, plan)
     if not kit_changes and not ch.with_hex and router_stays:
-        router = f" with router {rules.routers[ch.router.router].name} {ch.router.version}" if ch.router else ""
-        unchecked = (
-            "" if ch.terminal is not None else (f" (the terminal was not given: check that it runs {d.terminal})")
-        )
-        plan.steps.append(
-            Step("nothing-to-do", f"Already on kit {d.kit} + terminal {d.terminal}{router}: nothing to do{unchecked}.")
-        )
+        plan.steps.append(Step("nothing-to-do", _nothing_to_do(ch, d, rules)))
     return plan
+
+
+def _nothing_to_do(ch: Charger, d, rules) -> str:
+    """The one step of a charger already on its target (with its router, if given)."""
+    done = {"kit": d.kit, "terminal": d.terminal}
+    if ch.router:
+        done.update(router=rules.routers[ch.router.router].name, version=ch.router.version)
+        if ch.terminal is None:
+            return _(
+                "Already on kit {kit} + terminal {terminal} with router {router} {version}: nothing to do "
+                "(the terminal was not given: check that it runs {terminal})."
+            ).format(**done)
+        return _("Already on kit {kit} + terminal {terminal} with router {router} {version}: nothing to do.").format(
+            **done
+        )
+    if ch.terminal is None:
+        return _(
+            "Already on kit {kit} + terminal {terminal}: nothing to do "
+            "(the terminal was not given: check that it runs {terminal})."
+        ).format(**done)
+    return _("Already on kit {kit} + terminal {terminal}: nothing to do.").format(**done)
 
 
 def _file_steps(ch: Charger, d, kit_changes: bool, catalog, rules, plan: ChargerPlan) -> None:
@@ -281,23 +324,29 @@ def _file_steps(ch: Charger, d, kit_changes: bool, catalog, rules, plan: Charger
         _look_up(catalog, d, ch.lang, plan)
     if kit_changes:
         name = plan.file("bundle").name
-        after = " after the MASTER SD migration" if plan.steps else ""
-        plan.steps.append(
-            Step(
-                "stage-bundle",
-                f"Update kit and terminal to {d.kit} + {d.terminal}{after} from a card holding {name}.",
-                {"file": name},
-            )
+        text = (
+            _("Update kit and terminal to {kit} + {terminal} after the MASTER SD migration from a card holding {file}.")
+            if plan.steps
+            else _("Update kit and terminal to {kit} + {terminal} from a card holding {file}.")
         )
+        plan.steps.append(Step("stage-bundle", text.format(kit=d.kit, terminal=d.terminal, file=name), {"file": name}))
     if ch.with_hex:
         name = plan.file("hex").name
         st = rules.stlink
         plan.steps.append(
             Step(
                 "stlink-hex",
-                f"Flash terminal {d.terminal} with the ST-LINK probe ({st.utility} "
-                f"{st.min_utility_version} or later, {st.procedure}) from {name} (section "
-                f"{st.section}).",
+                _(
+                    "Flash terminal {terminal} with the ST-LINK probe ({utility} {version} or later, {procedure}) "
+                    "from {file} (section {section})."
+                ).format(
+                    terminal=d.terminal,
+                    utility=st.utility,
+                    version=st.min_utility_version,
+                    procedure=st.procedure,
+                    file=name,
+                    section=st.section,
+                ),
                 {"file": name},
             )
         )
@@ -315,18 +364,25 @@ def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
         plan.refusals.append(
             Reason(
                 "router-unknown",
-                f"Installed now, router {router.name} at version "
-                f"{spec.version}: the note's table (section {router.section}) knows versions "
-                f"{', '.join(map(str, router.versions))} only: check the router's version.",
+                _(
+                    "Installed now, router {router} at version {version}: the note's table (section {section}) "
+                    "knows versions {versions} only: check the router's version."
+                ).format(
+                    router=router.name,
+                    version=spec.version,
+                    section=router.section,
+                    versions=", ".join(map(str, router.versions)),
+                ),
             )
         )
     elif ch.kit != kit and router_verdict(rules, spec, ch.kit).status == "ko":
         plan.warnings.append(
             Reason(
                 "router-ko-now",
-                f"Router {router.name} at version {spec.version} is KO "
-                f"with the installed kit {ch.kit} (section {router.section}): the charger "
-                f"may be offline until this plan is done.",
+                _(
+                    "Router {router} at version {version} is KO with the installed kit {kit} (section {section}): "
+                    "the charger may be offline until this plan is done."
+                ).format(router=router.name, version=spec.version, kit=ch.kit, section=router.section),
             )
         )
     if v.status == "ok":
@@ -337,25 +393,48 @@ def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
     if v.best is None:
         plan.refusals.append(
             Reason(
-                "router-incompatible", f"No version of router {router.name} suits kit {kit} (section {router.section})."
+                "router-incompatible",
+                _("No version of router {router} suits kit {kit} (section {section}).").format(
+                    router=router.name, kit=kit, section=router.section
+                ),
             )
         )
         return False
     best, best_cell = v.best
-    cls = rules.kit_class(kit)
-    why = "is not in the note's table" if v.status == "unknown-version" else "does not work"
-    facts = (
-        f"version {spec.version} {why} with kit {kit} (class {cls.label if cls else '?'}, section "
-        f"{router.section}); version {best} works with it. {rules.site_visit}"
-    )
-    if best > spec.version:
-        text = f"Update router {router.name} from version {spec.version} to {best}: {facts}"
-    else:
-        text = f"Put router {router.name} back from version {spec.version} to {best}: {facts}"
+    text = _router_update_text(v, kit, rules)
     plan.steps.append(Step("router-update", text, {"router": router.id, "from": spec.version, "to": best}))
     if best_cell.note is not None:
         _router_config_step(plan, note_reason(rules, router, best, kit, best_cell.note), router.id)
     return False
+
+
+def _router_update_text(v, kit: int, rules) -> str:
+    """The router-update step: from the version installed to the best one for ``kit``, and why."""
+    router, spec, (best, _cell) = v.router, v.spec, v.best
+    cls = rules.kit_class(kit)
+    facts = (
+        _(
+            "version {version} is not in the note's table with kit {kit} (class {label}, section {section}); "
+            "version {best} works with it. {site_visit}"
+        )
+        if v.status == "unknown-version"
+        else _(
+            "version {version} does not work with kit {kit} (class {label}, section {section}); "
+            "version {best} works with it. {site_visit}"
+        )
+    ).format(
+        version=spec.version,
+        kit=kit,
+        label=cls.label if cls else "?",
+        section=router.section,
+        best=best,
+        site_visit=_(rules.site_visit),
+    )
+    if best > spec.version:
+        text = _("Update router {router} from version {version} to {best}: {facts}")
+    else:
+        text = _("Put router {router} back from version {version} to {best}: {facts}")
+    return text.format(router=router.name, version=spec.version, best=best, facts=facts)
 
 
 def _router_config_step(plan: ChargerPlan, reason: Reason, router_id: str) -> None:

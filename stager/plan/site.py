@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stager.errors import BadInput, ExitCode
 from stager.fileio import os_error_text, read_regular
+from stager.i18n import _, ngettext
 from stager.plan.charger import Charger, ChargerPlan, plan_charger
 from stager.rules import inputs
 from stager.rules.loader import rules
@@ -146,14 +147,14 @@ def parse_row(row: dict) -> Charger:
         try:
             return parser(val(key)) if val(key) else None
         except BadInput as e:
-            raise BadInput(f"column {key}: {e.message}") from None
+            raise BadInput(_("column {column}: {message}").format(column=key, message=e.message)) from None
 
     for key in REQUIRED:
         if not val(key):
-            raise BadInput(f"column {key} is empty")
+            raise BadInput(_("column {column} is empty").format(column=key))
     mid = val("mid").lower()
     if mid not in YES:
-        raise BadInput(f"column mid: '{val('mid')}' is not yes or no")
+        raise BadInput(_("column mid: '{value}' is not yes or no").format(value=val("mid")))
     to = val("to").lower()
     to_kit = None if to in ("", "latest") else parsed("to", lambda v: inputs.parse_version(v, "target kit"))
     from stager.rules.names import parse_lang
@@ -176,7 +177,9 @@ def _decode(path: Path, raw: bytes) -> tuple[str, list[dict]]:
     """The file's text, and an error for each line that is not UTF-8 (left empty, so
     that the other lines keep their numbers and are still planned)."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:
-        raise BadInput(f"site file {path} is not UTF-8 text (UTF-16 or binary): save it as CSV UTF-8.")
+        raise BadInput(
+            _("site file {path} is not UTF-8 text (UTF-16 or binary): save it as CSV UTF-8.").format(path=path)
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     lines, errors = [], []
@@ -186,13 +189,16 @@ def _decode(path: Path, raw: bytes) -> tuple[str, list[dict]]:
         except UnicodeDecodeError as e:
             if number == 1:
                 raise BadInput(
-                    f"site file {path}: line 1 (the header) is not UTF-8 text: save the file as CSV UTF-8."
+                    _("site file {path}: line 1 (the header) is not UTF-8 text: save the file as CSV UTF-8.").format(
+                        path=path
+                    )
                 ) from None
             errors.append(
                 {
                     "line": number,
-                    "message": f"not UTF-8 text (byte {line[e.start]:#04x} at column "
-                    f"{e.start + 1}): save the file as CSV UTF-8",
+                    "message": _("not UTF-8 text (byte {byte} at column {column}): save the file as CSV UTF-8").format(
+                        byte=f"{line[e.start]:#04x}", column=e.start + 1
+                    ),
                 }
             )
             lines.append("")
@@ -207,12 +213,16 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
     try:
         raw = read_regular(path, MAX_SITE_BYTES)
     except FileNotFoundError:
-        raise BadInput(f"site file {path} does not exist.") from None
+        raise BadInput(_("site file {path} does not exist.").format(path=path)) from None
     except OSError as e:
-        raise BadInput(f"cannot read site file {path}: {os_error_text(e, '')}") from None
+        raise BadInput(
+            _("cannot read site file {path}: {error}").format(path=path, error=os_error_text(e, ""))
+        ) from None
     if not raw.removeprefix(b"\xef\xbb\xbf").strip():  # nothing, or only the UTF-8 mark of a spreadsheet
         raise BadInput(
-            f"site file {path} is empty: it needs a header line ({','.join(COLUMNS)}) and one charger a line."
+            _("site file {path} is empty: it needs a header line ({columns}) and one charger a line.").format(
+                path=path, columns=",".join(COLUMNS)
+            )
         )
     text, errors = _decode(path, raw)
     first = text.split("\n", 1)[0]
@@ -223,21 +233,39 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise BadInput(
-            f"site file {path}: line 1 must be a header naming at least {', '.join(REQUIRED)} "
-            f"(missing: {', '.join(missing)}); columns: {','.join(COLUMNS)}."
+            _(
+                "site file {path}: line 1 must be a header naming at least {required} "
+                "(missing: {missing}); columns: {columns}."
+            ).format(path=path, required=", ".join(REQUIRED), missing=", ".join(missing), columns=",".join(COLUMNS))
         )
-    chargers: list = []
-    seen: dict[str, int] = {}
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        errors.append(
-            {"line": 1, "message": f"unknown column(s) {', '.join(unknown)}: the columns are {','.join(COLUMNS)}"}
+        message = ngettext(
+            "unknown column {unknown}: the columns are {columns}",
+            "unknown columns {unknown}: the columns are {columns}",
+            len(unknown),
         )
-    for line, row in rows[1:]:
+        errors.append({"line": 1, "message": message.format(unknown=", ".join(unknown), columns=",".join(COLUMNS))})
+    chargers = _chargers(header, rows[1:], errors)
+    if not chargers and not errors:
+        raise BadInput(
+            _("site file {path} has a header but no charger line: one charger a line, columns {columns}.").format(
+                path=path, columns=",".join(COLUMNS)
+            )
+        )
+    return chargers, sorted(errors, key=lambda e: e["line"])
+
+
+def _chargers(header: list[str], rows, errors: list[dict]) -> list[tuple[int, Charger]]:
+    """The chargers of the rows (with their line numbers); an error in ``errors`` for each bad row."""
+    chargers: list = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
-            errors.append({"line": line, "message": f"{len(row)} cells, the header has {len(header)}"})
+            message = _("{cells} cells, the header has {columns}").format(cells=len(row), columns=len(header))
+            errors.append({"line": line, "message": message})
             continue
         try:
             ch = parse_row(dict(zip(header, row, strict=False)))
@@ -245,15 +273,12 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
             errors.append({"line": line, "message": e.message})
             continue
         if ch.id in seen:
-            errors.append({"line": line, "message": f"charger id '{ch.id}' is already on line {seen[ch.id]}"})
+            message = _("charger id '{id}' is already on line {line}").format(id=ch.id, line=seen[ch.id])
+            errors.append({"line": line, "message": message})
             continue
         seen[ch.id] = line
         chargers.append((line, ch))
-    if not chargers and not errors:
-        raise BadInput(
-            f"site file {path} has a header but no charger line: one charger a line, columns {','.join(COLUMNS)}."
-        )
-    return chargers, sorted(errors, key=lambda e: e["line"])
+    return chargers
 
 
 def plan_one(charger: Charger, catalog=None) -> SitePlan:
@@ -269,14 +294,15 @@ def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str
         return [(reader.line_num, row) for row in reader]
     except csv.Error as e:
         raise BadInput(
-            f"site file {path}: line {reader.line_num} cannot be read as CSV ({e}): one charger a line, "
-            f"columns {','.join(COLUMNS)}."
+            _(
+                "site file {path}: line {line} cannot be read as CSV ({error}): one charger a line, columns {columns}."
+            ).format(path=path, line=reader.line_num, error=e, columns=",".join(COLUMNS))
         ) from None
 
 
 def plan_site(path, catalog=None) -> SitePlan:
     chargers, errors = read_site(path)
     site = SitePlan(errors=errors, catalog=str(catalog.root) if catalog is not None else None)
-    for _, ch in chargers:
+    for _line, ch in chargers:
         site.plans.append(plan_charger(ch, catalog))
     return site

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from stager.i18n import _
+from stager.i18n_format import format_month
 from stager.rules.inputs import RouterSpec
 from stager.rules.loader import Model, Router, RouterCell, Rules, family
 from stager.rules.loader import rules as _rules
-
-NOTE = "the manufacturer's note"
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class Decision:
 
 def _fmt(versions) -> str:
     versions = list(versions)
-    return ", ".join(str(v) for v in versions) if versions else "none"
+    return ", ".join(str(v) for v in versions) if versions else _("none")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -127,7 +127,9 @@ def needs_master_sd(rules: Rules, from_kit: int, kit: int) -> bool:
 
 def master_sd_text(rules: Rules) -> str:
     mig = rules.migration
-    return f"the MASTER SD (MADIC ref. {mig.master_sd_ref}, procedure {mig.procedure})"
+    return _("the MASTER SD (MADIC ref. {ref}, procedure {procedure})").format(
+        ref=mig.master_sd_ref, procedure=mig.procedure
+    )
 
 
 def router_cell(rules: Rules, spec: RouterSpec, kit: int) -> tuple[Router, RouterCell | None]:
@@ -155,12 +157,13 @@ def note_reason(rules: Rules, router: Router, version: int, kit: int, number: in
     cls = rules.kit_class(kit)
     label = cls.label if cls is not None else "?"
     lines = [
-        f"{note.title}: router {router.name} at version {version} with kit {kit} "
-        f"(class {label}), section {router.section}."
+        _("{title}: router {router} at version {version} with kit {kit} (class {label}), section {section}.").format(
+            title=_(note.title), router=router.name, version=version, kit=kit, label=label, section=router.section
+        )
     ]
-    lines += [f"  {i}. {step}" for i, step in enumerate(note.steps, 1)]
-    lines.append(f"  {note.after}")
-    lines.append(f"  {rules.site_visit}")
+    lines += [f"  {i}. {_(step)}" for i, step in enumerate(note.steps, 1)]
+    lines.append(f"  {_(note.after)}")
+    lines.append(f"  {_(rules.site_visit)}")
     return Reason(note.code, "\n".join(lines))
 
 
@@ -170,15 +173,23 @@ def hardware_refusal(rules: Rules, model: Model, terminal: int, built, compatibl
     year, month = built
     runnable = [t for t in compatible if not hardware_blocks(rules, model, t, built)]
     then = (
-        f"With this kit use terminal {_fmt(runnable)}."
+        _("With this kit use terminal {terminals}.").format(terminals=_fmt(runnable))
         if runnable
-        else "No terminal of this kit's row can run on it: choose a 3XX kit or later."
+        else _("No terminal of this kit's row can run on it: choose a 3XX kit or later.")
     )
     fams = "/".join(f"{f}XX" for f in sorted(rules.april_2023.forbidden_terminal_families))
     return Reason(
         "terminal-hardware",
-        f"This terminal was built {year:04d}-{month:02d}, from April 2023 on: it cannot run "
-        f"terminal version {terminal} ({fams}) ({NOTE}, section {rules.april_2023.section}). {then}",
+        _(
+            "This terminal was built {built}, from April 2023 on: it cannot run terminal version {terminal} "
+            "({families}) (the manufacturer's note, section {section}). {then}"
+        ).format(
+            built=format_month(year, month),
+            terminal=terminal,
+            families=fams,
+            section=rules.april_2023.section,
+            then=then,
+        ),
     )
 
 
@@ -249,18 +260,27 @@ def _kit_rule(c: _Case) -> None:
         c.refusals.append(
             Reason(
                 "forbidden-version",
-                f"Kit {kit} must never be used, whatever the model ({NOTE}, section "
-                f'{r.forbidden.section}: "La version OCPP {kit} ne doit pas être utilisée"). '
-                f"Choose another kit for the {m.name}: "
-                f"{_fmt(k for k in m.kits if k not in r.forbidden_kits)}.",
+                # TRANSLATORS: {quote} is the note's own sentence, in French: keep it as it is.
+                _(
+                    "Kit {kit} must never be used, whatever the model (the manufacturer's note, section "
+                    '{section}: "{quote}"). Choose another kit for the {model}: {kits}.'
+                ).format(
+                    kit=kit,
+                    section=r.forbidden.section,
+                    quote=f"La version OCPP {kit} ne doit pas être utilisée",
+                    model=m.name,
+                    kits=_fmt(k for k in m.kits if k not in r.forbidden_kits),
+                ),
             )
         )
     elif not c.kit_known:
         c.refusals.append(
             Reason(
                 "unknown-kit",
-                f"Kit {kit} is not in the {m.name} table ({NOTE}, section {m.section}): "
-                f"the kits it knows are {_fmt(m.kits)}.",
+                _(
+                    "Kit {kit} is not in the {model} table (the manufacturer's note, section {section}): "
+                    "the kits it knows are {kits}."
+                ).format(kit=kit, model=m.name, section=m.section, kits=_fmt(m.kits)),
             )
         )
     c.compatible = m.compatible(kit) if c.kit_known else ()
@@ -282,16 +302,20 @@ def _terminal_rule(c: _Case) -> None:
         c.refusals.append(
             Reason(
                 "unknown-terminal",
-                f"Terminal {terminal} is not in the {m.name} table ({NOTE}, section "
-                f"{m.section}): the terminals it knows are {_fmt(m.terminals)}.",
+                _(
+                    "Terminal {terminal} is not in the {model} table (the manufacturer's note, section "
+                    "{section}): the terminals it knows are {terminals}."
+                ).format(terminal=terminal, model=m.name, section=m.section, terminals=_fmt(m.terminals)),
             )
         )
     elif c.kit_known and terminal not in c.compatible:
         c.refusals.append(
             Reason(
                 "incompatible-terminal",
-                f"Kit {c.kit} and terminal {terminal} are KO in the {m.name} table ({NOTE}, "
-                f"section {m.section}): with kit {c.kit} use terminal {_fmt(c.compatible)}.",
+                _(
+                    "Kit {kit} and terminal {terminal} are KO in the {model} table (the manufacturer's note, "
+                    "section {section}): with kit {kit} use terminal {terminals}."
+                ).format(kit=c.kit, terminal=terminal, model=m.name, section=m.section, terminals=_fmt(c.compatible)),
             )
         )
     if terminal in m.terminals and hardware_blocks(r, m, terminal, built):
@@ -305,9 +329,11 @@ def _april_2023_scope_rule(c: _Case) -> None:
         c.warnings.append(
             Reason(
                 "terminal-hardware-not-applicable",
-                f"Note: the {m.name} LED terminal numbers its versions on its own scale; "
-                f"the April-2023 rule ({NOTE}, section {r.april_2023.section}) is not "
-                f"stated for it, so the build month does not restrict it.",
+                _(
+                    "Note: the {model} LED terminal numbers its versions on its own scale; the April-2023 rule "
+                    "(the manufacturer's note, section {section}) is not stated for it, so the build month "
+                    "does not restrict it."
+                ).format(model=m.name, section=r.april_2023.section),
             )
         )
 
@@ -321,34 +347,51 @@ def _migration_rule(c: _Case) -> None:
             c.warnings.append(
                 Reason(
                     "master-sd-reminder",
-                    f"Kit {kit} is a {family(kit)}XX version: if the charger's kit is still on 1XX "
-                    f"or 2XX, it must first be migrated with {master_sd_text(r)} ({NOTE}, section "
-                    f"{section}). Give --from-kit to check.",
-                    f"Kit {kit} is {family(kit)}XX: a charger still on a 1XX or 2XX kit needs the MASTER SD "
-                    f"first (--from-kit to check).",
+                    _(
+                        "Kit {kit} is a {family}XX version: if the charger's kit is still on 1XX or 2XX, it must "
+                        "first be migrated with {master_sd} (the manufacturer's note, section {section}). "
+                        "Give --from-kit to check."
+                    ).format(kit=kit, family=family(kit), master_sd=master_sd_text(r), section=section),
+                    _(
+                        "Kit {kit} is {family}XX: a charger still on a 1XX or 2XX kit needs the MASTER SD first "
+                        "(--from-kit to check)."
+                    ).format(kit=kit, family=family(kit)),
                 )
             )
     elif needs_master_sd(r, from_kit, kit):
         c.refusals.append(
             Reason(
                 "master-sd-required",
-                f"The kit is on {from_kit} ({family(from_kit)}XX): moving it to {kit} "
-                f"({family(kit)}XX) is only possible with {master_sd_text(r)}, never with a "
-                f"file staged by stager ({NOTE}, section {section}). Migrate with the MASTER "
-                f"SD first, then stage kit {kit}.",
+                _(
+                    "The kit is on {from_kit} ({from_family}XX): moving it to {kit} ({family}XX) is only possible "
+                    "with {master_sd}, never with a file staged by stager (the manufacturer's note, section "
+                    "{section}). Migrate with the MASTER SD first, then stage kit {kit}."
+                ).format(
+                    from_kit=from_kit,
+                    from_family=family(from_kit),
+                    kit=kit,
+                    family=family(kit),
+                    master_sd=master_sd_text(r),
+                    section=section,
+                ),
             )
         )
     elif from_kit > kit:
         c.warnings.append(
             Reason(
                 "downgrade",
-                f"Kit {kit} is lower than the installed {from_kit}: this is a downgrade. "
-                f"MADIC recommends the latest OCPP version ({NOTE}, {r.latest.section}).",
+                _(
+                    "Kit {kit} is lower than the installed {from_kit}: this is a downgrade. MADIC recommends "
+                    "the latest OCPP version (the manufacturer's note, {section})."
+                ).format(kit=kit, from_kit=from_kit, section=_(r.latest.section)),
             )
         )
     elif from_kit == kit:
         c.warnings.append(
-            Reason("same-version", f"Kit {kit} is already installed: staging it re-installs the same version.")
+            Reason(
+                "same-version",
+                _("Kit {kit} is already installed: staging it re-installs the same version.").format(kit=kit),
+            )
         )
 
 
@@ -359,8 +402,12 @@ def _protocol_rule(c: _Case) -> None:
         c.refusals.append(
             Reason(
                 "ocpp-protocol",
-                f"Kit {kit} ({family(kit)}XX) speaks only {proto.names['1.5']}; "
-                f"{proto.names['1.6']} needs a 3XX kit or later ({NOTE}, section {proto.section}).",
+                _(
+                    "Kit {kit} ({family}XX) speaks only {old}; {new} needs a 3XX kit or later "
+                    "(the manufacturer's note, section {section})."
+                ).format(
+                    kit=kit, family=family(kit), old=proto.names["1.5"], new=proto.names["1.6"], section=proto.section
+                ),
             )
         )
 
@@ -372,8 +419,10 @@ def _mid_rule(c: _Case) -> None:
         c.refusals.append(
             Reason(
                 "mid-meter",
-                f"A MID meter works only from kit {mid.min_kit} (and its matching terminal) ({NOTE}, "
-                f"section {mid.section}): kit {c.kit} cannot drive it. Choose kit {mid.min_kit} or later.",
+                _(
+                    "A MID meter works only from kit {min_kit} (and its matching terminal) (the manufacturer's "
+                    "note, section {section}): kit {kit} cannot drive it. Choose kit {min_kit} or later."
+                ).format(min_kit=mid.min_kit, section=mid.section, kit=c.kit),
             )
         )
 
@@ -402,12 +451,14 @@ def _april_2023_reminder_rule(c: _Case) -> None:
     c.warnings.append(
         Reason(
             "april-2023-reminder",
-            f"Terminal {t} is a {family(t)}XX version: terminals built from {year:04d}-{month:02d} on "
-            f"cannot run 1XX or 2XX versions, after a change of component ({NOTE}, section "
-            f"{r.april_2023.section}). Read the build month on the terminal's plate and give "
-            f"--built YYYY-MM to check.",
-            f"Terminal {t} is {family(t)}XX: a terminal built from {year:04d}-{month:02d} on cannot run it "
-            f"(--built to check).",
+            _(
+                "Terminal {terminal} is a {family}XX version: terminals built from {month} on cannot run 1XX or "
+                "2XX versions, after a change of component (the manufacturer's note, section {section}). Read the "
+                "build month on the terminal's plate and give --built YYYY-MM to check."
+            ).format(terminal=t, family=family(t), month=format_month(year, month), section=r.april_2023.section),
+            _(
+                "Terminal {terminal} is {family}XX: a terminal built from {month} on cannot run it (--built to check)."
+            ).format(terminal=t, family=family(t), month=format_month(year, month)),
         )
     )
 
@@ -421,9 +472,13 @@ def _latest_rule(c: _Case) -> None:
         c.warnings.append(
             Reason(
                 "newer-kit-available",
-                f"A newer kit exists for the {m.name}: {max(usable)}. MADIC INDUSTRIES recommends "
-                f"the latest OCPP version ({NOTE}, {r.latest.section}).",
-                f"A newer kit exists for the {m.name}: {max(usable)} (MADIC recommends the latest).",
+                _(
+                    "A newer kit exists for the {model}: {kit}. MADIC INDUSTRIES recommends the latest OCPP version "
+                    "(the manufacturer's note, {section})."
+                ).format(model=m.name, kit=max(usable), section=_(r.latest.section)),
+                _("A newer kit exists for the {model}: {kit} (MADIC recommends the latest).").format(
+                    model=m.name, kit=max(usable)
+                ),
             )
         )
 
@@ -479,28 +534,55 @@ def _router_refusal(rules: Rules, v: RouterVerdict) -> Reason:
     if v.status == "unknown-version":
         return Reason(
             "router-unknown",
-            f"Router {router.name} version {spec.version} is not in the note's table (section "
-            f"{router.section}): it knows versions {_fmt(router.versions)}.",
+            _(
+                "Router {router} version {version} is not in the note's table (section {section}): "
+                "it knows versions {versions}."
+            ).format(router=router.name, version=spec.version, section=router.section, versions=_fmt(router.versions)),
         )
     if v.status == "no-column":
         return Reason(
             "router-unknown",
-            f"The {router.name} table (section {router.section}) has no column for kit {kit}: "
-            f"it covers {', '.join(rules.classes[c].label for c in router.classes)}.",
+            _("The {router} table (section {section}) has no column for kit {kit}: it covers {classes}.").format(
+                router=router.name,
+                section=router.section,
+                kit=kit,
+                classes=", ".join(rules.classes[c].label for c in router.classes),
+            ),
         )
     cls = rules.kit_class(kit)
-    if v.best is not None:
-        best, best_cell = v.best
-        extra = f" (with note {best_cell.note})" if best_cell.note else ""
-        verb = "Update the router to" if best > spec.version else "Put the router back on"
-        todo = f"{verb} version {best}{extra} first."
-    else:
-        todo = "No version of this router suits this kit."
     return Reason(
         "router-incompatible",
-        f"Router {router.name} at version {spec.version} does not work with kit {kit} (class "
-        f"{cls.label if cls else '?'}): KO in section {router.section}. {todo} {rules.site_visit}",
+        _(
+            "Router {router} at version {version} does not work with kit {kit} (class {label}): "
+            "KO in section {section}. {todo} {site_visit}"
+        ).format(
+            router=router.name,
+            version=spec.version,
+            kit=kit,
+            label=cls.label if cls else "?",
+            section=router.section,
+            todo=_router_todo(v, spec),
+            site_visit=_(rules.site_visit),
+        ),
     )
+
+
+def _router_todo(v: RouterVerdict, spec: RouterSpec) -> str:
+    """What to do with a router that is KO: the version to move it to, first."""
+    if v.best is None:
+        return _("No version of this router suits this kit.")
+    best, best_cell = v.best
+    if best_cell.note and best > spec.version:
+        return _("Update the router to version {version} (with note {note}) first.").format(
+            version=best, note=best_cell.note
+        )
+    if best_cell.note:
+        return _("Put the router back on version {version} (with note {note}) first.").format(
+            version=best, note=best_cell.note
+        )
+    if best > spec.version:
+        return _("Update the router to version {version} first.").format(version=best)
+    return _("Put the router back on version {version} first.").format(version=best)
 
 
 def table_cell(model_id: str, kit: int | None, terminal: int) -> str:

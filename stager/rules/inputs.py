@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 
 from stager.errors import BadInput
+from stager.i18n import N_, _, ngettext
+from stager.i18n_format import format_int
 from stager.rules.loader import Rules
 from stager.rules.loader import rules as _rules
 
@@ -33,20 +35,31 @@ def parse_model(text: str, rules: Rules | None = None) -> str:
     valid = ", ".join(f"{m.id} ({m.name})" for m in rules.models.values())
     choices = [a for m in rules.models.values() for a in (m.id, *m.aliases)]
     close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
-    hint = ""
     if close:
         owner = next(m.id for m in rules.models.values() if close[0] in (m.id, *m.aliases))
-        hint = f" Did you mean {owner}?"
-    raise BadInput(f"unknown model '{_shown(str(text))}'.{hint} Valid models: {valid}.")
+        raise BadInput(
+            _("unknown model '{model}'. Did you mean {guess}? Valid models: {valid}.").format(
+                model=_shown(str(text)), guess=owner, valid=valid
+            )
+        )
+    raise BadInput(_("unknown model '{model}'. Valid models: {valid}.").format(model=_shown(str(text)), valid=valid))
+
+
+#: parse_version's refusal, for each kind of version it reads (whole sentences).
+_NOT_A_VERSION = {
+    "kit": N_("kit version '{value}' is not a 3-digit number from 100 to 999 (for example 318)."),
+    "terminal": N_("terminal version '{value}' is not a 3-digit number from 100 to 999 (for example 318)."),
+    "current kit": N_("current kit version '{value}' is not a 3-digit number from 100 to 999 (for example 318)."),
+    "target kit": N_("target kit version '{value}' is not a 3-digit number from 100 to 999 (for example 318)."),
+}
+_NOT_A_VERSION_ANY = N_("version '{value}' is not a 3-digit number from 100 to 999 (for example 318).")
 
 
 def parse_version(text, what: str = "kit") -> int:
     """A kit or terminal version: exactly three digits ('318')."""
     value = str(text).strip()
     if not _VERSION.match(value):
-        raise BadInput(
-            f"{what} version '{_shown(str(text))}' is not a 3-digit number from 100 to 999 (for example 318)."
-        )
+        raise BadInput(_(_NOT_A_VERSION.get(what, _NOT_A_VERSION_ANY)).format(value=_shown(str(text))))
     return int(value)
 
 
@@ -65,13 +78,19 @@ def parse_month(text: str, today: _dt.date | None = None) -> tuple[int, int]:
     """A build month 'YYYY-MM' that is a real month, not in the future."""
     m = _MONTH.match((text or "").strip())
     if not m:
-        raise BadInput(f"build month '{text}' is not of the form YYYY-MM (for example 2023-04).")
+        raise BadInput(_("build month '{month}' is not of the form YYYY-MM (for example 2023-04).").format(month=text))
     year, month = int(m.group(1)), int(m.group(2))
     if not 1 <= month <= 12:
-        raise BadInput(f"build month '{text}' has no month {month:02d}: months run from 01 to 12.")
+        raise BadInput(
+            _("build month '{month}' has no month {number}: months run from 01 to 12.").format(
+                month=text, number=f"{month:02d}"
+            )
+        )
     today = today or _dt.date.today()
     if year < 2000 or (year, month) > (today.year, today.month):
-        raise BadInput(f"build month '{text}' is not a real build month (from 2000 to this month).")
+        raise BadInput(
+            _("build month '{month}' is not a real build month (from 2000 to this month).").format(month=text)
+        )
     return year, month
 
 
@@ -79,7 +98,7 @@ def parse_ocpp(text: str) -> str:
     value = (text or "").strip()
     if value in ("1.5", "1.6"):
         return value
-    raise BadInput(f"OCPP protocol '{text}' is not 1.5 (SOAP) or 1.6 (JSON).")
+    raise BadInput(_("OCPP protocol '{protocol}' is not 1.5 (SOAP) or 1.6 (JSON).").format(protocol=text))
 
 
 @dataclass(frozen=True)
@@ -98,22 +117,35 @@ def parse_router(text: str, rules: Rules | None = None) -> RouterSpec:
     value = (text or "").strip()
     name, sep, version = value.partition(":")
     if not sep or not version.strip():
-        raise BadInput(f"router '{text}' has no firmware version: write NAME:VERSION, for example f3426:9 ({names}).")
+        raise BadInput(
+            _("router '{router}' has no firmware version: write NAME:VERSION, for example f3426:9 ({names}).").format(
+                router=text, names=names
+            )
+        )
     key = _squash(name)
     router = next((r for r in rules.routers.values() if key == r.id or key in r.aliases), None)
     if router is None:
-        raise BadInput(f"unknown router '{_shown(name)}': the note (section 7) knows {names}.")
+        raise BadInput(
+            _("unknown router '{router}': the note (section 7) knows {names}.").format(router=_shown(name), names=names)
+        )
     version = version.strip()
     if not re.fullmatch(r"[0-9]+", version):
-        raise BadInput(f"router version '{_shown(version)}' is not a number (for example f3426:9).")
+        raise BadInput(
+            _("router version '{version}' is not a number (for example f3426:9).").format(version=_shown(version))
+        )
     if len(version) > 3:
         raise BadInput(
-            f"router version '{_shown(version)}' is not a router firmware version: the note (section 7) "
-            f"knows small numbers such as 7, 8 or 9 (for example f3426:9)."
+            _(
+                "router version '{version}' is not a router firmware version: the note (section 7) "
+                "knows small numbers such as 7, 8 or 9 (for example f3426:9)."
+            ).format(version=_shown(version))
         )
     return RouterSpec(router.id, int(version))
 
 
 def _shown(text: str, limit: int = 40) -> str:
     """A user's value as it is quoted in a message: cut after ``limit`` characters."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+    if len(text) <= limit:
+        return text
+    count = ngettext("{n} character", "{n} characters", len(text)).format(n=format_int(len(text)))
+    return f"{text[:limit]}... ({count})"

@@ -22,6 +22,7 @@ from typing import NoReturn
 
 from stager.errors import DataError
 from stager.fileio import os_error_text, read_regular
+from stager.i18n import N_, _
 
 _VERSION = re.compile(r"^\d{3}$")
 #: A rules file larger than this is not read (they are a few KiB).
@@ -209,18 +210,20 @@ class _Source:
         try:
             self.text = read_regular(path, MAX_DATA_BYTES).decode("utf-8")
         except OSError as e:
-            raise DataError(f"{path}: cannot read the rules file: {os_error_text(e, '')}") from None
+            raise DataError(
+                _("{path}: cannot read the rules file: {error}").format(path=path, error=os_error_text(e, ""))
+            ) from None
         except UnicodeDecodeError:
-            raise DataError(f"{path}: the rules file is not UTF-8 text") from None
+            raise DataError(_("{path}: the rules file is not UTF-8 text").format(path=path)) from None
         try:
             self.doc = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as e:
-            raise DataError(f"{path}: not valid TOML: {e}") from None
+            raise DataError(_("{path}: not valid TOML: {error}").format(path=path, error=e)) from None
         self.lines = self.text.splitlines()
 
     def fail(self, message: str, line: int | None = None) -> NoReturn:
         where = f"{self.path}:{line}" if line else str(self.path)
-        raise DataError(f"{where}: {message}")
+        raise DataError(_("{where}: {message}").format(where=where, message=message))
 
     def header_line(self, header: str) -> int | None:
         """1-based line number of a ``[header]`` line."""
@@ -240,24 +243,29 @@ class _Source:
     def table(self, parent: str, key: str) -> dict:
         value = self.doc.get(parent, {}).get(key) if parent else self.doc.get(key)
         if not isinstance(value, dict):
-            self.fail(f"missing table [{parent + '.' if parent else ''}{key}]")
+            self.fail(_("missing table [{parent}{key}]").format(parent=parent + "." if parent else "", key=key))
         return value
 
     def strings(self, table: dict, key: str, header: str) -> tuple[str, ...]:
         """A list of non-empty texts (aliases, steps): anything else names the key."""
         values = self.need(table, key, list, header)
         if not all(isinstance(v, str) and v.strip() for v in values):
-            self.fail(f"[{header}] key '{key}' must be a list of non-empty texts", self.header_line(header))
+            self.fail(
+                _("[{header}] key '{key}' must be a list of non-empty texts").format(header=header, key=key),
+                self.header_line(header),
+            )
         return tuple(values)
 
     def need(self, table: dict, key: str, kind, header: str):
         if not isinstance(table, dict):
-            self.fail(f"[{header}] must be a table", self.header_line(header))
+            self.fail(_("[{header}] must be a table").format(header=header), self.header_line(header))
         if key not in table:
-            self.fail(f"[{header}] lacks the key '{key}'", self.header_line(header))
+            self.fail(_("[{header}] lacks the key '{key}'").format(header=header, key=key), self.header_line(header))
         value = table[key]
         if not isinstance(value, kind):
-            self.fail(f"[{header}] key '{key}' has the wrong type", self.header_line(header))
+            self.fail(
+                _("[{header}] key '{key}' has the wrong type").format(header=header, key=key), self.header_line(header)
+            )
         return value
 
 
@@ -274,35 +282,62 @@ def _parse_grid(src: _Source, header: str, text: str, first_word: str, cell_ok):
             continue
         if columns is None:
             if words[0] != first_word:
-                src.fail(f"[{header}] grid must start with a '{first_word} ...' header line", line_no)
+                src.fail(
+                    _("[{header}] grid must start with a '{first_word} ...' header line").format(
+                        header=header, first_word=first_word
+                    ),
+                    line_no,
+                )
             columns = words[1:]
             if not columns:
-                src.fail(f"[{header}] grid header names no columns", line_no)
+                src.fail(_("[{header}] grid header names no columns").format(header=header), line_no)
             dup = {c for c in columns if columns.count(c) > 1}
             if dup:
-                src.fail(f"[{header}] grid header repeats column {sorted(dup)[0]}", line_no)
+                src.fail(
+                    _("[{header}] grid header repeats column {column}").format(header=header, column=sorted(dup)[0]),
+                    line_no,
+                )
             continue
         key, cells = words[0], words[1:]
         if key in seen:
-            src.fail(f"[{header}] duplicate row {key} (first at line {seen[key]})", line_no)
+            src.fail(
+                _("[{header}] duplicate row {key} (first at line {first})").format(
+                    header=header, key=key, first=seen[key]
+                ),
+                line_no,
+            )
         seen[key] = line_no
         if len(cells) != len(columns):
             src.fail(
-                f"[{header}] row {key} has {len(cells)} cells, the header has {len(columns)} columns",
+                _("[{header}] row {key} has {cells} cells, the header has {columns} columns").format(
+                    header=header, key=key, cells=len(cells), columns=len(columns)
+                ),
                 line_no,
             )
         for col, cell in zip(columns, cells, strict=True):
             if not cell_ok(cell):
-                src.fail(f"[{header}] row {key}, column {col}: cell '{cell}' is not valid", line_no)
+                src.fail(
+                    _("[{header}] row {key}, column {column}: cell '{cell}' is not valid").format(
+                        header=header, key=key, column=col, cell=cell
+                    ),
+                    line_no,
+                )
         rows.append((key, cells, line_no))
     if columns is None or not rows:
-        src.fail(f"[{header}] grid is empty", src.header_line(header))
+        src.fail(_("[{header}] grid is empty").format(header=header), src.header_line(header))
     return columns, rows
 
 
 def _version(src: _Source, header: str, word: str, line_no, what: str) -> int:
     if not _VERSION.match(word):
-        src.fail(f"[{header}] {what} '{word}' is not a 3-digit version", line_no)
+        src.fail(
+            (
+                _("[{header}] terminal '{word}' is not a 3-digit version")
+                if what == "terminal"
+                else _("[{header}] kit '{word}' is not a 3-digit version")
+            ).format(header=header, word=word),
+            line_no,
+        )
     return int(word)
 
 
@@ -312,7 +347,7 @@ def _load_models(src: _Source) -> dict:
     for model_id, t in src.table("", "models").items():
         header = f"models.{model_id}"
         if not isinstance(t, dict):
-            src.fail(f"models.{model_id} must be a table")
+            src.fail(_("models.{model_id} must be a table").format(model_id=model_id))
         grid = src.need(t, "grid", str, header)
         columns, rows = _parse_grid(src, header, grid, "kit", lambda c: c in ("OK", "KO"))
         base = src.grid_first_line(header)
@@ -326,7 +361,12 @@ def _load_models(src: _Source) -> dict:
         aliases = tuple(a.lower() for a in src.strings(t, "aliases", header))
         for a in (*aliases, model_id):
             if aliases_seen.setdefault(a, model_id) != model_id:
-                src.fail(f"[{header}] alias '{a}' is already used by {aliases_seen[a]}", src.header_line(header))
+                src.fail(
+                    _("[{header}] alias '{alias}' is already used by {owner}").format(
+                        header=header, alias=a, owner=aliases_seen[a]
+                    ),
+                    src.header_line(header),
+                )
         models[model_id] = Model(
             id=model_id,
             name=src.need(t, "name", str, header),
@@ -341,7 +381,7 @@ def _load_models(src: _Source) -> dict:
             ok=frozenset(ok),
         )
     if not models:
-        src.fail("no [models.*] table")
+        src.fail(_("no [models.*] table"))
     return models
 
 
@@ -359,7 +399,10 @@ def _load_classes(src: _Source) -> list[KitClass]:
     ordered = sorted(classes.values(), key=lambda c: c.min)
     for a, b in itertools.pairwise(ordered):
         if b.min <= a.max:
-            src.fail(f"kit classes {a.id} and {b.id} overlap", src.header_line(f"classes.{b.id}"))
+            src.fail(
+                _("kit classes {first} and {second} overlap").format(first=a.id, second=b.id),
+                src.header_line(f"classes.{b.id}"),
+            )
     return ordered
 
 
@@ -368,7 +411,7 @@ def _load_notes(src: _Source) -> dict[int, RouterNote]:
     for num, t in src.table("", "notes").items():
         header = f"notes.{num}"
         if not re.fullmatch(r"[0-9]{1,3}", num):
-            src.fail(f"[{header}] a note is named by its number", src.header_line(header))
+            src.fail(_("[{header}] a note is named by its number").format(header=header), src.header_line(header))
         notes[int(num)] = RouterNote(
             number=int(num),
             code=src.need(t, "code", str, header),
@@ -384,7 +427,7 @@ def _load_router(src: _Source, rid: str, t: dict, classes: dict, notes: dict) ->
     def cell_ok(cell: str) -> bool:
         if cell in ("OK", "KO"):
             return True
-        head, _, num = cell.partition(":")
+        head, _sep, num = cell.partition(":")
         return head == "OK" and re.fullmatch(r"[0-9]{1,3}", num) is not None and int(num) in notes
 
     header = f"routers.{rid}"
@@ -393,15 +436,17 @@ def _load_router(src: _Source, rid: str, t: dict, classes: dict, notes: dict) ->
     base = src.grid_first_line(header)
     for c in columns:
         if c not in classes:
-            src.fail(f"[{header}] column '{c}' is not a kit class of [classes]", base)
+            src.fail(
+                _("[{header}] column '{column}' is not a kit class of [classes]").format(header=header, column=c), base
+            )
     cells, versions = {}, []
     for key, row, line_no in rows:
         if not re.fullmatch(r"[0-9]{1,3}", key):
-            src.fail(f"[{header}] router version '{key}' is not a number", line_no)
+            src.fail(_("[{header}] router version '{key}' is not a number").format(header=header, key=key), line_no)
         version = int(key)
         versions.append(version)
         for c, cell in zip(columns, row, strict=True):
-            head, _, num = cell.partition(":")
+            head, _sep, num = cell.partition(":")
             cells[(version, c)] = RouterCell(ok=head == "OK", note=int(num) if num else None)
     return Router(
         id=rid,
@@ -422,7 +467,7 @@ def _load_routers(src: _Source):
     routers = {rid: _load_router(src, rid, t, classes, notes) for rid, t in src.table("", "routers").items()}
     site_visit = src.doc.get("site_visit")
     if not isinstance(site_visit, str):
-        src.fail("lacks the key 'site_visit'")
+        src.fail(_("lacks the key 'site_visit'"))
     return routers, classes, notes, site_visit
 
 
@@ -451,10 +496,10 @@ def _load_sections(src: _Source) -> dict:
     mid, latest, st = s(src, "mid"), s(src, "latest"), s(src, "stlink")
     built_from = april.text("built_from")
     if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", built_from):
-        src.fail("[april_2023] built_from must be YYYY-MM", src.header_line("april_2023"))
+        src.fail(_("[april_2023] built_from must be YYYY-MM"), src.header_line("april_2023"))
     names = proto.get("names", dict)
     if set(names) != {"1.5", "1.6"} or not all(isinstance(v, str) for v in names.values()):
-        src.fail('[protocol] names must give the text of "1.5" and "1.6"', src.header_line("protocol"))
+        src.fail(_('[protocol] names must give the text of "1.5" and "1.6"'), src.header_line("protocol"))
     year, month = built_from.split("-")
     return {
         "forbidden": Forbidden(forbidden.text("section"), frozenset(forbidden.versions("kits"))),
@@ -485,41 +530,44 @@ class _Section:
     def get(self, key: str, kind):
         value = self.src.need(self.table, key, kind, self.header)
         if isinstance(value, bool):  # TOML's true/false are ints to Python
-            self._wrong(key, "a number or text, not true/false")
+            self._wrong(key, _("a number or text, not true/false"))
         return value
 
     def _wrong(self, key: str, what: str):
-        self.src.fail(f"[{self.header}] key '{key}' must be {what}", self.src.header_line(self.header))
+        self.src.fail(
+            _("[{header}] key '{key}' must be {what}").format(header=self.header, key=key, what=what),
+            self.src.header_line(self.header),
+        )
 
     def text(self, key: str) -> str:
         value = self.get(key, str)
         if not value.strip():
-            self._wrong(key, "non-empty text")
+            self._wrong(key, _("non-empty text"))
         return value
 
     def family(self, key: str) -> int:
         value = self.get(key, int)
         if not 1 <= value <= 9:
-            self._wrong(key, "a version family, 1 to 9")
+            self._wrong(key, _("a version family, 1 to 9"))
         return value
 
     def version(self, key: str) -> int:
         value = self.get(key, int)
         if not 100 <= value <= 999:
-            self._wrong(key, "a 3-digit version")
+            self._wrong(key, _("a 3-digit version"))
         return value
 
     def _ints(self, key: str, low: int, high: int, what: str) -> list[int]:
         values = self.get(key, list)
         if not all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in values):
-            self._wrong(key, f"a list of {what}")
+            self._wrong(key, _(what))
         return values
 
     def families(self, key: str) -> list[int]:
-        return self._ints(key, 1, 9, "version families, 1 to 9")
+        return self._ints(key, 1, 9, N_("a list of version families, 1 to 9"))
 
     def versions(self, key: str) -> list[int]:
-        return self._ints(key, 100, 999, "3-digit versions")
+        return self._ints(key, 100, 999, N_("a list of 3-digit versions"))
 
 
 @functools.cache

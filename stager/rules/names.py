@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from stager.errors import BadInput
+from stager.i18n import _, ngettext
 from stager.rules.loader import _Source, data_dir, family
 from stager.rules.loader import rules as _rules
 
@@ -170,21 +171,29 @@ def _load_tokens(src: _Source) -> dict:
     for name, t in src.table("", "tokens").items():
         header = f"tokens.{name}"
         if not isinstance(t, dict):
-            src.fail(f"[{header}] must be a table")
+            src.fail(_("[{header}] must be a table").format(header=header))
         regex = src.need(t, "regex", str, header)
         try:
             compiled = re.compile(regex)
         except re.error as e:
-            src.fail(f"[{header}] regex is not valid: {e}", _key_line(src, header, "regex"))
+            src.fail(
+                _("[{header}] regex is not valid: {error}").format(header=header, error=e),
+                _key_line(src, header, "regex"),
+            )
         groups = tuple(compiled.groupindex)
         for g in groups:
             if g not in FIELDS:
                 src.fail(
-                    f"[{header}] regex group '{g}' is not one of {', '.join(FIELDS)}", _key_line(src, header, "regex")
+                    _("[{header}] regex group '{group}' is not one of {fields}").format(
+                        header=header, group=g, fields=", ".join(FIELDS)
+                    ),
+                    _key_line(src, header, "regex"),
                 )
             if g in owner:
                 src.fail(
-                    f"[{header}] regex group '{g}' is already given by token {owner[g]}",
+                    _("[{header}] regex group '{group}' is already given by token {token}").format(
+                        header=header, group=g, token=owner[g]
+                    ),
                     _key_line(src, header, "regex"),
                 )
             owner[g] = name
@@ -192,7 +201,7 @@ def _load_tokens(src: _Source) -> dict:
         _check_format(src, header, fmt)
         tokens[name] = Token(name, t.get("meaning", ""), regex, fmt, groups)
     if not tokens:
-        src.fail("no [tokens.*] table")
+        src.fail(_("no [tokens.*] table"))
     return tokens
 
 
@@ -203,67 +212,27 @@ _SAMPLE = {"type": "PULSE22", "kit": 318, "terminal": 313, "letter": "A", "lang"
 def _check_format(src: _Source, header: str, fmt: str) -> None:
     """A token's ``format`` must write the parts it names (type, kit, terminal, letter, lang)."""
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None]
+        fields = [f for _text, f, _spec, _conv in string.Formatter().parse(fmt) if f is not None]
         unknown = [f for f in fields if f.split(".")[0].split("[")[0] not in _SAMPLE]
         if unknown:
             src.fail(
-                f"[{header}] format names the field '{{{unknown[0]}}}': the fields are {', '.join(_SAMPLE)}",
+                _("[{header}] format names the field '{{{field}}}': the fields are {fields}").format(
+                    header=header, field=unknown[0], fields=", ".join(_SAMPLE)
+                ),
                 _key_line(src, header, "format"),
             )
         fmt.format(**_SAMPLE)
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as e:
-        src.fail(f"[{header}] format '{fmt}' is not valid: {e}", _key_line(src, header, "format"))
+        src.fail(
+            _("[{header}] format '{fmt}' is not valid: {error}").format(header=header, fmt=fmt, error=e),
+            _key_line(src, header, "format"),
+        )
 
 
 def _load_forms(src: _Source, tokens: dict) -> tuple[Form, ...]:
-    forms = []
-    for fid, t in src.table("", "forms").items():
-        header = f"forms.{fid}"
-        if not isinstance(t, dict):
-            src.fail(f"[{header}] must be a table")
-        role = src.need(t, "role", str, header)
-        if role not in ROLES:
-            src.fail(f"[{header}] role '{role}' is not one of {', '.join(ROLES)}", _key_line(src, header, "role"))
-        template = src.need(t, "template", str, header)
-        stem, dot, ext = template.partition(".")
-        line = _key_line(src, header, "template")
-        if not dot or not ext:
-            src.fail(f"[{header}] template '{template}' has no extension", line)
-        names = tuple(stem.split("_"))
-        for n in names:
-            if n not in tokens:
-                src.fail(f"[{header}] template token '{n}' is not a [tokens.*] table", line)
-        if len(set(names)) != len(names):
-            src.fail(f"[{header}] template repeats a token", line)
-        groups = {g for n in names for g in tokens[n].groups}
-        need = {"terminal", "letter"} | ({"kit"} if role == "bundle" else set())
-        if not need <= groups:
-            src.fail(f"[{header}] template lacks {', '.join(sorted(need - groups))}", line)
-        family_of = src.need(t, "family_of", str, header)
-        if family_of not in ("kit", "terminal") or family_of not in groups:
-            src.fail(
-                f"[{header}] family_of must be kit or terminal, named in the template",
-                _key_line(src, header, "family_of"),
-            )
-        lo, hi = src.need(t, "family_min", int, header), src.need(t, "family_max", int, header)
-        if not 0 <= lo <= hi <= 9:
-            src.fail(f"[{header}] family_min..family_max must lie within 0..9", _key_line(src, header, "family_min"))
-        forms.append(
-            Form(
-                fid,
-                role,
-                template,
-                names,
-                ext.lower(),
-                family_of,
-                lo,
-                hi,
-                src.need(t, "label", str, header),
-                src.need(t, "example", str, header),
-            )
-        )
+    forms = [_load_form(src, fid, t, tokens) for fid, t in src.table("", "forms").items()]
     if not forms:
-        src.fail("no [forms.*] table")
+        src.fail(_("no [forms.*] table"))
     for a in forms:
         for b in forms:
             if (
@@ -273,8 +242,71 @@ def _load_forms(src: _Source, tokens: dict) -> tuple[Form, ...]:
                 and a.family_min <= b.family_max
                 and b.family_min <= a.family_max
             ):
-                src.fail(f"[forms.{b.id}] families overlap those of [forms.{a.id}]", src.header_line(f"forms.{b.id}"))
+                src.fail(
+                    _("[forms.{second}] families overlap those of [forms.{first}]").format(second=b.id, first=a.id),
+                    src.header_line(f"forms.{b.id}"),
+                )
     return tuple(forms)
+
+
+def _load_form(src: _Source, fid: str, t, tokens: dict) -> Form:
+    """One ``[forms.<fid>]`` table, checked against the tokens."""
+    header = f"forms.{fid}"
+    if not isinstance(t, dict):
+        src.fail(_("[{header}] must be a table").format(header=header))
+    role = src.need(t, "role", str, header)
+    if role not in ROLES:
+        src.fail(
+            _("[{header}] role '{role}' is not one of {roles}").format(
+                header=header, role=role, roles=", ".join(ROLES)
+            ),
+            _key_line(src, header, "role"),
+        )
+    template = src.need(t, "template", str, header)
+    stem, dot, ext = template.partition(".")
+    line = _key_line(src, header, "template")
+    if not dot or not ext:
+        src.fail(_("[{header}] template '{template}' has no extension").format(header=header, template=template), line)
+    names = tuple(stem.split("_"))
+    for n in names:
+        if n not in tokens:
+            src.fail(
+                _("[{header}] template token '{token}' is not a [tokens.*] table").format(header=header, token=n),
+                line,
+            )
+    if len(set(names)) != len(names):
+        src.fail(_("[{header}] template repeats a token").format(header=header), line)
+    groups = {g for n in names for g in tokens[n].groups}
+    need = {"terminal", "letter"} | ({"kit"} if role == "bundle" else set())
+    if not need <= groups:
+        src.fail(
+            _("[{header}] template lacks {missing}").format(header=header, missing=", ".join(sorted(need - groups))),
+            line,
+        )
+    family_of = src.need(t, "family_of", str, header)
+    if family_of not in ("kit", "terminal") or family_of not in groups:
+        src.fail(
+            _("[{header}] family_of must be kit or terminal, named in the template").format(header=header),
+            _key_line(src, header, "family_of"),
+        )
+    lo, hi = src.need(t, "family_min", int, header), src.need(t, "family_max", int, header)
+    if not 0 <= lo <= hi <= 9:
+        src.fail(
+            _("[{header}] family_min..family_max must lie within 0..9").format(header=header),
+            _key_line(src, header, "family_min"),
+        )
+    return Form(
+        fid,
+        role,
+        template,
+        names,
+        ext.lower(),
+        family_of,
+        lo,
+        hi,
+        src.need(t, "label", str, header),
+        src.need(t, "example", str, header),
+    )
 
 
 def _shape(src: _Source, role: str, forms: list[Form], tokens: dict) -> Shape:
@@ -283,12 +315,14 @@ def _shape(src: _Source, role: str, forms: list[Form], tokens: dict) -> Shape:
         it = iter(full)
         if not all(n in it for n in f.tokens):  # f.tokens must be a subsequence of full
             src.fail(
-                f"[forms.{f.id}] tokens are not in the same order as the other {role} forms",
+                _("[forms.{form}] tokens are not in the same order as the other {role} forms").format(
+                    form=f.id, role=role
+                ),
                 _key_line(src, f"forms.{f.id}", "template"),
             )
     marked = tuple((n, any(n not in f.tokens for f in forms)) for n in full)
-    if all(opt for _, opt in marked):
-        src.fail(f"the {role} forms share no token", src.header_line(f"forms.{forms[0].id}"))
+    if all(opt for _name, opt in marked):
+        src.fail(_("the {role} forms share no token").format(role=role), src.header_line(f"forms.{forms[0].id}"))
     parts, seen_required = [], False
     for n, optional in marked:
         rx = tokens[n].regex
@@ -321,7 +355,11 @@ def load_convention(directory: Path | None = None, rules=None) -> Convention:
     for m in rules.models.values():
         for table, value in ((types, m.type.upper()), (letters, m.kipx_letter.upper())):
             if value in table:
-                src.fail(f"models {table[value]} and {m.id} of rules.toml share the name part '{value}'")
+                src.fail(
+                    _("models {first} and {second} of rules.toml share the name part '{value}'").format(
+                        first=table[value], second=m.id, value=value
+                    )
+                )
             table[value] = m.id
     lang = tokens.get("LANG")
     lang_regex = re.compile(lang.regex if lang else r"(?P<lang>[A-Z]{2}(?:-[A-Z]{2})*)", re.IGNORECASE | re.ASCII)
@@ -336,19 +374,37 @@ def load_convention(directory: Path | None = None, rules=None) -> Convention:
         model_names={m.id: m.name for m in rules.models.values()},
         lang_regex=lang_regex,
     )
+    _check_examples(src, forms, conv)
+    return conv
+
+
+def _check_examples(src: _Source, forms, conv: Convention) -> None:
+    """Every form's example must read back as itself, in its own form."""
     for f in forms:  # every example must read back as itself, in its own form
         got = parse(f.example, conv)
         line = _key_line(src, f"forms.{f.id}", "example")
         if not got.ok:
-            src.fail(f"[forms.{f.id}] example '{f.example}' is {got.status}: {got.why}", line)
+            src.fail(
+                _("[forms.{form}] example '{example}' is {status}: {why}").format(
+                    form=f.id, example=f.example, status=got.status, why=got.why
+                ),
+                line,
+            )
         if got.role != f.role or got.format != f.format or got.name != f.example:
             src.fail(
-                f"[forms.{f.id}] example '{f.example}' reads back as '{got.name}' ({got.role}, .{got.format})", line
+                _("[forms.{form}] example '{example}' reads back as '{name}' ({role}, .{format})").format(
+                    form=f.id, example=f.example, name=got.name, role=got.role, format=got.format
+                ),
+                line,
             )
         written = canonical(got, conv) if isinstance(got, ParsedName) else f.example
         if written != f.example:  # each token's format writes back what its regex read
-            src.fail(f"[forms.{f.id}] example '{f.example}' is written back as '{written}'", line)
-    return conv
+            src.fail(
+                _("[forms.{form}] example '{example}' is written back as '{written}'").format(
+                    form=f.id, example=f.example, written=written
+                ),
+                line,
+            )
 
 
 @functools.cache
@@ -387,32 +443,35 @@ def parse(filename: str, conv: Convention | None = None) -> ParsedName | BadName
     base = str(filename).rsplit("/", 1)[-1]
     not_plain = _not_plain(base)
     if not_plain:
-        return BadName(base, "unrecognised", f"{not_plain}: not a firmware file name (one plain name); rename the file")
+        why = _("{problem}: not a firmware file name (one plain name); rename the file").format(problem=not_plain)
+        return BadName(base, "unrecognised", why)
     for shape in conv.shapes:
         m = shape.regex.fullmatch(base)
         if m:
             return _classify(conv, shape, m, base)
     if not is_firmware_name(base):
-        why = "not a firmware file name (.bin, .tar.gz or .hex)"
+        why = _("not a firmware file name (.bin, .tar.gz or .hex)")
     else:
-        why = f"matches none of the naming forms ({_forms_text(conv)})"
+        why = _("matches none of the naming forms ({forms})").format(forms=_forms_text(conv))
     odd = [c for c in base if not c.isascii()]
     if odd:  # a look-alike (Kelvin sign, long s, fullwidth digit) prints like the real name
-        why += (
-            f"; it holds {len(odd)} non-ASCII character(s) that may look like letters or digits: "
-            + ", ".join(f"'{c}' ({_char_name(c)})" for c in dict.fromkeys(odd))
-            + ": rename the file"
+        look_alike = ngettext(
+            "{why}; it holds {n} non-ASCII character that may look like a letter or a digit: {chars}: rename the file",
+            "{why}; it holds {n} non-ASCII characters that may look like letters or digits: {chars}: rename the file",
+            len(odd),
         )
+        chars = ", ".join(f"'{c}' ({_char_name(c)})" for c in dict.fromkeys(odd))
+        why = look_alike.format(why=why, n=len(odd), chars=chars)
     return BadName(base, "unrecognised", why)
 
 
 def _not_plain(name: str) -> str:
     """Why ``name`` is not one plain path component, or ''."""
     if "\\" in name:
-        return "the name holds a backslash (\\), a folder separator on Windows"
+        return _("the name holds a backslash (\\), a folder separator on Windows")
     control = [c for c in name if ord(c) < 32 or ord(c) == 127]
     if control:
-        return f"the name holds a control character ({_char_name(control[0])})"
+        return _("the name holds a control character ({char})").format(char=_char_name(control[0]))
     return ""
 
 
@@ -428,49 +487,73 @@ def _classify(conv: Convention, shape: Shape, m: re.Match, base: str) -> ParsedN
     kit = int(g["kit"]) if "kit" in g else None
     terminal = int(g["terminal"])
     langs = tuple(g["lang"].split("-")) if "lang" in g else ()
-    present = {n for n, _ in shape.tokens if any(x in g for x in conv.tokens[n].groups)}
+    present = {n for n, _optional in shape.tokens if any(x in g for x in conv.tokens[n].groups)}
     letter, typ = g["letter"], g.get("type")
     model = conv.letters.get(letter)
     partial: dict[str, Any] = {"kit": kit, "terminal": terminal, "langs": langs, "role": shape.role}
     if model is None:
         known = ", ".join(f"{L} ({conv.model_names[i]})" for L, i in conv.letters.items())
-        return BadName(base, "unrecognised", f"the KIPX letter '{letter}' names no charger (known: {known})", **partial)
+        no_model = _("the KIPX letter '{letter}' names no charger (known: {known})").format(letter=letter, known=known)
+        return BadName(base, "unrecognised", no_model, **partial)
     partial["model"] = model
     if typ is not None and typ not in conv.types:
         known = ", ".join(conv.types)
-        return BadName(base, "unrecognised", f"'{typ}' is not a charger type (known: {known})", **partial)
+        no_type = _("'{type}' is not a charger type (known: {known})").format(type=typ, known=known)
+        return BadName(base, "unrecognised", no_type, **partial)
     form = conv.form_for(shape.role, kit, terminal)
     if form is None:
         by_kit = shape.role == "bundle" and kit is not None
         value = kit if by_kit and kit is not None else terminal
-        what = "kit" if by_kit else "terminal"
-        return BadName(base, "unrecognised", f"no naming form for {what} {value:03d} ({family(value)}XX)", **partial)
+        text = (
+            _("no naming form for kit {version} ({family}XX)")
+            if by_kit
+            else _("no naming form for terminal {version} ({family}XX)")
+        )
+        no_form = text.format(version=f"{value:03d}", family=family(value))
+        return BadName(base, "unrecognised", no_form, **partial)
 
-    problems = []
-    if ext != form.format:
-        problems.append(f".{ext} instead of .{form.format}")
-    for n, _ in shape.tokens:
-        if n in form.tokens and n not in present:
-            problems.append(f"no {n}")
-        elif n not in form.tokens and n in present:
-            problems.append(f"a {n} this form does not have")
+    why: list[str] = []
+    problems = _form_problems(shape, form, ext, present)
     value = kit if form.family_of == "kit" and kit is not None else terminal
-    why = []
     if problems:
+        text = (
+            _("kit {version} is {family}XX and {label} are named {template}: this name has {problems}")
+            if form.family_of == "kit"
+            else _("terminal {version} is {family}XX and {label} are named {template}: this name has {problems}")
+        )
         why.append(
-            f"{form.family_of} {value} is {family(value)}XX and {form.label} are named "
-            f"{form.template}: this name has {', '.join(problems)}"
+            text.format(
+                version=value,
+                family=family(value),
+                label=_(form.label),
+                template=form.template,
+                problems=", ".join(problems),
+            )
         )
     if typ is not None and conv.types[typ] != model:
         why.append(
-            f"the TYPE {typ} is the {conv.model_names[conv.types[typ]]} but the KIPX letter "
-            f"{letter} is the {conv.model_names[model]}"
+            _("the TYPE {type} is the {type_model} but the KIPX letter {letter} is the {model}").format(
+                type=typ, type_model=conv.model_names[conv.types[typ]], letter=letter, model=conv.model_names[model]
+            )
         )
         partial["model"] = None
     if why:
         return BadName(base, "inconsistent", "; ".join(why), **partial)
     name = _render(conv, form, model, kit, terminal, langs)
     return ParsedName(model, kit, terminal, langs, shape.role, form.format, name)
+
+
+def _form_problems(shape: Shape, form: Form, ext: str, present: set) -> list[str]:
+    """What a name read by ``shape`` has that its naming ``form`` does not (or lacks)."""
+    problems = []
+    if ext != form.format:
+        problems.append(_(".{ext} instead of .{wanted}").format(ext=ext, wanted=form.format))
+    for n, _optional in shape.tokens:
+        if n in form.tokens and n not in present:
+            problems.append(_("no {token}").format(token=n))
+        elif n not in form.tokens and n in present:
+            problems.append(_("a {token} this form does not have").format(token=n))
+    return problems
 
 
 # --------------------------------------------------------------------------- formatting
@@ -498,16 +581,29 @@ def format_name(
         langs = tuple(parse_lang(langs, conv).split("-"))
     langs = tuple(x.upper() for x in langs)
     if model not in conv.model_type:
-        raise BadInput(f"unknown model '{model}' (known: {', '.join(conv.model_type)})")
+        raise BadInput(
+            _("unknown model '{model}' (known: {known})").format(model=model, known=", ".join(conv.model_type))
+        )
     if role == "bundle" and kit is None:
-        raise BadInput("a bundle name needs a kit version")
+        raise BadInput(_("a bundle name needs a kit version"))
     form = conv.form_for(role, kit, terminal)
     if form is None:
-        raise BadInput(f"no naming form for a {role} with kit {kit} and terminal {terminal}")
+        text = (
+            _("no naming form for a bundle with kit {kit} and terminal {terminal}")
+            if role == "bundle"
+            else _("no naming form for a .hex with kit {kit} and terminal {terminal}")
+        )
+        raise BadInput(text.format(kit=kit, terminal=terminal))
     if "LANG" in form.tokens and not langs:
-        raise BadInput(f"{form.label} are named {form.template}: a language pack is needed")
+        raise BadInput(
+            _("{label} are named {template}: a language pack is needed").format(
+                label=_(form.label), template=form.template
+            )
+        )
     if "LANG" not in form.tokens and langs:
-        raise BadInput(f"{form.label} are named {form.template}: no language pack")
+        raise BadInput(
+            _("{label} are named {template}: no language pack").format(label=_(form.label), template=form.template)
+        )
     return _render(conv, form, model, kit, terminal, langs)
 
 
@@ -534,5 +630,9 @@ def parse_lang(text: str, conv: Convention | None = None) -> str:
     conv = conv or convention()
     value = (text or "").strip()
     if not conv.lang_regex.fullmatch(value):
-        raise BadInput(f"language pack '{text}' is not 2-letter codes joined by '-' (for example FR or FR-EN-DE).")
+        raise BadInput(
+            _("language pack '{pack}' is not 2-letter codes joined by '-' (for example FR or FR-EN-DE).").format(
+                pack=text
+            )
+        )
     return value.upper()
