@@ -82,7 +82,8 @@ def colon(subject, text) -> str:
 def error_line(message: str) -> str:
     """The one shape of an error line on standard error: ``Error: <message>``."""
     # TRANSLATORS: the head of every error line, "Error: <message>" (click's own is "Error: {message}").
-    return f"{style(_('Error:'), sys.stderr, fg='red', bold=True)} {message}"
+    head = _("Error:")  # outside the f-string: the extractor does not read inside one
+    return f"{style(head, sys.stderr, fg='red', bold=True)} {message}"
 
 
 def render_error(error: StagerError, as_json: bool, hint: str = "") -> None:

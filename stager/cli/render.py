@@ -143,7 +143,7 @@ def check_lines(plan, checks, stream, dry_run: bool = False) -> list[str]:
             lines.append(f"{style(head, stream, fg='red', bold=True)}  " + colon(where, c.error.message))
             continue
         for w in c.warnings:
-            lines.append(f"{style(_('Warning:'), stream, fg='yellow', bold=True)} " + colon(where, w))
+            lines.append(style(_("Warning:"), stream, fg="yellow", bold=True) + " " + colon(where, w))
         for name in c.pre.already:
             text = _("{card}: {name} is already on the card and verified against the catalog: nothing to copy.")
             lines.append(text.format(card=where, name=name))
@@ -212,7 +212,7 @@ def result_lines(plan, results, stream, ejected=None) -> list[str]:
                 "  " + _("Check on site: {command} (or 'sha256sum -c' in the card's folder).").format(command=verify)
             )
         else:
-            lines.append(f"{style(_('FAILED'), stream, fg='red', bold=True)}  {where}{ident}")
+            lines.append(style(_("FAILED"), stream, fg="red", bold=True) + f"  {where}{ident}")
             lines.append(f"  {r.error.message}")
             lines += _failed_lines(r)
     for c in plan.decision.conditions:

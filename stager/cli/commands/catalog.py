@@ -330,7 +330,7 @@ def _malformed_lines(malformed) -> list[str]:
 
 
 def _malformed(m) -> str:
-    return f"  {style(_('MALFORMED'), sys.stdout, fg='red')} " + colon(m.path, f"{m.what} ({m.where})")
+    return "  " + style(_("MALFORMED"), sys.stdout, fg="red") + " " + colon(m.path, f"{m.what} ({m.where})")
 
 
 @catalog.command(

@@ -77,7 +77,7 @@ def report_lines(report, stream) -> list[str]:
         )
         lines.append(text.format(files=", ".join(report.leftovers)))
     for problem in report.set_problems:
-        lines.append(f"{style(_('NOT ONE FIRMWARE SET'), stream, fg='red', bold=True)}  {problem}")
+        lines.append(style(_("NOT ONE FIRMWARE SET"), stream, fg="red", bold=True) + f"  {problem}")
     if report.charger is not None:
         mark = _("FOR THIS CHARGER") if report.charger["matches"] else _("NOT FOR THIS CHARGER")
         colour = "green" if report.charger["matches"] else "red"
