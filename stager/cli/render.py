@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from stager.cli.output import colon, say, style, wrapped
-from stager.i18n import N_, _
+from stager.i18n import N_, _, ngettext
 from stager.i18n_format import format_size
 from stager.quoting import command
 
@@ -154,9 +154,17 @@ def card_plan_lines(plan, checks, stream, dry_run: bool = False) -> list[str]:
     """Per card that passed its checks: what will be written, what --clean removes."""
     ready = [c for c in checks if c.ready]
     if dry_run:
-        head = _("The run would write {ready} of {total} card(s):")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        head = ngettext(
+            "The run would write {ready} of {total} card(s):",
+            "The run would write {ready} of {total} card(s):",
+            len(checks),
+        )
     else:
-        head = _("Ready to write {ready} of {total} card(s):")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        head = ngettext(
+            "Ready to write {ready} of {total} card(s):", "Ready to write {ready} of {total} card(s):", len(checks)
+        )
     lines = [head.format(ready=len(ready), total=len(checks))]
     for i, c in enumerate(ready, 1):
         lines.append(f"  {i}. {c.target.describe()}")
@@ -189,7 +197,10 @@ def result_lines(plan, results, stream, ejected=None) -> list[str]:
     ``ejected``: {path: True} for the cards stager unmounted."""
     ejected = ejected or {}
     ok = sum(1 for r in results if r.ok and r.method in PROVED_HOW)
-    summary = _("Summary: {ok} of {total} card(s) ready.")
+    # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+    summary = ngettext(
+        "Summary: {ok} of {total} card(s) ready.", "Summary: {ok} of {total} card(s) ready.", len(results)
+    )
     lines = [style(summary.format(ok=ok, total=len(results)), stream, bold=True)]
     for r in results:
         target = next((t for t in plan.targets if str(t.path) == str(r.path)), None)

@@ -11,7 +11,7 @@ from stager.cli.output import colon, emit_json, error_line, json_option, say, st
 from stager.cli.progress import byte_progress
 from stager.cli.render import size_text
 from stager.errors import ExitCode
-from stager.i18n import N_, _
+from stager.i18n import N_, _, ngettext
 from stager.rules.inputs import parse_model
 
 
@@ -277,7 +277,10 @@ def index(catalog_dir, as_json):
     doc, error = report.to_json(), report.error()
     lines = []
     if report.added:
-        text = _("Added {n} line(s) to {folder}/SHA256SUMS:")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "Added {n} line(s) to {folder}/SHA256SUMS:", "Added {n} line(s) to {folder}/SHA256SUMS:", len(report.added)
+        )
         lines.append(text.format(n=len(report.added), folder=report.catalog))
         lines += [f"  {c.path}" for c in report.added]
     else:
@@ -304,9 +307,17 @@ def _index_check_lines(report) -> list[str]:
     checked = [c for c in report.checked if c.line is not None]
     bad = report.damaged + report.unreadable
     if not bad:
-        text = _("Checked {n} indexed file(s): all match.")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "Checked {n} indexed file(s): all match.", "Checked {n} indexed file(s): all match.", len(checked)
+        )
     else:
-        text = _("Checked {n} indexed file(s): {bad} problem(s):")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "Checked {n} indexed file(s): {bad} problem(s):",
+            "Checked {n} indexed file(s): {bad} problem(s):",
+            len(checked),
+        )
     lines = [text.format(n=len(checked), bad=len(bad))]
     lines += [f"  {style(_status_word(c.status), sys.stdout, fg='red')} " + colon(c.path, c.why) for c in bad]
     if report.bad_lines or report.missing:
@@ -364,9 +375,19 @@ def verify(catalog_dir, allow_rollback, as_json):
     total = sum(c.bytes for c in report.checks)
     bad = report.damaged + report.unreadable
     if not bad:
-        text = _("Verified {n} file(s), {size}, against {folder}/SHA256SUMS: all match.")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "Verified {n} file(s), {size}, against {folder}/SHA256SUMS: all match.",
+            "Verified {n} file(s), {size}, against {folder}/SHA256SUMS: all match.",
+            len(report.checks),
+        )
     else:
-        text = _("Verified {n} file(s), {size}, against {folder}/SHA256SUMS: {bad} do not.")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "Verified {n} file(s), {size}, against {folder}/SHA256SUMS: {bad} do not.",
+            "Verified {n} file(s), {size}, against {folder}/SHA256SUMS: {bad} do not.",
+            len(report.checks),
+        )
     lines = [text.format(n=len(report.checks), size=size_text(total), folder=report.catalog, bad=len(bad))]
     lines += [f"  {style(_status_word(c.status), sys.stdout, fg='red')} " + colon(c.path, c.why) for c in bad]
     lines += [f"  {_status_word('missing')} " + colon(p.path, p.why) for p in report.missing]

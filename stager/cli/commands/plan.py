@@ -11,7 +11,7 @@ from stager.cli.options import epilog, explain_option, parsed_by, rule_options
 from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.cli.render import size_text
 from stager.errors import BadInput
-from stager.i18n import _
+from stager.i18n import _, ngettext
 from stager.rules import inputs
 from stager.rules.engine import master_sd_text
 from stager.rules.loader import rules
@@ -90,7 +90,12 @@ def _bring_lines(site, stream) -> list[str]:
     lines = [style(_("Bring:"), stream, bold=True)]
     if bring["master_sd"]:
         migrated = [p.charger.id for p in site.plans if p.migrates]
-        text = _("{master_sd}: {n} migration(s), charger(s) {chargers}")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "{master_sd}: {n} migration(s), charger(s) {chargers}",
+            "{master_sd}: {n} migration(s), charger(s) {chargers}",
+            bring["master_sd"],
+        )
         text = text.format(master_sd=master_sd_text(rules()), n=bring["master_sd"], chargers=", ".join(migrated))
         lines.append("  [ ] " + text)
     by_id = {p.charger.id: p for p in site.plans}
@@ -218,7 +223,12 @@ def summary(site) -> list[str]:
     """Why the exit code is not 0, on standard error (one line a reason)."""
     out = []
     if site.errors:
-        text = _("Error: {n} line(s) of the site file not planned: {lines}")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "Error: {n} line(s) of the site file not planned: {lines}",
+            "Error: {n} line(s) of the site file not planned: {lines}",
+            len(site.errors),
+        )
         each = "; ".join(_("line {line}: {message}").format(line=e["line"], message=e["message"]) for e in site.errors)
         out.append(text.format(n=len(site.errors), lines=each))
     refused = [p.charger.id for p in site.plans if p.refusals]
@@ -230,6 +240,9 @@ def summary(site) -> list[str]:
         out.append(text.format(chargers=", ".join(refused)))
     missing = sorted({name for card in site.bring()["cards"] for name in card["missing"]})
     if missing:
-        text = _("Catalog: {n} file(s) missing: {files}.")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "Catalog: {n} file(s) missing: {files}.", "Catalog: {n} file(s) missing: {files}.", len(missing)
+        )
         out.append(text.format(n=len(missing), files=", ".join(missing)))
     return out
