@@ -130,8 +130,7 @@ def table_lines(files: list[dict]) -> list[str]:
     # TRANSLATORS: the headings of a catalog table, short (the table fits 80 columns): kit, terminal, language pack.
     heads = (_("Kit"), _("Term"), _("Pack"), _("Rules"), _("Status"))
     widths = [max(len(h), *(len(c[i]) for c in cells)) + 2 for i, h in enumerate(heads)]
-    widths[4] = max(widths[4], *(len(status_text(c[4])) + 2 for c in cells))
-    widths = [max(len(h), *(len(c[i]) for c in cells)) + 2 for i, h in enumerate(heads)]
+    widths[4] = max(widths[4], *(len(status_text(c[4])) + 2 for c in cells))  # as the table shows it
     lead = 2 + sum(widths)
     longest = max(len(f["path"]) for f in rows)
     shown = "path" if lead + longest <= TABLE_WIDTH else "name"
@@ -149,7 +148,9 @@ def list_lines(doc: dict) -> list[str]:
     out = [style(_("Catalog {folder}").format(folder=doc["catalog"]), sys.stdout, bold=True)]
     idx = doc["index"]
     if idx["present"]:
-        index = _("index: SHA256SUMS, {n} lines").format(n=idx["lines"])
+        index = ngettext("index: SHA256SUMS, {n} lines", "index: SHA256SUMS, {n} lines", idx["lines"]).format(
+            n=idx["lines"]
+        )
     else:
         index = _("index: {problem}").format(
             problem=idx["error"] or _("no SHA256SUMS yet (stager catalog index writes it)")
@@ -185,7 +186,9 @@ def list_lines(doc: dict) -> list[str]:
     if doc["skipped"]:
         out += ["", style(_("Not used"), sys.stdout, bold=True)]
         out += ["  " + colon(p["path"], p["why"]) for p in doc["skipped"]]
-    counts = ", ".join(f"{n} {status_text(k)}" for k, n in sorted(doc["counts"].items())) or _("no files")
+    # TRANSLATORS: a count of catalog files with one status ("83 usable"); French: "utilisable : 83".
+    counts = ", ".join(_("{n} {status}").format(n=n, status=status_text(k)) for k, n in sorted(doc["counts"].items()))
+    counts = counts or _("no files")
     out += ["", _("Files: {counts}.").format(counts=counts)]
     if doc["counts"].get("not-indexed"):
         out.append(_("Not-indexed files are not used until 'stager catalog index' gives them a line."))
