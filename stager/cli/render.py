@@ -32,7 +32,7 @@ def decision_lines(decision, stream=None, explain: bool = True) -> list[str]:
     stream = stream or sys.stdout
     q = decision.query
     terminal = decision.terminal
-    what = _what(decision, q.kit, terminal).format(kit=q.kit, terminal=terminal)
+    what = _what(decision, terminal).format(kit=q.kit, terminal=terminal)
     if decision.allowed:
         head = style(_("ALLOWED"), stream, fg="green", bold=True)
     else:
@@ -58,7 +58,7 @@ def decision_lines(decision, stream=None, explain: bool = True) -> list[str]:
     return lines
 
 
-def _what(decision, kit, terminal) -> str:
+def _what(decision, terminal) -> str:
     """What was decided: the kit (and terminal), and how they were chosen ({kit}, {terminal})."""
     if decision.query.kit_latest:
         if decision.allowed:
