@@ -202,11 +202,67 @@ _SENTENCES = {
 }
 
 
+#: errno -> a short phrase for what the system said, in the user's language (the C
+#: library's strerror is English whatever the locale, and only on some systems translated).
+_REASONS = {
+    errno.EPERM: N_("operation not permitted"),
+    errno.ENOENT: N_("no such file or folder"),
+    errno.EIO: N_("input/output error"),
+    errno.ENXIO: N_("no such device or address"),
+    errno.E2BIG: N_("argument list too long"),
+    errno.EBADF: N_("bad file descriptor"),
+    errno.EAGAIN: N_("resource temporarily unavailable"),
+    errno.ENOMEM: N_("not enough memory"),
+    errno.EACCES: N_("permission denied"),
+    errno.EBUSY: N_("device or resource busy"),
+    errno.EEXIST: N_("the file exists"),
+    errno.EXDEV: N_("a link across file systems"),
+    errno.ENODEV: N_("no such device"),
+    errno.ENOTDIR: N_("not a folder"),
+    errno.EISDIR: N_("it is a folder"),
+    errno.EINVAL: N_("invalid argument"),
+    errno.ENFILE: N_("too many open files in the system"),
+    errno.EMFILE: N_("too many open files"),
+    errno.ETXTBSY: N_("the file is busy"),
+    errno.EFBIG: N_("the file is too large"),
+    errno.ENOSPC: N_("no space left on the medium"),
+    errno.EROFS: N_("read-only file system"),
+    errno.ENAMETOOLONG: N_("the name is too long"),
+    errno.ENOTEMPTY: N_("the folder is not empty"),
+    errno.ELOOP: N_("too many levels of symbolic links"),
+    errno.ENOTCONN: N_("the medium no longer answers"),
+    errno.ECONNABORTED: N_("the medium no longer answers"),
+    errno.ESTALE: N_("the medium was replaced or removed"),
+    errno.ETIMEDOUT: N_("the medium did not answer in time"),
+    errno.EOPNOTSUPP: N_("the operation is not supported by this file system"),
+    errno.EDQUOT: N_("the disk quota is exceeded"),
+}
+
+
+def os_reason(e: BaseException) -> str:
+    """What the system said of ``e``, as a short phrase in the user's language (to go
+    inside a sentence: "cannot read {path}: {error}."). An errno stager has no words for is
+    named by its symbol (``EHWPOISON``) beside the system's own text."""
+    number = getattr(e, "errno", None)
+    if isinstance(e, OSError) and number in _REASONS:
+        return _(_REASONS[number])
+    if isinstance(e, OSError) and number is not None:
+        # TRANSLATORS: an error of the system stager has no words for: its symbol, then the system's text.
+        return _("system error {code} ({text})").format(code=errno.errorcode.get(number, number), text=e.strerror or e)
+    return str(e)
+
+
 def os_error_text(e: OSError, path=None) -> str:
     """One sentence for an OSError met on ``path`` (default: the error's own file name)."""
     where = path if path is not None else (e.filename if e.filename is not None else "")
     plain = e.errno is not None and not isinstance(e, NotRegularFile | FileTooLarge)
     sentence = _SENTENCES.get(e.errno) if plain and e.errno is not None else None
-    sentence = f"{e.strerror or e}." if sentence is None else _(sentence)
+    if sentence is not None:
+        sentence = _(sentence)
+    elif plain:
+        # TRANSLATORS: what the system said (a short phrase), made a sentence.
+        sentence = _("{reason}.").format(reason=os_reason(e))
+    else:
+        sentence = f"{e.strerror or e}."
     # TRANSLATORS: a path, then what went wrong there (a sentence).
     return _("{path}: {error}").format(path=where, error=sentence) if where != "" else sentence

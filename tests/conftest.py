@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+# Tests are English unless a test asks for another language (docs/i18n.md): stager.cli
+# installs the language when it is imported, and every `stager` the tests run inherits this.
+# A test in French gives env={"STAGER_UI_LANG": "fr"} (or "" and LANG=...), or installs it.
+os.environ["STAGER_UI_LANG"] = "en"
+
 
 def stager_executable() -> str:
     """The ``stager`` console script installed beside this Python (the venv's)."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from stager.card.media import _win32 as w
 from stager.card.media.record import CallFailed, error_code
+from stager.fileio import os_reason
 from stager.i18n import N_, _
 
 CR_SUCCESS = 0
@@ -229,7 +230,7 @@ def eject_volume(root: str, calls) -> tuple[bool, str]:
         cr, veto, holder = calls.request_eject(node)
     except OSError as e:
         return False, _("Windows could not find the device to eject (error {code}: {error})").format(
-            code=error_code(e), error=e.strerror or e
+            code=error_code(e), error=os_reason(e)
         )
     if cr == CR_SUCCESS and veto == 0:
         return True, device

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from stager.card.staging import VANISHED, FileOps, media_error
 from stager.errors import MediaError
+from stager.fileio import os_reason
 from stager.i18n import _
 
 MIB = 1024 * 1024
@@ -69,7 +70,7 @@ def remove_files(pin, names, ops: FileOps | None = None) -> tuple[list[str], Med
                 _(
                     "{card}: the old firmware {name} cannot be removed for --clean ({error}): "
                     "it may be locked, read-only or in use."
-                ).format(card=folder, name=name, error=e.strerror or e),
+                ).format(card=folder, name=name, error=os_reason(e)),
                 code="clean-failed",
                 details={"file": name, "removed": list(done)},
             )

@@ -95,7 +95,8 @@ def eject(target, platform: str | None = None, run=_run, which=shutil.which, win
         if ok:
             extra = _linux_power_off(target, run, which) if cmd[:2] == ["udisksctl", "unmount"] else ""
             return True, _("{card} is unmounted: it is now safe to pull the card out.").format(card=card) + extra
-        errors.append(f"{cmd[0]}: {text or _('failed')}")
+        # TRANSLATORS: an eject command that failed without saying why.
+        errors.append("{command}: {error}".format(command=cmd[0], error=text or _("failed")))
     how = "; ".join(errors) if errors else _("this system offers no eject command to stager")
     return False, _(
         "Could not eject {card} ({how}). The card is staged and verified; eject it from your system "

@@ -21,6 +21,7 @@ import socket
 import stat
 
 from stager.errors import MediaError
+from stager.fileio import os_reason
 from stager.i18n import _
 
 LOCK_NAME = ".stager-lock"
@@ -147,7 +148,7 @@ def take(pin) -> CardLock:
                 raise MediaError(
                     _(
                         "{card} is read-only ({error}). Unlock the card (its lock switch) or remount it read-write."
-                    ).format(card=pin.path, error=e.strerror),
+                    ).format(card=pin.path, error=os_reason(e)),
                     code="read-only",
                 ) from None
             from stager.card.staging import media_error

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.card.gone import card_gone
+from stager.fileio import os_reason
 from stager.i18n import _
 
 O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -102,11 +103,11 @@ class CardPin:
         try:
             os.fstat(self.fd)
         except OSError as e:
-            raise card_gone(self.path, _("it does not answer: {error}").format(error=e.strerror)) from None
+            raise card_gone(self.path, _("it does not answer: {error}").format(error=os_reason(e))) from None
         try:
             now = os.stat(self.path)
         except OSError as e:
-            why = _("{path} cannot be read: {error}").format(path=self.path, error=e.strerror)
+            why = _("{path} cannot be read: {error}").format(path=self.path, error=os_reason(e))
             raise card_gone(self.path, why) from None
         if (now.st_dev, now.st_ino) != (self.st_dev, self.st_ino):
             why = _("{path} is now another folder or another file system").format(path=self.path)
@@ -174,7 +175,7 @@ def pin_card(path, expected_dev: int | None = None, *, platform: str | None = No
     try:
         fd = os.open(path, os.O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     except OSError as e:
-        raise card_gone(path, _("its folder cannot be opened: {error}").format(error=e.strerror)) from None
+        raise card_gone(path, _("its folder cannot be opened: {error}").format(error=os_reason(e))) from None
     st = os.fstat(fd)
     if expected_dev is not None and st.st_dev != expected_dev:
         os.close(fd)

@@ -27,6 +27,7 @@ from stager.card.staging import (
     read_sidecar,
 )
 from stager.errors import MediaError
+from stager.fileio import os_reason
 from stager.i18n import _
 from stager.i18n_format import format_size
 from stager.rules.names import is_firmware_name
@@ -112,7 +113,7 @@ def _check_writable(pin, dry_run: bool) -> None:
         if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise MediaError(
                 _("{card} is read-only ({error}). Unlock the card (its lock switch) or remount it read-write.").format(
-                    card=folder, error=e.strerror
+                    card=folder, error=os_reason(e)
                 ),
                 code="read-only",
             ) from None
@@ -248,7 +249,7 @@ def _remove_old(ops: FileOps, pin, victim: str, removed: list) -> None:
                 "{card}: the old firmware {name} cannot be removed for --clean "
                 "({error}): it may be locked, read-only or in use. {removed} Nothing new was written. "
                 "Unlock or remove it by hand, or use another card."
-            ).format(card=pin.path, name=victim, error=e.strerror or e, removed=done),
+            ).format(card=pin.path, name=victim, error=os_reason(e), removed=done),
             code="clean-failed",
             details={"file": victim, "removed": list(removed)},
         ) from None

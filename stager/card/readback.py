@@ -43,7 +43,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from stager.fileio import CHUNK, Stopped
+from stager.fileio import CHUNK, Stopped, os_reason
 from stager.i18n import _
 from stager.i18n_format import format_int
 
@@ -228,7 +228,7 @@ def drop_device_cache(device: str | None, system: System) -> str | None:
         fd = os.open(device, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
         return _("{device} cannot be opened to drop its cache ({error}): run stager with the rights to read it").format(
-            device=device, error=e.strerror
+            device=device, error=os_reason(e)
         )
     try:
         os.fsync(fd)
@@ -239,7 +239,7 @@ def drop_device_cache(device: str | None, system: System) -> str | None:
             pass  # BLKFLSBUF needs CAP_SYS_ADMIN; the fadvise above dropped the clean pages
         return None
     except OSError as e:
-        return _("the cache of {device} could not be dropped ({error})").format(device=device, error=e.strerror)
+        return _("the cache of {device} could not be dropped ({error})").format(device=device, error=os_reason(e))
     finally:
         os.close(fd)
 
@@ -487,7 +487,7 @@ def _read_macos(pin, name, expect, progress, stop, system: System) -> ReadBack:
         try:
             fcntl.fcntl(fd, F_NOCACHE, 1)
         except OSError as e:
-            why = why or _("F_NOCACHE was refused ({error})").format(error=e.strerror)
+            why = why or _("F_NOCACHE was refused ({error})").format(error=os_reason(e))
         buf = bytearray(CHUNK)
 
         def read():

@@ -38,7 +38,7 @@ from stager.card.readback import BlockDigests
 from stager.card.stop import STATE, interrupted
 from stager.catalog.index import format_index_line, parse_index
 from stager.errors import CatalogError, MediaError, StagerError, VerifyError
-from stager.fileio import CHUNK, Stopped
+from stager.fileio import CHUNK, Stopped, os_reason
 from stager.i18n import N_, _
 from stager.i18n_format import format_int
 
@@ -165,7 +165,7 @@ def media_error(e: OSError, target: Path, doing: str) -> MediaError:
     is what was being done, translated: ``_("writing {name}").format(name=...)``."""
     if isinstance(e, MediaError):
         return e
-    what = e.strerror or str(e)
+    what = os_reason(e)
     # In the four messages below, {doing} is what was being done, one of the phrases
     # "writing {name}", "reading {name} back", "checking the card"... (translated themselves).
     if e.errno in FULL:
@@ -312,7 +312,7 @@ class _Slot:
                 except OSError as e:
                     self.result.left.append(
                         _("{path} (could not be removed: {error})").format(
-                            path=self.pin.where(name), error=e.strerror or e
+                            path=self.pin.where(name), error=os_reason(e)
                         )
                     )
             self.written.clear()
@@ -456,7 +456,7 @@ def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
         src = ops.open_source(source.path)
     except OSError as e:
         err = CatalogError(
-            _("cannot read {name} in the catalog: {error}.").format(name=source.name, error=e.strerror or e),
+            _("cannot read {name} in the catalog: {error}.").format(name=source.name, error=os_reason(e)),
             code="unreadable",
         )
         for s in slots:

@@ -44,7 +44,7 @@ from stager.catalog.index import (
 )
 from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import BadInput, CatalogError
-from stager.fileio import is_under, os_error_text, path_kind, read_regular
+from stager.fileio import is_under, os_error_text, os_reason, path_kind, read_regular
 from stager.i18n import _
 from stager.rules import names
 from stager.rules.loader import rules as _rules
@@ -157,14 +157,14 @@ class Catalog:
                 if not rel:
                     raise CatalogError(
                         _("cannot read the catalog folder {folder}: {error}.").format(
-                            folder=self.root, error=e.strerror or e
+                            folder=self.root, error=os_reason(e)
                         ),
                         code="catalog-unreadable",
                     ) from None
                 self.skipped.append(
                     Problem(
                         rel,
-                        _("cannot read this folder ({error}): its files are not listed").format(error=e.strerror or e),
+                        _("cannot read this folder ({error}): its files are not listed").format(error=os_reason(e)),
                     )
                 )
                 continue
@@ -188,7 +188,7 @@ class Catalog:
                     else:
                         st = de.stat(follow_symlinks=False)
                 except OSError as e:
-                    self.skipped.append(Problem(relpath, _("cannot read it ({error})").format(error=e.strerror or e)))
+                    self.skipped.append(Problem(relpath, _("cannot read it ({error})").format(error=os_reason(e))))
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     self.skipped.append(Problem(relpath, _("not a regular file")))
@@ -219,7 +219,7 @@ class Catalog:
         try:
             data = read_regular(index, MAX_INDEX_BYTES)
         except OSError as e:
-            self.index_error = _("cannot read {index} ({error})").format(index=INDEX_NAME, error=e.strerror or e)
+            self.index_error = _("cannot read {index} ({error})").format(index=INDEX_NAME, error=os_reason(e))
             return [], []
         self.index_present = True
         self._index_bytes = data
@@ -410,7 +410,7 @@ class Catalog:
                         None,
                         e.bytes,
                         "unreadable",
-                        _("cannot read it ({error}): not indexed").format(error=getattr(got, "strerror", None) or got),
+                        _("cannot read it ({error}): not indexed").format(error=os_reason(got)),
                     )
                 )
         written = False

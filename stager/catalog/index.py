@@ -14,7 +14,7 @@ from pathlib import Path
 
 from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import CatalogError
-from stager.fileio import fsync_dir, hash_file, read_regular
+from stager.fileio import fsync_dir, hash_file, os_reason, read_regular
 from stager.i18n import N_, _, ngettext
 from stager.quoting import command
 
@@ -183,7 +183,7 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
         os.replace(tmp, path)
     except OSError as e:
         raise CatalogError(
-            _("cannot write {path}: {error}. Is the catalog folder writable?").format(path=path, error=e.strerror or e),
+            _("cannot write {path}: {error}. Is the catalog folder writable?").format(path=path, error=os_reason(e)),
             code="index-not-written",
         ) from None
     finally:
@@ -194,7 +194,7 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
     except OSError as e:
         raise CatalogError(
             _("{path} was written but its folder could not be flushed ({error}): run the command again.").format(
-                path=path, error=e.strerror or e
+                path=path, error=os_reason(e)
             ),
             code="index-not-written",
         ) from None
@@ -270,7 +270,7 @@ def _check(e: Entry, line: IndexLine, got) -> FileCheck:
             None,
             e.bytes,
             "unreadable",
-            _("cannot read it ({error})").format(error=getattr(got, "strerror", None) or got),
+            _("cannot read it ({error})").format(error=os_reason(got)),
         )
     if got != line.sha256:
         return FileCheck(
@@ -447,7 +447,7 @@ def check_content(cf: CatalogFile, progress=None) -> str:
         actual = hash_file(cf.path, progress)
     except OSError as e:
         raise CatalogError(
-            _("cannot read {path}: {error}.").format(path=cf.relpath, error=e.strerror or e), code="unreadable"
+            _("cannot read {path}: {error}.").format(path=cf.relpath, error=os_reason(e)), code="unreadable"
         ) from None
     if actual != cf.sha256:
         raise content_mismatch(cf, actual)

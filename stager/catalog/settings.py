@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.errors import BadInput
-from stager.fileio import read_regular
+from stager.fileio import os_reason, read_regular
 from stager.i18n import _, ngettext
 
 APP = "stager"
@@ -114,7 +114,7 @@ def _read_toml(path: Path) -> dict | None:
         return None
     except OSError as e:
         raise BadInput(
-            _("cannot read the settings file {path}: {error}.").format(path=path, error=e.strerror or e),
+            _("cannot read the settings file {path}: {error}.").format(path=path, error=os_reason(e)),
             code="bad-settings",
         ) from None
     try:
@@ -158,7 +158,7 @@ def _key_of(entry, path: Path, num: int) -> TrustedKey:
     except OSError as e:
         raise BadInput(
             _("{where} is neither a minisign public key line nor a readable .pub file ({pub}: {error}).").format(
-                where=where, pub=pub, error=e.strerror or e
+                where=where, pub=pub, error=os_reason(e)
             ),
             code="bad-settings",
         ) from None

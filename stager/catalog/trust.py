@@ -22,7 +22,7 @@ from pathlib import Path
 
 from stager.catalog.index import INDEX_NAME, write_atomic
 from stager.errors import BadInput, CatalogError
-from stager.fileio import read_regular
+from stager.fileio import os_reason, read_regular
 from stager.i18n import N_, _
 from stager.i18n_format import format_datetime
 
@@ -113,7 +113,7 @@ def _record(path: Path, slot: str, ts: int, warn) -> None:
                 _(
                     "Warning: the signature time could not be remembered in {path} ({error}): "
                     "an older catalog would not be refused next time."
-                ).format(path=path, error=e.strerror or e)
+                ).format(path=path, error=os_reason(e))
             )
     finally:
         if os.path.lexists(tmp):
@@ -146,7 +146,7 @@ def _signature(catalog):
         ) from None
     except OSError as e:
         raise CatalogError(
-            _("cannot read {path}: {error}.").format(path=path, error=e.strerror or e), code="signature-invalid"
+            _("cannot read {path}: {error}.").format(path=path, error=os_reason(e)), code="signature-invalid"
         ) from None
     try:
         return Signature.from_file_text(text_of(data))
@@ -270,7 +270,7 @@ def _write_new(path: Path, text: str, mode: int, force: bool) -> None:
             f.write(text)
     except OSError as e:
         raise BadInput(
-            _("cannot write {path}: {error}.").format(path=path, error=e.strerror or e), code="key-not-written"
+            _("cannot write {path}: {error}.").format(path=path, error=os_reason(e)), code="key-not-written"
         ) from None
 
 
@@ -298,7 +298,7 @@ def read_secret_key(path, ask_password):
         text = text_of(read_regular(path, 1 << 16))
     except OSError as e:
         raise BadInput(
-            _("cannot read the secret key {path}: {error}.").format(path=path, error=e.strerror or e), code="bad-key"
+            _("cannot read the secret key {path}: {error}.").format(path=path, error=os_reason(e)), code="bad-key"
         ) from None
     try:
         password = ask_password() if SecretKey.is_encrypted(text) else None

@@ -14,8 +14,14 @@ import sys
 
 import click
 
-from stager import __version__
-from stager.errors import BadInput, ExitCode, StagerError
+from stager import __version__, i18n
+
+# The language first: click's words and stager's help= texts are looked up when the
+# decorators below (and the command modules') run (docs/i18n.md).
+i18n.install()
+
+from stager.errors import BadInput, ExitCode, StagerError  # noqa: E402
+from stager.i18n import _  # noqa: E402
 
 #: errno values that mean the medium itself failed (exit 5 rather than 2).
 _MEDIUM_ERRNOS = {
@@ -54,7 +60,7 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(name)
         if target is None:
             return None
-        module, _, attr = target.partition(":")
+        module, _sep, attr = target.partition(":")
         return getattr(importlib.import_module(module), attr)
 
     def format_commands(self, ctx, formatter):
@@ -65,22 +71,29 @@ class LazyGroup(click.Group):
             if cmd is not None and not cmd.hidden:
                 rows.append((name, cmd.get_short_help_str(limit=formatter.width - 20)))
         if rows:
-            with formatter.section("Commands"):
+            with formatter.section(_("Commands")):
                 formatter.write_dl(rows)
 
 
 @click.group(
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Example: stager check --model p22 --kit 318      (is kit 318 allowed on a Pulse 22?)\n\n"
-    "Exit codes: 0 done, 2 bad input, 3 refused by the manufacturer's rules, 4 catalog "
-    "problem, 5 media problem, 6 verification failed, 130 interrupted.",
+    options_metavar=_("[OPTIONS]"),
+    subcommand_metavar=_("COMMAND [ARGS]..."),
+    help=_(
+        "Prepare firmware update cards for MADIC Pulse EV chargers, by the manufacturer's rules "
+        "(kit/terminal compatibility, forbidden versions, MASTER SD migration, April-2023 terminals, "
+        "OCPP protocol, MID meters, routers)."
+    ),
+    epilog=_(
+        "Example: stager check --model p22 --kit 318      (is kit 318 allowed on a Pulse 22?)\n\n"
+        "Exit codes: 0 done, 2 bad input, 3 refused by the manufacturer's rules, 4 catalog "
+        "problem, 5 media problem, 6 verification failed, 130 interrupted."
+    ),
 )
 @click.version_option(__version__, "-V", "--version", prog_name="stager")
 def cli():
-    """Prepare firmware update cards for MADIC Pulse EV chargers, by the
-    manufacturer's rules (kit/terminal compatibility, forbidden versions, MASTER SD
-    migration, April-2023 terminals, OCPP protocol, MID meters, routers)."""
+    """stager's top-level group (its help is the help= above, in the user's language)."""
 
 
 def _argv_wants_json(argv) -> bool:
@@ -96,7 +109,7 @@ def run(argv=None) -> int:
     try:
         code = cli.main(args=argv, prog_name="stager", standalone_mode=False)
     except click.UsageError as e:
-        hint = f" See '{e.ctx.command_path} --help'." if e.ctx is not None else ""
+        hint = " " + _("See '{command} --help'.").format(command=e.ctx.command_path) if e.ctx is not None else ""
         output.render_error(BadInput(e.format_message()), as_json, hint=hint)
         return ExitCode.BAD_INPUT
     except StagerError as e:
@@ -106,7 +119,7 @@ def run(argv=None) -> int:
         e.show()
         return e.exit_code
     except (click.Abort, KeyboardInterrupt):
-        output.say("\nInterrupted.", err=True)
+        output.say("\n" + _("Interrupted."), err=True)
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.BUG
@@ -119,7 +132,9 @@ def run(argv=None) -> int:
         import traceback
 
         traceback.print_exc()
-        output.say("stager: internal error (this is a bug in stager, please report it with the text above).", err=True)
+        output.say(
+            _("stager: internal error (this is a bug in stager, please report it with the text above)."), err=True
+        )
         return ExitCode.BUG
     return int(code or 0)
 

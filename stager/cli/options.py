@@ -9,7 +9,14 @@ from __future__ import annotations
 import click
 
 from stager.errors import BadInput
+from stager.i18n import _
 from stager.rules import inputs
+
+
+def epilog(*blocks: str) -> str:
+    """A command's epilog: blocks (examples, exit codes) that click prints as written,
+    each marked with click's "\\b" (no rewrapping), which stays out of the messages."""
+    return "\n\n".join("\b\n" + block for block in blocks)
 
 
 def parsed_by(parser):
@@ -28,10 +35,12 @@ model_option = click.option(
     "--model",
     "-m",
     required=True,
-    metavar="MODEL",
+    metavar=_("MODEL"),
     callback=parsed_by(inputs.parse_model),
-    help="Charger model: p22 (Pulse 22 GL/WL), p50 (Pulse 50) or wbac (Pulse WB-AC); "
-    "spellings such as pulse22, Pulse-50, WB-AC are accepted.",
+    help=_(
+        "Charger model: p22 (Pulse 22 GL/WL), p50 (Pulse 50) or wbac (Pulse WB-AC); "
+        "spellings such as pulse22, Pulse-50, WB-AC are accepted."
+    ),
 )
 kit_option = click.option(
     "--kit",
@@ -39,20 +48,22 @@ kit_option = click.option(
     required=True,
     metavar="KIT|latest",
     callback=parsed_by(inputs.parse_kit),
-    help="OCPP kit version, 3 digits (e.g. 318), or latest: the newest kit the rules allow "
-    "with the other options given (terminal, --from-kit, --built, --ocpp, --mid, --router).",
+    help=_(
+        "OCPP kit version, 3 digits (e.g. 318), or latest: the newest kit the rules allow "
+        "with the other options given (terminal, --from-kit, --built, --ocpp, --mid, --router)."
+    ),
 )
 explain_option = click.option(
     "--explain",
     is_flag=True,
-    help="Give the standing reminders (MASTER SD, April 2023, newer kit) in full, not in one line each.",
+    help=_("Give the standing reminders (MASTER SD, April 2023, newer kit) in full, not in one line each."),
 )
 terminal_option = click.option(
     "--terminal",
     "-t",
-    metavar="TERMINAL",
+    metavar=_("TERMINAL"),
     callback=parsed_by(lambda v: inputs.parse_version(v, "terminal")),
-    help="Terminal version, 3 digits. Default: the newest terminal the rules allow with the kit.",
+    help=_("Terminal version, 3 digits. Default: the newest terminal the rules allow with the kit."),
 )
 
 
@@ -61,28 +72,28 @@ def rule_options(fn):
     options = [
         click.option(
             "--from-kit",
-            metavar="KIT",
+            metavar=_("KIT"),
             callback=parsed_by(lambda v: inputs.parse_version(v, "current kit")),
-            help="The kit version installed now: checks the MASTER SD barrier (1XX/2XX to 3XX+) and downgrades.",
+            help=_("The kit version installed now: checks the MASTER SD barrier (1XX/2XX to 3XX+) and downgrades."),
         ),
         click.option(
             "--built",
-            metavar="YYYY-MM",
+            metavar=_("YYYY-MM"),
             callback=parsed_by(inputs.parse_month),
-            help="The month the terminal was built: from 2023-04 it cannot run 1XX/2XX terminal versions.",
+            help=_("The month the terminal was built: from 2023-04 it cannot run 1XX/2XX terminal versions."),
         ),
         click.option(
             "--ocpp",
             metavar="1.5|1.6",
             callback=parsed_by(inputs.parse_ocpp),
-            help="The OCPP protocol the back office speaks: 1.5 (SOAP) or 1.6 (JSON, 3XX kits and later).",
+            help=_("The OCPP protocol the back office speaks: 1.5 (SOAP) or 1.6 (JSON, 3XX kits and later)."),
         ),
-        click.option("--mid", is_flag=True, help="A MID meter is fitted (needs kit 310 or later)."),
+        click.option("--mid", is_flag=True, help=_("A MID meter is fitted (needs kit 310 or later).")),
         click.option(
             "--router",
-            metavar="NAME:VERSION",
+            metavar=_("NAME:VERSION"),
             callback=parsed_by(inputs.parse_router),
-            help="The charger's router and its firmware version, e.g. f3426:9 or f3x26q:8.",
+            help=_("The charger's router and its firmware version, e.g. f3426:9 or f3x26q:8."),
         ),
     ]
     for option in reversed(options):

@@ -21,7 +21,9 @@ import textwrap
 
 import click
 
+from stager import i18n
 from stager.errors import StagerError
+from stager.i18n import _
 
 
 def is_terminal(stream) -> bool:
@@ -49,9 +51,10 @@ def style(text: str, stream=None, **kwargs) -> str:
 
 def emit_json(doc) -> None:
     """The one JSON document of a ``--json`` run: indented for a person at a terminal,
-    one line for a pipe (json's C encoder: a 5,000-file catalog list costs 8 ms, not 40)."""
+    one line for a pipe (json's C encoder: a 5,000-file catalog list costs 8 ms, not 40).
+    Every document says the language of its messages: ``"lang": "fr"`` (docs/cli.md)."""
     indent = 2 if is_terminal(sys.stdout) else None
-    click.echo(json.dumps(doc, indent=indent, ensure_ascii=False))
+    click.echo(json.dumps({**doc, "lang": i18n.lang()}, indent=indent, ensure_ascii=False))
 
 
 def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
@@ -70,9 +73,17 @@ def error_document(error: StagerError) -> dict:
     return doc
 
 
+def colon(subject, text) -> str:
+    """'<subject>: <text>', with the language's own colon (French puts a space before it)."""
+    # TRANSLATORS: a subject (a card, a file, a charger model) and what is said of it.
+    return _("{subject}: {text}").format(subject=subject, text=text)
+
+
 def error_line(message: str) -> str:
     """The one shape of an error line on standard error: ``Error: <message>``."""
-    return f"{style('Error:', sys.stderr, fg='red', bold=True)} {message}"
+    # TRANSLATORS: the head of every error line, "Error: <message>" (click's own is "Error: {message}").
+    head = _("Error:")  # outside the f-string: the extractor does not read inside one
+    return f"{style(head, sys.stderr, fg='red', bold=True)} {message}"
 
 
 def render_error(error: StagerError, as_json: bool, hint: str = "") -> None:
@@ -90,8 +101,10 @@ def json_option(fn):
         "--json",
         "as_json",
         is_flag=True,
-        help="Print one JSON document on standard output and nothing else there "
-        "(messages and progress go to standard error).",
+        help=_(
+            "Print one JSON document on standard output and nothing else there "
+            "(messages and progress go to standard error)."
+        ),
     )(fn)
 
 
@@ -128,4 +141,5 @@ def wrapped(lines, stream=None) -> list[str]:
     return [line.replace("\0", " ") for line in out]
 
 
-_KEEP = re.compile(r"\d[\d.,]* (?:B|KiB|MiB|GiB|TiB|bytes?)\b")  # a size is never cut in two
+# a size is never cut in two (English and French forms: 8.0 MiB, 8,0\u00a0Mio, 512 octets)
+_KEEP = re.compile(r"\d[\d.,\u202f\u00a0]*[ \u00a0](?:B|KiB|MiB|GiB|TiB|Kio|Mio|Gio|Tio|bytes?|octets?)\b")

@@ -10,6 +10,8 @@ import contextlib
 import sys
 import threading
 
+from stager.i18n import _
+
 
 @contextlib.contextmanager
 def byte_progress(total: int, enabled: bool, desc: str):
@@ -42,24 +44,36 @@ _CLASS: list = []
 
 
 def _bar_class():
-    """tqdm with the sizes of every other message (``168.0 MiB/200.0 MiB 12.5 MiB/s``)."""
+    """tqdm with sizes in the user's language (``168.0 MiB/200.0 MiB 12.5 MiB/s``, ``168,0 Mio``...)."""
     if _CLASS:
         return _CLASS[0]
     from tqdm import tqdm
-
-    from stager.units import human_bytes
 
     class SizedBar(tqdm):
         @property
         def format_dict(self):
             d = super().format_dict
             rate = d.get("rate")
-            d.update(done=human_bytes(d["n"]).rjust(9), size=human_bytes(d["total"]))
-            d["speed"] = (f"{human_bytes(int(rate))}/s" if rate else "?/s").rjust(11)
+            d.update(done=short_size(d["n"]).rjust(9), size=short_size(d["total"]))
+            # TRANSLATORS: a progress bar's speed, a size per second ("12.5 MiB/s", French "12,5 Mio/s").
+            d["speed"] = (_("{size}/s").format(size=short_size(int(rate))) if rate else _("?/s")).rjust(11)
             return d
 
     _CLASS.append(SizedBar)
     return SizedBar
+
+
+def short_size(n: int) -> str:
+    """A bar's size in one number and its unit, in the user's language: '168.0 MiB', '168,0 Mio'."""
+    from stager.i18n_format import UNITS, format_decimal, format_int
+
+    if n < 1024:
+        # TRANSLATORS: a number of bytes in a progress bar ("512 B"); French "512 o".
+        return _("{n} B").format(n=format_int(n))
+    power = 1
+    while power < len(UNITS) and n >= 1024 ** (power + 1):
+        power += 1
+    return _("{size} {unit}").format(size=format_decimal(n / 1024**power, 1), unit=_(UNITS[power - 1]))
 
 
 DESC_WIDTH = 34

@@ -141,7 +141,11 @@ def test_no_catalog_is_exit_2_in_one_line(run_stager, sub):
 def test_missing_catalog_is_exit_4(run_stager, tmp_path, sub):
     r = run_stager("catalog", sub, "--catalog", tmp_path / "nope", "--json")
     assert r.code == 4, r
-    assert r.json() == {"ok": False, "error": {"code": "catalog-not-found", "message": r.json()["error"]["message"]}}
+    assert r.json() == {
+        "ok": False,
+        "error": {"code": "catalog-not-found", "message": r.json()["error"]["message"]},
+        "lang": "en",
+    }
     assert "does not exist" in r.err and "Traceback" not in r.err
 
 

@@ -83,7 +83,11 @@ def test_bad_input_exit_2_one_line(run_stager, args, needle):
 def test_bad_input_with_json_gives_the_failure_envelope(run_stager):
     r = run_stager("check", "--model", "p22", "--kit", "abc", "--json")
     assert r.code == 2
-    assert r.json() == {"ok": False, "error": {"code": "bad-input", "message": r.json()["error"]["message"]}}
+    assert r.json() == {
+        "ok": False,
+        "error": {"code": "bad-input", "message": r.json()["error"]["message"]},
+        "lang": "en",
+    }
 
 
 def test_matrix_json_matches_the_note(run_stager):

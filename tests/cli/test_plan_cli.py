@@ -15,7 +15,7 @@ CHARGER_KEYS = {"id", "model", "from", "to", "steps", "warnings", "refusals"}
 
 def only_charger(r):
     doc = r.json()
-    assert set(doc) == {"chargers", "bring", "errors"} and doc["errors"] == []
+    assert set(doc) == {"chargers", "bring", "errors", "lang"} and doc["errors"] == []
     (c,) = doc["chargers"]
     assert set(c) == CHARGER_KEYS and c["id"] == "1"
     for item in c["steps"] + c["warnings"] + c["refusals"]:

@@ -42,7 +42,7 @@ def test_ten_chargers_with_bad_lines_end_to_end(run_stager, tmp_path):
     r = run_stager("plan", "--site", write(tmp_path, TEN), "--json")
     assert r.code == 2, r  # bad lines come first in the exit code order
     doc = r.json()
-    assert set(doc) == {"chargers", "bring", "errors"}
+    assert set(doc) == {"chargers", "bring", "errors", "lang"}
     assert [c["id"] for c in doc["chargers"]] == ["1", "2", "3", "4", "5", "10"]
     errors = {e["line"]: e["message"] for e in doc["errors"]}
     assert sorted(errors) == [7, 8, 9, 10]  # the file's lines (the header is line 1)
@@ -168,7 +168,7 @@ def test_exit_code_order(run_stager, tmp_path, lines, with_catalog, code):
     args = ["--catalog", tmp_path / "cat"] if with_catalog else []
     r = run_stager("plan", "--site", write(tmp_path, HEADER + "\n".join(lines) + "\n"), *args, "--json")
     assert r.code == code, r
-    assert set(r.json()) == {"chargers", "bring", "errors"}
+    assert set(r.json()) == {"chargers", "bring", "errors", "lang"}
 
 
 def test_refused_charger_is_exit_3_and_still_planned(run_stager, tmp_path):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stager.errors import BadInput
-from stager.fileio import read_regular
+from stager.fileio import os_reason, read_regular
 from stager.i18n import _
 
 FORMAT = "stager-media-record"
@@ -150,7 +150,7 @@ def write(path, system: str, calls: dict) -> None:
     except OSError as e:
         raise BadInput(
             _("Could not write the record {path}: {error}. Name a file in a folder you can write.").format(
-                path=path, error=e.strerror or e
+                path=path, error=os_reason(e)
             ),
             code="bad-record",
         ) from None
@@ -162,7 +162,7 @@ def load(path) -> tuple[str, dict]:
         doc = json.loads(read_regular(path, 64 << 20).decode("utf-8"))
     except OSError as e:
         raise BadInput(
-            _("Could not read the record {path}: {error}.").format(path=path, error=e.strerror or e), code="bad-record"
+            _("Could not read the record {path}: {error}.").format(path=path, error=os_reason(e)), code="bad-record"
         ) from None
     except (ValueError, UnicodeDecodeError) as e:
         raise BadInput(

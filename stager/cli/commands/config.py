@@ -6,60 +6,68 @@ import os
 
 import click
 
+from stager.cli.options import epilog
 from stager.cli.output import emit_json, json_option, say
 from stager.errors import ExitCode
+from stager.i18n import _
 
 
 def show_lines(doc: dict) -> list[str]:
-    out = ["Settings files (read in this order):"]
+    out = [_("Settings files (read in this order):")]
     for f in doc["files"]:
-        state = "read" if f["status"] == "read" else "not present"
+        state = _("read") if f["status"] == "read" else _("not present")
         out.append(f"  {f['scope']:8} {f['path']} ({state})")
     cat = doc["catalog"]
     out.append("")
     if cat["value"]:
-        out.append(f"Catalog: {cat['value']} (from {cat['source']}; --catalog on the command line wins)")
-    else:
-        out.append('Catalog: none set (give --catalog DIR, set STAGER_CATALOG, or catalog = "DIR" in a settings file)')
-    keys = doc["trusted_keys"]
-    if keys:
-        out.append(f"Trusted keys ({len(keys)}): only a catalog whose SHA256SUMS one of them signed is used.")
-        out += [f"  {k['id']} {k['key']}\n      from {k['source']}" for k in keys]
+        text = _("Catalog: {folder} (from {source}; --catalog on the command line wins)")
+        out.append(text.format(folder=cat["value"], source=cat["source"]))
     else:
         out.append(
-            "Trusted keys: none. SHA256SUMS is checked against accidental damage only; add "
-            'trusted_keys = ["RWQ..."] (or the path of a .pub file) to a settings file to require a signed index.'
+            _('Catalog: none set (give --catalog DIR, set STAGER_CATALOG, or catalog = "DIR" in a settings file)')
         )
-    out.append(f"History folder: {doc['history']['value']} (from {doc['history']['source']})")
-    out.append(f"Accepted signature times (no rollback): {doc['state_file']}")
+    keys = doc["trusted_keys"]
+    if keys:
+        text = _("Trusted keys ({n}): only a catalog whose SHA256SUMS one of them signed is used.")
+        out.append(text.format(n=len(keys)))
+        out += [f"  {k['id']} {k['key']}\n      " + _("from {source}").format(source=k["source"]) for k in keys]
+    else:
+        out.append(
+            _(
+                "Trusted keys: none. SHA256SUMS is checked against accidental damage only; add "
+                'trusted_keys = ["RWQ..."] (or the path of a .pub file) to a settings file to require a signed index.'
+            )
+        )
+    history = doc["history"]
+    out.append(_("History folder: {folder} (from {source})").format(folder=history["value"], source=history["source"]))
+    out.append(_("Accepted signature times (no rollback): {file}").format(file=doc["state_file"]))
     return out
 
 
 @click.group(
-    epilog="""\b
-Examples:
-  stager config show
-  stager config show --json | jq '.trusted_keys'""",
+    help=_("The workshop's settings: the default catalog and the trusted signing keys."),
+    epilog=epilog(
+        _("Examples:\n  stager config show\n  stager config show --json | jq '.trusted_keys'"),
+    ),
 )
 def config():
-    """The workshop's settings: the default catalog and the trusted signing keys."""
+    """The ``stager config`` group (its help is the help= above, in the user's language)."""
 
 
 @config.command(
     "show",
-    epilog="""\b
-Examples:
-  stager config show
-  STAGER_CONFIG=/etc/stager-test.toml stager config show --json
-
-\b
-Exit codes: 0 shown, 2 a settings file is not valid (the file and the problem are named).""",
+    help=_(
+        "Print the settings in force: which files were read (the machine's, then the "
+        "user's, or STAGER_CONFIG's alone), the catalog folder, the trusted keys and "
+        "where each comes from, and the history folder."
+    ),
+    epilog=epilog(
+        _("Examples:\n  stager config show\n  STAGER_CONFIG=/etc/stager-test.toml stager config show --json"),
+        _("Exit codes: 0 shown, 2 a settings file is not valid (the file and the problem are named)."),
+    ),
 )
 @json_option
 def show(as_json):
-    """Print the settings in force: which files were read (the machine's, then the user's,
-    or STAGER_CONFIG's alone), the catalog folder, the trusted keys and where each
-    comes from, and the history folder."""
     from stager.catalog.settings import load_settings
 
     doc = load_settings().to_json()

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import click
 
+from stager.cli.options import epilog
 from stager.cli.output import say, style
 from stager.cli.progress import card_bars
 from stager.cli.render import plan_lines, result_lines
 from stager.errors import BadInput
 from stager.fileio import os_error_text
+from stager.i18n import _
 from stager.quoting import command
 
 CARD_MARK = ".stager-demo-card"
@@ -24,7 +26,7 @@ def _card_folder(root: Path) -> Path:
     card = root / "card"
     if card.exists():
         if not (card / CARD_MARK).is_file():
-            raise BadInput(f"{card} exists and is not a stager demo card: give another folder.")
+            raise BadInput(_("{folder} exists and is not a stager demo card: give another folder.").format(folder=card))
         for p in card.iterdir():
             if p.is_file() and p.name != CARD_MARK:
                 p.unlink()
@@ -40,16 +42,22 @@ def _heading(text: str) -> None:
 
 
 @click.command(
-    epilog="""\b
-Examples:
-  stager demo                  (in a new temporary folder, kept for you to look at)
-  stager demo ~/stager-demo    (the demo catalog and card folder go there)""",
+    help=_(
+        "Run the whole job on a built-in DEMO catalog (small files named by the "
+        "convention, not real firmware) and a demo card folder: check the rules, plan, "
+        "stage the file, read it back, verify the card. Nothing outside DIRECTORY is "
+        "written."
+    ),
+    epilog=epilog(
+        _(
+            "Examples:\n"
+            "  stager demo                  (in a new temporary folder, kept for you to look at)\n"
+            "  stager demo ~/stager-demo    (the demo catalog and card folder go there)"
+        ),
+    ),
 )
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", required=False, metavar=_("[DIRECTORY]"), type=click.Path(file_okay=False, path_type=Path))
 def demo(directory):
-    """Run the whole job on a built-in DEMO catalog (small files named by the convention,
-    not real firmware) and a demo card folder: check the rules, plan, stage the file,
-    read it back, verify the card. Nothing outside DIRECTORY is written."""
     from stager.card import prepare as lib
     from stager.card.verify import verify_card
     from stager.catalog.demo import build_demo_catalog
@@ -63,25 +71,23 @@ def demo(directory):
         card = _card_folder(root)
         catalog = build_demo_catalog(root / "catalog")
     except OSError as e:
-        raise BadInput(
-            f"the demo folder cannot be made: {os_error_text(e)} Give another folder: stager demo DIR.",
-            code="demo-folder",
-        ) from None
-    say(style("stager demo: DEMO files, not real firmware.", sys.stdout, fg="yellow", bold=True))
-    say(f"Demo catalog: {catalog}")
-    say(f"Demo card:    {card}  (a plain folder standing in for the SD card)")
+        text = _("the demo folder cannot be made: {problem} Give another folder: stager demo DIR.")
+        raise BadInput(text.format(problem=os_error_text(e)), code="demo-folder") from None
+    say(style(_("stager demo: DEMO files, not real firmware."), sys.stdout, fg="yellow", bold=True))
+    say(_("Demo catalog: {folder}").format(folder=catalog))
+    say(_("Demo card:    {folder}  (a plain folder standing in for the SD card)").format(folder=card))
 
-    _heading("1. The rules: stager check --model wbac --kit 314")
+    _heading(_("1. The rules: {command}").format(command="stager check --model wbac --kit 314"))
     refused = decide(Query("wbac", 314))
     say("\n".join(decision_lines(refused, sys.stdout)))
 
-    _heading("2. The plan: stager prepare --model wbac --kit 318 --dry-run")
+    _heading(_("2. The plan: {command}").format(command="stager prepare --model wbac --kit 318 --dry-run"))
     query = Query("wbac", 318)
     plan = lib.make_plan(query, catalog_dir=catalog, targets=[card], allow_fixed=True, trusted=False)
     say("\n".join(decision_lines(plan.decision, sys.stdout)))
     say("\n".join(plan_lines(plan, sys.stdout)))
 
-    _heading("3. Staging: copy, read back from the card, compare, sidecar")
+    _heading(_("3. Staging: copy, read back from the card, compare, sidecar"))
     # The demo's staging is recorded beside it, never in the workshop's own history.
     results = lib.run(plan, progress_factory=card_bars(), report=say, history_path=root / "history.jsonl")
     for line in result_lines(plan, results, sys.stdout):
@@ -90,13 +96,14 @@ def demo(directory):
     if code:
         return code
 
-    _heading(f"4. On site: {command('stager', 'verify', '--target', card)}")
+    _heading(_("4. On site: {command}").format(command=command("stager", "verify", "--target", card)))
     report = verify_card(card)
     for line in report_lines(report, sys.stdout):
         say(line)
     say("")
-    say(
-        f"Done. Look at {card}: the firmware file and its .sha256 sidecar "
-        f"(`sha256sum -c *.sha256` in that folder checks it too)."
+    text = _(
+        "Done. Look at {folder}: the firmware file and its .sha256 sidecar "
+        "(`sha256sum -c *.sha256` in that folder checks it too)."
     )
+    say(text.format(folder=card))
     return report.exit_code

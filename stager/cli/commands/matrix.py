@@ -6,8 +6,10 @@ import sys
 
 import click
 
+from stager.cli.options import epilog
 from stager.cli.output import emit_json, json_option, say, style
 from stager.errors import ExitCode
+from stager.i18n import _
 
 
 def matrix_document(rules, model_ids) -> dict:
@@ -77,25 +79,32 @@ def _cell(text: str, ok: bool, width: int) -> str:
 
 def model_lines(rules, m) -> list[str]:
     width = 5
+    # TRANSLATORS: the headings of a compatibility grid: columns are terminal versions, rows kit versions.
+    column, row = _("Terminal"), _("Kit")
+    head = _("{name}  ({model}; note section {section})").format(name=m.name, model=m.id, section=m.section)
     lines = [
-        style(f"{m.name}  ({m.id}; note section {m.section})", sys.stdout, bold=True),
-        f"{'':9}Terminal",
-        (f"{'Kit':9}" + "".join(str(t).ljust(width) for t in m.terminals)).rstrip(),
+        style(head, sys.stdout, bold=True),
+        f"{'':9}{column}",
+        (f"{row:9}" + "".join(str(t).ljust(width) for t in m.terminals)).rstrip(),
     ]
     for k in m.kits:
         row = "".join(_cell("OK" if m.cell(k, t) else "KO", m.cell(k, t), width) for t in m.terminals)
         lines.append(f"{k:<9}" + row.rstrip())
     forbidden = ", ".join(map(str, sorted(rules.forbidden_kits)))
-    lines.append(f"Kit {forbidden}: never to be used (section {rules.forbidden.section}).")
+    text = _("Kit {kits}: never to be used (section {section}).")
+    lines.append(text.format(kits=forbidden, section=rules.forbidden.section))
     return lines
 
 
 def router_lines(rules, r) -> list[str]:
     width = 14
+    # TRANSLATORS: the headings of a router grid: columns are kit classes, rows router firmware versions.
+    column, row = _("Kit"), _("Version")
+    head = _("Router {name}: {description}  (note section {section})")
     lines = [
-        style(f"Router {r.name}: {r.description}  (note section {r.section})", sys.stdout, bold=True),
-        f"{'':9}Kit",
-        (f"{'Version':9}" + "".join(rules.classes[c].label.ljust(width) for c in r.classes)).rstrip(),
+        style(head.format(name=r.name, description=r.description, section=r.section), sys.stdout, bold=True),
+        f"{'':9}{column}",
+        (f"{row:9}" + "".join(rules.classes[c].label.ljust(width) for c in r.classes)).rstrip(),
     ]
     for v in r.versions:
         cells = []
@@ -103,16 +112,16 @@ def router_lines(rules, r) -> list[str]:
             cell = r.cell(v, c)
             text = "OK" if cell.ok else "KO"
             if cell.note:
-                text += f" (note {cell.note})"
+                text = _("{cell} (note {note})").format(cell=text, note=cell.note)
             cells.append(_cell(text, cell.ok, width))
         lines.append(f"{v:<9}" + "".join(cells).rstrip())
     return lines
 
 
 def notes_lines(rules) -> list[str]:
-    lines = [style("Router notes", sys.stdout, bold=True)]
+    lines = [style(_("Router notes"), sys.stdout, bold=True)]
     for n in rules.notes.values():
-        lines.append(f"Note {n.number} [{n.code}]: {n.title}")
+        lines.append(_("Note {number} [{code}]: {title}").format(number=n.number, code=n.code, title=n.title))
         lines.extend(f"  {i}. {s}" for i, s in enumerate(n.steps, 1))
         lines.append(f"  {n.after}")
     lines.append(rules.site_visit)
@@ -120,20 +129,23 @@ def notes_lines(rules) -> list[str]:
 
 
 @click.command(
-    epilog="""\b
-Examples:
-  stager matrix                 (every model's table and both router tables)
-  stager matrix --model wbac
-  stager matrix --json | jq '.models[0].kits'""",
+    help=_(
+        "Draw the kit/terminal compatibility tables and the router tables of the note.\n\n"
+        "OK cells are green and KO cells red on a colour terminal; plain text when piped "
+        "or when NO_COLOR is set."
+    ),
+    epilog=epilog(
+        _(
+            "Examples:\n"
+            "  stager matrix                 (every model's table and both router tables)\n"
+            "  stager matrix --model wbac\n"
+            "  stager matrix --json | jq '.models[0].kits'"
+        ),
+    ),
 )
-@click.option("--model", "-m", metavar="MODEL", help="Show only this model's table (p22, p50, wbac).")
+@click.option("--model", "-m", metavar=_("MODEL"), help=_("Show only this model's table (p22, p50, wbac)."))
 @json_option
 def matrix(model, as_json):
-    """Draw the kit/terminal compatibility tables and the router tables of the note.
-
-    OK cells are green and KO cells red on a colour terminal; plain text when piped
-    or when NO_COLOR is set.
-    """
     from stager.rules.inputs import parse_model
     from stager.rules.loader import rules as load
 

@@ -6,41 +6,48 @@ import sys
 
 import click
 
+from stager.cli.options import epilog
 from stager.cli.output import emit_json, json_option, say, style
 from stager.errors import BadInput, ExitCode
+from stager.i18n import _
 
 
 @click.command(
-    epilog="""\b
-Examples:
-  stager media
-  stager media --json | jq '.media[].mountpoint'
-  stager media --record machine.json          (attach machine.json to a bug report)
-  stager media --replay machine.json --json   (what stager decides on that machine)""",
+    help=_(
+        "List the removable media mounted now (SD cards, USB sticks): mount point, "
+        "device, label, file system, size, free space, why it counts as removable, and "
+        "the firmware files already on its root. The system disk is never listed. The "
+        "other volumes are named with their verdict (system, fixed, empty slot, locked, "
+        "network...); then the cards inserted but not mounted, with how to mount them."
+    ),
+    epilog=epilog(
+        _(
+            "Examples:\n"
+            "  stager media\n"
+            "  stager media --json | jq '.media[].mountpoint'\n"
+            "  stager media --record machine.json          (attach machine.json to a bug report)\n"
+            "  stager media --replay machine.json --json   (what stager decides on that machine)"
+        ),
+    ),
 )
 @click.option(
     "--record",
     "record_file",
-    metavar="FILE",
-    help="Also write everything this system's probes said into FILE (one JSON document, docs/media-record.md).",
+    metavar=_("FILE"),
+    help=_("Also write everything this system's probes said into FILE (one JSON document, docs/media-record.md)."),
 )
 @click.option(
     "--replay",
     "replay_file",
-    metavar="FILE",
-    help="Detect from a record written by --record (on any system) instead of this machine.",
+    metavar=_("FILE"),
+    help=_("Detect from a record written by --record (on any system) instead of this machine."),
 )
 @json_option
 def media(record_file, replay_file, as_json):
-    """List the removable media mounted now (SD cards, USB sticks): mount point, device,
-    label, file system, size, free space, why it counts as removable, and the firmware
-    files already on its root. The system disk is never listed. The other volumes are
-    named with their verdict (system, fixed, empty slot, locked, network...); then the
-    cards inserted but not mounted, with how to mount them."""
     from stager.card import media as probe
 
     if record_file and replay_file:
-        raise BadInput("--record and --replay exclude each other: record this machine, or replay a record.")
+        raise BadInput(_("--record and --replay exclude each other: record this machine, or replay a record."))
     if replay_file:
         machine = probe.replay(replay_file)
         system, volumes = machine.system, list(machine.volumes)
@@ -56,35 +63,40 @@ def media(record_file, replay_file, as_json):
         return ExitCode.OK
     _listing(found, [v for v in volumes if v not in found], waiting)
     if record_file:
-        say(f"Recorded what the probes said in {record_file}.")
+        say(_("Recorded what the probes said in {file}.").format(file=record_file))
     return ExitCode.OK
 
 
 def _listing(found, others, waiting) -> None:
     from stager.card.media import fs_name, unmounted_line
     from stager.card.targets import medium_identity
-    from stager.cli.render import exact_bytes, say_lines
+    from stager.cli.render import say_lines, size_text
 
     lines = []
     if not found:
         lines.append(
-            "No removable card or USB stick is mounted. Insert the card (and mount it if your "
-            "system does not), then run 'stager media' again."
+            _(
+                "No removable card or USB stick is mounted. Insert the card (and mount it if your "
+                "system does not), then run 'stager media' again."
+            )
         )
     for m in found:
-        ro = style(" READ-ONLY", sys.stdout, fg="red", bold=True) if m.read_only else ""
+        ro = " " + style(_("READ-ONLY"), sys.stdout, fg="red", bold=True) if m.read_only else ""
         lines.append(style(m.mountpoint, sys.stdout, bold=True) + ro)
         fs = fs_name(m.fstype, getattr(m, "fs_version", None))
-        lines.append(f"  device {m.device} (disk {m.disk}), label {m.label or '-'}, file system {fs}")
+        text = _("device {device} (disk {disk}), label {label}, file system {fs}")
+        lines.append("  " + text.format(device=m.device, disk=m.disk, label=m.label or "-", fs=fs))
         ident = medium_identity(getattr(m, "uuid", None), m.label, m.size_bytes)
-        lines.append(f"  identity: {ident}")
-        lines.append(f"  size {exact_bytes(m.size_bytes)}, free {exact_bytes(m.free_bytes)}; removable: {m.why}")
+        lines.append("  " + _("identity: {identity}").format(identity=ident))
+        text = _("size {size}, free {free}; removable: {why}")
+        lines.append("  " + text.format(size=size_text(m.size_bytes), free=size_text(m.free_bytes), why=m.why))
         vendor = " ".join(x for x in (m.vendor, m.model) if x)
         if vendor:
             lines.append(f"  {vendor}")
-        lines.append(f"  firmware on it: {', '.join(m.firmware_files) if m.firmware_files else 'none'}")
-    lines += [f"Not a target: {v.advice()}" for v in others if v.advice()]
+        files = ", ".join(m.firmware_files) if m.firmware_files else _("none")
+        lines.append("  " + _("firmware on it: {files}").format(files=files))
+    lines += [_("Not a target: {advice}").format(advice=v.advice()) for v in others if v.advice()]
     if waiting:
-        lines.append("Inserted but not mounted:")
+        lines.append(_("Inserted but not mounted:"))
         lines.extend(f"  {unmounted_line(v)}" for v in waiting)
     say_lines(lines, sys.stdout)

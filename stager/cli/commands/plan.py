@@ -7,9 +7,11 @@ import sys
 import click
 
 from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
-from stager.cli.options import explain_option, parsed_by, rule_options
+from stager.cli.options import epilog, explain_option, parsed_by, rule_options
 from stager.cli.output import emit_json, json_option, say, style, warn
+from stager.cli.render import size_text
 from stager.errors import BadInput
+from stager.i18n import _, ngettext
 from stager.rules import inputs
 from stager.rules.engine import master_sd_text
 from stager.rules.loader import rules
@@ -24,8 +26,10 @@ def _to(value):
 def _installed_kit(value):
     if value.strip().lower() == inputs.LATEST:
         raise BadInput(
-            "in plan, --kit is the kit installed now: give its version; the kit to move to is --to "
-            "(default: latest, the newest kit the rules allow for this charger)."
+            _(
+                "in plan, --kit is the kit installed now: give its version; the kit to move to is --to "
+                "(default: latest, the newest kit the rules allow for this charger)."
+            )
         )
     return inputs.parse_version(value, "kit")
 
@@ -34,12 +38,14 @@ def checklist(site, stream, explain: bool = True) -> list[str]:
     lines = []
     for p in site.plans:
         c = p.charger
-        now = f"kit {c.kit}" + (f" + terminal {c.terminal}" if c.terminal else "")
-        to = f"kit {p.to_kit}" + (f" + terminal {p.to_terminal}" if p.to_terminal is not None else "")
-        head = f"Charger {c.id}: {p.decision.model_name if p.decision else c.model}, {now} -> {to}"
+        now = _kit_text(c.kit, c.terminal or None)
+        to = _kit_text(p.to_kit, p.to_terminal)
+        head = _("Charger {id}: {model}, {now} -> {to}").format(
+            id=c.id, model=p.decision.model_name if p.decision else c.model, now=now, to=to
+        )
         lines.append(style(head, stream, bold=True))
         for r in p.refusals:
-            label = "RULED OUT as installed now" if r in p.ruled_out else "REFUSED"
+            label = _("RULED OUT as installed now") if r in p.ruled_out else _("REFUSED")
             lines.append(style(f"  {label} [{r.code}] ", stream, fg="red", bold=True) + r.message)
         for i, s in enumerate(p.ordered_steps(), 1):
             first, *rest = s.message.splitlines()
@@ -47,80 +53,112 @@ def checklist(site, stream, explain: bool = True) -> list[str]:
             lines.extend(f"        {x}" for x in rest)
         for w in p.warnings:  # a standing reminder in one line, unless --explain
             text = w.brief if (w.standing and w.brief and not explain) else w.message
-            lines.append(style("  warning: ", stream, fg="yellow") + text)
-        for f in p.files:
-            if f.found is True:
-                lines.append(f"  file {f.name}: in the catalog ({f.bytes} bytes, sha256 {f.sha256[:16]}...)")
-            elif f.found is False:
-                lines.append(style(f"  file {f.name}: MISSING from the catalog", stream, fg="red") + f" ({f.why})")
+            lines.append(style("  " + _("warning:") + " ", stream, fg="yellow") + text)
+        lines += _file_lines(p, stream)
         lines.append("")
     if site.errors:
-        lines.append(style("Lines not planned:", stream, fg="red", bold=True))
-        lines.extend(f"  line {e['line']}: {e['message']}" for e in site.errors)
+        lines.append(style(_("Lines not planned:"), stream, fg="red", bold=True))
+        lines.extend(
+            "  " + _("line {line}: {message}").format(line=e["line"], message=e["message"]) for e in site.errors
+        )
         lines.append("")
+    return lines + _bring_lines(site, stream)
+
+
+def _kit_text(kit, terminal) -> str:
+    if terminal is None:
+        return _("kit {kit}").format(kit=kit)
+    return _("kit {kit} + terminal {terminal}").format(kit=kit, terminal=terminal)
+
+
+def _file_lines(p, stream) -> list[str]:
+    """The files of one charger's plan: in the catalog, or missing from it."""
+    lines = []
+    for f in p.files:
+        if f.found is True:
+            text = _("file {name}: in the catalog ({size}, sha256 {sha256}...)")
+            lines.append("  " + text.format(name=f.name, size=size_text(f.bytes), sha256=f.sha256[:16]))
+        elif f.found is False:
+            text = _("file {name}: MISSING from the catalog").format(name=f.name)
+            lines.append(style("  " + text, stream, fg="red") + f" ({f.why})")
+    return lines
+
+
+def _bring_lines(site, stream) -> list[str]:
+    """What to bring to the site: the MASTER SD and the cards to make, as a checklist."""
     bring = site.bring()
-    lines.append(style("Bring:", stream, bold=True))
+    lines = [style(_("Bring:"), stream, bold=True)]
     if bring["master_sd"]:
         migrated = [p.charger.id for p in site.plans if p.migrates]
-        lines.append(
-            f"  [ ] {master_sd_text(rules())}: {bring['master_sd']} migration(s), charger(s) {', '.join(migrated)}"
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "{master_sd}: {n} migration(s), charger(s) {chargers}",
+            "{master_sd}: {n} migration(s), charger(s) {chargers}",
+            bring["master_sd"],
         )
+        text = text.format(master_sd=master_sd_text(rules()), n=bring["master_sd"], chargers=", ".join(migrated))
+        lines.append("  [ ] " + text)
     by_id = {p.charger.id: p for p in site.plans}
     for card in bring["cards"]:
-        lines.append(f"  [ ] a card with {', '.join(card['files'])} for charger(s) {', '.join(card['chargers'])}")
-        lines.append(f"      make it with: {card['command']}")
+        text = _("a card with {files} for charger(s) {chargers}")
+        lines.append("  [ ] " + text.format(files=", ".join(card["files"]), chargers=", ".join(card["chargers"])))
+        lines.append("      " + _("make it with: {command}").format(command=card["command"]))
         if card["missing"]:
-            lines.append(
-                style(
-                    f"      cannot be made yet: {', '.join(card['missing'])} MISSING from the catalog", stream, fg="red"
-                )
-            )
+            text = _("cannot be made yet: {files} MISSING from the catalog").format(files=", ".join(card["missing"]))
+            lines.append(style("      " + text, stream, fg="red"))
         if any("<LANG>" in name for name in card["files"]):
-            model = by_id[card["chargers"][0]].charger.model
-            if rules().models[model].languages_matter:
-                lines.append(
-                    "      (language pack not given: add --lang, e.g. --lang FR, or keep one pack in the catalog)"
-                )
+            model = rules().models[by_id[card["chargers"][0]].charger.model]
+            if model.languages_matter:
+                text = _("(language pack not given: add --lang, e.g. --lang FR, or keep one pack in the catalog)")
             else:
-                lines.append(f"      (any language pack: the {rules().models[model].name} terminal has LEDs only)")
+                text = _("(any language pack: the {model} terminal has LEDs only)").format(model=model.name)
+            lines.append("      " + text)
     if not bring["master_sd"] and not bring["cards"]:
-        lines.append("  nothing: no card and no MASTER SD needed.")
+        lines.append("  " + _("nothing: no card and no MASTER SD needed."))
     return lines
 
 
 @click.command(
-    epilog="""\b
-Examples:
-  stager plan --model p50 --kit 212 --terminal 220 --built 2022-06 --router f3426:7
-  stager plan --model p22 --kit 316 --router f3426:9 --to 318 --lang FR --hex
-  stager plan --site site.csv --catalog /srv/firmware --json
-
-\b
-site.csv columns: id,model,kit,terminal,built,router,mid,ocpp,lang,to (id, model, kit
-required; router as f3426:7; mid yes/no; to a kit or latest).
-Exit codes: 2 a file or line that cannot be read, 3 a plan refused or a current state
-the note rules out, 4 the catalog lacks a file, else 0.""",
+    help=_(
+        "Plan the visit: from what is installed now to the target, the ordered steps with "
+        "the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the "
+        "router), and what to bring."
+    ),
+    epilog=epilog(
+        _(
+            "Examples:\n"
+            "  stager plan --model p50 --kit 212 --terminal 220 --built 2022-06 --router f3426:7\n"
+            "  stager plan --model p22 --kit 316 --router f3426:9 --to 318 --lang FR --hex\n"
+            "  stager plan --site site.csv --catalog /srv/firmware --json"
+        ),
+        _(
+            "site.csv columns: id,model,kit,terminal,built,router,mid,ocpp,lang,to (id, model, kit\n"
+            "required; router as f3426:7; mid yes/no; to a kit or latest).\n"
+            "Exit codes: 2 a file or line that cannot be read, 3 a plan refused or a current state\n"
+            "the note rules out, 4 the catalog lacks a file, else 0."
+        ),
+    ),
 )
 @click.option(
     "--model",
     "-m",
-    metavar="MODEL",
+    metavar=_("MODEL"),
     callback=parsed_by(inputs.parse_model),
-    help="Charger model (p22, p50, wbac); with --kit, one charger.",
+    help=_("Charger model (p22, p50, wbac); with --kit, one charger."),
 )
 @click.option(
     "--kit",
     "-k",
-    metavar="KIT",
+    metavar=_("KIT"),
     callback=parsed_by(_installed_kit),
-    help="The kit version installed now.",
+    help=_("The kit version installed now."),
 )
 @click.option(
     "--terminal",
     "-t",
-    metavar="TERMINAL",
+    metavar=_("TERMINAL"),
     callback=parsed_by(lambda v: inputs.parse_version(v, "terminal")),
-    help="The terminal version installed now.",
+    help=_("The terminal version installed now."),
 )
 @rule_options
 @click.option(
@@ -128,19 +166,16 @@ the note rules out, 4 the catalog lacks a file, else 0.""",
     "to",
     metavar="KIT|latest",
     callback=parsed_by(_to),
-    help="The kit wanted. Default: the latest the rules allow for this charger.",
+    help=_("The kit wanted. Default: the latest the rules allow for this charger."),
 )
 @lang_option
-@click.option("--hex", "with_hex", is_flag=True, help="Also plan the terminal's .hex for the ST-LINK probe.")
+@click.option("--hex", "with_hex", is_flag=True, help=_("Also plan the terminal's .hex for the ST-LINK probe."))
 @catalog_option
-@click.option("--site", metavar="FILE.csv", help="Plan every charger of a site from a CSV file.")
+@click.option("--site", metavar=_("FILE.csv"), help=_("Plan every charger of a site from a CSV file."))
 @allow_rollback_option
 @explain_option
 @json_option
 def plan(site, catalog_dir, allow_rollback, explain, as_json, **charger):
-    """Plan the visit: from what is installed now to the target, the ordered steps with
-    the note's rule behind each (MASTER SD, the card to stage, the ST-LINK .hex, the
-    router), and what to bring."""
     from stager.plan.charger import Charger
     from stager.plan.site import plan_one, plan_site
 
@@ -148,14 +183,15 @@ def plan(site, catalog_dir, allow_rollback, explain, as_json, **charger):
     if site is not None:
         given = [_flag(name) for name, value in charger.items() if value]
         if given:
-            raise BadInput(f"with --site, each charger's values come from the CSV's columns: drop {', '.join(given)}.")
+            text = _("with --site, each charger's values come from the CSV's columns: drop {options}.")
+            raise BadInput(text.format(options=", ".join(given)))
         result = plan_site(site, catalog)
     else:
         if charger["model"] is None or charger["kit"] is None:
-            raise BadInput("give --model and --kit (what is installed now), or --site FILE.csv.")
+            raise BadInput(_("give --model and --kit (what is installed now), or --site FILE.csv."))
         from_kit = charger.pop("from_kit")
         if from_kit is not None and from_kit != charger["kit"]:
-            raise BadInput("in plan, --kit is the kit installed now: --from-kit is not needed.")
+            raise BadInput(_("in plan, --kit is the kit installed now: --from-kit is not needed."))
         result = plan_one(Charger(id="1", **charger), catalog)
     if as_json:
         emit_json(result.to_json())
@@ -187,17 +223,26 @@ def summary(site) -> list[str]:
     """Why the exit code is not 0, on standard error (one line a reason)."""
     out = []
     if site.errors:
-        out.append(
-            f"Error: {len(site.errors)} line(s) of the site file not planned: "
-            + "; ".join(f"line {e['line']}: {e['message']}" for e in site.errors)
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "Error: {n} line(s) of the site file not planned: {lines}",
+            "Error: {n} line(s) of the site file not planned: {lines}",
+            len(site.errors),
         )
+        each = "; ".join(_("line {line}: {message}").format(line=e["line"], message=e["message"]) for e in site.errors)
+        out.append(text.format(n=len(site.errors), lines=each))
     refused = [p.charger.id for p in site.plans if p.refusals]
     if refused:
-        out.append(
-            f"Refused: charger(s) {', '.join(refused)}: a plan the rules refuse or a current state the "
-            f"note rules out (see REFUSED and RULED OUT above)."
+        text = _(
+            "Refused: charger(s) {chargers}: a plan the rules refuse or a current state the "
+            "note rules out (see REFUSED and RULED OUT above)."
         )
+        out.append(text.format(chargers=", ".join(refused)))
     missing = sorted({name for card in site.bring()["cards"] for name in card["missing"]})
     if missing:
-        out.append(f"Catalog: {len(missing)} file(s) missing: {', '.join(missing)}.")
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        text = ngettext(
+            "Catalog: {n} file(s) missing: {files}.", "Catalog: {n} file(s) missing: {files}.", len(missing)
+        )
+        out.append(text.format(n=len(missing), files=", ".join(missing)))
     return out

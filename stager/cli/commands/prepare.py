@@ -8,7 +8,15 @@ from dataclasses import dataclass
 import click
 
 from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
-from stager.cli.options import explain_option, kit_option, model_option, query_from, rule_options, terminal_option
+from stager.cli.options import (
+    epilog,
+    explain_option,
+    kit_option,
+    model_option,
+    query_from,
+    rule_options,
+    terminal_option,
+)
 from stager.cli.output import emit_json, json_option, say, style, warn
 from stager.cli.progress import card_bars
 from stager.cli.render import (
@@ -21,18 +29,27 @@ from stager.cli.render import (
     say_lines,
 )
 from stager.errors import BadInput, ExitCode
+from stager.i18n import _
 
 
 @click.command(
-    epilog="""\b
-Examples:
-  stager prepare --model wbac --kit 318                  (the one card inserted)
-  stager prepare -m p22 -k 318 --lang FR --hex --target /media/tech/PULSECARD
-  stager prepare -m p50 -k 400 --dry-run --json          (the plan, nothing written)
-
-\b
-Exit codes: 0 staged and verified, 2 bad input, 3 refused by the rules, 4 catalog
-problem, 5 media problem, 6 verification failed (the copy is removed), 130 interrupted.""",
+    help=_(
+        "Stage the firmware for a charger onto a card: pick the one right file from the "
+        "catalog, refuse what the rules forbid, copy it, read it back from the card and "
+        "compare its SHA-256 with the catalog's index; write a .sha256 sidecar beside it."
+    ),
+    epilog=epilog(
+        _(
+            "Examples:\n"
+            "  stager prepare --model wbac --kit 318                  (the one card inserted)\n"
+            "  stager prepare -m p22 -k 318 --lang FR --hex --target /media/tech/PULSECARD\n"
+            "  stager prepare -m p50 -k 400 --dry-run --json          (the plan, nothing written)"
+        ),
+        _(
+            "Exit codes: 0 staged and verified, 2 bad input, 3 refused by the rules, 4 catalog\n"
+            "problem, 5 media problem, 6 verification failed (the copy is removed), 130 interrupted."
+        ),
+    ),
 )
 @model_option
 @kit_option
@@ -43,44 +60,50 @@ problem, 5 media problem, 6 verification failed (the copy is removed), 130 inter
     "--target",
     "targets",
     multiple=True,
-    metavar="DIR",
-    help="The card's folder (its mount point). Repeat to write several cards at once. "
-    "Default: the one removable medium mounted.",
+    metavar=_("DIR"),
+    help=_(
+        "The card's folder (its mount point). Repeat to write several cards at once. "
+        "Default: the one removable medium mounted."
+    ),
 )
 @click.option(
     "--allow-fixed",
     is_flag=True,
-    help="Allow a --target folder that is not on removable media (it stands for the card's root).",
+    help=_("Allow a --target folder that is not on removable media (it stands for the card's root)."),
 )
 @click.option(
     "--allow-any-fs",
     is_flag=True,
-    help="Write a card formatted other than FAT32 or exFAT (the chargers read FAT32 and exFAT).",
+    help=_("Write a card formatted other than FAT32 or exFAT (the chargers read FAT32 and exFAT)."),
 )
 @rule_options
 @click.option(
     "--hex",
     "with_hex",
     is_flag=True,
-    help="Also stage the terminal's .hex for the ST-LINK probe (STM32 ST-LINK Utility 4.6+, NT-23017).",
+    help=_("Also stage the terminal's .hex for the ST-LINK probe (STM32 ST-LINK Utility 4.6+, NT-23017)."),
 )
 @click.option(
     "--clean",
     is_flag=True,
-    help="Remove firmware files already on the card root (.bin, .tar.gz, .hex and their "
-    ".sha256) before staging; nothing else is touched.",
+    help=_(
+        "Remove firmware files already on the card root (.bin, .tar.gz, .hex and their "
+        ".sha256) before staging; nothing else is touched."
+    ),
 )
-@click.option("--dry-run", is_flag=True, help="Show the plan and check the files' content; write nothing.")
+@click.option("--dry-run", is_flag=True, help=_("Show the plan and check the files' content; write nothing."))
 @click.option(
     "--replay",
     "replay_file",
-    metavar="FILE",
-    help="With --dry-run: choose the card on a machine recorded by 'stager media --record' "
-    "(its own card checks need the card and are not made).",
+    metavar=_("FILE"),
+    help=_(
+        "With --dry-run: choose the card on a machine recorded by 'stager media --record' "
+        "(its own card checks need the card and are not made)."
+    ),
 )
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-@click.option("--eject", is_flag=True, help="After success, unmount and eject the card where the system allows.")
+@click.option("--yes", "-y", is_flag=True, help=_("Do not ask for confirmation."))
+@click.option("--quiet", "-q", is_flag=True, help=_("No progress bars."))
+@click.option("--eject", is_flag=True, help=_("After success, unmount and eject the card where the system allows."))
 @allow_rollback_option
 @explain_option
 @json_option
@@ -109,9 +132,6 @@ def prepare(
     explain,
     as_json,
 ):
-    """Stage the firmware for a charger onto a card: pick the one right file from the
-    catalog, refuse what the rules forbid, copy it, read it back from the card and
-    compare its SHA-256 with the catalog's index; write a .sha256 sidecar beside it."""
     from stager.card import prepare as lib
     from stager.card import stop
 
@@ -119,7 +139,7 @@ def prepare(
     out = sys.stderr if as_json else sys.stdout
     query = query_from(model, kit, terminal, from_kit, built, ocpp, mid, router)
     if replay_file and not dry_run:
-        raise BadInput("--replay is for a dry run only: add --dry-run (nothing is written to a recorded machine).")
+        raise BadInput(_("--replay is for a dry run only: add --dry-run (nothing is written to a recorded machine)."))
     opts = Options(
         catalog_dir,
         lang,
@@ -140,7 +160,8 @@ def prepare(
     try:
         return _prepare(lib, query, out, opts, as_json)
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
-        raise stop.interrupted(f"Interrupted ({stop.STATE.name()}): nothing half-written is on the card.") from None
+        text = _("Interrupted ({step}): nothing half-written is on the card.").format(step=stop.STATE.name())
+        raise stop.interrupted(text) from None
     finally:
         stop.restore(previous)
 
@@ -269,20 +290,18 @@ def _finish(lib, plan, results, out, o: Options, as_json: bool) -> int:
 
 def _replay_end(lib, plan, out, o: Options, as_json: bool) -> int:
     """A dry run on a recorded machine: the card's own checks need the card."""
-    say(
-        f"Replayed machine {o.replay_file}: the card's own checks (free space, firmware on it) were not made.",
-        err=as_json,
-    )
+    text = _("Replayed machine {file}: the card's own checks (free space, firmware on it) were not made.")
+    say(text.format(file=o.replay_file), err=as_json)
     if as_json:
         emit_json(plan.to_json(dry_run=True, results=[]))
         return ExitCode.OK
     if plan.targets:
-        text = (
+        text = _(
             "Dry run: the files match the catalog's index and the recorded machine's card was chosen; "
             "its own checks need the card; nothing was written."
         )
     else:
-        text = "Dry run: the files match the catalog's index; no card was chosen; nothing was written."
+        text = _("Dry run: the files match the catalog's index; no card was chosen; nothing was written.")
     say_lines([text, *reminder_lines(plan.decision, out, o.explain)], out)
     return ExitCode.OK
 
@@ -294,17 +313,19 @@ def _dry_run_end(lib, plan, checks, out, o: Options, as_json: bool) -> int:
         emit_json(plan.to_json(dry_run=True, results=checked))
         return worst
     if worst:
-        text = "Dry run: the files match the catalog's index; nothing was written."
+        text = _("Dry run: the files match the catalog's index; nothing was written.")
     elif not plan.targets:
         text = style(
-            "Dry run: the files match the catalog's index; no card was checked (none given or "
-            "inserted); nothing was written.",
+            _(
+                "Dry run: the files match the catalog's index; no card was checked (none given or "
+                "inserted); nothing was written."
+            ),
             out,
             fg="green",
         )
     else:
         text = style(
-            "Dry run: the files match the catalog's index and the card passes its checks; nothing was written.",
+            _("Dry run: the files match the catalog's index and the card passes its checks; nothing was written."),
             out,
             fg="green",
         )
@@ -317,28 +338,28 @@ def pick_cards(found) -> list:
     from stager.card.media import unmounted, unmounted_line
     from stager.card.targets import medium_line
 
-    lines = [f"{len(found)} cards are inserted:"]
+    lines = [_("{n} cards are inserted:").format(n=len(found))]  # the picker is for two cards or more
     lines += [f"  {i}. {medium_line(m)}" for i, m in enumerate(found, 1)]
     waiting = unmounted()
     if waiting:
-        lines.append("Inserted but not mounted (mount one to offer it here):")
+        lines.append(_("Inserted but not mounted (mount one to offer it here):"))
         lines += [f"  {unmounted_line(v)}" for v in waiting]
     say_lines(lines, sys.stderr, err=True)
     for _attempt in range(3):
-        answer = click.prompt(
-            "Which card(s) to write? Numbers separated by commas, or 'all'", default="", show_default=False, err=True
-        )
+        # TRANSLATORS: the answers 'all', 'a', '*' and, in French, 'tout' or 'tous' choose every card.
+        question = _("Which card(s) to write? Numbers separated by commas, or 'all'")
+        answer = click.prompt(question, default="", show_default=False, err=True)
         chosen = parse_pick(answer, len(found))
         if chosen:
             return [found[i] for i in chosen]
-        say(f"Type one or more numbers from 1 to {len(found)} (e.g. 1,3), or 'all'.", err=True)
-    raise BadInput("no card was chosen: nothing was written.", code="no-card-chosen")
+        say(_("Type one or more numbers from 1 to {n} (e.g. 1,3), or 'all'.").format(n=len(found)), err=True)
+    raise BadInput(_("no card was chosen: nothing was written."), code="no-card-chosen")
 
 
 def parse_pick(answer: str, count: int) -> list[int]:
-    """'2', '1,3', '1 3', 'all' -> 0-based indexes; [] when not a valid choice."""
+    """'2', '1,3', '1 3', 'all' (or 'tout') -> 0-based indexes; [] when not a valid choice."""
     text = answer.strip().lower()
-    if text in ("all", "a", "*"):
+    if text in ("all", "a", "*", "tout", "tous"):
         return list(range(count))
     picked: list[int] = []
     for part in text.replace(",", " ").split():
@@ -352,7 +373,7 @@ def parse_pick(answer: str, count: int) -> list[int]:
 def _confirm(plan, checks) -> None:
     if not sys.stdin.isatty():
         raise BadInput(
-            "no terminal to ask for confirmation: add --yes to stage without asking.", code="confirmation-needed"
+            _("no terminal to ask for confirmation: add --yes to stage without asking."), code="confirmation-needed"
         )
     if not click.confirm(question(plan, checks), default=False, err=True):
-        raise BadInput("nothing was written (not confirmed).", code="not-confirmed")
+        raise BadInput(_("nothing was written (not confirmed)."), code="not-confirmed")
