@@ -244,6 +244,8 @@ def os_reason(e: BaseException) -> str:
     inside a sentence: "cannot read {path}: {error}."). An errno stager has no words for is
     named by its symbol (``EHWPOISON``) beside the system's own text."""
     number = getattr(e, "errno", None)
+    if isinstance(e, NotRegularFile | FileTooLarge):
+        return e.strerror or str(e)  # stager's own words, translated where raised
     if isinstance(e, OSError) and number in _REASONS:
         return _(_REASONS[number])
     if isinstance(e, OSError) and number is not None:

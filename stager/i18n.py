@@ -170,6 +170,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _current.ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the user's language, where the same English needs other words in
+    another context (``pgettext("heading", "kit {kit}")``: French drops the article there)."""
+    return _current.pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for extraction without translating it (translate it where used)."""
     return message

@@ -558,6 +558,8 @@ def test_the_mo_holds_what_the_po_says():
         if isinstance(message.id, tuple):
             for n, form in ((1, message.string[0]), (2, message.string[1])):
                 assert words.ngettext(message.id[0], message.id[1], n) == form
+        elif message.context:
+            assert words.pgettext(message.context, message.id) == message.string
         else:
             assert words.gettext(message.id) == message.string
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from stager.cli.output import colon, say, style, wrapped
-from stager.i18n import N_, _, ngettext
+from stager.i18n import N_, _, ngettext, pgettext
 from stager.i18n_format import format_size
 from stager.quoting import command
 
@@ -68,10 +68,11 @@ def _what(decision, terminal) -> str:
         if terminal is None:
             return _("kit {kit} (the newest kit: no kit of the table is allowed with these options)")
         return _("kit {kit} (the newest kit: no kit of the table is allowed with these options) + terminal {terminal}")
+    # TRANSLATORS: the heading of a decision ("ALLOWED  Pulse WB-AC: kit 318 + terminal 124"): no article.
     if terminal is None:
-        return _("kit {kit}")
+        return pgettext("heading", "kit {kit}")
     if not decision.terminal_chosen:
-        return _("kit {kit} + terminal {terminal}")
+        return pgettext("heading", "kit {kit} + terminal {terminal}")
     if decision.allowed:
         return _("kit {kit} + terminal {terminal} (newest allowed)")
     return _("kit {kit} + terminal {terminal} (newest of the table for this kit)")

@@ -163,10 +163,10 @@ def test_preflight_refusals_and_sizes_in_french(french, tmp_path):
 
 
 def test_the_old_firmware_and_a_full_card_are_reported_in_french(french, tmp_path):
-    err = OSError(28, "Aucun espace disponible sur le périphérique")
+    err = OSError(28, "No space left on device")  # what the C library says, in English whatever the locale
     text = media_error(err, tmp_path, i18n._("writing {name}").format(name="PULSE.bin")).message
     assert text == (
-        f"{tmp_path} : la carte est pleine (Aucun espace disponible sur le périphérique) pendant l'écriture "
+        f"{tmp_path} : la carte est pleine (plus d'espace libre sur le support) pendant l'écriture "
         "de PULSE.bin. Utilisez une carte plus grande, ou supprimez-en d'autres fichiers."
     )
 

@@ -80,7 +80,7 @@ def test_a_record_on_a_read_only_disk_warns(setup, monkeypatch):
     monkeypatch.setattr(trust.os, "replace", read_only)
     said = []
     assert trust.check_trust(Catalog(cat), settings, warn=said.append).enforced
-    assert said and "could not be remembered" in said[0] and "Read-only" in said[0]
+    assert said and "could not be remembered" in said[0] and "read-only file system" in said[0]
     assert list(settings.state_file.parent.iterdir()) == []  # no temporary file left
 
 
