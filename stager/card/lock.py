@@ -77,15 +77,28 @@ class CardLock:
         )
 
     def release(self) -> bool:
-        """Remove the lock; False when the card no longer answers (it stays on the card)."""
+        """Remove the lock; False when the card no longer answers or did not confirm the
+        removal (:data:`stager.card.stop.STATE` says which: the lock may stay on the card)."""
+        from stager.card.durable import confirm
+        from stager.card.stop import STATE
+
         if not self.held:
             return True
         self.held = False
+        where = self.pin.where(LOCK_NAME)
         try:
             self.pin.unlink(LOCK_NAME)
+        except FileNotFoundError:
+            STATE.gone(where)
             return True
-        except OSError:
+        except OSError as e:
+            STATE.not_removed(where, e.strerror or str(e))
             return False
+        STATE.unlinked(where)
+        if not confirm(self.pin):
+            return False
+        STATE.confirmed([where])
+        return True
 
 
 def _busy(pin, holder: dict) -> MediaError:
@@ -129,6 +142,9 @@ def take(pin) -> CardLock:
             from stager.card.staging import media_error
 
             raise media_error(e, pin.path, "taking the card's lock") from None
+        from stager.card.stop import STATE
+
+        STATE.wrote(pin.where(LOCK_NAME), "lock")  # a stop from now on names it until it is removed
         try:
             _write(pin, fd)
         finally:

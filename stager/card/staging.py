@@ -47,8 +47,6 @@ CARD_TYPES = FAT_TYPES | {"exfat"}
 FAT32_MAX = 4 * 1024**3 - 1
 VANISHED = {errno.ENOENT, errno.EIO, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCONN, errno.EROFS, errno.EBADF}
 FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-GRACE = 1.0  # seconds given to the card's threads after a stop
-CLEANUP_TIMEOUT = 5.0  # seconds for the removals on a card that no longer answers
 
 
 # --------------------------------------------------------------------------- values
@@ -156,6 +154,10 @@ class FileOps:
 
     def remove(self, pin, name: str) -> None:
         pin.unlink(name)
+
+    def confirm(self, pin) -> bool:
+        """The removals and renames on the card are on its medium (see durable.confirm)."""
+        return durable.confirm(pin)
 
 
 def media_error(e: OSError, target: Path, doing: str) -> MediaError:
@@ -293,20 +295,34 @@ class _Slot:
             self.file = None
 
     def rollback(self) -> None:
-        """Remove everything this run wrote on this target (temp, final, sidecars)."""
+        """Remove everything this run wrote on this target (temp, final, sidecars); a
+        removal counts once the medium confirmed it (:data:`STATE` says which did not)."""
         with self.lock:
+            asked = []
             for name in reversed(self.written):
+                where = self.pin.where(name)
                 try:
                     self.ops.remove(self.pin, name)
                     self.result.cleaned.append(name)
-                    STATE.gone(self.pin.where(name))
+                    STATE.unlinked(where)
+                    asked.append(where)
                 except FileNotFoundError:
-                    STATE.gone(self.pin.where(name))
+                    STATE.gone(where)
                 except OSError as e:
-                    self.result.left.append(f"{self.pin.where(name)} (could not be removed: {e.strerror or e})")
+                    why = e.strerror or str(e)
+                    self.result.left.append(f"{where} (could not be removed: {why})")
+                    STATE.not_removed(where, why)
             self.written.clear()
             self.result.staged.clear()
             self.result.verified = False
+            if asked and self._confirmed():
+                STATE.confirmed(asked)
+
+    def _confirmed(self) -> bool:
+        try:
+            return self.ops.confirm(self.pin)
+        except OSError:
+            return False
 
 
 def _write_all(f, view) -> None:
@@ -364,26 +380,17 @@ def _settle(slot: _Slot, sources) -> None:
 
 
 def _interrupted(slots, stop) -> StagerError:
-    """Stop every card's thread, remove what was written (bounded in time), say what is left."""
+    """Stop every card's thread, remove what was written (within the stop's cleanup time,
+    :meth:`StopState.remaining`), and say what was removed, what is left and where."""
+    from stager.card.stop import closing
+
     stop.set()
     STATE.busy = True
+    STATE.started_cleanup()
     err = interrupted("interrupted")
     workers = [_spawn(s.fail, err) for s in slots]
-    wait(workers, timeout=CLEANUP_TIMEOUT)
-    cleaned = sorted({c for s in slots for c in s.result.cleaned})
-    left = sorted({p for s in slots for p in s.result.left})
-    left += sorted(f"{path} (the card did not answer)" for path, _kind in STATE.leftovers() if path not in str(left))
-    how = STATE.name()
-    if left:
-        message = (
-            f"Interrupted ({how}): these files this run wrote are still on the card: {'; '.join(left)}. They are "
-            f"not proved: 'stager prepare' removes its temporary .stager-*.part files on its next run; delete any "
-            f"other file listed."
-        )
-    else:
-        removed = f" (removed {', '.join(cleaned)})" if cleaned else ""
-        message = f"Interrupted ({how}): nothing half-written is left on the card{removed}."
-    return interrupted(message, details={"cleaned": cleaned, "left": left})
+    wait(workers, timeout=STATE.remaining())
+    return closing()
 
 
 def _open_temps(source: Source, slots, progress_factory) -> None:

@@ -140,7 +140,7 @@ def prepare(
     try:
         return _prepare(lib, query, out, opts, as_json)
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
-        raise stop.interrupted(f"Interrupted ({stop.STATE.name()}): nothing half-written is on the card.") from None
+        raise stop.closing() from None  # what was removed, what is left and where
     finally:
         stop.restore(previous)
 
