@@ -157,6 +157,22 @@ class System:
 
         return ctypes.CDLL(None, use_errno=True)
 
+    def drop_cache(self, device: str | None) -> str | None:
+        """Drop a FUSE card's block device cache: None when done, else why not."""
+        return drop_device_cache(device, self)
+
+    def remount(self, pin) -> str | None:
+        """Unmount the FUSE card and mount it again: None when done, else why not."""
+        from stager.card.remount import remount
+
+        return remount(pin)
+
+    def rereads_directory(self, pin) -> bool:
+        """The card's FUSE daemon reads its directory from the device at each look-up."""
+        from stager.card.remount import rereads_directory
+
+        return rereads_directory(pin)
+
     def reads(self, st_dev: int) -> int | None:
         """Bytes the kernel has read from the device ``st_dev`` so far (None: not counted)."""
         try:
@@ -338,13 +354,27 @@ def _prefetching(fd: int, bufs, stop, digests: BlockDigests | None):
     return read
 
 
+def _fuse_medium(pin, system: System) -> tuple[str, str]:
+    """Make the next reads of a FUSE card reach its medium: ("", "") when its block
+    device's cache was dropped, ("remounted", "") when it had to be unmounted and mounted
+    again instead, ("", why) when neither was possible."""
+    why = system.drop_cache(pin.block_device)
+    if not why:
+        return "", ""
+    not_remounted = system.remount(pin)
+    if not_remounted is None:
+        return "remounted", ""
+    return "", f"{why}; {not_remounted}"
+
+
 def _read_linux(pin, name, expect, progress, stop, system: System) -> ReadBack:
-    why = ""
+    why, remounted = "", ""
     fstype = getattr(pin, "fstype", None)
     if fstype in FUSE_TYPES:
-        why = drop_device_cache(pin.block_device, system) or ""
+        remounted, why = _fuse_medium(pin, system)
     before = system.reads(pin.st_dev)
     fd, method = _open_linux(pin, name)
+    method = remounted or method
     bufs = (mmap.mmap(-1, CHUNK), mmap.mmap(-1, CHUNK))  # page-aligned, as O_DIRECT needs
     try:
         size = os.fstat(fd).st_size
@@ -374,6 +404,23 @@ def _judge(method: str, why: str, fstype, before, after, total: int) -> tuple[st
             )
         return method, f"the card's device read {got:,} bytes for a file of {total:,}"
     return method, why
+
+
+def read_directory(pin, system: System | None = None) -> tuple[dict[str, int], str]:
+    """The card root's files (name: size) as a FUSE card's medium holds them, after a
+    rename was flushed: ({...}, "") when read from the medium (the block device's cache
+    dropped for a daemon that reads its directory from the device, fusefat; the card
+    unmounted and mounted again for one that keeps it in memory, exfat-fuse, ntfs-3g),
+    ({...}, why) when only a cache could be listed."""
+    system = system or System()
+    if system.rereads_directory(pin):
+        why = system.drop_cache(pin.block_device) or ""
+        if why:
+            not_remounted = system.remount(pin)
+            why = "" if not_remounted is None else f"{why}; {not_remounted}"
+    else:
+        why = system.remount(pin) or ""
+    return dict(pin.files()), why
 
 
 # --------------------------------------------------------------------------- Windows

@@ -39,6 +39,8 @@ from stager.card.stop import STATE, interrupted
 from stager.catalog.index import format_index_line, parse_index
 from stager.errors import CatalogError, MediaError, StagerError, VerifyError
 from stager.fileio import CHUNK, Stopped
+from stager.i18n import _
+from stager.i18n_format import format_int
 
 TEMP_PREFIX = ".stager-"
 TEMP_SUFFIX = ".part"
@@ -145,6 +147,10 @@ class FileOps:
     def locate(self, pin, name: str, blocks, stop=None) -> readback.ReadBack:
         """A second read of the medium, block by block against the source's digests."""
         return self.read_back(pin, name, expect=blocks, stop=stop)
+
+    def read_directory(self, pin) -> tuple[dict, str]:
+        """The card root's files as the medium holds them (FUSE cards; see readback.read_directory)."""
+        return readback.read_directory(pin)
 
     def replace(self, pin, src: str, dst: str) -> None:
         durable.replace(pin, src, dst)
@@ -518,7 +524,9 @@ def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None
     if rb.sha256 != source.sha256 or rb.size != source.bytes:
         slot.fail(_mismatch(folder, source, rb, _locate(slot, blocks, stop)))
         return
-    if _rename(slot, source, slot.temp, source.name, "firmware, verified", flush=False):
+    if _rename(slot, source, slot.temp, source.name, "firmware, verified", flush=False) and _stored(
+        slot, source, source.name, source.bytes
+    ):
         _write_sidecar(slot, source, stop)
 
 
@@ -589,4 +597,55 @@ def _write_sidecar(slot: _Slot, source: Source, stop) -> None:
     if back.method == "cached" and slot.result.read_back.get(source.name) != "cached":
         slot.result.read_back[name] = back.method
         slot.result.read_back_why[name] = back.why
-    _rename(slot, source, temp, name, "sidecar", flush=True)
+    if _rename(slot, source, temp, name, "sidecar", flush=True):
+        _stored(slot, source, name, len(data))
+
+
+def _stored(slot: _Slot, source: Source, name: str, size: int) -> bool:
+    """After a rename on a FUSE card: the card's folder, as its medium holds it, shows
+    ``name`` with ``size`` bytes (a medium that drops the writes of its directory would
+    otherwise keep the file under its temporary name, or nothing). Only a cache could be
+    listed: the card's read-back method says "cached". Kernel file systems: not listed."""
+    pin, folder = slot.pin, slot.folder
+    if getattr(pin, "fstype", None) not in readback.FUSE_TYPES:
+        return True
+    try:
+        slot.ops.fsync_dir(pin)
+        slot.ops.sync_device(pin)
+        found, why = slot.ops.read_directory(pin)
+    except MediaError as e:
+        slot.fail(e)
+        return False
+    except OSError as e:
+        slot.fail(media_error(e, folder, _("reading the card's folder back")))
+        return False
+    if why:
+        slot.result.read_back[source.name] = "cached"
+        slot.result.read_back_why[source.name] = _(
+            "the card's folder could only be listed from a cache, not from its medium ({why})"
+        ).format(why=why)
+        return True
+    if found.get(name) == size:
+        return True
+    slot.fail(_entry_not_stored(folder, name, size, found.get(name)))
+    return False
+
+
+def _entry_not_stored(folder: Path, name: str, size: int, got: int | None) -> VerifyError:
+    if got is None:
+        said = _(
+            "{folder}: the card did not store the folder entry of {name}: after the rename, its folder as the "
+            "medium holds it has no {name}."
+        ).format(folder=folder, name=name)
+    else:
+        said = _(
+            "{folder}: the card did not store the folder entry of {name}: after the rename, its folder as the "
+            "medium holds it gives {name} {got} bytes instead of {size}."
+        ).format(folder=folder, name=name, got=format_int(got), size=format_int(size))
+    advice = _(
+        "The file is not on the card under that name; what this run wrote was removed where the card allowed it. "
+        "The card may be failing or fake: try another card."
+    )
+    return VerifyError(
+        f"{said} {advice}", code="verification-failed", details={"file": name, "bytes_in_folder": got, "bytes": size}
+    )

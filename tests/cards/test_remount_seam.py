@@ -1,0 +1,137 @@
+"""stager.card.remount and the directory check, through their seams (no card needed):
+which commands a remount runs where, and what a FUSE card's read-back does when its block
+device's cache cannot be dropped."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from stager.card import readback, remount
+from stager.errors import MediaError
+
+DEV = "/dev/sdb1"
+
+
+class FakePin:
+    def __init__(self, path: Path):
+        self.path = path
+        self.st_dev = os.stat(path).st_dev
+        self.block_device = DEV
+        self.fstype = "fuseblk"
+        self.events: list[str] = []
+
+    def close(self):
+        self.events.append("close")
+
+    def reopen(self):
+        self.events.append("reopen")
+
+    def files(self):
+        return [("FW.bin", 3)]
+
+
+class FakeHost(remount.Host):
+    def __init__(self, mountpoint, *, euid=0, udisks=None, daemon=None, fail=None):
+        self.mountpoint, self._euid, self.udisks, self.fail = str(mountpoint), euid, udisks, fail
+        self.daemon = (
+            daemon if daemon is not None else ["fusefat", "-o", "rw,blkdev,fsname=/dev/sdb1 ", DEV, self.mountpoint]
+        )
+        self.ran: list[list[str]] = []
+        self.serving = True
+
+    def euid(self):
+        return self._euid
+
+    def which(self, name):
+        return self.udisks if name == "udisksctl" else None
+
+    def commands(self):
+        if self.serving:
+            yield 4242, self.daemon
+
+    def run(self, argv):
+        self.ran.append(argv)
+        if self.fail and argv[0].endswith(self.fail[0]) and self.fail[1] in argv:
+            return 1, "target is busy"
+        if "unmount" in argv or argv[0] == "umount":
+            self.serving = False
+        return 0, ""
+
+
+def test_as_root_the_daemon_is_started_again_as_it_was(tmp_path):
+    pin, host = FakePin(tmp_path), FakeHost(tmp_path)
+    assert remount.remount(pin, host) is None
+    # fusefat rewrote its "-o rw+" into "rw," in /proc: started again with rw+
+    assert host.ran == [["umount", str(tmp_path)], ["fusefat", "-o", "rw+,blkdev,fsname=/dev/sdb1", DEV, str(tmp_path)]]
+    assert pin.events == ["close", "reopen"]
+
+
+def test_udisksctl_where_it_exists(tmp_path):
+    pin, host = FakePin(tmp_path), FakeHost(tmp_path, euid=1000, udisks="/usr/bin/udisksctl")
+    assert remount.remount(pin, host) is None
+    assert host.ran == [["/usr/bin/udisksctl", "unmount", "-b", DEV], ["/usr/bin/udisksctl", "mount", "-b", DEV]]
+
+
+def test_no_rights_no_udisksctl_says_why_and_touches_nothing(tmp_path):
+    pin, host = FakePin(tmp_path), FakeHost(tmp_path, euid=1000)
+    assert "neither udisksctl nor root rights" in remount.remount(pin, host)
+    assert host.ran == [] and pin.events == []
+
+
+def test_a_busy_card_stays_mounted_and_pinned(tmp_path):
+    pin, host = FakePin(tmp_path), FakeHost(tmp_path, fail=("umount", str(tmp_path)))
+    assert "could not be unmounted (target is busy)" in remount.remount(pin, host)
+    assert pin.events == ["close", "reopen"]
+
+
+def test_a_card_not_mounted_back_is_a_media_error(tmp_path):
+    pin, host = FakePin(tmp_path), FakeHost(tmp_path, fail=("fusefat", DEV))
+    with pytest.raises(MediaError) as e:
+        remount.remount(pin, host)
+    assert e.value.code == "card-gone" and "could not be mounted again" in e.value.message
+
+
+def test_only_fusefat_reads_its_directory_from_the_device(tmp_path):
+    pin = FakePin(tmp_path)
+    assert remount.rereads_directory(pin, FakeHost(tmp_path))
+    exfat = ["mount.exfat-fuse", "-o", "blkdev", DEV, str(tmp_path)]
+    assert not remount.rereads_directory(pin, FakeHost(tmp_path, daemon=exfat))
+
+
+class Seam(readback.System):
+    def __init__(self, drop=None, remounted=None, rereads=True):
+        self.drop, self.remounted, self.rereads = drop, remounted, rereads
+        self.calls: list[str] = []
+
+    def drop_cache(self, device):
+        self.calls.append("drop")
+        return self.drop
+
+    def remount(self, pin):
+        self.calls.append("remount")
+        return self.remounted
+
+    def rereads_directory(self, pin):
+        return self.rereads
+
+
+def test_the_directory_is_listed_from_the_medium_or_says_why_not(tmp_path):
+    pin = FakePin(tmp_path)
+    seam = Seam()
+    assert readback.read_directory(pin, seam) == ({"FW.bin": 3}, "") and seam.calls == ["drop"]
+    seam = Seam(drop="no rights on /dev/sdb1")  # then a remount
+    assert readback.read_directory(pin, seam) == ({"FW.bin": 3}, "") and seam.calls == ["drop", "remount"]
+    seam = Seam(drop="no rights on /dev/sdb1", remounted="no udisksctl")
+    assert readback.read_directory(pin, seam)[1] == "no rights on /dev/sdb1; no udisksctl"
+    seam = Seam(rereads=False)  # exfat-fuse keeps its directory in memory: always a remount
+    assert readback.read_directory(pin, seam) == ({"FW.bin": 3}, "") and seam.calls == ["remount"]
+
+
+def test_a_fuse_read_back_without_device_rights_remounts(tmp_path):
+    seam = Seam(drop="no rights on /dev/sdb1")
+    assert readback._fuse_medium(FakePin(tmp_path), seam) == ("remounted", "")
+    seam = Seam(drop="no rights on /dev/sdb1", remounted="no udisksctl")
+    assert readback._fuse_medium(FakePin(tmp_path), seam) == ("", "no rights on /dev/sdb1; no udisksctl")
