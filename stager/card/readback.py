@@ -446,6 +446,31 @@ def sector_size(k32, path: str) -> int:
     return 4096  # a multiple of every sector size in use
 
 
+class _WinBuffer:
+    """The aligned buffer and the file handle of a Windows read-back. A ``ReadFile`` still
+    running when the read-back stops (a card that hangs) keeps them: they are freed when it
+    returns, never while it may still write into the buffer."""
+
+    def __init__(self, k32, handle, length: int):
+        import ctypes
+
+        self.k32, self.handle = k32, handle
+        self.buf = mmap.mmap(-1, length)  # VirtualAlloc'd: page-aligned, so sector-aligned
+        self.address = ctypes.addressof(ctypes.c_char.from_buffer(self.buf))  # the mapping never moves
+        self.pending: Future | None = None
+
+    def close(self) -> None:
+        fut = self.pending
+        if fut is not None and not fut.done():
+            fut.add_done_callback(lambda _done: self._free())
+        else:
+            self._free()
+
+    def _free(self) -> None:
+        _close(self.buf)
+        self.k32.CloseHandle(self.handle)
+
+
 def _read_windows(path: str, expect, progress, stop, system: System) -> ReadBack:
     import ctypes
 
@@ -458,21 +483,34 @@ def _read_windows(path: str, expect, progress, stop, system: System) -> ReadBack
         return _read_plain(path, expect, progress, stop, "Windows refused unbuffered reads on this volume")
     sector = sector_size(k32, path)
     length = max(sector, CHUNK - CHUNK % sector)
-    buf = mmap.mmap(-1, length)  # VirtualAlloc'd: page-aligned, so sector-aligned
-    address = ctypes.addressof(ctypes.c_char.from_buffer(buf))  # the mapping never moves
+    win = _WinBuffer(k32, h, length)
     got = DWORD(0)
+
+    def read_chunk() -> int:
+        if not k32.ReadFile(h, ctypes.c_void_p(win.address), length, ctypes.byref(got), None):
+            raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined,unused-ignore]
+        return got.value
+
+    def read():
+        # in a thread: a Ctrl-C (the console handler sets ``stop``) is acted on between
+        # chunks and within a quarter of a second even while ReadFile waits for the card
+        win.pending = spawn(read_chunk)
+        n = _result_of(win.pending, stop)
+        return memoryview(win.buf)[:n]
+
     try:
-
-        def read():
-            if not k32.ReadFile(h, ctypes.c_void_p(address), length, ctypes.byref(got), None):
-                raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined,unused-ignore]
-            return memoryview(buf)[: got.value]
-
-        sha, total, digests, small = _loop(read, SMALL + 1, expect, progress, stop)
+        sha, total, digests, small = _loop(read, _size(path), expect, progress, stop)
     finally:
-        _close(buf)
-        k32.CloseHandle(h)
+        win.close()
     return _result(sha, total, digests, small, "direct", f"unbuffered reads of {length:,} bytes (sector {sector})")
+
+
+def _size(path: str) -> int:
+    """The file's size as the folder says it (a sidecar's content is kept when it is small)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return SMALL + 1
 
 
 def _read_plain(path: str, expect, progress, stop, why: str) -> ReadBack:

@@ -293,3 +293,12 @@ def closing(state: StopState = STATE):
             "left": sorted([*state.left, *state.refused]),
         }
     return interrupted(closing_message(state), details=details)
+
+
+def read_only_stopped():
+    """The Interrupted error of a command that only reads the card (``stager verify``)."""
+    return interrupted(
+        _("Interrupted ({how}): 'stager verify' only reads the card; nothing on it was changed.").format(
+            how=STATE.name()
+        )
+    )

@@ -135,3 +135,103 @@ def test_a_fuse_read_back_without_device_rights_remounts(tmp_path):
     assert readback._fuse_medium(FakePin(tmp_path), seam) == ("remounted", "")
     seam = Seam(drop="no rights on /dev/sdb1", remounted="no udisksctl")
     assert readback._fuse_medium(FakePin(tmp_path), seam) == ("", "no rights on /dev/sdb1; no udisksctl")
+
+
+# ------------------------------------------------------------------ Windows: a stop during the read-back
+class Kernel32:
+    """kernel32 as a NO_BUFFERING read-back meets it (ReadFile answers sector multiples);
+    ``on_read(i)`` runs before the i-th ReadFile returns."""
+
+    def __init__(self, data: bytes, on_read=None):
+        self.data, self.on_read, self.pos = data, on_read, 0
+        self.reads, self.closed = 0, []
+
+    def GetVolumePathNameW(self, path, buf, n):
+        buf.value = "E:\\"
+        return 1
+
+    def GetDiskFreeSpaceW(self, root, spc, bps, free, total):
+        bps._obj.value = 512
+        return 1
+
+    def CreateFileW(self, path, access, share, sa, disposition, flags, template):
+        return 7
+
+    def ReadFile(self, h, address, length, got, overlapped):
+        import ctypes
+
+        self.reads += 1
+        if self.on_read:
+            self.on_read(self.reads)
+        chunk = self.data[self.pos : self.pos + length]
+        ctypes.memmove(address.value, chunk, len(chunk))
+        self.pos += len(chunk)
+        got._obj.value = len(chunk)
+        return 1
+
+    def CloseHandle(self, h):
+        self.closed.append(h)
+        return 1
+
+
+class Windows(readback.System):
+    platform = "win32"
+
+    def __init__(self, k32):
+        self.k32 = k32
+
+    def kernel32(self):
+        return self.k32
+
+
+class PathPin:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def where(self, name):
+        return str(self.path / name)
+
+
+def test_a_stop_between_chunks_ends_a_windows_read_back(tmp_path, monkeypatch):
+    import threading
+
+    from stager.fileio import Stopped
+
+    monkeypatch.setattr(readback, "CHUNK", 64 * 1024)
+    data = os.urandom(1024 * 1024)  # 16 chunks
+    (tmp_path / "FW.bin").write_bytes(data)
+    stop = threading.Event()
+    k32 = Kernel32(data, on_read=lambda i: i == 2 and stop.set())  # Ctrl-C during the second chunk
+    with pytest.raises(Stopped):
+        readback.read_back(PathPin(tmp_path), "FW.bin", stop=stop, system=Windows(k32))
+    assert k32.reads == 2 and k32.closed == [7]  # stopped at the next chunk, the handle closed
+
+
+def test_a_stop_while_readfile_hangs_is_acted_on_and_frees_the_buffer_after(tmp_path):
+    import threading
+    import time
+
+    from stager.fileio import Stopped
+
+    data = os.urandom(4096)
+    (tmp_path / "FW.bin").write_bytes(data)
+    stop, card_answers = threading.Event(), threading.Event()
+    k32 = Kernel32(data, on_read=lambda i: card_answers.wait(30))  # the card hangs
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(Stopped):
+        readback.read_back(PathPin(tmp_path), "FW.bin", stop=stop, system=Windows(k32))
+    assert time.monotonic() - started < 1.5
+    assert k32.closed == []  # ReadFile may still write into the buffer: nothing freed yet
+    card_answers.set()
+    deadline = time.monotonic() + 5
+    while not k32.closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert k32.closed == [7]
+
+
+def test_a_windows_sidecar_read_back_keeps_its_content(tmp_path):
+    text = b"ab" * 40 + b"  FW.bin\n"
+    (tmp_path / "FW.bin.sha256").write_bytes(text)
+    rb = readback.read_back(PathPin(tmp_path), "FW.bin.sha256", system=Windows(Kernel32(text)))
+    assert rb.method == "direct" and rb.content == text
