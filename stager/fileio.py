@@ -1,8 +1,10 @@
 """The base of every file operation stager makes: one read-and-hash loop, one buffer
 size, one folder fsync, one "is this path inside that root" test, and safe reads.
 
-Every layer above (catalog, card) streams and hashes through :func:`hash_stream`; no
-other module imports hashlib for file contents.
+Every layer above (catalog, card) streams and hashes through :func:`hash_chunks` (the
+catalog's files through :func:`hash_stream` / :func:`hash_file`; the copy onto the cards
+and the read-back feed each chunk on to their writes and block digests); no other module
+imports hashlib for file contents.
 
 - :func:`read_regular`: the bytes of a small file that must be a regular file; a FIFO,
   a device, a socket or a folder is refused without being read (so it cannot hang
@@ -32,21 +34,33 @@ class Stopped(Exception):
     """Raised by :func:`hash_stream` when its ``stop`` event is set."""
 
 
+def hash_chunks(read, feed=(), progress=None, stop=None) -> tuple[str, int]:
+    """THE hashing loop: SHA-256 (hex) and byte count of what ``read()`` gives (a buffer or
+    a view per call, empty at EOF). Each chunk also goes to every callable in ``feed`` (the
+    card's writes, block digests, a small file's content), then ``progress(n)``. A set
+    ``stop`` event raises :class:`Stopped` before the next chunk is read."""
+    h = hashlib.sha256()
+    total = 0
+    while True:
+        if stop is not None and stop.is_set():
+            raise Stopped()
+        chunk = read()
+        if not chunk:
+            break
+        h.update(chunk)
+        for fn in feed:
+            fn(chunk)
+        total += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return h.hexdigest(), total
+
+
 def hash_stream(f, buf: bytearray, progress=None, stop=None) -> str:
     """SHA-256 (hex) of what ``f.readinto`` gives until EOF, through ``buf``.
     ``progress(n)`` is called with the bytes read after each chunk."""
     view = memoryview(buf)
-    h = hashlib.sha256()
-    while True:
-        n = f.readinto(buf)
-        if not n:
-            break
-        h.update(view[:n])
-        if progress is not None:
-            progress(n)
-        if stop is not None and stop.is_set():
-            raise Stopped()
-    return h.hexdigest()
+    return hash_chunks(lambda: view[: f.readinto(buf)], progress=progress, stop=stop)[0]
 
 
 _tls = threading.local()

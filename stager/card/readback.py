@@ -43,7 +43,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from stager.fileio import CHUNK, Stopped
+from stager.fileio import CHUNK, Stopped, hash_chunks
 
 BLOCK = 1024 * 1024
 SMALL = 64 * 1024  # content kept whole (sidecars)
@@ -183,32 +183,26 @@ class System:
 
 
 def _loop(read, size_hint: int, expect, progress, stop, digests: BlockDigests | None = None) -> tuple:
-    """Hash what ``read()`` gives (a memoryview per call, empty at EOF). ``digests``: the
-    block digests ``read()`` already keeps (in its own thread); else kept here."""
-    import hashlib
-
-    h = hashlib.sha256()
-    fed = digests is not None
+    """Hash what ``read()`` gives (a memoryview per call, empty at EOF) through the one
+    hashing loop (:func:`stager.fileio.hash_chunks`). ``digests``: the block digests
+    ``read()`` already keeps (in its own thread); else kept here."""
+    feed = []
     if digests is None:
         digests = BlockDigests(expect) if expect is not None else _NoDigests()
-    total = 0
+        if expect is not None:
+            feed.append(digests.update)
     small = bytearray() if size_hint <= SMALL else None
-    while True:
-        if stop is not None and stop.is_set():
-            raise Stopped()
-        view = read()
-        if not view:
-            break
-        h.update(view)
-        if not fed:
-            digests.update(view)
-        total += len(view)
-        if small is not None and total <= SMALL:
-            small += view
-        if progress is not None:
-            progress(len(view))
+    if small is not None:
+        kept = small
+
+        def keep(view) -> None:
+            if len(kept) <= SMALL:
+                kept.extend(view)
+
+        feed.append(keep)
+    sha, total = hash_chunks(read, feed, progress, stop)
     digests.finish()
-    return h.hexdigest(), total, digests, (bytes(small) if small is not None and total <= SMALL else None)
+    return sha, total, digests, (bytes(small) if small is not None and total <= SMALL else None)
 
 
 def _result(sha, total, digests, small, method, why) -> ReadBack:

@@ -23,7 +23,6 @@ faults (ENOSPC, EIO, a vanished folder, a flipped byte) at the boundary.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import secrets
 import stat as stat_mod
@@ -38,7 +37,7 @@ from stager.card.readback import BlockDigests
 from stager.card.stop import STATE, interrupted
 from stager.catalog.index import format_index_line, parse_index
 from stager.errors import CatalogError, MediaError, StagerError, VerifyError
-from stager.fileio import CHUNK, Stopped
+from stager.fileio import CHUNK, Stopped, hash_chunks
 from stager.i18n import _
 from stager.i18n_format import format_int
 
@@ -434,16 +433,14 @@ def _writer(source: Source):
     return write
 
 
+class _NoTargetLeft(Exception):
+    """Every target of a copy failed: the source need not be read further."""
+
+
 def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
     """Read the source once; write each chunk to every slot's temp file in parallel.
     Returns the source's block digests (CRC-32 per readback.BLOCK)."""
     _open_temps(source, slots, progress_factory)
-    write = _writer(source)
-    size = max(1, min(CHUNK, source.bytes + 1))  # a small file needs no 8 MiB buffers
-    bufs = (bytearray(size), bytearray(size))
-    h, digests = hashlib.sha256(), BlockDigests()
-    pending: list[Future] = []
-    i = 0
     ops = slots[0].ops if slots else FileOps()
     try:
         src = ops.open_source(source.path)
@@ -452,23 +449,40 @@ def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
         for s in slots:
             s.fail(err)
         return []
+    digests = BlockDigests()
     with src:
-        while True:
-            buf = bufs[i % 2]
-            n = src.readinto(buf)
-            if not n:
-                break
-            view = memoryview(buf)[:n]
-            h.update(view)
-            _wait(pending, stop)  # the other buffer is free again once these are written (and digested)
-            live = [s for s in slots if s.alive]
-            if not live:
-                return digests.finish()
-            pending = [_spawn(digests.update, view)] + [_spawn(write, s, view) for s in live]
-            i += 1
+        read, send, pending = _copier(source, slots, digests, stop, src)
+        try:
+            sha, _n = hash_chunks(read, (send,))  # the one hashing loop; a stop is seen in send's waits
+        except _NoTargetLeft:
+            return digests.finish()
         _wait(pending, stop)
-    _check_source(source, h.hexdigest(), slots)
+    _check_source(source, sha, slots)
     return digests.finish()
+
+
+def _copier(source: Source, slots, digests: BlockDigests, stop, src):
+    """(read, send, pending) of a copy through two reused buffers: the next chunk is read
+    (and hashed) while the one before is written to every card, in threads."""
+    write = _writer(source)
+    size = max(1, min(CHUNK, source.bytes + 1))  # a small file needs no 8 MiB buffers
+    bufs = (bytearray(size), bytearray(size))
+    pending: list[Future] = []
+    turn = [0]
+
+    def read():
+        buf = bufs[turn[0] % 2]
+        return memoryview(buf)[: src.readinto(buf)]
+
+    def send(view) -> None:
+        _wait(pending, stop)  # the other buffer is free again once these are written (and digested)
+        live = [s for s in slots if s.alive]
+        if not live:
+            raise _NoTargetLeft
+        pending[:] = [_spawn(digests.update, view)] + [_spawn(write, s, view) for s in live]
+        turn[0] += 1
+
+    return read, send, pending
 
 
 def _check_source(source: Source, actual: str, slots) -> None:
