@@ -95,7 +95,10 @@ class CardLock:
             STATE.not_removed(where, e.strerror or str(e))
             return False
         STATE.unlinked(where)
-        if not confirm(self.pin):
+        if STATE.stopped_at is None:  # a run that ends: a lock left by a cache the card never got is stale next time
+            STATE.gone(where)
+            return True
+        if not confirm(self.pin):  # a stop: its closing message says whether the card holds the removal
             return False
         STATE.confirmed([where])
         return True

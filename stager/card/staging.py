@@ -351,8 +351,8 @@ def stage(sources, targets, *, progress_factory=None, ops: FileOps | None = None
         for source in sources:
             todo = [s for s in slots if s.alive and source.name not in s.result.already]
             if todo:
-                blocks = _copy(source, todo, progress_factory, stop)
-                _wait([_spawn(_finish, source, s, progress_factory, blocks, stop) for s in todo if s.alive], stop)
+                _copy(source, todo, progress_factory, stop)
+                _wait([_spawn(_finish, source, s, progress_factory, stop) for s in todo if s.alive], stop)
             if stop.is_set():
                 raise KeyboardInterrupt
         for s in slots:
@@ -437,9 +437,10 @@ class _NoTargetLeft(Exception):
     """Every target of a copy failed: the source need not be read further."""
 
 
-def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
-    """Read the source once; write each chunk to every slot's temp file in parallel.
-    Returns the source's block digests (CRC-32 per readback.BLOCK)."""
+def _copy(source: Source, slots, progress_factory, stop) -> None:
+    """Read the source once; write each chunk to every slot's temp file in parallel. Not
+    hashed: each card's read-back is compared with the index, and only a difference reads
+    the source again (:func:`_source_changed`, :func:`_source_blocks`)."""
     _open_temps(source, slots, progress_factory)
     ops = slots[0].ops if slots else FileOps()
     try:
@@ -448,22 +449,19 @@ def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
         err = CatalogError(f"cannot read {source.name} in the catalog: {e.strerror or e}.", code="unreadable")
         for s in slots:
             s.fail(err)
-        return []
-    digests = BlockDigests()
+        return
     with src:
-        read, send, pending = _copier(source, slots, digests, stop, src)
+        read, send, pending = _copier(source, slots, stop, src)
         try:
-            sha, _n = hash_chunks(read, (send,))  # the one hashing loop; a stop is seen in send's waits
+            hash_chunks(read, (send,), digest=False)  # a stop is seen in send's waits
         except _NoTargetLeft:
-            return digests.finish()
+            return
         _wait(pending, stop)
-    _check_source(source, sha, slots)
-    return digests.finish()
 
 
-def _copier(source: Source, slots, digests: BlockDigests, stop, src):
+def _copier(source: Source, slots, stop, src):
     """(read, send, pending) of a copy through two reused buffers: the next chunk is read
-    (and hashed) while the one before is written to every card, in threads."""
+    while the one before is written to every card, in threads."""
     write = _writer(source)
     size = max(1, min(CHUNK, source.bytes + 1))  # a small file needs no 8 MiB buffers
     bufs = (bytearray(size), bytearray(size))
@@ -475,29 +473,64 @@ def _copier(source: Source, slots, digests: BlockDigests, stop, src):
         return memoryview(buf)[: src.readinto(buf)]
 
     def send(view) -> None:
-        _wait(pending, stop)  # the other buffer is free again once these are written (and digested)
+        _wait(pending, stop)  # the other buffer is free again once these are written
         live = [s for s in slots if s.alive]
         if not live:
             raise _NoTargetLeft
-        pending[:] = [_spawn(digests.update, view)] + [_spawn(write, s, view) for s in live]
+        pending[:] = [_spawn(write, s, view) for s in live]
         turn[0] += 1
 
     return read, send, pending
 
 
-def _check_source(source: Source, actual: str, slots) -> None:
-    if actual == source.sha256:
-        return
-    from stager.catalog.index import content_mismatch
+_SOURCE_NOW: dict[tuple, str] = {}  # (path, size, mtime) -> SHA-256 of the source as it is now
+_SOURCE_LOCK = threading.Lock()
 
+
+_SOURCE_BLOCKS: dict[tuple, list[int]] = {}  # (path, size, mtime) -> the source's block digests
+
+
+def _source_key(source: Source) -> tuple:
+    st = os.stat(source.path)
+    return (str(source.path), st.st_size, st.st_mtime_ns)
+
+
+def _source_blocks(source: Source) -> list[int]:
+    """The source's CRC-32 per readback.BLOCK (once for every card), to compare a card's
+    read-back with block by block and name the first differing byte. The source was just
+    proved to match its index (:func:`_source_changed`)."""
+    with _SOURCE_LOCK:
+        key = _source_key(source)
+        if key not in _SOURCE_BLOCKS:
+            digests = BlockDigests()
+            with open(source.path, "rb", buffering=0) as f:
+                buf = bytearray(CHUNK)
+                view = memoryview(buf)
+                hash_chunks(lambda: view[: f.readinto(buf)], (digests.update,), digest=False)
+            _SOURCE_BLOCKS[key] = digests.finish()
+        return _SOURCE_BLOCKS[key]
+
+
+def _source_changed(source: Source) -> StagerError | None:
+    """After a read-back that differs from the index: the source hashed again (once for
+    every card): the catalog's error when it no longer matches its index line (exit 4),
+    None when it still does (the card is at fault)."""
+    from stager.catalog.index import content_mismatch
+    from stager.fileio import hash_file
+
+    with _SOURCE_LOCK:
+        try:
+            key = _source_key(source)
+            actual = _SOURCE_NOW.get(key) or hash_file(source.path)
+        except OSError as e:
+            return CatalogError(f"cannot read {source.name} in the catalog: {e.strerror or e}.", code="unreadable")
+        _SOURCE_NOW[key] = actual
+    if actual == source.sha256:
+        return None
     cf = source.catalog_file
-    err = (
-        content_mismatch(cf, actual)
-        if cf is not None
-        else CatalogError(f"{source.name} does not match its index line: never staged.", code="damaged")
-    )
-    for s in slots:
-        s.fail(err)
+    if cf is not None:
+        return content_mismatch(cf, actual)
+    return CatalogError(f"{source.name} does not match its index line: never staged.", code="damaged")
 
 
 def _flush(slot: _Slot, source: Source) -> bool:
@@ -513,7 +546,7 @@ def _flush(slot: _Slot, source: Source) -> bool:
         return False
 
 
-def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None:
+def _finish(source: Source, slot: _Slot, progress_factory, stop) -> None:
     """Flush, read back from the medium under the temporary name, then rename, sidecar."""
     if not slot.alive or not _flush(slot, source):
         return
@@ -536,7 +569,7 @@ def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None
     slot.result.read_back[source.name] = rb.method
     slot.result.read_back_why[source.name] = rb.why
     if rb.sha256 != source.sha256 or rb.size != source.bytes:
-        slot.fail(_mismatch(folder, source, rb, _locate(slot, blocks, stop)))
+        slot.fail(_source_changed(source) or _mismatch(folder, source, rb, _locate(slot, source, stop)))
         return
     if _rename(slot, source, slot.temp, source.name, "firmware, verified", flush=False) and _stored(
         slot, source, source.name, source.bytes
@@ -544,10 +577,10 @@ def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None
         _write_sidecar(slot, source, stop)
 
 
-def _locate(slot: _Slot, blocks, stop):
+def _locate(slot: _Slot, source: Source, stop):
     """Where the copy differs: the medium read again, block by block (None if it cannot be)."""
     try:
-        return slot.ops.locate(slot.pin, slot.temp, blocks, stop=stop)
+        return slot.ops.locate(slot.pin, slot.temp, _source_blocks(source), stop=stop)
     except (OSError, Stopped):
         return None
 
