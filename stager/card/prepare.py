@@ -331,6 +331,12 @@ def _release(entries) -> None:
         wait([_spawn(release)], timeout=STATE.remaining())
 
 
+def removes_first(checks) -> bool:
+    """True when --clean must remove old firmware before the copy on some card (it cannot
+    hold both): the catalog's files must then be proved against their index first."""
+    return any(c.ready and c.removes and c.holds_both is False for c in checks)
+
+
 def check_results(checks) -> list:
     """The cards' checks as results (the dry run's answer): errors, or what --clean would
     remove, with the read-back method of a file already there."""

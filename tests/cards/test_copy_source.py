@@ -61,3 +61,35 @@ def test_a_card_that_differs_is_located_from_the_source_block_digests(tmp_path):
     (r,) = stage([Source(src, NAME, hashlib.sha256(data).hexdigest(), len(data))], [Target(card)], ops=FlippedOnCard())
     assert r.error.code == "verification-failed" and r.error.exit_code == 6
     assert r.error.details["first_difference"] == 1024 * 1024 + (0 if data[1024 * 1024] != ord("x") else 1)
+
+
+def _damaged_catalog(tmp_path):
+    from stager.catalog.index import INDEX_NAME, format_index_line
+
+    cat = tmp_path / "cat"
+    cat.mkdir()
+    data = os.urandom(1024 * 1024)
+    (cat / NAME).write_bytes(data)
+    (cat / INDEX_NAME).write_bytes(format_index_line(hashlib.sha256(data + b"!").hexdigest(), NAME))  # not its bytes
+    return cat
+
+
+ARGS = ["prepare", "-m", "p22", "-k", "212", "--lang", "FR", "--allow-fixed", "--json"]
+
+
+def test_with_yes_a_damaged_catalog_file_is_still_exit_4_and_never_staged(run_stager, tmp_path):
+    cat, card = _damaged_catalog(tmp_path), tmp_path / "card"
+    card.mkdir()
+    r = run_stager(*ARGS, "--catalog", cat, "--target", card, "--yes")
+    assert r.code == 4, r
+    assert r.json()["targets"][0]["error"]["code"] == "damaged"
+    assert os.listdir(card) == []  # its temporary copy and the lock removed
+
+
+def test_with_yes_and_clean_a_damaged_catalog_file_leaves_the_old_firmware(run_stager, tmp_path):
+    cat, card = _damaged_catalog(tmp_path), tmp_path / "card"
+    card.mkdir()
+    (card / "OCPP212_KIP240A_FR.bin").write_bytes(b"old firmware")
+    r = run_stager(*ARGS, "--catalog", cat, "--target", card, "--yes", "--clean")
+    assert r.code == 4, r
+    assert sorted(os.listdir(card)) == ["OCPP212_KIP240A_FR.bin"]  # the old firmware is never lost
