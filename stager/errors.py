@@ -23,7 +23,30 @@ class ExitCode(enum.IntEnum):
     CATALOG = 4
     MEDIA = 5
     VERIFY = 6
-    INTERRUPTED = 130
+    #: stopped by a signal: 128 + its number (as a shell reports a process a signal ended)
+    HANGUP = 129  # SIGHUP (1)
+    INTERRUPTED = 130  # SIGINT (2): Ctrl-C
+    TERMINATED = 143  # SIGTERM (15)
+    BREAK = 149  # SIGBREAK (21): Ctrl-Break on Windows
+
+
+#: The first exit code of a stop by a signal (128 + the signal's number).
+SIGNAL_BASE = 128
+
+
+def signal_exit(signum: int | None) -> int:
+    """The exit code of a run stopped by signal ``signum`` (None: Ctrl-C): 128 + its number,
+    as an :class:`ExitCode` member where the contract names it."""
+    code = SIGNAL_BASE + int(signum if signum is not None else 2)
+    try:
+        return ExitCode(code)
+    except ValueError:
+        return code
+
+
+def stopped_by_signal(code: int) -> bool:
+    """True for the exit code of a run stopped by a signal (:func:`signal_exit`)."""
+    return code > SIGNAL_BASE
 
 
 class StagerError(Exception):

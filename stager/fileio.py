@@ -1,8 +1,10 @@
 """The base of every file operation stager makes: one read-and-hash loop, one buffer
 size, one folder fsync, one "is this path inside that root" test, and safe reads.
 
-Every layer above (catalog, card) streams and hashes through :func:`hash_stream`; no
-other module imports hashlib for file contents.
+Every layer above (catalog, card) streams and hashes through :func:`hash_chunks` (the
+catalog's files through :func:`hash_stream` / :func:`hash_file`; the copy onto the cards
+and the read-back feed each chunk on to their writes and block digests); no other module
+imports hashlib for file contents.
 
 - :func:`read_regular`: the bytes of a small file that must be a regular file; a FIFO,
   a device, a socket or a folder is refused without being read (so it cannot hang
@@ -35,29 +37,44 @@ class Stopped(Exception):
     """Raised by :func:`hash_stream` when its ``stop`` event is set."""
 
 
+def hash_chunks(read, feed=(), progress=None, stop=None, *, digest: bool = True) -> tuple[str, int]:
+    """THE hashing loop: SHA-256 (hex) and byte count of what ``read()`` gives (a buffer or
+    a view per call, empty at EOF). Each chunk also goes to every callable in ``feed`` (the
+    card's writes, block digests, a small file's content), then ``progress(n)``. A set
+    ``stop`` event raises :class:`Stopped` before the next chunk is read. ``digest=False``:
+    the chunks are only fed on (the copy onto the cards, proved by its read-back), "" back."""
+    h = hashlib.sha256() if digest else None
+    total = 0
+    while True:
+        if stop is not None and stop.is_set():
+            raise Stopped()
+        chunk = read()
+        if not chunk:
+            break
+        if h is not None:
+            h.update(chunk)
+        for fn in feed:
+            fn(chunk)
+        total += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return (h.hexdigest() if h is not None else ""), total
+
+
 def hash_stream(f, buf: bytearray, progress=None, stop=None) -> str:
     """SHA-256 (hex) of what ``f.readinto`` gives until EOF, through ``buf``.
     ``progress(n)`` is called with the bytes read after each chunk."""
     view = memoryview(buf)
-    h = hashlib.sha256()
-    while True:
-        n = f.readinto(buf)
-        if not n:
-            break
-        h.update(view[:n])
-        if progress is not None:
-            progress(n)
-        if stop is not None and stop.is_set():
-            raise Stopped()
-    return h.hexdigest()
+    return hash_chunks(lambda: view[: f.readinto(buf)], progress=progress, stop=stop)[0]
 
 
 _tls = threading.local()
 
 
 def hash_file(path, progress=None, stop=None) -> str:
-    """SHA-256 of a file, hex, streamed through a reused buffer (one per thread).
-    ``progress(n)`` is called with the bytes read after each chunk."""
+    """SHA-256 of a file, hex, streamed through a reused buffer (one per thread); a file
+    of more than two chunks is read ahead in a thread (the next chunk is read while this
+    one is hashed). ``progress(n)`` is called with the bytes read after each chunk."""
     buf = getattr(_tls, "buf", None)
     if buf is None:
         buf = _tls.buf = bytearray(CHUNK)
@@ -67,7 +84,31 @@ def hash_file(path, progress=None, stop=None) -> str:
                 os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             except OSError:
                 pass
-        return hash_stream(f, buf, progress, stop)
+        if os.fstat(f.fileno()).st_size <= 2 * CHUNK:
+            return hash_stream(f, buf, progress, stop)
+        return _hash_read_ahead(f, buf, progress, stop)
+
+
+def _hash_read_ahead(f, buf: bytearray, progress, stop) -> str:
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = getattr(_tls, "other", None)
+    if other is None:
+        other = _tls.other = bytearray(CHUNK)
+    bufs = (buf, other)
+    turn = [0]
+    with ThreadPoolExecutor(1, thread_name_prefix="stager-read") as pool:
+        ahead = [pool.submit(f.readinto, bufs[0])]
+
+        def read():
+            n = ahead[0].result()
+            this = bufs[turn[0] % 2]
+            turn[0] += 1
+            if n:
+                ahead[0] = pool.submit(f.readinto, bufs[turn[0] % 2])
+            return memoryview(this)[:n]
+
+        return hash_chunks(read, progress=progress, stop=stop)[0]
 
 
 def fsync_dir(folder) -> None:

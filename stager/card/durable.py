@@ -11,6 +11,9 @@
   clear media error.
 - :func:`sync_device`: for FUSE cards (``fuseblk``), whose daemon writes through the block
   device's own cache and may not pass fsync down, the block device is flushed too.
+- :func:`confirm`: the medium holds what was removed or renamed in the card's root: the
+  folder flushed and, for a FUSE card, its block device (a card that hangs, or that
+  acknowledges an unlink it never stores, does not confirm it).
 """
 
 from __future__ import annotations
@@ -115,3 +118,18 @@ def sync_device(device: str | None) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+FUSE_TYPES = {"fuseblk"}
+
+
+def confirm(pin) -> bool:
+    """True once the card's root folder (and a FUSE card's block device) is flushed to the
+    medium; False when that could not be done (the removals may not be on the card)."""
+    try:
+        pin.fsync_dir()
+    except OSError:
+        return False
+    if getattr(pin, "fstype", None) in FUSE_TYPES:
+        return sync_device(pin.block_device)
+    return True

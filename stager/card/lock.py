@@ -84,15 +84,31 @@ class CardLock:
         )
 
     def release(self) -> bool:
-        """Remove the lock; False when the card no longer answers (it stays on the card)."""
+        """Remove the lock; False when the card no longer answers or did not confirm the
+        removal (:data:`stager.card.stop.STATE` says which: the lock may stay on the card)."""
+        from stager.card.durable import confirm
+        from stager.card.stop import STATE
+
         if not self.held:
             return True
         self.held = False
+        where = self.pin.where(LOCK_NAME)
         try:
             self.pin.unlink(LOCK_NAME)
+        except FileNotFoundError:
+            STATE.gone(where)
             return True
-        except OSError:
+        except OSError as e:
+            STATE.not_removed(where, os_reason(e))
             return False
+        STATE.unlinked(where)
+        if STATE.stopped_at is None:  # a run that ends: a lock left by a cache the card never got is stale next time
+            STATE.gone(where)
+            return True
+        if not confirm(self.pin):  # a stop: its closing message says whether the card holds the removal
+            return False
+        STATE.confirmed([where])
+        return True
 
 
 def _started(holder: dict, unknown: str) -> str:
@@ -154,6 +170,9 @@ def take(pin) -> CardLock:
             from stager.card.staging import media_error
 
             raise media_error(e, pin.path, _("taking the card's lock")) from None
+        from stager.card.stop import STATE
+
+        STATE.wrote(pin.where(LOCK_NAME), "lock")  # a stop from now on names it until it is removed
         try:
             _write(pin, fd)
         finally:

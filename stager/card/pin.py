@@ -154,6 +154,21 @@ class CardPin:
     def where(self, name: str) -> str:
         return str(self.path / name)
 
+    def reopen(self) -> None:
+        """Open the card root again after a remount (:mod:`stager.card.remount`): it must be
+        the same block device (``st_dev``) at the same path, else MediaError (card-gone)."""
+        self.close()
+        try:
+            fd = os.open(self.path, os.O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        except OSError as e:
+            raise card_gone(self.path, _("its folder cannot be opened: {error}").format(error=os_reason(e))) from None
+        st = os.fstat(fd)
+        if st.st_dev != self.st_dev:
+            os.close(fd)
+            raise card_gone(self.path, "its folder is now on another file system: the card was unmounted or pulled")
+        self.fd, self.st_ino = fd, st.st_ino
+        self.mount = mount_of(st.st_dev) or self.mount
+
     def close(self) -> None:
         if self.fd >= 0:
             try:

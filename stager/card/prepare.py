@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stager.catalog.select import select
-from stager.errors import ExitCode, MediaError, Refused, StagerError
+from stager.errors import ExitCode, Interrupted, MediaError, Refused, StagerError, stopped_by_signal
 from stager.fileio import is_under
 from stager.i18n import _
 
@@ -92,7 +92,7 @@ class Plan:
         if self.target_problem is not None:
             doc["target_problem"] = self.target_problem.to_json()
         if failed:  # the contract's failure envelope: the worst target's error
-            doc["error"] = max(failed, key=lambda e: (e.exit_code >= 128, e.exit_code)).to_json()
+            doc["error"] = max(failed, key=lambda e: (stopped_by_signal(e.exit_code), e.exit_code)).to_json()
         return doc
 
 
@@ -240,22 +240,21 @@ def check_cards(plan: Plan, *, clean: bool = False, probe: bool = True, prefligh
     created and removed to prove it takes writes. A card that fails does not stop the
     others. One CardCheck a target, in the plan's order; release them with :func:`release`."""
     from stager.card.preflight import preflight as card_preflight
+    from stager.card.stop import STATE
 
     preflight = preflight or card_preflight
     sources = _sources(plan)
     out: list[CardCheck] = []
+    STATE.begin_run()
     for t in plan.targets:
         try:
             out.append(_check_card(plan, t, sources, clean, probe, preflight, report))
         except KeyboardInterrupt:
-            release(out)
-            from stager.card.stop import STATE, interrupted
+            from stager.card.stop import STATE, closing
 
-            raise interrupted(
-                _("Interrupted ({signal}) before copying: no firmware file was written to the card.").format(
-                    signal=STATE.name()
-                )
-            ) from None
+            STATE.started_cleanup()
+            release(out)
+            raise closing() from None
     return out
 
 
@@ -331,7 +330,15 @@ def _release(entries) -> None:
                 pin.close()
 
     if entries:
-        wait([_spawn(release)], timeout=3.0)
+        from stager.card.stop import STATE
+
+        wait([_spawn(release)], timeout=STATE.remaining())
+
+
+def removes_first(checks) -> bool:
+    """True when --clean must remove old firmware before the copy on some card (it cannot
+    hold both): the catalog's files must then be proved against their index first."""
+    return any(c.ready and c.removes and c.holds_both is False for c in checks)
 
 
 def check_results(checks) -> list:
@@ -396,6 +403,11 @@ def run(
     try:
         if ready:
             results.extend(_stage_cards(ready, sources, stage or staging.stage, progress_factory, ops))
+    except Interrupted:
+        from stager.card.stop import closing
+
+        release(checks)  # the locks too, in what is left of the stop's cleanup time
+        raise closing() from None
     finally:
         release(checks)
     if settled:
@@ -511,7 +523,7 @@ def _drop_leftovers(pin) -> None:
 def exit_code(results) -> int:
     """The worst exit code of the targets (0 when all are staged and verified)."""
     codes = [r.error.exit_code for r in results if r.error is not None]
-    stopped = [c for c in codes if c >= 128]  # interrupted (128 + the signal's number)
+    stopped = [c for c in codes if stopped_by_signal(c)]  # interrupted (128 + the signal's number)
     if stopped:
         return stopped[0]
     return max(codes, default=ExitCode.OK)

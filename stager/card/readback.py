@@ -43,7 +43,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from stager.fileio import CHUNK, Stopped, os_reason
+from stager.fileio import CHUNK, Stopped, hash_chunks, os_reason
 from stager.i18n import _
 from stager.i18n_format import format_int
 
@@ -159,6 +159,22 @@ class System:
 
         return ctypes.CDLL(None, use_errno=True)
 
+    def drop_cache(self, device: str | None) -> str | None:
+        """Drop a FUSE card's block device cache: None when done, else why not."""
+        return drop_device_cache(device, self)
+
+    def remount(self, pin) -> str | None:
+        """Unmount the FUSE card and mount it again: None when done, else why not."""
+        from stager.card.remount import remount
+
+        return remount(pin)
+
+    def rereads_directory(self, pin) -> bool:
+        """The card's FUSE daemon reads its directory from the device at each look-up."""
+        from stager.card.remount import rereads_directory
+
+        return rereads_directory(pin)
+
     def reads(self, st_dev: int) -> int | None:
         """Bytes the kernel has read from the device ``st_dev`` so far (None: not counted)."""
         try:
@@ -169,32 +185,26 @@ class System:
 
 
 def _loop(read, size_hint: int, expect, progress, stop, digests: BlockDigests | None = None) -> tuple:
-    """Hash what ``read()`` gives (a memoryview per call, empty at EOF). ``digests``: the
-    block digests ``read()`` already keeps (in its own thread); else kept here."""
-    import hashlib
-
-    h = hashlib.sha256()
-    fed = digests is not None
+    """Hash what ``read()`` gives (a memoryview per call, empty at EOF) through the one
+    hashing loop (:func:`stager.fileio.hash_chunks`). ``digests``: the block digests
+    ``read()`` already keeps (in its own thread); else kept here."""
+    feed = []
     if digests is None:
         digests = BlockDigests(expect) if expect is not None else _NoDigests()
-    total = 0
+        if expect is not None:
+            feed.append(digests.update)
     small = bytearray() if size_hint <= SMALL else None
-    while True:
-        if stop is not None and stop.is_set():
-            raise Stopped()
-        view = read()
-        if not view:
-            break
-        h.update(view)
-        if not fed:
-            digests.update(view)
-        total += len(view)
-        if small is not None and total <= SMALL:
-            small += view
-        if progress is not None:
-            progress(len(view))
+    if small is not None:
+        kept = small
+
+        def keep(view) -> None:
+            if len(kept) <= SMALL:
+                kept.extend(view)
+
+        feed.append(keep)
+    sha, total = hash_chunks(read, feed, progress, stop)
     digests.finish()
-    return h.hexdigest(), total, digests, (bytes(small) if small is not None and total <= SMALL else None)
+    return sha, total, digests, (bytes(small) if small is not None and total <= SMALL else None)
 
 
 def _result(sha, total, digests, small, method, why) -> ReadBack:
@@ -342,13 +352,27 @@ def _prefetching(fd: int, bufs, stop, digests: BlockDigests | None):
     return read
 
 
+def _fuse_medium(pin, system: System) -> tuple[str, str]:
+    """Make the next reads of a FUSE card reach its medium: ("", "") when its block
+    device's cache was dropped, ("remounted", "") when it had to be unmounted and mounted
+    again instead, ("", why) when neither was possible."""
+    why = system.drop_cache(pin.block_device)
+    if not why:
+        return "", ""
+    not_remounted = system.remount(pin)
+    if not_remounted is None:
+        return "remounted", ""
+    return "", f"{why}; {not_remounted}"
+
+
 def _read_linux(pin, name, expect, progress, stop, system: System) -> ReadBack:
-    why = ""
+    why, remounted = "", ""
     fstype = getattr(pin, "fstype", None)
     if fstype in FUSE_TYPES:
-        why = drop_device_cache(pin.block_device, system) or ""
+        remounted, why = _fuse_medium(pin, system)
     before = system.reads(pin.st_dev)
     fd, method = _open_linux(pin, name)
+    method = remounted or method
     bufs = (mmap.mmap(-1, CHUNK), mmap.mmap(-1, CHUNK))  # page-aligned, as O_DIRECT needs
     try:
         size = os.fstat(fd).st_size
@@ -382,6 +406,23 @@ def _judge(method: str, why: str, fstype, before, after, total: int) -> tuple[st
     return method, why
 
 
+def read_directory(pin, system: System | None = None) -> tuple[dict[str, int], str]:
+    """The card root's files (name: size) as a FUSE card's medium holds them, after a
+    rename was flushed: ({...}, "") when read from the medium (the block device's cache
+    dropped for a daemon that reads its directory from the device, fusefat; the card
+    unmounted and mounted again for one that keeps it in memory, exfat-fuse, ntfs-3g),
+    ({...}, why) when only a cache could be listed."""
+    system = system or System()
+    if system.rereads_directory(pin):
+        why = system.drop_cache(pin.block_device) or ""
+        if why:
+            not_remounted = system.remount(pin)
+            why = "" if not_remounted is None else f"{why}; {not_remounted}"
+    else:
+        why = system.remount(pin) or ""
+    return dict(pin.files()), why
+
+
 # --------------------------------------------------------------------------- Windows
 GENERIC_READ = 0x80000000
 FILE_SHARE_READ = 0x1
@@ -405,6 +446,31 @@ def sector_size(k32, path: str) -> int:
     return 4096  # a multiple of every sector size in use
 
 
+class _WinBuffer:
+    """The aligned buffer and the file handle of a Windows read-back. A ``ReadFile`` still
+    running when the read-back stops (a card that hangs) keeps them: they are freed when it
+    returns, never while it may still write into the buffer."""
+
+    def __init__(self, k32, handle, length: int):
+        import ctypes
+
+        self.k32, self.handle = k32, handle
+        self.buf = mmap.mmap(-1, length)  # VirtualAlloc'd: page-aligned, so sector-aligned
+        self.address = ctypes.addressof(ctypes.c_char.from_buffer(self.buf))  # the mapping never moves
+        self.pending: Future | None = None
+
+    def close(self) -> None:
+        fut = self.pending
+        if fut is not None and not fut.done():
+            fut.add_done_callback(lambda _done: self._free())
+        else:
+            self._free()
+
+    def _free(self) -> None:
+        _close(self.buf)
+        self.k32.CloseHandle(self.handle)
+
+
 def _read_windows(path: str, expect, progress, stop, system: System) -> ReadBack:
     import ctypes
 
@@ -417,22 +483,35 @@ def _read_windows(path: str, expect, progress, stop, system: System) -> ReadBack
         return _read_plain(path, expect, progress, stop, _("Windows refused unbuffered reads on this volume"))
     sector = sector_size(k32, path)
     length = max(sector, CHUNK - CHUNK % sector)
-    buf = mmap.mmap(-1, length)  # VirtualAlloc'd: page-aligned, so sector-aligned
-    address = ctypes.addressof(ctypes.c_char.from_buffer(buf))  # the mapping never moves
+    win = _WinBuffer(k32, h, length)
     got = DWORD(0)
+
+    def read_chunk() -> int:
+        if not k32.ReadFile(h, ctypes.c_void_p(win.address), length, ctypes.byref(got), None):
+            raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined,unused-ignore]
+        return got.value
+
+    def read():
+        # in a thread: a Ctrl-C (the console handler sets ``stop``) is acted on between
+        # chunks and within a quarter of a second even while ReadFile waits for the card
+        win.pending = spawn(read_chunk)
+        n = _result_of(win.pending, stop)
+        return memoryview(win.buf)[:n]
+
     try:
-
-        def read():
-            if not k32.ReadFile(h, ctypes.c_void_p(address), length, ctypes.byref(got), None):
-                raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined,unused-ignore]
-            return memoryview(buf)[: got.value]
-
-        sha, total, digests, small = _loop(read, SMALL + 1, expect, progress, stop)
+        sha, total, digests, small = _loop(read, _size(path), expect, progress, stop)
     finally:
-        _close(buf)
-        k32.CloseHandle(h)
+        win.close()
     how = _("unbuffered reads of {length} bytes (sector {sector})").format(length=format_int(length), sector=sector)
     return _result(sha, total, digests, small, "direct", how)
+
+
+def _size(path: str) -> int:
+    """The file's size as the folder says it (a sidecar's content is kept when it is small)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return SMALL + 1
 
 
 def _read_plain(path: str, expect, progress, stop, why: str) -> ReadBack:

@@ -23,7 +23,6 @@ faults (ENOSPC, EIO, a vanished folder, a flipped byte) at the boundary.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import secrets
 import stat as stat_mod
@@ -38,7 +37,7 @@ from stager.card.readback import BlockDigests
 from stager.card.stop import STATE, interrupted
 from stager.catalog.index import format_index_line, parse_index
 from stager.errors import CatalogError, MediaError, StagerError, VerifyError
-from stager.fileio import CHUNK, Stopped, os_reason
+from stager.fileio import CHUNK, Stopped, hash_chunks, os_reason
 from stager.i18n import N_, _
 from stager.i18n_format import format_int
 
@@ -49,8 +48,6 @@ CARD_TYPES = FAT_TYPES | {"exfat"}
 FAT32_MAX = 4 * 1024**3 - 1
 VANISHED = {errno.ENOENT, errno.EIO, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCONN, errno.EROFS, errno.EBADF}
 FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-GRACE = 1.0  # seconds given to the card's threads after a stop
-CLEANUP_TIMEOUT = 5.0  # seconds for the removals on a card that no longer answers
 
 
 # --------------------------------------------------------------------------- values
@@ -150,6 +147,10 @@ class FileOps:
         """A second read of the medium, block by block against the source's digests."""
         return self.read_back(pin, name, expect=blocks, stop=stop)
 
+    def read_directory(self, pin) -> tuple[dict, str]:
+        """The card root's files as the medium holds them (FUSE cards; see readback.read_directory)."""
+        return readback.read_directory(pin)
+
     def replace(self, pin, src: str, dst: str) -> None:
         durable.replace(pin, src, dst)
 
@@ -158,6 +159,10 @@ class FileOps:
 
     def remove(self, pin, name: str) -> None:
         pin.unlink(name)
+
+    def confirm(self, pin) -> bool:
+        """The removals and renames on the card are on its medium (see durable.confirm)."""
+        return durable.confirm(pin)
 
 
 def media_error(e: OSError, target: Path, doing: str) -> MediaError:
@@ -300,24 +305,34 @@ class _Slot:
             self.file = None
 
     def rollback(self) -> None:
-        """Remove everything this run wrote on this target (temp, final, sidecars)."""
+        """Remove everything this run wrote on this target (temp, final, sidecars); a
+        removal counts once the medium confirmed it (:data:`STATE` says which did not)."""
         with self.lock:
+            asked = []
             for name in reversed(self.written):
+                where = self.pin.where(name)
                 try:
                     self.ops.remove(self.pin, name)
                     self.result.cleaned.append(name)
-                    STATE.gone(self.pin.where(name))
+                    STATE.unlinked(where)
+                    asked.append(where)
                 except FileNotFoundError:
-                    STATE.gone(self.pin.where(name))
+                    STATE.gone(where)
                 except OSError as e:
-                    self.result.left.append(
-                        _("{path} (could not be removed: {error})").format(
-                            path=self.pin.where(name), error=os_reason(e)
-                        )
-                    )
+                    why = os_reason(e)
+                    self.result.left.append(_("{path} (could not be removed: {error})").format(path=where, error=why))
+                    STATE.not_removed(where, why)
             self.written.clear()
             self.result.staged.clear()
             self.result.verified = False
+            if asked and self._confirmed():
+                STATE.confirmed(asked)
+
+    def _confirmed(self) -> bool:
+        try:
+            return self.ops.confirm(self.pin)
+        except OSError:
+            return False
 
 
 def _write_all(f, view) -> None:
@@ -341,8 +356,8 @@ def stage(sources, targets, *, progress_factory=None, ops: FileOps | None = None
         for source in sources:
             todo = [s for s in slots if s.alive and source.name not in s.result.already]
             if todo:
-                blocks = _copy(source, todo, progress_factory, stop)
-                _wait([_spawn(_finish, source, s, progress_factory, blocks, stop) for s in todo if s.alive], stop)
+                _copy(source, todo, progress_factory, stop)
+                _wait([_spawn(_finish, source, s, progress_factory, stop) for s in todo if s.alive], stop)
             if stop.is_set():
                 raise KeyboardInterrupt
         for s in slots:
@@ -375,33 +390,17 @@ def _settle(slot: _Slot, sources) -> None:
 
 
 def _interrupted(slots, stop) -> StagerError:
-    """Stop every card's thread, remove what was written (bounded in time), say what is left."""
+    """Stop every card's thread, remove what was written (within the stop's cleanup time,
+    :meth:`StopState.remaining`), and say what was removed, what is left and where."""
+    from stager.card.stop import closing
+
     stop.set()
     STATE.busy = True
+    STATE.started_cleanup()
     err = interrupted(_("interrupted"))
     workers = [_spawn(s.fail, err) for s in slots]
-    wait(workers, timeout=CLEANUP_TIMEOUT)
-    cleaned = sorted({c for s in slots for c in s.result.cleaned})
-    left = sorted({p for s in slots for p in s.result.left})
-    left += sorted(
-        _("{path} (the card did not answer)").format(path=path)
-        for path, _kind in STATE.leftovers()
-        if path not in str(left)
-    )
-    how = STATE.name()
-    if left:
-        message = _(
-            "Interrupted ({signal}): these files this run wrote are still on the card: {files}. They are "
-            "not proved: 'stager prepare' removes its temporary .stager-*.part files on its next run; delete any "
-            "other file listed."
-        ).format(signal=how, files="; ".join(left))
-    elif cleaned:
-        message = _("Interrupted ({signal}): nothing half-written is left on the card (removed {files}).").format(
-            signal=how, files=", ".join(cleaned)
-        )
-    else:
-        message = _("Interrupted ({signal}): nothing half-written is left on the card.").format(signal=how)
-    return interrupted(message, details={"cleaned": cleaned, "left": left})
+    wait(workers, timeout=STATE.remaining())
+    return closing()
 
 
 def _open_temps(source: Source, slots, progress_factory) -> None:
@@ -441,16 +440,15 @@ def _writer(source: Source):
     return write
 
 
-def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
-    """Read the source once; write each chunk to every slot's temp file in parallel.
-    Returns the source's block digests (CRC-32 per readback.BLOCK)."""
+class _NoTargetLeft(Exception):
+    """Every target of a copy failed: the source need not be read further."""
+
+
+def _copy(source: Source, slots, progress_factory, stop) -> None:
+    """Read the source once; write each chunk to every slot's temp file in parallel. Not
+    hashed: each card's read-back is compared with the index, and only a difference reads
+    the source again (:func:`_source_changed`, :func:`_source_blocks`)."""
     _open_temps(source, slots, progress_factory)
-    write = _writer(source)
-    size = max(1, min(CHUNK, source.bytes + 1))  # a small file needs no 8 MiB buffers
-    bufs = (bytearray(size), bytearray(size))
-    h, digests = hashlib.sha256(), BlockDigests()
-    pending: list[Future] = []
-    i = 0
     ops = slots[0].ops if slots else FileOps()
     try:
         src = ops.open_source(source.path)
@@ -461,41 +459,93 @@ def _copy(source: Source, slots, progress_factory, stop) -> list[int]:
         )
         for s in slots:
             s.fail(err)
-        return []
-    with src:
-        while True:
-            buf = bufs[i % 2]
-            n = src.readinto(buf)
-            if not n:
-                break
-            view = memoryview(buf)[:n]
-            h.update(view)
-            _wait(pending, stop)  # the other buffer is free again once these are written (and digested)
-            live = [s for s in slots if s.alive]
-            if not live:
-                return digests.finish()
-            pending = [_spawn(digests.update, view)] + [_spawn(write, s, view) for s in live]
-            i += 1
-        _wait(pending, stop)
-    _check_source(source, h.hexdigest(), slots)
-    return digests.finish()
-
-
-def _check_source(source: Source, actual: str, slots) -> None:
-    if actual == source.sha256:
         return
-    from stager.catalog.index import content_mismatch
+    with src:
+        read, send, pending = _copier(source, slots, stop, src)
+        try:
+            hash_chunks(read, (send,), digest=False)  # a stop is seen in send's waits
+        except _NoTargetLeft:
+            return
+        _wait(pending, stop)
 
+
+def _copier(source: Source, slots, stop, src):
+    """(read, send, pending) of a copy through two reused buffers: the next chunk is read
+    while the one before is written to every card, in threads."""
+    write = _writer(source)
+    size = max(1, min(CHUNK, source.bytes + 1))  # a small file needs no 8 MiB buffers
+    bufs = (bytearray(size), bytearray(size))
+    pending: list[Future] = []
+    turn = [0]
+
+    def read():
+        buf = bufs[turn[0] % 2]
+        return memoryview(buf)[: src.readinto(buf)]
+
+    def send(view) -> None:
+        _wait(pending, stop)  # the other buffer is free again once these are written
+        live = [s for s in slots if s.alive]
+        if not live:
+            raise _NoTargetLeft
+        pending[:] = [_spawn(write, s, view) for s in live]
+        turn[0] += 1
+
+    return read, send, pending
+
+
+_SOURCE_NOW: dict[tuple, str] = {}  # (path, size, mtime) -> SHA-256 of the source as it is now
+_SOURCE_LOCK = threading.Lock()
+
+
+_SOURCE_BLOCKS: dict[tuple, list[int]] = {}  # (path, size, mtime) -> the source's block digests
+
+
+def _source_key(source: Source) -> tuple:
+    st = os.stat(source.path)
+    return (str(source.path), st.st_size, st.st_mtime_ns)
+
+
+def _source_blocks(source: Source) -> list[int]:
+    """The source's CRC-32 per readback.BLOCK (once for every card), to compare a card's
+    read-back with block by block and name the first differing byte. The source was just
+    proved to match its index (:func:`_source_changed`)."""
+    with _SOURCE_LOCK:
+        key = _source_key(source)
+        if key not in _SOURCE_BLOCKS:
+            digests = BlockDigests()
+            with open(source.path, "rb", buffering=0) as f:
+                buf = bytearray(CHUNK)
+                view = memoryview(buf)
+                hash_chunks(lambda: view[: f.readinto(buf)], (digests.update,), digest=False)
+            _SOURCE_BLOCKS[key] = digests.finish()
+        return _SOURCE_BLOCKS[key]
+
+
+def _source_changed(source: Source) -> StagerError | None:
+    """After a read-back that differs from the index: the source hashed again (once for
+    every card): the catalog's error when it no longer matches its index line (exit 4),
+    None when it still does (the card is at fault)."""
+    from stager.catalog.index import content_mismatch
+    from stager.fileio import hash_file
+
+    with _SOURCE_LOCK:
+        try:
+            key = _source_key(source)
+            actual = _SOURCE_NOW.get(key) or hash_file(source.path)
+        except OSError as e:
+            return CatalogError(
+                _("cannot read {name} in the catalog: {error}.").format(name=source.name, error=os_reason(e)),
+                code="unreadable",
+            )
+        _SOURCE_NOW[key] = actual
+    if actual == source.sha256:
+        return None
     cf = source.catalog_file
-    err = (
-        content_mismatch(cf, actual)
-        if cf is not None
-        else CatalogError(
-            _("{name} does not match its index line: never staged.").format(name=source.name), code="damaged"
-        )
+    if cf is not None:
+        return content_mismatch(cf, actual)
+    return CatalogError(
+        _("{name} does not match its index line: never staged.").format(name=source.name), code="damaged"
     )
-    for s in slots:
-        s.fail(err)
 
 
 def _flush(slot: _Slot, source: Source) -> bool:
@@ -511,7 +561,7 @@ def _flush(slot: _Slot, source: Source) -> bool:
         return False
 
 
-def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None:
+def _finish(source: Source, slot: _Slot, progress_factory, stop) -> None:
     """Flush, read back from the medium under the temporary name, then rename, sidecar."""
     if not slot.alive or not _flush(slot, source):
         return
@@ -536,16 +586,18 @@ def _finish(source: Source, slot: _Slot, progress_factory, blocks, stop) -> None
     slot.result.read_back[source.name] = rb.method
     slot.result.read_back_why[source.name] = rb.why
     if rb.sha256 != source.sha256 or rb.size != source.bytes:
-        slot.fail(_mismatch(folder, source, rb, _locate(slot, blocks, stop)))
+        slot.fail(_source_changed(source) or _mismatch(folder, source, rb, _locate(slot, source, stop)))
         return
-    if _rename(slot, source, slot.temp, source.name, N_("firmware, verified"), flush=False):
+    if _rename(slot, source, slot.temp, source.name, N_("firmware, verified"), flush=False) and _stored(
+        slot, source, source.name, source.bytes
+    ):
         _write_sidecar(slot, source, stop)
 
 
-def _locate(slot: _Slot, blocks, stop):
+def _locate(slot: _Slot, source: Source, stop):
     """Where the copy differs: the medium read again, block by block (None if it cannot be)."""
     try:
-        return slot.ops.locate(slot.pin, slot.temp, blocks, stop=stop)
+        return slot.ops.locate(slot.pin, slot.temp, _source_blocks(source), stop=stop)
     except (OSError, Stopped):
         return None
 
@@ -626,4 +678,55 @@ def _write_sidecar(slot: _Slot, source: Source, stop) -> None:
     if back.method == "cached" and slot.result.read_back.get(source.name) != "cached":
         slot.result.read_back[name] = back.method
         slot.result.read_back_why[name] = back.why
-    _rename(slot, source, temp, name, N_("sidecar"), flush=True)
+    if _rename(slot, source, temp, name, N_("sidecar"), flush=True):
+        _stored(slot, source, name, len(data))
+
+
+def _stored(slot: _Slot, source: Source, name: str, size: int) -> bool:
+    """After a rename on a FUSE card: the card's folder, as its medium holds it, shows
+    ``name`` with ``size`` bytes (a medium that drops the writes of its directory would
+    otherwise keep the file under its temporary name, or nothing). Only a cache could be
+    listed: the card's read-back method says "cached". Kernel file systems: not listed."""
+    pin, folder = slot.pin, slot.folder
+    if getattr(pin, "fstype", None) not in readback.FUSE_TYPES:
+        return True
+    try:
+        slot.ops.fsync_dir(pin)
+        slot.ops.sync_device(pin)
+        found, why = slot.ops.read_directory(pin)
+    except MediaError as e:
+        slot.fail(e)
+        return False
+    except OSError as e:
+        slot.fail(media_error(e, folder, _("reading the card's folder back")))
+        return False
+    if why:
+        slot.result.read_back[source.name] = "cached"
+        slot.result.read_back_why[source.name] = _(
+            "the card's folder could only be listed from a cache, not from its medium ({why})"
+        ).format(why=why)
+        return True
+    if found.get(name) == size:
+        return True
+    slot.fail(_entry_not_stored(folder, name, size, found.get(name)))
+    return False
+
+
+def _entry_not_stored(folder: Path, name: str, size: int, got: int | None) -> VerifyError:
+    if got is None:
+        said = _(
+            "{folder}: the card did not store the folder entry of {name}: after the rename, its folder as the "
+            "medium holds it has no {name}."
+        ).format(folder=folder, name=name)
+    else:
+        said = _(
+            "{folder}: the card did not store the folder entry of {name}: after the rename, its folder as the "
+            "medium holds it gives {name} {got} bytes instead of {size}."
+        ).format(folder=folder, name=name, got=format_int(got), size=format_int(size))
+    advice = _(
+        "The file is not on the card under that name; what this run wrote was removed where the card allowed it. "
+        "The card may be failing or fake: try another card."
+    )
+    return VerifyError(
+        f"{said} {advice}", code="verification-failed", details={"file": name, "bytes_in_folder": got, "bytes": size}
+    )

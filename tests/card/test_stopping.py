@@ -140,7 +140,7 @@ def test_the_second_stop_message_names_what_is_left():
     state.wrote("/media/tech/CARD/.stager-FW.BIN.1234abcd.part", "temporary")
     text = stop.second_stop_message(state)
     assert "Stopped at once (Ctrl-C again)" in text
-    assert "/media/tech/CARD/.stager-FW.BIN.1234abcd.part (temporary)" in text
+    assert "/media/tech/CARD/.stager-FW.BIN.1234abcd.part (temporary file)" in text
     state.gone("/media/tech/CARD/.stager-FW.BIN.1234abcd.part")
     assert "nothing this run wrote is left" in stop.second_stop_message(state)
 

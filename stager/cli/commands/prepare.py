@@ -160,8 +160,7 @@ def prepare(
     try:
         return _prepare(lib, query, out, opts, as_json)
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
-        text = _("Interrupted ({step}): nothing half-written is on the card.").format(step=stop.STATE.name())
-        raise stop.interrupted(text) from None
+        raise stop.closing() from None  # what was removed, what is left and where
     finally:
         stop.restore(previous)
 
@@ -241,7 +240,13 @@ def _make_plan(lib, query, out, o: Options, as_json: bool):
 def _prepare(lib, query, out, o: Options, as_json: bool):
     plan = _make_plan(lib, query, out, o, as_json)
     progress = None if (as_json or o.quiet) else card_bars()
-    lib.check_files(plan, progress)  # the catalog's bytes against its index, before anything is asked
+    # The catalog's bytes against its index, before anything is asked. With --yes nothing is
+    # asked: each card's read-back is compared with the index, and a difference then reads
+    # the source again (exit 4 when it changed); only --clean removing old firmware before
+    # the copy needs the source proved first (below).
+    early = not o.yes or o.dry_run or bool(o.replay_file)
+    if early:
+        lib.check_files(plan, progress)
     if o.replay_file:
         return _replay_end(lib, plan, out, o, as_json)
     checks = lib.check_cards(plan, clean=o.clean, probe=not o.dry_run, report=None if as_json else say)
@@ -255,6 +260,8 @@ def _prepare(lib, query, out, o: Options, as_json: bool):
             return _dry_run_end(lib, plan, checks, out, o, as_json)
         if any(c.ready for c in checks) and not o.yes:
             _confirm(plan, checks)
+        if not early and lib.removes_first(checks):
+            lib.check_files(plan, progress)  # proved before --clean removes old firmware ahead of the copy
     except BaseException:  # "no", Ctrl-C at the question...: the cards' locks and pins are given back
         lib.release(checks)
         raise

@@ -179,9 +179,7 @@ def verify(target, model, kit, terminal, catalog_dir, allow_rollback, as_json):
         from stager.catalog.trust import open_trusted
 
         catalog = open_trusted(catalog_dir, allow_rollback=allow_rollback, warn=warn)
-    report = verify_card(
-        target, catalog=catalog, charger=charger
-    )  # its read-back waits with timeouts: Ctrl-C is taken at once
+    report = _verify_stoppable(verify_card, target, catalog, charger)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -189,6 +187,21 @@ def verify(target, model, kit, terminal, catalog_dir, allow_rollback, as_json):
 
         say_lines(report_lines(report, sys.stdout), sys.stdout)
     return report.exit_code
+
+
+def _verify_stoppable(verify_card, target, catalog, charger):
+    """The card's read-back with Ctrl-C, SIGTERM, SIGHUP and Ctrl-Break taken at once: the
+    stop event is checked between chunks and while a read waits for the card (Windows'
+    console handler sets it too); verify only reads, so nothing is left to clean up."""
+    from stager.card import stop
+
+    previous = stop.install()
+    try:
+        return verify_card(target, catalog=catalog, charger=charger, stop=stop.STATE.event)
+    except KeyboardInterrupt:
+        raise stop.read_only_stopped() from None
+    finally:
+        stop.restore(previous)
 
 
 def _charger(model, kit, terminal, as_json):

@@ -1,0 +1,93 @@
+"""Issue 12, stopping on a real card that hangs (FAT32 through fusefat, over the faulty
+medium): every closing message is true, and a second stop exits at once.
+
+fusefat writes to the block device's page cache, so an unlink on a card whose writes hang
+is acknowledged at once and never reaches the medium: the message must not call it removed.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from faulty.medium import hang
+from test_proof import NAME, MiB, make_catalog, read_until, start
+
+from stager.rules.names import is_firmware_name
+
+pytestmark = pytest.mark.cards
+LOCK = ".stager-lock"
+
+
+def hung_during_the_flush(make_faulty_card, tmp_path, stager_exe):
+    """A FAT32 card whose medium stops storing anything while the copy is flushed to it:
+    (card, the running stager)."""
+    catalog, data = make_catalog(tmp_path / "cat", 8 * MiB)
+    card = make_faulty_card("fat32")
+    card.set_faults(hang(op="write", match=data[5 * MiB : 5 * MiB + 512], timeout=120))
+    proc = start(stager_exe, tmp_path, catalog, "--target", card.mountpoint, "--yes")
+    card.medium.wait_for("hanging", timeout=60)
+    card.set_faults(hang(op="write", match=data[5 * MiB : 5 * MiB + 512], timeout=120), hang(op="write", timeout=120))
+    return card, proc
+
+
+def test_ctrl_c_on_a_hung_fat32_card_says_what_the_card_did_not_confirm(make_faulty_card, tmp_path, stager_exe):
+    card, proc = hung_during_the_flush(make_faulty_card, tmp_path, stager_exe)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    first = read_until(proc.stderr, "Stopping (Ctrl-C)", 10)
+    noticed = time.monotonic() - sent
+    said = first + read_until(proc.stderr, "by hand.", 20)
+    closed = time.monotonic() - sent
+    assert "Stopping (Ctrl-C)" in first and noticed < 1.0, (noticed, first)  # acted on within a second
+    assert "Interrupted (Ctrl-C)" in said and closed < 5.0, (closed, said)
+    assert card.stats()["hanging"] >= 1  # all said while the card still hangs
+    assert "nothing half-written" not in said, said
+    assert "did not confirm" in said, said  # fusefat acknowledged the unlinks; the medium did not store them
+    assert f"{card.mountpoint}/.stager-{NAME}." in said and ".part (temporary file)" in said, said
+    assert f"{card.mountpoint}/{LOCK} (this run's lock on the card)" in said, said
+    card.release()
+    proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    card.clear()
+    card.eject()
+    assert [n for n in card.files() if is_firmware_name(n)] == []
+
+
+@pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")])
+def test_a_second_stop_exits_at_once_naming_what_is_left(make_faulty_card, tmp_path, stager_exe, sig, code, name):
+    card, proc = hung_during_the_flush(make_faulty_card, tmp_path, stager_exe)
+    proc.send_signal(sig)
+    read_until(proc.stderr, f"Stopping ({name})", 10)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    said = read_until(proc.stderr, "by hand.", 10)
+    assert time.monotonic() - sent < 1.0, said
+    assert f"Stopped at once ({name} again)" in said, said
+    assert f"{card.mountpoint}/.stager-{NAME}." in said and ".part (temporary file)" in said, said
+    assert f"{card.mountpoint}/{LOCK} (this run's lock on the card)" in said, said
+    card.release()  # a thread stuck in the kernel on the card ends the process only once the card answers
+    proc.communicate(timeout=120)
+    assert proc.returncode == code
+    card.clear()
+    card.eject()
+    assert [n for n in card.files() if is_firmware_name(n)] == []
+
+
+def test_a_sound_card_confirms_every_removal(make_faulty_card, tmp_path, stager_exe):
+    """Ctrl-C during the read-back of a card that answers: everything removed and confirmed."""
+    catalog, data = make_catalog(tmp_path / "cat", 8 * MiB)
+    card = make_faulty_card("fat32")
+    card.set_faults(hang(op="read", match=data[6 * MiB : 6 * MiB + 512], timeout=60, then="pass"))
+    proc = start(stager_exe, tmp_path, catalog, "--target", card.mountpoint, "--yes")
+    card.medium.wait_for("hanging", timeout=60)
+    proc.send_signal(signal.SIGINT)
+    card.release()  # the card answers again: the cleanup can be confirmed
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Interrupted (Ctrl-C): nothing half-written is left on the card." in err, err
+    assert "Removed, and the card confirmed it:" in err and f"{card.mountpoint}/{LOCK}" in err, err
+    card.clear()
+    card.eject()
+    assert [n for n in card.files() if n.upper().startswith(".STAGER") or is_firmware_name(n)] == []
