@@ -232,8 +232,8 @@ def test_a_second_stop_lists_what_is_left_in_french(french):
     state = stop.StopState()
     state.wrote("/media/PULSE/.stager-x.part", "temporary")
     message = stop.second_stop_message(state)
-    assert message.startswith("Arrêt immédiat (Ctrl-C une seconde fois) : ces fichiers écrits par cette exécution")
-    assert "/media/PULSE/.stager-x.part (temporaire)" in message
+    assert message.startswith("Arrêt immédiat (Ctrl-C de nouveau) : ces fichiers écrits par cette exécution")
+    assert "/media/PULSE/.stager-x.part (fichier temporaire)" in message
     assert not english_words(message, "/media/PULSE/.stager-x.part", "stager prepare", "--clean")
 
 

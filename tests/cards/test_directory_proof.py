@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from faulty.medium import drop_writes
-from test_proof import NAME, MiB, make_catalog, prepare
+from helpers.proof import NAME, MiB, make_catalog, prepare
 
 from stager.card import readback
 from stager.card.pin import pin_card

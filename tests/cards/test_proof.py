@@ -21,14 +21,12 @@ import time
 
 import pytest
 from faulty.medium import drop_writes, flip_byte, hang, io_error
+from helpers.proof import ARGS, NAME, MiB, make_catalog, prepare
 
 from stager.card.staging import FileOps, Source, Target, stage
-from stager.catalog.index import INDEX_NAME, format_index_line
 from stager.rules.names import is_firmware_name
 
 pytestmark = pytest.mark.cards
-NAME = "OCPP212_KIP241A_FR.bin"
-MiB = 1024 * 1024
 FS = ["fat32", "exfat", "ext4"]
 
 
@@ -36,21 +34,6 @@ FS = ["fat32", "exfat", "ext4"]
 def firmware(tmp_path):
     """A catalog holding one 4 MiB p22/212 firmware file: (catalog, its bytes)."""
     return make_catalog(tmp_path / "catalog", 4 * MiB)
-
-
-def make_catalog(cat, size):
-    cat.mkdir()
-    data = os.urandom(size)
-    (cat / NAME).write_bytes(data)
-    (cat / INDEX_NAME).write_bytes(format_index_line(hashlib.sha256(data).hexdigest(), NAME))
-    return cat, data
-
-
-ARGS = ["prepare", "-m", "p22", "-k", "212", "--lang", "FR", "--json", "--allow-any-fs"]  # ext4 cards too
-
-
-def prepare(run_stager, catalog, *extra):
-    return run_stager(*ARGS, "--catalog", catalog, "--yes", *extra)
 
 
 def start(stager_exe, tmp_path, catalog, *extra, **kw):

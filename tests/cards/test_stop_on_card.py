@@ -12,7 +12,7 @@ import time
 
 import pytest
 from faulty.medium import hang
-from test_proof import NAME, MiB, make_catalog, read_until, start
+from helpers.proof import NAME, MiB, make_catalog, read_until, start
 
 from stager.rules.names import is_firmware_name
 

@@ -8,7 +8,7 @@ import hashlib
 import threading
 import time
 
-from test_remount_seam import Kernel32
+from helpers.kernel32 import Kernel32
 
 from stager.card import readback, stop
 from stager.cli import run
