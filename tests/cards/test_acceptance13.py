@@ -1,0 +1,62 @@
+"""What the independent acceptance pass of issue 13 found, on real cards: a full card
+keeps no lock, verify applies prepare's file-system rule, firmware-like names that are
+not plain files are reported and never removed blindly, a dead mount is listed as
+unusable, the suggested format command works."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from stager.catalog.demo import build_demo_catalog
+
+pytestmark = pytest.mark.cards
+BUNDLE = "PULSE22_OCPP318_KIP313A_FR.tar.gz"
+LOCK = ".stager-lock"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return build_demo_catalog(tmp_path_factory.mktemp("demo") / "catalog")
+
+
+def prepare(run_stager, catalog, target, *extra):
+    args = ["prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", catalog, "--yes", "--target", target]
+    return run_stager(*args, *extra)
+
+
+def fill(path) -> None:
+    """Fill the card to its last byte, as `dd if=/dev/zero of=FILE bs=1M` does."""
+    block = b"\0" * (1024 * 1024)
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(block)
+                f.flush()
+        except OSError:
+            pass
+        try:
+            f.close()
+        except OSError:
+            pass
+    while True:  # the last partial block too, byte by byte in small steps
+        try:
+            with open(path, "ab") as f:
+                f.write(b"\0" * 512)
+        except OSError:
+            return
+
+
+# ----------------------------------------------------------------- 1. a full card keeps no lock
+def test_a_card_full_to_the_last_byte_keeps_no_lock_and_is_usable_once_freed(run_stager, make_card, demo):
+    card = make_card(size_mb=40)
+    fill(card.mountpoint / "filler.bin")
+    r = prepare(run_stager, demo, card.mountpoint)
+    assert r.code == 5, r
+    assert "full" in r.out + r.err, r
+    assert LOCK not in os.listdir(card.mountpoint), os.listdir(card.mountpoint)
+    (card.mountpoint / "filler.bin").unlink()
+    r = prepare(run_stager, demo, card.mountpoint)
+    assert r.code == 0, r
+    assert BUNDLE in os.listdir(card.mountpoint) and LOCK not in os.listdir(card.mountpoint)
