@@ -28,7 +28,7 @@ import stager.rules
 from stager.catalog.demo import build_demo_catalog
 
 CASES = Path(__file__).parent / "bad_inputs"
-KEYS = {"about", "command", "setup", "env", "exit", "line", "timeout", "needs"}
+KEYS = {"about", "command", "setup", "env", "exit", "line", "timeout", "needs", "stdin"}
 CLONE_NEWNS = 0x00020000
 
 
@@ -88,6 +88,13 @@ def _symlink(tmp, target, path):
     (tmp / path).symlink_to(target)
 
 
+def _key_pair(tmp, public, secret, password):
+    """A minisign key pair (the secret key protected by ``password``), made by stager's library."""
+    from stager.catalog.trust import write_key_pair
+
+    write_key_pair(tmp / public, tmp / secret, password.encode("utf-8"))
+
+
 def _remove(tmp, path):
     (tmp / path).unlink()
 
@@ -115,6 +122,7 @@ STEPS = {
     "remove": _remove,
     "symlink": _symlink,
     "sha256sums": _sha256sums,
+    "key-pair": _key_pair,
 }
 
 
@@ -205,7 +213,11 @@ def test_bad_input(path, run_stager, tmp_path):
         args = [expand(a, tmp_path) for a in case["command"]]
         timeout = case.get("timeout", 30)
         try:
-            r = run_stager(*args, env=env, cwd=tmp_path, timeout=timeout)
+            stdin = case.get("stdin")  # "closed" (`<&-`) or text given on standard input
+            closed = stdin == "closed"
+            r = run_stager(
+                *args, env=env, cwd=tmp_path, timeout=timeout, close_stdin=closed, input=None if closed else stdin
+            )
         except subprocess.TimeoutExpired:
             pytest.fail(f"{path.name}: stager {args[0]} did not end within {timeout} s (it hangs)")
     finally:

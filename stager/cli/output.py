@@ -38,6 +38,20 @@ def is_terminal(stream) -> bool:
     return True
 
 
+def is_tty(stream) -> bool:
+    """Whether ``stream`` is a terminal; False when it is closed (``<&-``: Python's stream
+    is None) or cannot say."""
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def stdin_is_terminal() -> bool:
+    """Whether a question can be asked: standard input is a terminal."""
+    return is_tty(sys.stdin)
+
+
 def color_enabled(stream=None) -> bool:
     return not os.environ.get("NO_COLOR") and is_terminal(stream or sys.stdout)
 

@@ -10,11 +10,13 @@ import contextlib
 import sys
 import threading
 
+from stager.cli.output import is_tty
+
 
 @contextlib.contextmanager
 def byte_progress(total: int, enabled: bool, desc: str):
     """A tqdm bar over bytes on stderr, only on a terminal; yields update(n) or None."""
-    if not enabled or total <= 0 or not sys.stderr.isatty():
+    if not enabled or total <= 0 or not is_tty(sys.stderr):
         yield None
         return
     with _bar_class()(
@@ -31,7 +33,7 @@ def byte_progress(total: int, enabled: bool, desc: str):
 def card_bars():
     """The staging engine's bar factory (``factory(total, desc) -> bar``), or None when
     standard error is not a terminal."""
-    if not sys.stderr.isatty():
+    if not is_tty(sys.stderr):
         return None
     return card_bar
 

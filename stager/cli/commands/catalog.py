@@ -7,10 +7,11 @@ import sys
 import click
 
 from stager.cli.options import parsed_by
-from stager.cli.output import emit_json, error_line, json_option, say, style
+from stager.cli.output import emit_json, error_line, json_option, say, stdin_is_terminal, style
 from stager.cli.progress import byte_progress
 from stager.cli.render import human_bytes
 from stager.errors import ExitCode
+from stager.i18n import _
 from stager.rules.inputs import parse_model
 
 
@@ -330,11 +331,20 @@ def _password(prompt: str, confirm: bool) -> bytes:
     standard input (one line, and the confirmation on the next)."""
     from stager.errors import BadInput
 
-    if sys.stdin.isatty():
+    if stdin_is_terminal():
         text = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     else:
-        lines = sys.stdin.read().splitlines()
-        text = lines[0] if lines else ""
+        lines = sys.stdin.read().splitlines() if sys.stdin is not None else []
+        if not lines:
+            raise BadInput(
+                _(
+                    "no password was given: there is no terminal to ask for it and standard input is "
+                    "empty or closed. Give it on standard input (one line; for a new key, the same "
+                    "password again on the next line)."
+                ),
+                code="no-password",
+            )
+        text = lines[0]
         if confirm and (len(lines) < 2 or lines[1] != text):
             raise BadInput("the password and its confirmation (the next line) differ.", code="password-mismatch")
     if not text:

@@ -9,7 +9,7 @@ import click
 
 from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
 from stager.cli.options import explain_option, kit_option, model_option, query_from, rule_options, terminal_option
-from stager.cli.output import emit_json, json_option, say, style, warn
+from stager.cli.output import emit_json, is_tty, json_option, say, stdin_is_terminal, style, warn
 from stager.cli.progress import card_bars
 from stager.cli.render import (
     card_plan_lines,
@@ -189,7 +189,7 @@ def _make_plan(lib, query, out, o: Options, as_json: bool):
     from stager.card.media import unmounted, unmounted_line
     from stager.cli.render import decision_lines
 
-    interactive = not o.yes and sys.stdin.isatty() and sys.stderr.isatty()
+    interactive = not o.yes and stdin_is_terminal() and is_tty(sys.stderr)
     try:
         plan = lib.make_plan(
             query,
@@ -350,7 +350,7 @@ def parse_pick(answer: str, count: int) -> list[int]:
 
 
 def _confirm(plan, checks) -> None:
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise BadInput(
             "no terminal to ask for confirmation: add --yes to stage without asking.", code="confirmation-needed"
         )
