@@ -291,6 +291,18 @@ def _check_filesystem(plan: TargetPlan) -> None:
     )
 
 
+def check_card_filesystem(path: Path, medium_for_path=None) -> None:
+    """prepare's file-system rule for a card named to `stager verify`: a removable medium
+    formatted other than FAT32 or exFAT is refused (MediaError, exit 5), as prepare refuses
+    it; a folder on a fixed disk, or a medium that cannot be told, is not."""
+    if medium_for_path is None:
+        from stager.card import media
+
+        medium_for_path = media.medium_for_path
+    real = Path(path).resolve()
+    _check_filesystem(TargetPlan.from_medium(real, medium_for_path(real)))
+
+
 def _replayed_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
     medium = medium_for_path(str(raw))
     if medium is None:

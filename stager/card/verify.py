@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.card.staging import FileOps, is_temp_name, media_error, read_sidecar
-from stager.card.targets import card_folder
+from stager.card.targets import card_folder, check_card_filesystem
 from stager.errors import ExitCode, MediaError
 from stager.fileio import Stopped
 from stager.i18n import _
@@ -185,14 +185,25 @@ def against_catalog(catalog, name: str, got: str | None) -> tuple[str, int | Non
 
 
 def verify_card(
-    target, ops: FileOps | None = None, progress_factory=None, stop=None, catalog=None, charger=None
+    target,
+    ops: FileOps | None = None,
+    progress_factory=None,
+    stop=None,
+    catalog=None,
+    charger=None,
+    *,
+    allow_any_fs: bool = False,
 ) -> CardReport:
     """Read back and judge every firmware-like file on the card root; ``charger`` (a rules
-    Decision, allowed) asks whether the card holds what the rules choose for it."""
+    Decision, allowed) asks whether the card holds what the rules choose for it. A card
+    formatted other than FAT32 or exFAT is refused as prepare refuses it, unless
+    ``allow_any_fs``."""
     from stager.card.pin import pin_card
 
     folder = Path(target)
     card_folder(folder)
+    if not allow_any_fs:
+        check_card_filesystem(folder)
     pin = pin_card(folder)
     try:
         return _verify(pin, ops or FileOps(), progress_factory, stop, catalog, charger)

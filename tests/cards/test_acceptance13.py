@@ -6,6 +6,7 @@ unusable, the suggested format command works."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -60,3 +61,19 @@ def test_a_card_full_to_the_last_byte_keeps_no_lock_and_is_usable_once_freed(run
     r = prepare(run_stager, demo, card.mountpoint)
     assert r.code == 0, r
     assert BUNDLE in os.listdir(card.mountpoint) and LOCK not in os.listdir(card.mountpoint)
+
+
+# ----------------------------------------------------------------- 3. verify: prepare's file-system rule
+@pytest.mark.parametrize("fs,shown", [("ext4", "ext4"), ("ntfs", "NTFS")])
+def test_verify_refuses_a_card_prepare_refuses_unless_allow_any_fs(run_stager, make_card, demo, fs, shown):
+    if fs == "ntfs" and not (shutil.which("mkfs.ntfs") and shutil.which("ntfs-3g")):
+        pytest.skip("NTFS needs mkfs.ntfs and ntfs-3g (apt-get install ntfs-3g)")
+    card = make_card(fs)
+    assert prepare(run_stager, demo, card.mountpoint, "--allow-any-fs").code == 0
+    r = run_stager("verify", "--target", card.mountpoint, "--json")
+    assert r.code == 5, r
+    err = r.json()["error"]
+    assert err["code"] == "wrong-filesystem" and f"formatted {shown}" in err["message"], err
+    assert "The card is right" not in r.out + r.err
+    r = run_stager("verify", "--target", card.mountpoint, "--allow-any-fs")
+    assert r.code == 0 and "The card is right" in r.out, r

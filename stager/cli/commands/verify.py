@@ -12,6 +12,7 @@ from stager.cli.commands.catalog import allow_rollback_option
 from stager.cli.options import parsed_by
 from stager.cli.output import emit_json, json_option, style, warn
 from stager.errors import BadInput
+from stager.i18n import _
 from stager.quoting import command
 from stager.rules import inputs
 
@@ -99,7 +100,8 @@ Examples:
 \b
 Exit codes: 0 the card is right, 3 a file the rules refuse (or not the charger's),
 4 (with --catalog) a file the catalog's index does not have, or a catalog that is not
-trusted, 5 not one firmware set (or no firmware), 6 a checksum mismatch, a missing
+trusted, 5 not one firmware set (or no firmware, or a card formatted other than FAT32 or
+exFAT: --allow-any-fs), 6 a checksum mismatch, a missing
 sidecar, or a file that is not the catalog's.""",
 )
 @click.option("--target", required=True, metavar="DIR", help="The card's folder (its mount point).")
@@ -127,9 +129,17 @@ sidecar, or a file that is not the catalog's.""",
     help="Also check each file is the catalog's, per its (signed) SHA256SUMS line. Without it, the "
     "settings' catalog is not used: the card is checked against its own sidecars only.",
 )
+@click.option(
+    "--allow-any-fs",
+    is_flag=True,
+    help=_(
+        "Verify a card formatted other than FAT32 or exFAT (NTFS, ext4...) anyway, as prepare's "
+        "--allow-any-fs stages one: only if you know this charger reads it."
+    ),
+)
 @allow_rollback_option
 @json_option
-def verify(target, model, kit, terminal, catalog_dir, allow_rollback, as_json):
+def verify(target, model, kit, terminal, catalog_dir, allow_any_fs, allow_rollback, as_json):
     """Is this card right? Every firmware-like file on the card root (hidden ones too):
     its .sha256 sidecar, its SHA-256 read back from the card (not from the cache), what
     its name says and whether the rules allow it; exactly one firmware set; with
@@ -146,7 +156,7 @@ def verify(target, model, kit, terminal, catalog_dir, allow_rollback, as_json):
 
         catalog = open_trusted(catalog_dir, allow_rollback=allow_rollback, warn=warn)
     report = verify_card(
-        target, catalog=catalog, charger=charger
+        target, catalog=catalog, charger=charger, allow_any_fs=allow_any_fs
     )  # its read-back waits with timeouts: Ctrl-C is taken at once
     if as_json:
         emit_json(report.to_json())
