@@ -301,6 +301,10 @@ def verify(catalog_dir, allow_rollback, as_json):
         f"Verified {len(report.checks)} file(s), {human_bytes(total)}, against {report.catalog}/SHA256SUMS: "
         + ("all match." if not bad else f"{len(bad)} do not.")
     ]
+    if report.missing and not bad:
+        lines[0] += " " + _("But {count} indexed file(s) are missing or not regular files:").format(
+            count=len(report.missing)
+        )
     lines += [f"  {style(c.status.upper(), sys.stdout, fg='red')} {c.path}: {c.why}" for c in bad]
     lines += [f"  MISSING {p.path}: {p.why}" for p in report.missing]
     if report.bad_lines:
