@@ -110,7 +110,13 @@ class CardBar:
             if self._closed:
                 return
             self._closed = True
-        self._bar.close()
+        with self._bar.get_lock():  # tqdm's own (reentrant) write lock: no bar writes in between
+            self._bar.close()
+            if self.position:
+                # tqdm clears a lower bar's line and moves back up without a carriage return:
+                # the cursor would stay in the last column, and the next line would wrap there.
+                sys.stderr.write("\r")
+                sys.stderr.flush()
         with _BAR_LOCK:
             _USED.discard(self.position)
 
