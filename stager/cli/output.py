@@ -73,7 +73,9 @@ def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
 
 
 def warn(text: str) -> None:
-    say(text, err=True)
+    """A message on standard error, wrapped to the terminal's width (words never cut)."""
+    for line in wrapped(str(text).split("\n"), sys.stderr):
+        say(line, err=True)
 
 
 def error_document(error: StagerError) -> dict:
