@@ -219,7 +219,8 @@ def _verify(pin, ops, progress_factory, stop, catalog, charger=None) -> CardRepo
         raise media_error(e, folder, _("listing the card")) from None
     firmware = [(n, size) for n, size in entries if is_firmware_name(n)]  # hidden ones too: a charger may try them
     leftovers = tuple(n for n, _ in entries if is_temp_name(n))
-    if not firmware:
+    odd = _odd_entries(pin)
+    if not firmware and not odd:
         left = (
             " "
             + _(
@@ -242,7 +243,25 @@ def _verify(pin, ops, progress_factory, stop, catalog, charger=None) -> CardRepo
         for name, size in firmware
     ]
     wanted = charger_match(out, charger) if charger is not None else None
-    return CardReport(str(folder), tuple(out), leftovers, catalog, tuple(set_problems(out)), wanted)
+    problems = (set_problems(out) if out else []) + odd
+    return CardReport(str(folder), tuple(out), leftovers, catalog, tuple(problems), wanted)
+
+
+def _odd_entries(pin) -> list[str]:
+    """A folder, FIFO or link under a firmware name on the root, one sentence each."""
+    from stager.card.pin import firmware_like_entries
+
+    try:
+        odd = firmware_like_entries(pin)
+    except OSError as e:
+        raise media_error(e, pin.path, _("listing the card")) from None
+    return [
+        _(
+            "{name} is {kind} under a firmware name, not a firmware file: a charger may try it. "
+            "Remove it from the card by hand."
+        ).format(name=name, kind=kind)
+        for name, kind in odd
+    ]
 
 
 def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, stop, catalog) -> CardFile:

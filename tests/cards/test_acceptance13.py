@@ -77,3 +77,33 @@ def test_verify_refuses_a_card_prepare_refuses_unless_allow_any_fs(run_stager, m
     assert "The card is right" not in r.out + r.err
     r = run_stager("verify", "--target", card.mountpoint, "--allow-any-fs")
     assert r.code == 0 and "The card is right" in r.out, r
+
+
+# ----------------------------------------------------------------- 7. firmware-like names that are not files
+ODD = "PULSE22_OCPP317_KIP312A_FR.tar.gz"
+
+
+@pytest.mark.parametrize("fs,kind", [("exfat", "folder"), ("ext4", "fifo")])
+def test_a_folder_or_fifo_under_a_firmware_name_is_reported_and_never_removed(run_stager, make_card, demo, fs, kind):
+    card = make_card(fs)
+    extra = ["--allow-any-fs"] if fs == "ext4" else []
+    assert prepare(run_stager, demo, card.mountpoint, *extra).code == 0
+    odd = card.mountpoint / ODD
+    if kind == "folder":
+        odd.mkdir()
+    else:
+        os.mkfifo(odd)
+    r = run_stager("verify", "--target", card.mountpoint, "--json", *extra, timeout=30)
+    assert r.code == 5, r
+    doc = r.json()
+    assert not doc["ok"] and not doc["one_firmware_set"], doc
+    assert any(ODD in p and "not a firmware file" in p for p in doc["set_problems"]), doc
+    r = run_stager(
+        "prepare", "-m", "p22", "-k", "318", "--lang", "FR", "--catalog", demo, "--target", card.mountpoint,
+        "--clean", "--dry-run", *extra, timeout=30,
+    )  # fmt: skip
+    assert r.code == 5, r
+    assert "under a firmware name" in r.out + r.err and "--clean" in r.out + r.err, r
+    r = prepare(run_stager, demo, card.mountpoint, "--clean", *extra)
+    assert r.code == 5 and "Write" not in r.out, r
+    assert os.path.lexists(odd) and BUNDLE in os.listdir(card.mountpoint)
