@@ -265,14 +265,32 @@ def _one_target_a_volume(plans, paths, medium_for_path) -> None:
 def format_command(plan: TargetPlan, platform: str | None = None) -> str:
     """How to format this card as FAT32 on this system (the card's data is erased)."""
     platform = platform or sys.platform
-    label = (plan.label or "PULSECARD").upper()[:11]
+    label = fat_label(plan.label or "PULSECARD")
     if platform.startswith("win"):
         drive = str(plan.path).rstrip("\\/")
+        if not label:
+            return _("format {drive} /FS:FAT32 /Q (over 32 GB: /FS:exFAT)").format(drive=drive)
         return _("format {drive} /FS:FAT32 /V:{label} /Q (over 32 GB: /FS:exFAT)").format(drive=drive, label=label)
-    if platform == "darwin":
-        return command("diskutil", "eraseVolume", "FAT32", label, plan.device or str(plan.path), system="posix")
+    if platform == "darwin":  # diskutil needs a name
+        name = label or "PULSECARD"
+        return command("diskutil", "eraseVolume", "FAT32", name, plan.device or str(plan.path), system="posix")
     dev = plan.device or "/dev/sdX1"
-    return f"sudo {command('umount', str(plan.path))} && sudo {command('mkfs.vfat', '-F', '32', '-n', label, dev)}"
+    mkfs = ["mkfs.vfat", "-F", "32", *(["-n", label] if label else []), dev]
+    return f"sudo {command('umount', str(plan.path))} && sudo {command(*mkfs)}"
+
+
+_FAT_LABEL_FORBIDDEN = set('*?.,;:/\\|+=<>[]"')
+
+
+def fat_label(label: str) -> str:
+    """A FAT volume label every formatting tool accepts (mkfs.vfat, format, diskutil):
+    ASCII upper case, accents dropped (é -> E), no character FAT forbids, 11 at most;
+    empty when nothing is left (the command is then given without a label)."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
+    kept = "".join(c for c in plain.upper() if " " <= c <= "~" and c not in _FAT_LABEL_FORBIDDEN)
+    return kept[:11].strip()
 
 
 def _check_filesystem(plan: TargetPlan) -> None:
