@@ -61,15 +61,31 @@ def style(text: str, stream=None, **kwargs) -> str:
     return click.style(text, **kwargs) if color_enabled(stream) else text
 
 
+class OutputFailed(Exception):
+    """Standard output could not be written (a full disk, /dev/full, an I/O error; not a
+    closed pipe): ``stager.cli.run`` says so on standard error, exit 5."""
+
+
+def _echo(text: str, err: bool = False, nl: bool = True, color=None) -> None:
+    try:
+        click.echo(text, err=err, nl=nl, color=color)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        if err:
+            raise
+        raise OutputFailed(e) from None
+
+
 def emit_json(doc) -> None:
     """The one JSON document of a ``--json`` run: indented for a person at a terminal,
     one line for a pipe (json's C encoder: a 5,000-file catalog list costs 8 ms, not 40)."""
     indent = 2 if is_terminal(sys.stdout) else None
-    click.echo(json.dumps(doc, indent=indent, ensure_ascii=False))
+    _echo(json.dumps(doc, indent=indent, ensure_ascii=False))
 
 
 def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
-    click.echo(text, err=err, nl=nl, color=False if os.environ.get("NO_COLOR") else None)
+    _echo(text, err=err, nl=nl, color=False if os.environ.get("NO_COLOR") else None)
 
 
 def warn(text: str) -> None:
