@@ -153,11 +153,30 @@ def resolve_targets(
     else:
         plans = [_named_target(raw, allow_fixed, medium_for_path) for raw in paths]
         _one_target_a_volume(plans, paths, medium_for_path)
-    for plan in plans:
-        if not allow_any_fs:
-            _check_filesystem(plan)
-        _check_writable(plan, local)
+    _check_each(plans, allow_any_fs, local)
     return plans
+
+
+def _check_each(plans, allow_any_fs: bool, local: bool) -> None:
+    """The file-system and writable checks of every card: each refused card is named
+    (one error for one card; for several, one error listing each)."""
+    refused = []
+    for plan in plans:
+        try:
+            if not allow_any_fs:
+                _check_filesystem(plan)
+            _check_writable(plan, local)
+        except MediaError as e:
+            refused.append(e)
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:
+        raise MediaError(
+            _("{count} of the cards chosen cannot be written:").format(count=len(refused))
+            + "".join("\n  - " + e.message for e in refused),
+            code=refused[0].code,
+            details={"refused": [{"code": e.code, "message": e.message} for e in refused]},
+        )
 
 
 def _is_candidate(m) -> bool:
