@@ -206,7 +206,8 @@ def _detected(volumes, choose, unmounted) -> list:
         )
     if len(found) > 1:
         if choose is not None:
-            return list(choose(found))
+            unusable = [a for m in volumes if getattr(m, "verdict", "") == "gone" and (a := _advice(m))]
+            return list(choose(found, unusable=unusable) if unusable else choose(found))
         listing = "; ".join(medium_line(m) for m in found)
         raise MediaError(
             _(

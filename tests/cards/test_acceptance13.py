@@ -107,3 +107,30 @@ def test_a_folder_or_fifo_under_a_firmware_name_is_reported_and_never_removed(ru
     r = prepare(run_stager, demo, card.mountpoint, "--clean", *extra)
     assert r.code == 5 and "Write" not in r.out, r
     assert os.path.lexists(odd) and BUNDLE in os.listdir(card.mountpoint)
+
+
+# ----------------------------------------------------------------- 9. a dead mount is listed as unusable
+def test_a_dead_mount_is_listed_as_unusable_with_why(run_stager, make_card):
+    import errno
+    import signal
+    import time
+
+    from test_dead_card import _driver_pid
+
+    good, dead = make_card("fat32", label="GOODCARD"), make_card("fat32", label="DEADCARD")
+    os.kill(_driver_pid(dead.mountpoint), signal.SIGKILL)
+    for _ in range(200):  # until the kernel's attribute cache no longer answers for it
+        try:
+            os.stat(dead.mountpoint)
+        except OSError as e:
+            assert e.errno in (errno.ENOTCONN, errno.ECONNABORTED), e
+            break
+        time.sleep(0.05)
+    r = run_stager("media")
+    assert r.code == 0, r
+    assert f"Not a target: {dead.mountpoint} no longer answers" in r.out, r.out
+    assert str(good.mountpoint) in r.out
+    doc = run_stager("media", "--json").json()
+    assert [m["mountpoint"] for m in doc["media"]] == [str(good.mountpoint)], doc["media"]
+    (gone,) = [v for v in doc["volumes"] if v["mountpoint"] == str(dead.mountpoint)]
+    assert gone["verdict"] == "gone", gone

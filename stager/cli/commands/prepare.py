@@ -21,6 +21,7 @@ from stager.cli.render import (
     say_lines,
 )
 from stager.errors import BadInput, ExitCode
+from stager.i18n import _
 
 
 @click.command(
@@ -312,13 +313,17 @@ def _dry_run_end(lib, plan, checks, out, o: Options, as_json: bool) -> int:
     return worst
 
 
-def pick_cards(found) -> list:
-    """The terminal's picker: the cards found, numbered; one or more numbers, or 'all'."""
+def pick_cards(found, unusable=()) -> list:
+    """The terminal's picker: the cards found, numbered; one or more numbers, or 'all'.
+    ``unusable``: why each card that cannot be offered is not (a mount that no longer answers)."""
     from stager.card.media import unmounted, unmounted_line
     from stager.card.targets import medium_line
 
     lines = [f"{len(found)} cards are inserted:"]
     lines += [f"  {i}. {medium_line(m)}" for i, m in enumerate(found, 1)]
+    if unusable:
+        lines.append(_("Not offered:"))
+        lines += [f"  {why}" for why in unusable]
     waiting = unmounted()
     if waiting:
         lines.append("Inserted but not mounted (mount one to offer it here):")
