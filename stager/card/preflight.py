@@ -234,6 +234,8 @@ def _check_space(folder, todo, free_bytes, size_bytes, pre: Preflight) -> None:
 
 
 def _check_fstype(fstype, todo, pre: Preflight) -> None:
+    from stager.card.media import fs_name
+
     kind = (fstype or "").lower()
     if kind in FAT_TYPES:
         for s in todo:
@@ -249,7 +251,7 @@ def _check_fstype(fstype, todo, pre: Preflight) -> None:
             _(
                 "the card's file system is {filesystem}: the chargers read FAT32 or exFAT "
                 "cards. Format it as FAT32 unless you know the charger reads it."
-            ).format(filesystem=fstype)
+            ).format(filesystem=fs_name(fstype, None))
         )
 
 

@@ -130,6 +130,12 @@ class CardReport:
         return doc
 
 
+def _cap(sentence: str) -> str:
+    """A sentence of ours begun with a capital (messages are written to be joined in a
+    clause too, so they start lower case)."""
+    return sentence[:1].upper() + sentence[1:]
+
+
 def _name_facts(name: str):
     from stager.rules.engine import table_cell
     from stager.rules.names import parse
@@ -137,7 +143,7 @@ def _name_facts(name: str):
     p = parse(name)
     if not p.ok or p.model is None or p.terminal is None:
         # TRANSLATORS: {status} is the name's status code (unknown-kit, not-firmware...), {why} why.
-        return None, None, _("the name is {status}: {why}").format(status=p.status, why=getattr(p, "why", ""))
+        return None, None, _cap(_("the name is {status}: {why}").format(status=p.status, why=getattr(p, "why", "")))
     return p.to_json(), table_cell(p.model, p.kit, p.terminal), ""
 
 
@@ -284,14 +290,19 @@ def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, st
             bar.close()
     if not has_sidecar:
         status = "no-sidecar"
-        why = _("no {name}.sha256 beside it: its origin cannot be proved.").format(name=name) + " " + why
+        why = _cap(_("no {name}.sha256 beside it: its origin cannot be proved.").format(name=name)) + " " + why
     elif side is None or side[1] != name:
         status = "bad-sidecar"
         why = _("{name}.sha256 is not one '<sha256>  {name}' line.").format(name=name) + " " + why
     elif side[0] != rb.sha256:
         status = "mismatch"
         why = (
-            _("the bytes read back differ from the sidecar's checksum: the file is damaged. Prepare the card again.")
+            _cap(
+                _(
+                    "the bytes read back differ from the sidecar's checksum: the file is damaged. "
+                    "Prepare the card again."
+                )
+            )
             + " "
             + why
         )
@@ -299,10 +310,10 @@ def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, st
         status = "ok"
     if rules not in (None, "ok") and not refusals:
         # TRANSLATORS: {rules} is the rules' verdict code (ko, forbidden, unknown-kit, unknown-terminal).
-        said = _("the rules say '{rules}' for what this name carries.").format(rules=rules)
+        said = _cap(_("the rules say '{rules}' for what this name carries.").format(rules=rules))
         why = (why.strip() + " " if why.strip() else "") + said
     cat_status, cat_line, cat_why = against_catalog(catalog, name, rb.sha256) if catalog else (None, None, "")
-    why = (why.strip() + " " + cat_why).strip()
+    why = (why.strip() + " " + _cap(cat_why)).strip()
     return CardFile(
         name, size, status, rb.sha256, expected, parsed, rules, why, rb.method, rb.why, cat_status, cat_line, refusals
     )

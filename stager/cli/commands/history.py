@@ -6,6 +6,7 @@ import click
 
 from stager.cli.output import emit_json, json_option, say, warn
 from stager.errors import ExitCode
+from stager.i18n import _
 
 
 @click.command(
@@ -31,11 +32,22 @@ def history(limit, as_json):
         say(f"No staging recorded yet ({lib.history_file()}).")
         return ExitCode.OK
     for e in entries:
-        d = e.get("decision", {})
         where = e.get("label") or e.get("device") or ""
+        sha = str(e.get("sha256") or "")
         say(
-            f"{e.get('time', '?')}  {e.get('result', '?'):<8} {e.get('file', '?')}  -> {e.get('target', '?')}"
-            f"{f' ({where})' if where else ''}  [{d.get('model')} kit {d.get('kit')} terminal {d.get('terminal')}]"
-            f"  sha256 {str(e.get('sha256', ''))[:16]}..."
+            f"{e.get('time') or '?'}  {e.get('result') or '?':<8} {e.get('file') or '?'}  -> {e.get('target') or '?'}"
+            f"{f' ({where})' if where else ''}{_choice(e.get('decision'))}"
+            f"{f'  sha256 {sha[:16]}...' if sha else ''}"
         )
     return ExitCode.OK
+
+
+def _choice(decision) -> str:
+    """``  [p22 kit 318 terminal 313]``, with only what the entry records (nothing when it records none)."""
+    d = decision if isinstance(decision, dict) else {}
+    parts = [str(d["model"])] if d.get("model") else []
+    if d.get("kit"):
+        parts.append(_("kit {kit}").format(kit=d["kit"]))
+    if d.get("terminal"):
+        parts.append(_("terminal {terminal}").format(terminal=d["terminal"]))
+    return f"  [{' '.join(parts)}]" if parts else ""

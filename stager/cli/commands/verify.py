@@ -18,7 +18,7 @@ from stager.rules import inputs
 
 
 def _file_lines(f, stream, target) -> list[str]:
-    good = f.status == "ok" and f.rules in ("ok", None)
+    good = f.status == "ok" and f.rules in ("ok", None) and f.catalog != "differs"
     mark = style("OK  ", stream, fg="green", bold=True) if good else style("FAIL", stream, fg="red", bold=True)
     says = ""
     if f.parsed:
