@@ -160,4 +160,5 @@ def wrapped(lines, stream=None) -> list[str]:
     return [line.replace("\0", " ") for line in out]
 
 
-_KEEP = re.compile(r"\d[\d.,]* (?:B|KiB|MiB|GiB|TiB|bytes?)\b")  # a size is never cut in two
+# a size, and a checksum with its name, are never cut in two
+_KEEP = re.compile(r"\d[\d.,]* (?:B|KiB|MiB|GiB|TiB|bytes?)\b|sha256 [0-9a-f]{8,64}")
