@@ -21,6 +21,8 @@ import os
 import stat
 import threading
 
+from stager.i18n import N_, _
+
 #: One buffer size for every streamed read, copy and read-back (8 MiB).
 CHUNK = 8 * 1024 * 1024
 
@@ -90,19 +92,21 @@ def is_under(path: str, root: str) -> bool:
 
 # --------------------------------------------------------------------------- kinds of files
 _KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, N_("a folder")),
+    (stat.S_ISFIFO, N_("a FIFO (named pipe)")),
+    (stat.S_ISCHR, N_("a character device")),
+    (stat.S_ISBLK, N_("a block device")),
+    (stat.S_ISSOCK, N_("a socket")),
 )
+_OTHER_KIND = N_("not a regular file")
 
 
 def kind_of(mode: int) -> str:
-    """'a regular file', 'a folder', 'a FIFO (named pipe)', ... for a stat mode."""
+    """'a regular file', 'a folder', 'a FIFO (named pipe)', ... for a stat mode, in the
+    user's language."""
     if stat.S_ISREG(mode):
-        return "a regular file"
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        return _("a regular file")
+    return _(next((name for test, name in _KINDS if test(mode)), _OTHER_KIND))
 
 
 class NotRegularFile(OSError):
