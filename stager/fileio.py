@@ -140,13 +140,15 @@ _KINDS = (
     (stat.S_ISBLK, N_("a block device")),
     (stat.S_ISSOCK, N_("a socket")),
 )
+_OTHER_KIND = N_("not a regular file")
 
 
 def kind_of(mode: int) -> str:
-    """'a regular file', 'a folder', 'a FIFO (named pipe)', ... for a stat mode."""
+    """'a regular file', 'a folder', 'a FIFO (named pipe)', ... for a stat mode, in the
+    user's language."""
     if stat.S_ISREG(mode):
         return _("a regular file")
-    return _(next((name for test, name in _KINDS if test(mode)), N_("not a regular file")))
+    return _(next((name for test, name in _KINDS if test(mode)), _OTHER_KIND))
 
 
 class NotRegularFile(OSError):

@@ -46,7 +46,7 @@ def run_stager(tmp_path):
     """run_stager('check', '--model', 'p22', ...) -> Result(code, out, err)."""
     home = tmp_path / "stager-home"
 
-    def run(*args, env=None, input=None, timeout=120, cwd=None):
+    def run(*args, env=None, input=None, timeout=120, cwd=None, close_stdin=False):
         full_env = dict(os.environ)
         full_env.pop("STAGER_CATALOG", None)
         full_env.setdefault("STAGER_HOME", str(home))
@@ -65,6 +65,7 @@ def run_stager(tmp_path):
             input=input,
             timeout=timeout,
             cwd=cwd,
+            preexec_fn=(lambda: os.close(0)) if close_stdin else None,  # as `<&-` does
         )
         return Result(proc)
 

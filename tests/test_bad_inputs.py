@@ -31,7 +31,11 @@ def test_bad_input(path, run_stager, tmp_path):
         args = [expand(a, tmp_path) for a in case["command"]]
         timeout = case.get("timeout", 30)
         try:
-            r = run_stager(*args, env=env, cwd=tmp_path, timeout=timeout)
+            stdin = case.get("stdin")  # "closed" (`<&-`) or text given on standard input
+            closed = stdin == "closed"
+            r = run_stager(
+                *args, env=env, cwd=tmp_path, timeout=timeout, close_stdin=closed, input=None if closed else stdin
+            )
         except subprocess.TimeoutExpired:
             pytest.fail(f"{path.name}: stager {args[0]} did not end within {timeout} s (it hangs)")
     finally:

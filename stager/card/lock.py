@@ -7,8 +7,12 @@ second run never takes the first run's live ``.part`` for a leftover, nor cleans
 the first run is verifying.
 
 A lock whose process is gone (same host, no such pid) is stale: it is named, replaced and
-said so. A lock from another host, or from a live process, refuses the run (exit 5) and
-names its holder.
+said so. So is a lock file with nothing readable in it (empty, or not the JSON it writes)
+last written more than :data:`EMPTY_STALE_SECONDS` ago: a run writes its lock at once,
+so only a run that could not (a full card, a crash) leaves one. A lock from another host,
+or from a live process, or an empty one younger than that, refuses the run (exit 5),
+names its holder and says how to remove it. A lock this run created is removed again
+when its content cannot be written.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ import json
 import os
 import socket
 import stat
+import time
 
 from stager.errors import MediaError
 from stager.fileio import os_reason
 from stager.i18n import _
 
 LOCK_NAME = ".stager-lock"
+EMPTY_STALE_SECONDS = 60  # an empty lock older than this is no run's (a run writes its lock at once)
 
 
 def _alive(pid: int) -> bool:
@@ -46,22 +52,44 @@ def _holder(pin) -> dict:
             started = _("(not a lock file: {name} is not a regular file)").format(name=LOCK_NAME)
             return {"host": "?", "pid": "?", "started": started}
         raw = os.read(fd, 4096)
+        age = time.time() - os.fstat(fd).st_mtime
     finally:
         os.close(fd)
     try:
         found = json.loads(raw.decode("utf-8", errors="replace"))
-        return found if isinstance(found, dict) else {}
     except ValueError:
-        return {}
+        found = None
+    return found if isinstance(found, dict) and found else {"empty": True, "age": age}
 
 
 def _write(pin, fd: int) -> None:
+    """The lock's content; when it cannot be written (a full card), the lock just created
+    is removed again, so that a failed run leaves the card as it was."""
     info = {
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    os.write(fd, (json.dumps(info) + "\n").encode())  # no fsync: a lock needs no durability
+    try:
+        try:
+            os.write(fd, (json.dumps(info) + "\n").encode())  # no fsync: a lock needs no durability
+        finally:
+            os.close(fd)
+    except BaseException:
+        try:
+            pin.unlink(LOCK_NAME)
+        except OSError:
+            pass
+        raise
+
+
+def _is_stale(holder: dict) -> bool:
+    """A lock whose run is over: empty and old, or of a process of this host that is gone."""
+    if holder.get("empty"):
+        return holder.get("age", 0) > EMPTY_STALE_SECONDS
+    pid = holder.get("pid")
+    mine = holder.get("host") == socket.gethostname()
+    return mine and isinstance(pid, int) and pid != os.getpid() and not _alive(pid)
 
 
 class CardLock:
@@ -73,6 +101,11 @@ class CardLock:
     def message(self) -> str | None:
         if not self.stale:
             return None
+        if self.stale.get("empty"):
+            return _(
+                "{card}: an empty lock file left by an earlier run that could not write it (a full "
+                "card, a crash) was found and replaced."
+            ).format(card=self.pin.path)
         return _(
             "{card}: a lock left by an earlier run was found and replaced (host "
             "{host}, process {pid}, started {started}: that process is gone)."
@@ -128,6 +161,16 @@ def _started(holder: dict, unknown: str) -> str:
 
 def _busy(pin, holder: dict) -> MediaError:
     where = pin.where(LOCK_NAME)
+    if holder.get("empty"):
+        return MediaError(
+            _(
+                "{card} holds an empty lock file, {lock}, written {seconds} seconds ago: another stager "
+                "run may be starting on this card. Wait a minute and try again (an empty lock older than "
+                "{limit} seconds is replaced); if no run is going on, delete {lock}."
+            ).format(card=pin.path, lock=where, seconds=max(0, int(holder.get("age", 0))), limit=EMPTY_STALE_SECONDS),
+            code="card-busy",
+            details={"lock": where, "holder": {}},
+        )
     host, pid = holder.get("host", _("an unknown computer")), holder.get("pid", "?")
     return MediaError(
         _(
@@ -149,9 +192,7 @@ def take(pin) -> CardLock:
             fd = pin.open(LOCK_NAME, flags)
         except FileExistsError:
             holder = _holder(pin)
-            mine = holder.get("host") == socket.gethostname()
-            pid = holder.get("pid")
-            if not (mine and isinstance(pid, int) and pid != os.getpid() and not _alive(pid)):
+            if not _is_stale(holder):
                 raise _busy(pin, holder) from None
             stale = holder
             try:

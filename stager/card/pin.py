@@ -197,3 +197,25 @@ def pin_card(path, expected_dev: int | None = None, *, platform: str | None = No
         raise card_gone(path, _("its folder is now on another file system: the card was unmounted or pulled"))
     mount = mount_of(st.st_dev) if platform.startswith("linux") else None
     return CardPin(Path(path), fd, st, mount)
+
+
+def firmware_like_entries(pin) -> list[tuple[str, str]]:
+    """(name, kind) of every entry of the card root under a firmware-like name that is not
+    a regular file (a folder, a FIFO, a link, a device): a charger may try it, and stager
+    never removes it. Listed through the pin (its descriptor where it has one); never opened."""
+    from stager.fileio import kind_of
+    from stager.rules.names import is_firmware_name
+
+    fd = getattr(pin, "fd", None)
+    where = fd if isinstance(fd, int) and fd >= 0 and os.name == "posix" else str(pin.path)
+    out = []
+    with os.scandir(where) as it:
+        for e in it:
+            if not is_firmware_name(e.name) or e.is_file(follow_symlinks=False):
+                continue
+            try:
+                mode = e.stat(follow_symlinks=False).st_mode
+            except OSError:
+                mode = 0
+            out.append((e.name, _("a link") if stat_mod.S_ISLNK(mode) else kind_of(mode)))
+    return sorted(out)

@@ -67,6 +67,28 @@ def _files(pin) -> list[tuple[str, int]]:
         raise media_error(e, pin.path, _("listing the card")) from None
 
 
+def _check_odd_entries(pin) -> None:
+    """A folder, FIFO or link under a firmware name on the card root: refused (exit 5),
+    never removed (not even by --clean): it is not a file stager wrote."""
+    from stager.card.pin import firmware_like_entries
+
+    try:
+        odd = firmware_like_entries(pin)
+    except OSError as e:
+        raise media_error(e, pin.path, _("listing the card")) from None
+    if odd:
+        listing = ", ".join(_("{name} ({kind})").format(name=name, kind=kind) for name, kind in odd)
+        raise MediaError(
+            _(
+                "{card} holds {entries} under a firmware name, not a firmware file: a charger may try it, "
+                "and stager never removes it, not even with --clean. Remove it from the card by hand, "
+                "or use another card."
+            ).format(card=pin.path, entries=listing),
+            code="firmware-not-a-file",
+            details={"entries": [name for name, _kind in odd]},
+        )
+
+
 def preflight(
     sources,
     target_dir,
@@ -151,6 +173,7 @@ def _preflight(sources, pin, fstype, free_bytes, size_bytes, clean, ops, dry_run
         free_bytes = usage.free if usage.total > 0 else None
 
     files = dict(_files(pin))
+    _check_odd_entries(pin)
     # Leftovers of an earlier run that is over (we hold the card's lock): our temporary files only.
     leftovers = [n for n in files if is_temp_name(n)]
     freed = sum(files[n] for n in leftovers)
@@ -212,6 +235,8 @@ def _check_space(folder, todo, free_bytes, size_bytes, pre: Preflight) -> None:
 
 
 def _check_fstype(fstype, todo, pre: Preflight) -> None:
+    from stager.card.media import fs_name
+
     kind = (fstype or "").lower()
     if kind in FAT_TYPES:
         for s in todo:
@@ -227,7 +252,7 @@ def _check_fstype(fstype, todo, pre: Preflight) -> None:
             _(
                 "the card's file system is {filesystem}: the chargers read FAT32 or exFAT "
                 "cards. Format it as FAT32 unless you know the charger reads it."
-            ).format(filesystem=fstype)
+            ).format(filesystem=fs_name(fstype, None))
         )
 
 

@@ -153,11 +153,30 @@ def resolve_targets(
     else:
         plans = [_named_target(raw, allow_fixed, medium_for_path) for raw in paths]
         _one_target_a_volume(plans, paths, medium_for_path)
-    for plan in plans:
-        if not allow_any_fs:
-            _check_filesystem(plan)
-        _check_writable(plan, local)
+    _check_each(plans, allow_any_fs, local)
     return plans
+
+
+def _check_each(plans, allow_any_fs: bool, local: bool) -> None:
+    """The file-system and writable checks of every card: each refused card is named
+    (one error for one card; for several, one error listing each)."""
+    refused = []
+    for plan in plans:
+        try:
+            if not allow_any_fs:
+                _check_filesystem(plan)
+            _check_writable(plan, local)
+        except MediaError as e:
+            refused.append(e)
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:
+        raise MediaError(
+            _("{count} of the cards chosen cannot be written:").format(count=len(refused))
+            + "".join("\n  - " + e.message for e in refused),
+            code=refused[0].code,
+            details={"refused": [{"code": e.code, "message": e.message} for e in refused]},
+        )
 
 
 def _is_candidate(m) -> bool:
@@ -187,7 +206,8 @@ def _detected(volumes, choose, unmounted) -> list:
         )
     if len(found) > 1:
         if choose is not None:
-            return list(choose(found))
+            unusable = [a for m in volumes if getattr(m, "verdict", "") == "gone" and (a := _advice(m))]
+            return list(choose(found, unusable=unusable) if unusable else choose(found))
         listing = "; ".join(medium_line(m) for m in found)
         raise MediaError(
             _(
@@ -265,14 +285,32 @@ def _one_target_a_volume(plans, paths, medium_for_path) -> None:
 def format_command(plan: TargetPlan, platform: str | None = None) -> str:
     """How to format this card as FAT32 on this system (the card's data is erased)."""
     platform = platform or sys.platform
-    label = (plan.label or "PULSECARD").upper()[:11]
+    label = fat_label(plan.label or "PULSECARD")
     if platform.startswith("win"):
         drive = str(plan.path).rstrip("\\/")
+        if not label:
+            return _("format {drive} /FS:FAT32 /Q (over 32 GB: /FS:exFAT)").format(drive=drive)
         return _("format {drive} /FS:FAT32 /V:{label} /Q (over 32 GB: /FS:exFAT)").format(drive=drive, label=label)
-    if platform == "darwin":
-        return command("diskutil", "eraseVolume", "FAT32", label, plan.device or str(plan.path), system="posix")
+    if platform == "darwin":  # diskutil needs a name
+        name = label or "PULSECARD"
+        return command("diskutil", "eraseVolume", "FAT32", name, plan.device or str(plan.path), system="posix")
     dev = plan.device or "/dev/sdX1"
-    return f"sudo {command('umount', str(plan.path))} && sudo {command('mkfs.vfat', '-F', '32', '-n', label, dev)}"
+    mkfs = ["mkfs.vfat", "-F", "32", *(["-n", label] if label else []), dev]
+    return f"sudo {command('umount', str(plan.path))} && sudo {command(*mkfs)}"
+
+
+_FAT_LABEL_FORBIDDEN = set('*?.,;:/\\|+=<>[]"')
+
+
+def fat_label(label: str) -> str:
+    """A FAT volume label every formatting tool accepts (mkfs.vfat, format, diskutil):
+    ASCII upper case, accents dropped (é -> E), no character FAT forbids, 11 at most;
+    empty when nothing is left (the command is then given without a label)."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
+    kept = "".join(c for c in plain.upper() if " " <= c <= "~" and c not in _FAT_LABEL_FORBIDDEN)
+    return kept[:11].strip()
 
 
 def _check_filesystem(plan: TargetPlan) -> None:
@@ -289,6 +327,18 @@ def _check_filesystem(plan: TargetPlan) -> None:
         code="wrong-filesystem",
         details={"filesystem": plan.filesystem},
     )
+
+
+def check_card_filesystem(path: Path, medium_for_path=None) -> None:
+    """prepare's file-system rule for a card named to `stager verify`: a removable medium
+    formatted other than FAT32 or exFAT is refused (MediaError, exit 5), as prepare refuses
+    it; a folder on a fixed disk, or a medium that cannot be told, is not."""
+    if medium_for_path is None:
+        from stager.card import media
+
+        medium_for_path = media.medium_for_path
+    real = Path(path).resolve()
+    _check_filesystem(TargetPlan.from_medium(real, medium_for_path(real)))
 
 
 def _replayed_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:

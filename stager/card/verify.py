@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.card.staging import FileOps, is_temp_name, media_error, read_sidecar
-from stager.card.targets import card_folder
+from stager.card.targets import card_folder, check_card_filesystem
 from stager.errors import ExitCode, MediaError
 from stager.fileio import Stopped
 from stager.i18n import _
@@ -130,6 +130,12 @@ class CardReport:
         return doc
 
 
+def _cap(sentence: str) -> str:
+    """A sentence of ours begun with a capital (messages are written to be joined in a
+    clause too, so they start lower case)."""
+    return sentence[:1].upper() + sentence[1:]
+
+
 def _name_facts(name: str):
     from stager.rules.engine import table_cell
     from stager.rules.names import parse
@@ -137,7 +143,7 @@ def _name_facts(name: str):
     p = parse(name)
     if not p.ok or p.model is None or p.terminal is None:
         # TRANSLATORS: {status} is the name's status code (unknown-kit, not-firmware...), {why} why.
-        return None, None, _("the name is {status}: {why}").format(status=p.status, why=getattr(p, "why", ""))
+        return None, None, _cap(_("the name is {status}: {why}").format(status=p.status, why=getattr(p, "why", "")))
     return p.to_json(), table_cell(p.model, p.kit, p.terminal), ""
 
 
@@ -185,14 +191,25 @@ def against_catalog(catalog, name: str, got: str | None) -> tuple[str, int | Non
 
 
 def verify_card(
-    target, ops: FileOps | None = None, progress_factory=None, stop=None, catalog=None, charger=None
+    target,
+    ops: FileOps | None = None,
+    progress_factory=None,
+    stop=None,
+    catalog=None,
+    charger=None,
+    *,
+    allow_any_fs: bool = False,
 ) -> CardReport:
     """Read back and judge every firmware-like file on the card root; ``charger`` (a rules
-    Decision, allowed) asks whether the card holds what the rules choose for it."""
+    Decision, allowed) asks whether the card holds what the rules choose for it. A card
+    formatted other than FAT32 or exFAT is refused as prepare refuses it, unless
+    ``allow_any_fs``."""
     from stager.card.pin import pin_card
 
     folder = Path(target)
     card_folder(folder)
+    if not allow_any_fs:
+        check_card_filesystem(folder)
     pin = pin_card(folder)
     try:
         return _verify(pin, ops or FileOps(), progress_factory, stop, catalog, charger)
@@ -208,7 +225,8 @@ def _verify(pin, ops, progress_factory, stop, catalog, charger=None) -> CardRepo
         raise media_error(e, folder, _("listing the card")) from None
     firmware = [(n, size) for n, size in entries if is_firmware_name(n)]  # hidden ones too: a charger may try them
     leftovers = tuple(n for n, _ in entries if is_temp_name(n))
-    if not firmware:
+    odd = _odd_entries(pin)
+    if not firmware and not odd:
         left = (
             " "
             + _(
@@ -231,7 +249,25 @@ def _verify(pin, ops, progress_factory, stop, catalog, charger=None) -> CardRepo
         for name, size in firmware
     ]
     wanted = charger_match(out, charger) if charger is not None else None
-    return CardReport(str(folder), tuple(out), leftovers, catalog, tuple(set_problems(out)), wanted)
+    problems = (set_problems(out) if out else []) + odd
+    return CardReport(str(folder), tuple(out), leftovers, catalog, tuple(problems), wanted)
+
+
+def _odd_entries(pin) -> list[str]:
+    """A folder, FIFO or link under a firmware name on the root, one sentence each."""
+    from stager.card.pin import firmware_like_entries
+
+    try:
+        odd = firmware_like_entries(pin)
+    except OSError as e:
+        raise media_error(e, pin.path, _("listing the card")) from None
+    return [
+        _(
+            "{name} is {kind} under a firmware name, not a firmware file: a charger may try it. "
+            "Remove it from the card by hand."
+        ).format(name=name, kind=kind)
+        for name, kind in odd
+    ]
 
 
 def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, stop, catalog) -> CardFile:
@@ -254,14 +290,19 @@ def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, st
             bar.close()
     if not has_sidecar:
         status = "no-sidecar"
-        why = _("no {name}.sha256 beside it: its origin cannot be proved.").format(name=name) + " " + why
+        why = _cap(_("no {name}.sha256 beside it: its origin cannot be proved.").format(name=name)) + " " + why
     elif side is None or side[1] != name:
         status = "bad-sidecar"
         why = _("{name}.sha256 is not one '<sha256>  {name}' line.").format(name=name) + " " + why
     elif side[0] != rb.sha256:
         status = "mismatch"
         why = (
-            _("the bytes read back differ from the sidecar's checksum: the file is damaged. Prepare the card again.")
+            _cap(
+                _(
+                    "the bytes read back differ from the sidecar's checksum: the file is damaged. "
+                    "Prepare the card again."
+                )
+            )
             + " "
             + why
         )
@@ -269,10 +310,10 @@ def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, st
         status = "ok"
     if rules not in (None, "ok") and not refusals:
         # TRANSLATORS: {rules} is the rules' verdict code (ko, forbidden, unknown-kit, unknown-terminal).
-        said = _("the rules say '{rules}' for what this name carries.").format(rules=rules)
+        said = _cap(_("the rules say '{rules}' for what this name carries.").format(rules=rules))
         why = (why.strip() + " " if why.strip() else "") + said
     cat_status, cat_line, cat_why = against_catalog(catalog, name, rb.sha256) if catalog else (None, None, "")
-    why = (why.strip() + " " + cat_why).strip()
+    why = (why.strip() + " " + _cap(cat_why)).strip()
     return CardFile(
         name, size, status, rb.sha256, expected, parsed, rules, why, rb.method, rb.why, cat_status, cat_line, refusals
     )

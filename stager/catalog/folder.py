@@ -44,7 +44,7 @@ from stager.catalog.index import (
 )
 from stager.catalog.model import CatalogFile, Entry, Problem
 from stager.errors import BadInput, CatalogError
-from stager.fileio import is_under, os_error_text, os_reason, path_kind, read_regular
+from stager.fileio import is_under, kind_of, os_error_text, os_reason, path_kind, read_regular
 from stager.i18n import _
 from stager.rules import names
 from stager.rules.loader import rules as _rules
@@ -300,6 +300,17 @@ class Catalog:
                         ln.relpath,
                     )
                 )
+            elif (kind := _not_a_file(full)) is not None:  # a FIFO, folder or device where the file was
+                missing.append(
+                    Problem(
+                        ln.relpath,
+                        _(
+                            "named on line {line} of {index}, but it is {kind}, not a regular file: never used "
+                            "(it is not read)"
+                        ).format(line=ln.line, index=INDEX_NAME, kind=kind),
+                        ln.line,
+                    )
+                )
             elif os.path.lexists(full) or ln.relpath in skipped:
                 self.skipped.append(
                     Problem(ln.relpath, _("indexed, but in a folder or link the scan does not use"), ln.line)
@@ -474,3 +485,13 @@ class Catalog:
     def bytes_to_index(self) -> int:
         """What :meth:`index` will read (for a progress bar's total)."""
         return sum(e.bytes for e in self.entries if e.relpath in self.lines or self._needs_line(e))
+
+
+def _not_a_file(path: str) -> str | None:
+    """What stands where an indexed file should be, when it is neither a regular file nor
+    a link (a FIFO, a folder, a device): never opened, so a FIFO cannot hang the run."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) or stat.S_ISLNK(mode) else kind_of(mode)

@@ -103,11 +103,58 @@ def _argv_wants_json(argv) -> bool:
 def run(argv=None) -> int:
     """Run one command and return its exit code. The one place where an error becomes
     its message and its exit code, for text and ``--json`` alike; commands return codes."""
+    as_json = _argv_wants_json(argv)
+    code = _run(argv, as_json)
+    if _stdout_fails():  # what was left in its buffer could not be written either
+        return _output_failed()
+    return code
+
+
+def _stdout_fails() -> bool:
+    """Flush standard output now, while its failure can still be said (else the
+    interpreter's last flush prints "Exception ignored" and exits 120): True when it
+    fails with an error worth saying. A closed pipe (EPIPE: ``| head``) stays quiet,
+    as for any command-line tool. Either way, nothing more is written there."""
+    import os
+
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        return False
+    except OSError as e:
+        try:  # the interpreter's flush at exit must not fail again
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        except (OSError, ValueError):
+            pass
+        return not isinstance(e, BrokenPipeError)
+
+
+def _output_failed() -> int:
+    from stager.cli import output
+    from stager.i18n import _
+
+    output.say(
+        output.error_line(
+            _(
+                "the output could not be written to standard output (the file or device it goes to is full "
+                "or failing). Send it elsewhere and run the command again."
+            )
+        ),
+        err=True,
+    )
+    return ExitCode.MEDIA
+
+
+def _run(argv, as_json: bool) -> int:
     from stager.cli import output
 
-    as_json = _argv_wants_json(argv)
     try:
         code = cli.main(args=argv, prog_name="stager", standalone_mode=False)
+    except output.OutputFailed:
+        _stdout_fails()  # nothing more is written there
+        return _output_failed()
     except click.UsageError as e:
         hint = " " + _("See '{command} --help'.").format(command=e.ctx.command_path) if e.ctx is not None else ""
         output.render_error(BadInput(e.format_message()), as_json, hint=hint)

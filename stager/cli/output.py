@@ -40,6 +40,20 @@ def is_terminal(stream) -> bool:
     return True
 
 
+def is_tty(stream) -> bool:
+    """Whether ``stream`` is a terminal; False when it is closed (``<&-``: Python's stream
+    is None) or cannot say."""
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def stdin_is_terminal() -> bool:
+    """Whether a question can be asked: standard input is a terminal."""
+    return is_tty(sys.stdin)
+
+
 def color_enabled(stream=None) -> bool:
     return not os.environ.get("NO_COLOR") and is_terminal(stream or sys.stdout)
 
@@ -49,20 +63,38 @@ def style(text: str, stream=None, **kwargs) -> str:
     return click.style(text, **kwargs) if color_enabled(stream) else text
 
 
+class OutputFailed(Exception):
+    """Standard output could not be written (a full disk, /dev/full, an I/O error; not a
+    closed pipe): ``stager.cli.run`` says so on standard error, exit 5."""
+
+
+def _echo(text: str, err: bool = False, nl: bool = True, color=None) -> None:
+    try:
+        click.echo(text, err=err, nl=nl, color=color)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        if err:
+            raise
+        raise OutputFailed(e) from None
+
+
 def emit_json(doc) -> None:
     """The one JSON document of a ``--json`` run: indented for a person at a terminal,
     one line for a pipe (json's C encoder: a 5,000-file catalog list costs 8 ms, not 40).
     Every document says the language of its messages: ``"lang": "fr"`` (docs/cli.md)."""
     indent = 2 if is_terminal(sys.stdout) else None
-    click.echo(json.dumps({**doc, "lang": i18n.lang()}, indent=indent, ensure_ascii=False))
+    _echo(json.dumps({**doc, "lang": i18n.lang()}, indent=indent, ensure_ascii=False))
 
 
 def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
-    click.echo(text, err=err, nl=nl, color=False if os.environ.get("NO_COLOR") else None)
+    _echo(text, err=err, nl=nl, color=False if os.environ.get("NO_COLOR") else None)
 
 
 def warn(text: str) -> None:
-    say(text, err=True)
+    """A message on standard error, wrapped to the terminal's width (words never cut)."""
+    for line in wrapped(str(text).split("\n"), sys.stderr):
+        say(line, err=True)
 
 
 def error_document(error: StagerError) -> dict:
@@ -141,5 +173,7 @@ def wrapped(lines, stream=None) -> list[str]:
     return [line.replace("\0", " ") for line in out]
 
 
-# a size is never cut in two (English and French forms: 8.0 MiB, 8,0\u00a0Mio, 512 octets)
-_KEEP = re.compile(r"\d[\d.,\u202f\u00a0]*[ \u00a0](?:B|KiB|MiB|GiB|TiB|Kio|Mio|Gio|Tio|bytes?|octets?)\b")
+# a size (8.0 MiB, 8,0\u00a0Mio, 512 octets), and a checksum with its name, are never cut in two
+_KEEP = re.compile(
+    r"\d[\d.,\u202f\u00a0]*[ \u00a0](?:B|KiB|MiB|GiB|TiB|Kio|Mio|Gio|Tio|bytes?|octets?)\b|sha256 [0-9a-f]{8,64}"
+)

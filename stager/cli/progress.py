@@ -10,13 +10,14 @@ import contextlib
 import sys
 import threading
 
+from stager.cli.output import is_tty
 from stager.i18n import _
 
 
 @contextlib.contextmanager
 def byte_progress(total: int, enabled: bool, desc: str):
     """A tqdm bar over bytes on stderr, only on a terminal; yields update(n) or None."""
-    if not enabled or total <= 0 or not sys.stderr.isatty():
+    if not enabled or total <= 0 or not is_tty(sys.stderr):
         yield None
         return
     with _bar_class()(
@@ -33,7 +34,7 @@ def byte_progress(total: int, enabled: bool, desc: str):
 def card_bars():
     """The staging engine's bar factory (``factory(total, desc) -> bar``), or None when
     standard error is not a terminal."""
-    if not sys.stderr.isatty():
+    if not is_tty(sys.stderr):
         return None
     return card_bar
 
@@ -122,7 +123,13 @@ class CardBar:
             if self._closed:
                 return
             self._closed = True
-        self._bar.close()
+        with self._bar.get_lock():  # tqdm's own (reentrant) write lock: no bar writes in between
+            self._bar.close()
+            if self.position:
+                # tqdm clears a lower bar's line and moves back up without a carriage return:
+                # the cursor would stay in the last column, and the next line would wrap there.
+                sys.stderr.write("\r")
+                sys.stderr.flush()
         with _BAR_LOCK:
             _USED.discard(self.position)
 

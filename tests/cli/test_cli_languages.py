@@ -271,7 +271,16 @@ def test_a_bad_input_speaks_one_language(case_id, env, language, run_stager, tmp
         case_env = {k: expand(v, tmp_path) for k, v in case.get("env", {}).items()}
         args = [expand(a, tmp_path) for a in case["command"]]
         try:
-            r = run_stager(*args, env={**case_env, **CLEARED, **env}, cwd=tmp_path, timeout=case.get("timeout", 30))
+            stdin = case.get("stdin")  # "closed" (`<&-`) or text given on standard input
+            closed = stdin == "closed"
+            r = run_stager(
+                *args,
+                env={**case_env, **CLEARED, **env},
+                cwd=tmp_path,
+                timeout=case.get("timeout", 30),
+                close_stdin=closed,
+                input=None if closed else stdin,
+            )
         except subprocess.TimeoutExpired:
             pytest.fail(f"{case_id}: stager {args[0]} did not end (it hangs)")
     finally:

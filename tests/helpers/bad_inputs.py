@@ -21,7 +21,7 @@ import stager.rules
 from stager.catalog.demo import build_demo_catalog
 
 CASES = Path(__file__).resolve().parent.parent / "bad_inputs"
-KEYS = {"about", "command", "setup", "env", "exit", "line", "timeout", "needs"}
+KEYS = {"about", "command", "setup", "env", "exit", "line", "timeout", "needs", "stdin"}
 CLONE_NEWNS = 0x00020000
 
 
@@ -81,6 +81,13 @@ def _symlink(tmp, target, path):
     (tmp / path).symlink_to(target)
 
 
+def _key_pair(tmp, public, secret, password):
+    """A minisign key pair (the secret key protected by ``password``), made by stager's library."""
+    from stager.catalog.trust import write_key_pair
+
+    write_key_pair(tmp / public, tmp / secret, password.encode("utf-8"))
+
+
 def _remove(tmp, path):
     (tmp / path).unlink()
 
@@ -108,6 +115,7 @@ STEPS = {
     "remove": _remove,
     "symlink": _symlink,
     "sha256sums": _sha256sums,
+    "key-pair": _key_pair,
 }
 
 

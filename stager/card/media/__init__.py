@@ -31,6 +31,7 @@ VERDICTS = {
     "optical": N_("an optical drive"),
     "disk-image": N_("a mounted disk image"),
     "unreadable": N_("a volume whose file system the system cannot read"),
+    "gone": N_("a card that no longer answers (removed, or its driver stopped)"),
 }
 
 
@@ -46,6 +47,10 @@ ADVICE = {
     "empty-slot": N_("{mountpoint} is a card reader slot with no card in it."),
     "network": N_("{mountpoint} is a network drive, never a card."),
     "optical": N_("{mountpoint} is an optical drive, never a card."),
+    "gone": N_(
+        "{mountpoint} no longer answers (the card was removed, or its driver stopped): it cannot be used. "
+        "Unmount it, insert the card again and retry."
+    ),
 }
 
 

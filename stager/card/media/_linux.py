@@ -9,6 +9,7 @@ a ``fuseblk`` mount comes from blkid, else "unknown".
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -239,6 +240,21 @@ def _try(call, *args, default=None):
         return default
 
 
+#: errno values of a mount whose medium no longer answers (a card pulled, a FUSE driver killed).
+GONE_ERRNOS = (errno.ENOTCONN, errno.ECONNABORTED, errno.ENODEV, errno.ENXIO, errno.EIO)
+
+
+def _st_dev(calls, mountpoint: str):
+    """(st_dev, None), or (None, why) when the mount no longer answers (it is not a card
+    to offer), or (None, None) when it cannot be told."""
+    try:
+        return calls.st_dev(mountpoint), None
+    except OSError as e:
+        if e.errno in GONE_ERRNOS:
+            return None, f"stat: {os.strerror(e.errno)}"
+        return None, None
+
+
 def volumes(calls=None) -> list[Medium]:
     """Every mounted block-device volume, with its verdict."""
     calls = calls if calls is not None else LinuxCalls()
@@ -271,7 +287,8 @@ def _volume(calls, sysfs: Sysfs, row, name: str, system_disks: set[str]) -> Medi
     if size is None:  # the file system does not say (fusefat): the partition's capacity
         sectors = sysfs.attr(name, "size")
         size = int(sectors) * 512 if sectors and sectors.isdigit() and int(sectors) else None
-    dev = _try(calls.st_dev, mountpoint)
+    dev, gone = _st_dev(calls, mountpoint)
+    verdict = "system" if is_system else ("gone" if gone else "card") if why else "fixed"
     return Medium(
         mountpoint=mountpoint,
         device=device,
@@ -289,8 +306,8 @@ def _volume(calls, sysfs: Sysfs, row, name: str, system_disks: set[str]) -> Medi
         why=why,
         is_system=is_system,
         dev=dev if isinstance(dev, int) else None,
-        verdict="system" if is_system else "card" if why else "fixed",
-        note="holds /, /boot, /home or swap" if is_system else None,
+        verdict=verdict,
+        note="holds /, /boot, /home or swap" if is_system else gone,
         firmware_files=tuple(_try(calls.firmware_files, mountpoint) or ()) if why else (),
     )
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from stager.cli.options import epilog, parsed_by
-from stager.cli.output import colon, emit_json, error_line, json_option, say, style
+from stager.cli.output import colon, emit_json, error_line, json_option, say, stdin_is_terminal, style
 from stager.cli.progress import byte_progress
 from stager.cli.render import size_text
 from stager.errors import ExitCode
@@ -392,6 +392,14 @@ def verify(catalog_dir, allow_rollback, as_json):
             len(report.checks),
         )
     lines = [text.format(n=len(report.checks), size=size_text(total), folder=report.catalog, bad=len(bad))]
+    if report.missing and not bad:
+        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        but = ngettext(
+            "But {count} indexed file(s) are missing or not regular files:",
+            "But {count} indexed file(s) are missing or not regular files:",
+            len(report.missing),
+        )
+        lines[0] += " " + but.format(count=len(report.missing))
     lines += [f"  {style(_status_word(c.status), sys.stdout, fg='red')} " + colon(c.path, c.why) for c in bad]
     lines += [f"  {_status_word('missing')} " + colon(p.path, p.why) for p in report.missing]
     if report.bad_lines:
@@ -433,11 +441,20 @@ def _password(prompt: str, confirm: bool) -> bytes:
     standard input (one line, and the confirmation on the next)."""
     from stager.errors import BadInput
 
-    if sys.stdin.isatty():
+    if stdin_is_terminal():
         text = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     else:
-        lines = sys.stdin.read().splitlines()
-        text = lines[0] if lines else ""
+        lines = sys.stdin.read().splitlines() if sys.stdin is not None else []
+        if not lines:
+            raise BadInput(
+                _(
+                    "no password was given: there is no terminal to ask for it and standard input is "
+                    "empty or closed. Give it on standard input (one line; for a new key, the same "
+                    "password again on the next line)."
+                ),
+                code="no-password",
+            )
+        text = lines[0]
         if confirm and (len(lines) < 2 or lines[1] != text):
             raise BadInput(_("the password and its confirmation (the next line) differ."), code="password-mismatch")
     if not text:

@@ -7,7 +7,7 @@ import click
 from stager.cli.options import epilog
 from stager.cli.output import emit_json, json_option, say, warn
 from stager.errors import ExitCode
-from stager.i18n import _
+from stager.i18n import _, pgettext
 
 
 @click.command(
@@ -45,21 +45,30 @@ def history(limit, as_json):
 
 
 def entry_line(e: dict) -> str:
-    """One staging: its local time, result, file, card and the charger it was for."""
-    d = e.get("decision", {})
+    """One staging: its local time, result, file, card, the charger it was for (only what
+    the entry records: nothing shows as None) and its checksum."""
     where = e.get("label") or e.get("device") or ""
-    text = _("{time}  {result} {file}  -> {target}{where}  [{model} kit {kit} terminal {terminal}]  sha256 {sha256}...")
-    return text.format(
+    sha = str(e.get("sha256") or "")
+    # TRANSLATORS: a history line: time, result, file, "->", the card, then (its label).
+    line = _("{time}  {result} {file}  -> {target}{where}").format(
         time=when_text(e.get("time")),
-        result=f"{e.get('result', '?'):<8}",
-        file=e.get("file", "?"),
-        target=e.get("target", "?"),
+        result=f"{e.get('result') or '?':<8}",
+        file=e.get("file") or "?",
+        target=e.get("target") or "?",
         where=f" ({where})" if where else "",
-        model=d.get("model"),
-        kit=d.get("kit"),
-        terminal=d.get("terminal"),
-        sha256=str(e.get("sha256", ""))[:16],
     )
+    return line + _choice(e.get("decision")) + (f"  sha256 {sha[:16]}..." if sha else "")
+
+
+def _choice(decision) -> str:
+    """``  [p22 kit 318 terminal 313]``, with only what the entry records (nothing when it records none)."""
+    d = decision if isinstance(decision, dict) else {}
+    parts = [str(d["model"])] if d.get("model") else []
+    if d.get("kit"):
+        parts.append(pgettext("heading", "kit {kit}").format(kit=d["kit"]))
+    if d.get("terminal"):
+        parts.append(_("terminal {terminal}").format(terminal=d["terminal"]))
+    return f"  [{' '.join(parts)}]" if parts else ""
 
 
 def when_text(recorded) -> str:

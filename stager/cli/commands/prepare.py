@@ -17,7 +17,7 @@ from stager.cli.options import (
     rule_options,
     terminal_option,
 )
-from stager.cli.output import emit_json, json_option, say, style, warn
+from stager.cli.output import emit_json, is_tty, json_option, say, stdin_is_terminal, style, warn
 from stager.cli.progress import card_bars
 from stager.cli.render import (
     card_plan_lines,
@@ -209,7 +209,7 @@ def _make_plan(lib, query, out, o: Options, as_json: bool):
     from stager.card.media import unmounted, unmounted_line
     from stager.cli.render import decision_lines
 
-    interactive = not o.yes and sys.stdin.isatty() and sys.stderr.isatty()
+    interactive = not o.yes and stdin_is_terminal() and is_tty(sys.stderr)
     try:
         plan = lib.make_plan(
             query,
@@ -340,13 +340,17 @@ def _dry_run_end(lib, plan, checks, out, o: Options, as_json: bool) -> int:
     return worst
 
 
-def pick_cards(found) -> list:
-    """The terminal's picker: the cards found, numbered; one or more numbers, or 'all'."""
+def pick_cards(found, unusable=()) -> list:
+    """The terminal's picker: the cards found, numbered; one or more numbers, or 'all'.
+    ``unusable``: why each card that cannot be offered is not (a mount that no longer answers)."""
     from stager.card.media import unmounted, unmounted_line
     from stager.card.targets import medium_line
 
     lines = [_("{n} cards are inserted:").format(n=len(found))]  # the picker is for two cards or more
     lines += [f"  {i}. {medium_line(m)}" for i, m in enumerate(found, 1)]
+    if unusable:
+        lines.append(_("Not offered:"))
+        lines += [f"  {why}" for why in unusable]
     waiting = unmounted()
     if waiting:
         lines.append(_("Inserted but not mounted (mount one to offer it here):"))
@@ -378,7 +382,7 @@ def parse_pick(answer: str, count: int) -> list[int]:
 
 
 def _confirm(plan, checks) -> None:
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise BadInput(
             _("no terminal to ask for confirmation: add --yes to stage without asking."), code="confirmation-needed"
         )

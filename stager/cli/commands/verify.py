@@ -18,7 +18,7 @@ from stager.rules import inputs
 
 
 def _file_lines(f, stream, target) -> list[str]:
-    good = f.status == "ok" and f.rules in ("ok", None)
+    good = f.status == "ok" and f.rules in ("ok", None) and f.catalog != "differs"
     ok, fail = _("OK"), _("FAIL")
     width = max(len(ok), len(fail))
     mark = (
@@ -130,8 +130,9 @@ def _verdict(report, stream) -> str:
         _(
             "Exit codes: 0 the card is right, 3 a file the rules refuse (or not the charger's),\n"
             "4 (with --catalog) a file the catalog's index does not have, or a catalog that is not\n"
-            "trusted, 5 not one firmware set (or no firmware), 6 a checksum mismatch, a missing\n"
-            "sidecar, or a file that is not the catalog's."
+            "trusted, 5 not one firmware set (or no firmware, or a card formatted other than FAT32 or\n"
+            "exFAT: --allow-any-fs), 6 a checksum mismatch, a missing sidecar, or a file that is not\n"
+            "the catalog's."
         ),
     ),
 )
@@ -166,9 +167,17 @@ def _verdict(report, stream) -> str:
         "settings' catalog is not used: the card is checked against its own sidecars only."
     ),
 )
+@click.option(
+    "--allow-any-fs",
+    is_flag=True,
+    help=_(
+        "Verify a card formatted other than FAT32 or exFAT (NTFS, ext4...) anyway, as prepare's "
+        "--allow-any-fs stages one: only if you know this charger reads it."
+    ),
+)
 @allow_rollback_option
 @json_option
-def verify(target, model, kit, terminal, catalog_dir, allow_rollback, as_json):
+def verify(target, model, kit, terminal, catalog_dir, allow_any_fs, allow_rollback, as_json):
     from stager.card.verify import verify_card
     from stager.cli.commands.prepare import never_crash_on_paths
 
@@ -179,7 +188,7 @@ def verify(target, model, kit, terminal, catalog_dir, allow_rollback, as_json):
         from stager.catalog.trust import open_trusted
 
         catalog = open_trusted(catalog_dir, allow_rollback=allow_rollback, warn=warn)
-    report = _verify_stoppable(verify_card, target, catalog, charger)
+    report = _verify_stoppable(verify_card, target, catalog, charger, allow_any_fs)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -189,7 +198,7 @@ def verify(target, model, kit, terminal, catalog_dir, allow_rollback, as_json):
     return report.exit_code
 
 
-def _verify_stoppable(verify_card, target, catalog, charger):
+def _verify_stoppable(verify_card, target, catalog, charger, allow_any_fs):
     """The card's read-back with Ctrl-C, SIGTERM, SIGHUP and Ctrl-Break taken at once: the
     stop event is checked between chunks and while a read waits for the card (Windows'
     console handler sets it too); verify only reads, so nothing is left to clean up."""
@@ -197,7 +206,7 @@ def _verify_stoppable(verify_card, target, catalog, charger):
 
     previous = stop.install()
     try:
-        return verify_card(target, catalog=catalog, charger=charger, stop=stop.STATE.event)
+        return verify_card(target, catalog=catalog, charger=charger, allow_any_fs=allow_any_fs, stop=stop.STATE.event)
     except KeyboardInterrupt:
         raise stop.read_only_stopped() from None
     finally:
