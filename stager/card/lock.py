@@ -214,9 +214,6 @@ def take(pin) -> CardLock:
         from stager.card.stop import STATE
 
         STATE.wrote(pin.where(LOCK_NAME), "lock")  # a stop from now on names it until it is removed
-        try:
-            _write(pin, fd)
-        finally:
-            os.close(fd)
+        _write(pin, fd)  # closes fd; removes the lock again when it cannot be written
         return CardLock(pin, stale)
     raise _busy(pin, _holder(pin))

@@ -115,7 +115,7 @@ def test_a_dead_mount_is_listed_as_unusable_with_why(run_stager, make_card):
     import signal
     import time
 
-    from test_dead_card import _driver_pid
+    from helpers.fuse_driver import driver_pid as _driver_pid
 
     good, dead = make_card("fat32", label="GOODCARD"), make_card("fat32", label="DEADCARD")
     os.kill(_driver_pid(dead.mountpoint), signal.SIGKILL)

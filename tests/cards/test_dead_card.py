@@ -7,27 +7,13 @@ import errno
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
+from helpers.fuse_driver import driver_pid as _driver_pid
 
 from stager.catalog.demo import build_demo_catalog
 
 pytestmark = pytest.mark.cards
-
-
-def _driver_pid(mountpoint: Path) -> int:
-    """The pid of the fusefat process serving ``mountpoint`` (from /proc/*/cmdline)."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv and os.path.basename(argv[0]) == b"fusefat" and os.fsencode(str(mountpoint)) in argv:
-            return int(entry)
-    pytest.fail(f"no fusefat process serves {mountpoint}")
 
 
 def test_prepare_onto_a_detected_card_whose_driver_died(run_stager, make_card, tmp_path):
