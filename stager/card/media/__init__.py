@@ -6,7 +6,8 @@ through one *calls* seam (:mod:`stager.card.media.record`): the real system call
 recorder of them (``stager media --record``), or a record replayed on any system
 (``--replay``). psutil is imported lazily.
 
-Every volume gets a verdict (:data:`VERDICTS`); only a ``card`` is ever a target by
+Every volume gets a verdict (:data:`VERDICTS`, in :mod:`stager.card.media.model` with
+:class:`Medium` and the helpers the probes share); only a ``card`` is ever a target by
 detection, and a ``system`` volume never is.
 """
 
@@ -14,136 +15,32 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from stager.card.media.model import ADVICE, FS_NAMES, VERDICTS, Medium, firmware_on, fs_name, usage
 from stager.fileio import is_under
 
-#: What a technician is told a volume is. Only "card" is a medium stager writes to
-#: without --target; "system" is never a target.
-VERDICTS = {
-    "card": "a removable card or stick",
-    "system": "on the disk the system runs from",
-    "fixed": "a fixed disk",
-    "empty-slot": "a card reader slot with no card in it",
-    "locked": "a volume locked by BitLocker",
-    "network": "a network drive",
-    "optical": "an optical drive",
-    "disk-image": "a mounted disk image",
-    "unreadable": "a volume whose file system the system cannot read",
-}
-
-
-#: What to do about a volume that is not taken, one whole sentence each ({mountpoint}).
-ADVICE = {
-    "locked": "{mountpoint} is locked by BitLocker: unlock it (open it in Explorer and type its password), "
-    "then try again.",
-    "unreadable": "{mountpoint} has a file system this system cannot read: format the card FAT32 or exFAT, "
-    "then try again.",
-    "disk-image": "{mountpoint} is a mounted disk image, not a card: eject it if it is in the way.",
-    "empty-slot": "{mountpoint} is a card reader slot with no card in it.",
-    "network": "{mountpoint} is a network drive, never a card.",
-    "optical": "{mountpoint} is an optical drive, never a card.",
-}
-
-
-@dataclass(frozen=True)
-class Medium:
-    mountpoint: str
-    device: str
-    disk: str | None = None
-    label: str | None = None
-    fstype: str = "unknown"
-    size_bytes: int | None = None  # None: unknown (e.g. fusefat reports 0)
-    free_bytes: int | None = None
-    vendor: str | None = None
-    model: str | None = None
-    read_only: bool = False
-    removable: bool = False
-    why: str | None = None  # why it counts as removable
-    is_system: bool = False  # holds /, /boot, /home or swap: never a target by detection
-    firmware_files: tuple = field(default=())
-    fs_version: str | None = None  # e.g. FAT32, FAT16 (blkid's VERSION)
-    uuid: str | None = None  # the volume's UUID or serial number: its stable identity
-    verdict: str = ""  # one of VERDICTS; filled from is_system/removable when not given
-    note: str | None = None  # the fact the verdict rests on (for bug reports)
-    bus: str | None = None
-    dev: int | None = None  # st_dev of the mount point: how --target is matched to a volume
-
-    def __post_init__(self):
-        if not self.verdict:
-            object.__setattr__(self, "verdict", "system" if self.is_system else "card" if self.removable else "fixed")
-
-    def advice(self) -> str | None:
-        """What the technician should know about this volume when it is not taken."""
-        text = ADVICE.get(self.verdict)
-        return text.format(mountpoint=self.mountpoint) if text else None
-
-    def to_json(self) -> dict:
-        return {
-            "mountpoint": self.mountpoint,
-            "device": self.device,
-            "disk": self.disk,
-            "label": self.label,
-            "fstype": self.fstype,
-            "size_bytes": self.size_bytes,
-            "free_bytes": self.free_bytes,
-            "vendor": self.vendor,
-            "model": self.model,
-            "read_only": self.read_only,
-            "removable": self.removable,
-            "why": self.why,
-            "is_system": self.is_system,
-            "firmware_files": list(self.firmware_files),
-            "filesystem": fs_name(self.fstype, self.fs_version),
-            "uuid": self.uuid,
-            "verdict": self.verdict,
-            "note": self.note,
-            "bus": self.bus,
-            "device_id": self.dev,
-        }
-
-
-FS_NAMES = {"exfat": "exFAT", "ntfs": "NTFS", "ntfs3": "NTFS", "ext2": "ext2", "ext3": "ext3", "ext4": "ext4"}
-FS_NAMES.update({"hfs": "HFS", "hfsplus": "HFS+", "apfs": "APFS", "btrfs": "Btrfs", "xfs": "XFS"})
-
-
-def fs_name(fstype: str | None, version: str | None = None) -> str:
-    """The file system as people know it: FAT32 (not vfat), exFAT, NTFS (not fuseblk)."""
-    kind = (fstype or "").lower()
-    if kind in ("vfat", "fat", "msdos", "fat12", "fat16", "fat32"):
-        if version and version.upper().startswith("FAT"):
-            return version.upper()
-        return kind.upper() if kind.startswith("fat") and kind != "fat" else "FAT"
-    if not kind or kind in ("unknown", "fuseblk") or kind.startswith("fuse"):
-        return "unknown"
-    return FS_NAMES.get(kind, fstype or "unknown")
-
-
-def firmware_on(mountpoint: str) -> tuple:
-    """Names of firmware files (.bin, .tar.gz, .hex, any case) on a volume's root."""
-    from stager.rules.names import is_firmware_name
-
-    try:
-        return tuple(
-            sorted(
-                e.name for e in os.scandir(mountpoint) if is_firmware_name(e.name) and e.is_file(follow_symlinks=False)
-            )
-        )
-    except OSError:
-        return ()
-
-
-def usage(mountpoint: str) -> tuple[int | None, int | None]:
-    """(size, free) in bytes; None when unknown (a total of 0 means unknown, not full)."""
-    import psutil
-
-    try:
-        u = psutil.disk_usage(mountpoint)
-    except OSError:
-        return None, None
-    if not u.total:
-        return None, None
-    return u.total, u.free
+__all__ = [
+    "ADVICE",
+    "FS_NAMES",
+    "VERDICTS",
+    "Medium",
+    "Replay",
+    "all_volumes",
+    "candidates",
+    "current_system",
+    "detect",
+    "firmware_on",
+    "fs_name",
+    "medium_for_path",
+    "probe_of",
+    "real_calls",
+    "record_to",
+    "replay",
+    "unmounted",
+    "unmounted_line",
+    "usage",
+]
 
 
 def current_system() -> str:

@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 
-from stager.card.media import Medium, firmware_on, fs_name, usage
+from stager.card.media.model import Medium, firmware_on, fs_name, usage
 from stager.quoting import command
 
 SYSTEM_MOUNTS = ("/", "/boot", "/boot/efi", "/home", "/usr", "/var")
