@@ -374,6 +374,12 @@ def is_firmware_name(filename: str) -> bool:
     return str(filename).lower().endswith(FIRMWARE_EXTENSIONS)
 
 
+def firmware_format(filename: str) -> str | None:
+    """A firmware name's format by its extension ("bin", "tar.gz", "hex", any case), else None."""
+    low = str(filename).lower()
+    return next((ext[1:] for ext in FIRMWARE_EXTENSIONS if low.endswith(ext)), None)
+
+
 def _forms_text(conv: Convention) -> str:
     return ", ".join(f.template for f in conv.forms)
 
