@@ -8,7 +8,7 @@ import click
 
 from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
 from stager.cli.options import explain_option, parsed_by, rule_options
-from stager.cli.output import emit_json, json_option, say, style, warn
+from stager.cli.output import emit_json, json_option, render_error, say, style, warn
 from stager.errors import BadInput
 from stager.rules import inputs
 from stager.rules.engine import master_sd_text
@@ -161,6 +161,9 @@ def plan(site, catalog_dir, allow_rollback, explain, as_json, **charger):
         emit_json(result.to_json())
     else:
         say("\n".join(checklist(result, sys.stdout, explain)))
+    problem = unplanned(result)
+    if problem is not None:  # the one Error: line, as run() renders it (the document is already out)
+        render_error(problem, as_json=False)
     for line in summary(result):
         warn(line)
     return result.exit_code
@@ -183,14 +186,20 @@ def _catalog(catalog_dir, allow_rollback: bool):
     return open_trusted(catalog_dir, settings=settings, allow_rollback=allow_rollback, warn=warn)
 
 
+def unplanned(site) -> BadInput | None:
+    """The lines of the site file not planned, as one error (exit 2), or None."""
+    if not site.errors:
+        return None
+    return BadInput(
+        f"{len(site.errors)} line(s) of the site file not planned: "
+        + "; ".join(f"line {e['line']}: {e['message']}" for e in site.errors)
+    )
+
+
 def summary(site) -> list[str]:
-    """Why the exit code is not 0, on standard error (one line a reason)."""
+    """Why the exit code is not 0 besides the lines not planned (:func:`unplanned`), on
+    standard error (one line a reason)."""
     out = []
-    if site.errors:
-        out.append(
-            f"Error: {len(site.errors)} line(s) of the site file not planned: "
-            + "; ".join(f"line {e['line']}: {e['message']}" for e in site.errors)
-        )
     refused = [p.charger.id for p in site.plans if p.refusals]
     if refused:
         out.append(
