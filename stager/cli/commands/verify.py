@@ -9,11 +9,10 @@ import sys
 import click
 
 from stager.cli.commands.catalog import allow_rollback_option
-from stager.cli.options import parsed_by
+from stager.cli.options import optional_kit_option, optional_model_option, terminal_option
 from stager.cli.output import emit_json, json_option, style, warn
 from stager.errors import BadInput
 from stager.quoting import command
-from stager.rules import inputs
 
 
 def _file_lines(f, stream, target) -> list[str]:
@@ -103,23 +102,9 @@ trusted, 5 not one firmware set (or no firmware), 6 a checksum mismatch, a missi
 sidecar, or a file that is not the catalog's.""",
 )
 @click.option("--target", required=True, metavar="DIR", help="The card's folder (its mount point).")
-@click.option(
-    "--model", "-m", metavar="MODEL", callback=parsed_by(inputs.parse_model), help="The charger's model (with --kit)."
-)
-@click.option(
-    "--kit",
-    "-k",
-    metavar="KIT",
-    callback=parsed_by(lambda v: inputs.parse_version(v, "kit")),
-    help="The kit the charger is to get (with --model): the card must hold what the rules choose.",
-)
-@click.option(
-    "--terminal",
-    "-t",
-    metavar="TERMINAL",
-    callback=parsed_by(lambda v: inputs.parse_version(v, "terminal")),
-    help="The terminal version (default: the newest the rules allow with the kit).",
-)
+@optional_model_option
+@optional_kit_option
+@terminal_option
 @click.option(
     "--catalog",
     "catalog_dir",
