@@ -3,9 +3,10 @@
 Built on the rules engine, it restates no rule: the current state and the target are
 both :func:`stager.rules.engine.decide` decisions; the MASTER SD step comes from
 :func:`needs_master_sd`, the downgrade warning is the engine's (``from_kit``); the
-router steps come from :func:`router_verdict` and :func:`note_reason`; the April-2023
-refusal from :func:`hardware_refusal`; file names from :mod:`stager.rules.names`. Pure
-but for the optional catalog look-up.
+router steps and refusals come from :func:`router_verdict`, :func:`router_refusal` and
+:func:`note_reason`; the April-2023 refusal from :func:`hardware_refusal`; a state older
+than the table from :func:`installed_older_than_table`; file names from
+:mod:`stager.rules.names`. Pure but for the optional catalog look-up.
 
 Reading of the current state (plan.md "Impossible"): what the engine refuses about the
 installed kit and terminal (a pair the table marks KO, a kit of a family the tables
@@ -35,10 +36,12 @@ from stager.rules.engine import (
     decide,
     hardware_blocks,
     hardware_refusal,
+    installed_older_than_table,
     master_sd_text,
     needs_master_sd,
     newest_allowed,
     note_reason,
+    router_refusal,
     router_verdict,
 )
 from stager.rules.inputs import RouterSpec
@@ -130,46 +133,19 @@ class ChargerPlan:
 
 
 # --------------------------------------------------------------------------- current state
-def older_than_table(rules, version: int, versions) -> bool:
-    """A 1XX/2XX version of a family below every version of the table's axis."""
-    return family(version) in rules.migration.from_families and family(version) < min(family(v) for v in versions)
-
-
 def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
     """(refusals, warnings) about what is installed now: the engine's decision on the
     installed kit and terminal, read as a state (see the module's note)."""
     model = rules.models[ch.model]
     now = decide(Query(ch.model, ch.kit, terminal=ch.terminal, built=ch.built), rules)
-    old_kit = older_than_table(rules, ch.kit, model.kits)
     installed = f"kit {ch.kit}" + (f" + terminal {ch.terminal}" if ch.terminal is not None else "")
     refusals, warnings = [], []
     for r in now.refusals:
-        if r.code == "unknown-kit" and old_kit:
-            warnings.append(
-                Reason(
-                    "kit-older-than-table",
-                    f"Installed kit {ch.kit} is older than the {model.name} "
-                    f"table (section {model.section}), which starts at {min(model.kits)}: the "
-                    f"note knows {family(ch.kit)}XX kits (section {rules.migration.section}) "
-                    f"but the kit/terminal pairing cannot be checked.",
-                )
-            )
-        elif (
-            r.code == "unknown-terminal"
-            and old_kit
-            and ch.terminal is not None
-            and older_than_table(rules, ch.terminal, model.terminals)
-        ):
-            warnings.append(
-                Reason(
-                    "terminal-older-than-table",
-                    f"Installed terminal {ch.terminal} is older than "
-                    f"the {model.name} table, which starts at {min(model.terminals)}: it goes "
-                    f"with the {family(ch.kit)}XX kit and cannot be checked.",
-                )
-            )
+        older = installed_older_than_table(rules, model, r, ch.kit, ch.terminal)
+        if older is not None:
+            warnings.append(older)
         else:
-            refusals.append(Reason(r.code, f"Installed now, {installed}: a state the note rules out. {r.message}"))
+            refusals.append(_ruled_out(installed, r))
     # The engine applies the build month to the table's terminals only.
     if (
         ch.terminal is not None
@@ -177,8 +153,13 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
         and hardware_blocks(rules, model, ch.terminal, ch.built)
     ):
         r = hardware_refusal(rules, model, ch.terminal, ch.built, model.compatible(ch.kit))
-        refusals.append(Reason(r.code, f"Installed now, {installed}: a state the note rules out. {r.message}"))
+        refusals.append(_ruled_out(installed, r))
     return refusals, warnings
+
+
+def _ruled_out(installed: str, r: Reason) -> Reason:
+    """The engine's refusal of what is installed now, read as a state the note rules out."""
+    return Reason(r.code, f"Installed now, {installed}: a state the note rules out. {r.message}")
 
 
 # --------------------------------------------------------------------------- target
@@ -312,14 +293,7 @@ def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
     v = router_verdict(rules, spec, kit)
     router = v.router
     if v.status == "unknown-version":
-        plan.refusals.append(
-            Reason(
-                "router-unknown",
-                f"Installed now, router {router.name} at version "
-                f"{spec.version}: the note's table (section {router.section}) knows versions "
-                f"{', '.join(map(str, router.versions))} only: check the router's version.",
-            )
-        )
+        plan.refusals.append(_ruled_out(f"router {router.name} at version {spec.version}", router_refusal(rules, v)))
     elif ch.kit != kit and router_verdict(rules, spec, ch.kit).status == "ko":
         plan.warnings.append(
             Reason(
@@ -334,12 +308,9 @@ def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
     if v.status == "ok-with-note" and v.cell is not None and v.cell.note is not None:
         _router_config_step(plan, note_reason(rules, router, spec.version, kit, v.cell.note), router.id)
         return False
-    if v.best is None:
-        plan.refusals.append(
-            Reason(
-                "router-incompatible", f"No version of router {router.name} suits kit {kit} (section {router.section})."
-            )
-        )
+    if v.best is None:  # no version suits the kit (an unknown version is refused above already)
+        if v.status != "unknown-version":
+            plan.refusals.append(router_refusal(rules, v))
         return False
     best, best_cell = v.best
     cls = rules.kit_class(kit)
