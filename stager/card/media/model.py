@@ -123,13 +123,20 @@ def firmware_on(mountpoint: str) -> tuple:
 
 
 def usage(mountpoint: str) -> tuple[int | None, int | None]:
-    """(size, free) in bytes; None when unknown (a total of 0 means unknown, not full)."""
-    import psutil
-
+    """(size, free) in bytes; None when unknown (a total of 0 means unknown, not full).
+    On POSIX psutil's ``disk_usage`` figures from ``statvfs`` (without importing psutil):
+    the blocks times the fragment size, free as the space a user may write."""
     try:
-        u = psutil.disk_usage(mountpoint)
+        if hasattr(os, "statvfs"):
+            st = os.statvfs(mountpoint)
+            total, free = st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
+        else:
+            import psutil
+
+            u = psutil.disk_usage(mountpoint)
+            total, free = u.total, u.free
     except OSError:
         return None, None
-    if not u.total:
+    if not total:
         return None, None
-    return u.total, u.free
+    return total, free
