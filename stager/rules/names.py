@@ -412,13 +412,16 @@ def parse(filename: str, conv: Convention | None = None) -> ParsedName | BadName
     return BadName(base, "unrecognised", why)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def _not_plain(name: str) -> str:
     """Why ``name`` is not one plain path component, or ''."""
     if "\\" in name:
         return "the name holds a backslash (\\), a folder separator on Windows"
-    control = [c for c in name if ord(c) < 32 or ord(c) == 127]
+    control = _CONTROL.search(name)
     if control:
-        return f"the name holds a control character ({_char_name(control[0])})"
+        return f"the name holds a control character ({_char_name(control.group())})"
     return ""
 
 
