@@ -75,13 +75,17 @@ def real_calls(system: str):
     return Win32Calls()
 
 
-def all_volumes(calls=None, system: str | None = None) -> list[Medium]:
-    """Every mounted volume this system shows (or a record replays), with its verdict."""
+def all_volumes(calls=None, system: str | None = None, dev: int | None = None) -> list[Medium]:
+    """Every mounted volume this system shows (or a record replays), with its verdict.
+    ``dev``: only the volumes of that device id (st_dev); the Linux probe skips the
+    others before probing them (no blkid, free space or firmware listing of every card)."""
     system = system or current_system()
     probe = probe_of(system)
     if probe is None:
         return []
-    return probe.volumes(calls if calls is not None else real_calls(system))
+    calls = calls if calls is not None else real_calls(system)
+    found = probe.volumes(calls, dev=dev) if system == "linux" else probe.volumes(calls)
+    return found if dev is None else [m for m in found if m.dev == dev]
 
 
 def candidates(volumes) -> list[Medium]:
@@ -196,7 +200,7 @@ def medium_for_path(path, volumes=None, stat=os.stat) -> Medium | None:
         dev = stat(str(path)).st_dev
     except OSError:
         return None
-    same = [m for m in (volumes if volumes is not None else all_volumes()) if m.dev is not None and m.dev == dev]
+    same = [m for m in (volumes if volumes is not None else all_volumes(dev=dev)) if m.dev is not None and m.dev == dev]
     if len(same) <= 1:
         return same[0] if same else None
     real = os.path.normcase(os.path.realpath(str(path)))

@@ -272,8 +272,9 @@ def _try(call, *args, default=None):
         return default
 
 
-def volumes(calls=None) -> list[Medium]:
-    """Every mounted block-device volume, with its verdict."""
+def volumes(calls=None, dev: int | None = None) -> list[Medium]:
+    """Every mounted block-device volume, with its verdict (``dev``: only those whose
+    mount point has that device id, the others not probed)."""
     calls = calls if calls is not None else LinuxCalls()
     sysfs = Sysfs(calls)
     rows = calls.partitions()
@@ -284,6 +285,8 @@ def volumes(calls=None) -> list[Medium]:
         if not name or not sysfs.exists(name) or row[1] in seen:
             continue
         seen.add(row[1])
+        if dev is not None and _try(calls.st_dev, row[1]) != dev:
+            continue
         out.append(_volume(calls, sysfs, row, name, system_disks))
     return out
 
