@@ -114,7 +114,8 @@ def fat(label: str, serial: int, fs="FAT32", flags=FAT_FLAGS) -> dict:
     return {"label": label, "fstype": fs, "flags": flags, "serial": serial}
 
 
-def windows_machines() -> dict:
+def windows_sd_machines() -> dict:
+    """SD cards in a laptop's built-in reader: a card, a locked card, an empty slot."""
     m = {}
     w = Win().system_c()
     w.drive("D:\\", "", "cdrom", 5)
@@ -146,7 +147,12 @@ def windows_machines() -> dict:
     w = Win().system_c()
     w.drive("E:\\", "", "removable", 2, verify=err(NOT_READY), desc=descriptor(SD, True, "", "SD Card"))
     m["built_in_slot_empty"] = ("a laptop's built-in SD slot that keeps its drive letter, no card in it", w)
+    return m
 
+
+def windows_usb_machines() -> dict:
+    """USB readers, sticks and disks."""
+    m = {}
     w = Win().system_c(SATA, "CT500MX500SSD1")
     reader = descriptor(USB, True, "Generic-", "Multi-Card", "1.00")
     for root in ("E:\\", "G:\\", "H:\\"):
@@ -189,7 +195,12 @@ def windows_machines() -> dict:
         usage=(1_000_186_314_752, 998_051_000_320),
     )
     m["usb_ssd"] = ("a USB SSD (Samsung T7): counts as a card, the one policy for USB disks", w)
+    return m
 
+
+def windows_system_machines() -> dict:
+    """No card: a network drive, a VHD, the system disk's partitions, Windows To Go."""
+    m = {}
     w = Win().system_c()
     w.put("drive_type", "Z:\\", 4)  # psutil (all=False) does not list it: only GetLogicalDrives does
     w.drive(
@@ -228,7 +239,12 @@ def windows_machines() -> dict:
         "holding the Windows folder",
         w,
     )
+    return m
 
+
+def windows_bitlocker_machines() -> dict:
+    """BitLocker To Go, locked and unlocked; one card with two partitions."""
+    m = {}
     w = Win().system_c()
     w.drive(
         "E:\\",
@@ -277,6 +293,12 @@ def windows_machines() -> dict:
         usage=(7_898_000_000, 7_898_000_000),
     )
     m["card_with_two_partitions"] = ("an SD card with two FAT32 partitions in a USB reader (E: and F:)", w)
+    return m
+
+
+def windows_machines() -> dict:
+    m = {**windows_sd_machines(), **windows_usb_machines(), **windows_system_machines()}
+    m.update(windows_bitlocker_machines())
     for _about, machine in m.values():
         machine.letters()
     return m
@@ -494,7 +516,8 @@ def mac_add(calls: dict, row, vol: dict, whole: dict | None, dev: int, usage=Non
     return calls
 
 
-def macos_machines() -> dict:
+def mac_card_machines() -> dict:
+    """An SD card in the built-in reader; a USB stick."""
     m = {}
     c = mac_system()
     sd = volume_keys(
@@ -534,7 +557,10 @@ def macos_machines() -> dict:
         (31_902_400_512, 31_900_000_256),
     )
     m["usb_stick"] = ("a FAT32 USB stick (SanDisk Ultra)", c)
+    return m
 
+
+def mac_dmg_alone() -> dict:
     c = mac_system()
     dmg = volume_keys(
         "disk5s1",
@@ -567,7 +593,12 @@ def macos_machines() -> dict:
         822083590,
         (209_715_200, 104_857_600),
     )
-    m["mounted_dmg_alone"] = ("a writable installer .dmg mounted, no card", c)
+    return c
+
+
+def macos_machines() -> dict:
+    m = mac_card_machines()
+    m["mounted_dmg_alone"] = ("a writable installer .dmg mounted, no card", mac_dmg_alone())
 
     c = macos_machines_card_and_dmg()
     m["usb_stick_and_dmg"] = ("a USB stick and a leftover installer .dmg mounted together", c)
@@ -615,7 +646,8 @@ def macos_machines_card_and_dmg() -> dict:
     return c
 
 
-def mac_usb_boot() -> dict:
+def mac_usb_boot_system() -> tuple[dict, dict]:
+    """The APFS system and Data volumes of a USB SSD a Mac boots from."""
     root = apfs_keys(
         "disk5s1s1",
         "disk5",
@@ -640,6 +672,11 @@ def mac_usb_boot() -> dict:
         RemovableMediaOrExternalDevice=True,
         Ejectable=True,
     )
+    return root, data
+
+
+def mac_usb_boot() -> dict:
+    root, data = mac_usb_boot_system()
     media = volume_keys(
         "disk4s3",
         "disk4",

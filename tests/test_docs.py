@@ -114,3 +114,66 @@ def test_every_exit_code_is_in_the_table(code):
 
 def test_the_exit_code_table_holds_only_real_codes():
     assert set(_exit_code_table()) == {int(c) for c in ExitCode}
+
+
+# --------------------------------------------------------------------------- architecture.md names real code
+def _names_defined() -> tuple[set[str], set[str]]:
+    """Every function, class and assigned name in stager/ and tests/, and the module names."""
+    import ast
+
+    defined, modules = set(), set()
+    for path in [*(ROOT / "stager").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]:
+        modules.add(path.stem)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, ast.Assign):
+                defined |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                defined.add(node.target.id)
+    return defined, modules
+
+
+def _architecture() -> str:
+    return (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+
+
+def _undefined(token: str, defined: set[str], modules: set[str], source: str) -> bool:
+    """Whether a `token` of the page names code (see below) that does not exist."""
+    import importlib
+
+    name = token.removesuffix("()")
+    parts = name.split(".")
+    if not all(re.fullmatch(r"[A-Za-z_]\w*", p) for p in parts) or parts[-1] in ("py", "toml", "md"):
+        return False  # a path, a file name, an option, a code
+    if parts[0] == "stager":
+        try:
+            importlib.import_module(name)
+            return False
+        except ImportError:
+            return not hasattr(importlib.import_module(".".join(parts[:-1])), parts[-1])
+    if len(parts) > 1:  # module.name, Class.method
+        return (parts[0] in modules or parts[0] in defined) and parts[1] not in defined
+    if re.fullmatch(r"STAGER_[A-Z_]+", name):  # an environment variable stager reads
+        return f'"{name}"' not in source
+    if token.endswith("()") or "_" in name.strip("_") or re.fullmatch(r"[A-Z][a-z]+(?:[A-Z]\w*)?", name):
+        return name not in defined
+    return False  # a word: a layer, a command, a value
+
+
+def test_every_function_and_class_architecture_md_names_exists():
+    """`name()`, `snake_name`, `CamelName`, `module.name` and `stager.x.y` in the page are
+    defined in stager/ (or tests/, for the test seams); environment variables are read."""
+    defined, modules = _names_defined()
+    source = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "stager").rglob("*.py"))
+    tokens = sorted(set(re.findall(r"`([^`\s]+)`", _architecture())))
+    missing = [t for t in tokens if _undefined(t, defined, modules, source)]
+    assert not missing, f"docs/architecture.md names what the code does not define: {missing}"
+
+
+def test_architecture_md_lists_the_engines_rules_in_order():
+    from stager.rules.engine import RULES
+
+    listed = re.search(r"listed in order in `RULES`\s*\(([^)]*)\)", _architecture())
+    assert listed, "docs/architecture.md does not list the engine's RULES"
+    assert re.findall(r"`(\w+)`", listed.group(1)) == [rule.__name__ for rule in RULES]

@@ -267,9 +267,10 @@ class Catalog:
                 continue
             group = [entries[i] for i in members]
             same = all(e.status == "usable" for e in group) and len({e.sha256 for e in group}) == 1
-            for i in members:
+            paths = tuple(e.relpath for e in group)
+            for j, i in enumerate(members):
                 e = entries[i]
-                others = tuple(x.relpath for x in group if x is not e)
+                others = paths[:j] + paths[j + 1 :]  # by position: no search of the group per copy
                 status, why = e.status, e.why
                 if not same and status == "usable":
                     status = "ambiguous"

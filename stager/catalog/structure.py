@@ -22,6 +22,7 @@ import zlib
 from dataclasses import dataclass
 
 from stager.i18n import _
+from stager.rules.names import firmware_format
 
 _CHUNK = 1 << 20
 
@@ -50,15 +51,15 @@ def check_structure(path, relpath: str | None = None) -> StructureProblem | None
     """None when the file's structure is sound for its kind (by its name), else the problem.
     Files that are not firmware names are not checked. OSError is left to the caller."""
     name = str(relpath or path)
-    low = name.lower()
-    if not low.endswith((".bin", ".tar.gz", ".hex")):
+    kind = firmware_format(name)
+    if kind is None:
         return None
     try:
         if os.path.getsize(path) == 0:
             raise _Bad(_("the file is empty: an empty file is never firmware"), _("byte {n}").format(n=0))
-        if low.endswith(".tar.gz"):
+        if kind == "tar.gz":
             check_targz(path)
-        elif low.endswith(".hex"):
+        elif kind == "hex":
             check_hex(path)
     except _Bad as e:
         return StructureProblem(name, e.what, e.where)

@@ -31,17 +31,27 @@ def parsed_by(parser):
     return callback
 
 
-model_option = click.option(
-    "--model",
-    "-m",
-    required=True,
-    metavar=_("MODEL"),
-    callback=parsed_by(inputs.parse_model),
-    help=_(
-        "Charger model: p22 (Pulse 22 GL/WL), p50 (Pulse 50) or wbac (Pulse WB-AC); "
-        "spellings such as pulse22, Pulse-50, WB-AC are accepted."
-    ),
+#: What the charger's model is, written once (every command's --model).
+MODEL_HELP = _(
+    "Charger model: p22 (Pulse 22 GL/WL), p50 (Pulse 50) or wbac (Pulse WB-AC); "
+    "spellings such as pulse22, Pulse-50, WB-AC are accepted."
 )
+
+
+def _model_option(required: bool):
+    return click.option(
+        "--model",
+        "-m",
+        required=required,
+        metavar=_("MODEL"),
+        callback=parsed_by(inputs.parse_model),
+        help=MODEL_HELP,
+    )
+
+
+model_option = _model_option(required=True)
+#: --model for a command where the charger is optional (verify: with --kit, or neither).
+optional_model_option = _model_option(required=False)
 kit_option = click.option(
     "--kit",
     "-k",
@@ -51,6 +61,18 @@ kit_option = click.option(
     help=_(
         "OCPP kit version, 3 digits (e.g. 318), or latest: the newest kit the rules allow "
         "with the other options given (terminal, --from-kit, --built, --ocpp, --mid, --router)."
+    ),
+)
+#: --kit for a command where the charger is optional (verify): a version, not latest.
+optional_kit_option = click.option(
+    "--kit",
+    "-k",
+    required=False,
+    metavar=_("KIT"),
+    callback=parsed_by(lambda v: inputs.parse_version(v, "kit")),
+    help=_(
+        "OCPP kit version, 3 digits (e.g. 318): the kit the charger is to get (with --model); "
+        "the card must hold what the rules choose."
     ),
 )
 explain_option = click.option(

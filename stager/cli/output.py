@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import sys
-import textwrap
 
 import click
 
@@ -154,6 +153,8 @@ def wrapped(lines, stream=None) -> list[str]:
     cols = width(stream)
     if cols is None:
         return list(lines)
+    import textwrap  # only at a terminal
+
     out = []
     for line in lines:
         for part in _KEEP.sub(lambda m: m.group(0).replace(" ", "\0"), str(line)).split("\n"):

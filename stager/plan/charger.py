@@ -3,9 +3,10 @@
 Built on the rules engine, it restates no rule: the current state and the target are
 both :func:`stager.rules.engine.decide` decisions; the MASTER SD step comes from
 :func:`needs_master_sd`, the downgrade warning is the engine's (``from_kit``); the
-router steps come from :func:`router_verdict` and :func:`note_reason`; the April-2023
-refusal from :func:`hardware_refusal`; file names from :mod:`stager.rules.names`. Pure
-but for the optional catalog look-up.
+router steps and refusals come from :func:`router_verdict`, :func:`router_refusal` and
+:func:`note_reason`; the April-2023 refusal from :func:`hardware_refusal`; a state older
+than the table from :func:`installed_older_than_table`; file names from
+:mod:`stager.rules.names`. Pure but for the optional catalog look-up.
 
 Reading of the current state (plan.md "Impossible"): what the engine refuses about the
 installed kit and terminal (a pair the table marks KO, a kit of a family the tables
@@ -36,10 +37,12 @@ from stager.rules.engine import (
     decide,
     hardware_blocks,
     hardware_refusal,
+    installed_older_than_table,
     master_sd_text,
     needs_master_sd,
     newest_allowed,
     note_reason,
+    router_refusal,
     router_verdict,
 )
 from stager.rules.inputs import RouterSpec
@@ -131,17 +134,11 @@ class ChargerPlan:
 
 
 # --------------------------------------------------------------------------- current state
-def older_than_table(rules, version: int, versions) -> bool:
-    """A 1XX/2XX version of a family below every version of the table's axis."""
-    return family(version) in rules.migration.from_families and family(version) < min(family(v) for v in versions)
-
-
 def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
     """(refusals, warnings) about what is installed now: the engine's decision on the
     installed kit and terminal, read as a state (see the module's note)."""
     model = rules.models[ch.model]
     now = decide(Query(ch.model, ch.kit, terminal=ch.terminal, built=ch.built), rules)
-    old_kit = older_than_table(rules, ch.kit, model.kits)
     installed = (
         _("kit {kit} + terminal {terminal}").format(kit=ch.kit, terminal=ch.terminal)
         if ch.terminal is not None
@@ -149,41 +146,11 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
     )
     refusals, warnings = [], []
     for r in now.refusals:
-        if r.code == "unknown-kit" and old_kit:
-            warnings.append(
-                Reason(
-                    "kit-older-than-table",
-                    _(
-                        "Installed kit {kit} is older than the {model} table (section {section}), which starts at "
-                        "{first}: the note knows {family}XX kits (section {migration}) but the kit/terminal "
-                        "pairing cannot be checked."
-                    ).format(
-                        kit=ch.kit,
-                        model=model.name,
-                        section=model.section,
-                        first=min(model.kits),
-                        family=family(ch.kit),
-                        migration=rules.migration.section,
-                    ),
-                )
-            )
-        elif (
-            r.code == "unknown-terminal"
-            and old_kit
-            and ch.terminal is not None
-            and older_than_table(rules, ch.terminal, model.terminals)
-        ):
-            warnings.append(
-                Reason(
-                    "terminal-older-than-table",
-                    _(
-                        "Installed terminal {terminal} is older than the {model} table, which starts at {first}: "
-                        "it goes with the {family}XX kit and cannot be checked."
-                    ).format(terminal=ch.terminal, model=model.name, first=min(model.terminals), family=family(ch.kit)),
-                )
-            )
+        older = installed_older_than_table(rules, model, r, ch.kit, ch.terminal)
+        if older is not None:
+            warnings.append(older)
         else:
-            refusals.append(Reason(r.code, _ruled_out(installed, r.message)))
+            refusals.append(_ruled_out(installed, r))
     # The engine applies the build month to the table's terminals only.
     if (
         ch.terminal is not None
@@ -191,15 +158,15 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
         and hardware_blocks(rules, model, ch.terminal, ch.built)
     ):
         r = hardware_refusal(rules, model, ch.terminal, ch.built, model.compatible(ch.kit))
-        refusals.append(Reason(r.code, _ruled_out(installed, r.message)))
+        refusals.append(_ruled_out(installed, r))
     return refusals, warnings
 
 
-def _ruled_out(installed: str, reason: str) -> str:
+def _ruled_out(installed: str, r: Reason) -> Reason:
+    """The engine's refusal of what is installed now, read as a state the note rules out."""
     # TRANSLATORS: {installed} is "kit 212 + terminal 241"; {reason} is the engine's reason, a sentence.
-    return _("Installed now, {installed}: a state the note rules out. {reason}").format(
-        installed=installed, reason=reason
-    )
+    text = _("Installed now, {installed}: a state the note rules out. {reason}")
+    return Reason(r.code, text.format(installed=installed, reason=r.message))
 
 
 # --------------------------------------------------------------------------- target
@@ -361,20 +328,8 @@ def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
     v = router_verdict(rules, spec, kit)
     router = v.router
     if v.status == "unknown-version":
-        plan.refusals.append(
-            Reason(
-                "router-unknown",
-                _(
-                    "Installed now, router {router} at version {version}: the note's table (section {section}) "
-                    "knows versions {versions} only: check the router's version."
-                ).format(
-                    router=router.name,
-                    version=spec.version,
-                    section=router.section,
-                    versions=", ".join(map(str, router.versions)),
-                ),
-            )
-        )
+        installed = _("router {router} at version {version}").format(router=router.name, version=spec.version)
+        plan.refusals.append(_ruled_out(installed, router_refusal(rules, v)))
     elif ch.kit != kit and router_verdict(rules, spec, ch.kit).status == "ko":
         plan.warnings.append(
             Reason(
@@ -390,15 +345,9 @@ def _router_steps(ch: Charger, kit: int, rules, plan: ChargerPlan) -> bool:
     if v.status == "ok-with-note" and v.cell is not None and v.cell.note is not None:
         _router_config_step(plan, note_reason(rules, router, spec.version, kit, v.cell.note), router.id)
         return False
-    if v.best is None:
-        plan.refusals.append(
-            Reason(
-                "router-incompatible",
-                _("No version of router {router} suits kit {kit} (section {section}).").format(
-                    router=router.name, kit=kit, section=router.section
-                ),
-            )
-        )
+    if v.best is None:  # no version suits the kit (an unknown version is refused above already)
+        if v.status != "unknown-version":
+            plan.refusals.append(router_refusal(rules, v))
         return False
     best, best_cell = v.best
     text = _router_update_text(v, kit, rules)

@@ -193,6 +193,50 @@ def hardware_refusal(rules: Rules, model: Model, terminal: int, built, compatibl
     )
 
 
+def older_than_table(rules: Rules, version: int, versions) -> bool:
+    """A 1XX/2XX version of a family below every version of the table's axis."""
+    return family(version) in rules.migration.from_families and family(version) < min(family(v) for v in versions)
+
+
+def installed_older_than_table(rules: Rules, model: Model, refusal: Reason, kit: int, terminal) -> Reason | None:
+    """An installed state older than the model's table (section 2 knows 1XX/2XX kits, to
+    1XX/2XX without a problem, to 3XX with the MASTER SD; the tables just have no row
+    for them): the warning that replaces the decision's ``unknown-kit`` refusal of such a
+    kit, or its ``unknown-terminal`` refusal of a terminal older than the table too.
+    None when ``refusal`` is not one of these."""
+    if not older_than_table(rules, kit, model.kits):
+        return None
+    if refusal.code == "unknown-kit":
+        return Reason(
+            "kit-older-than-table",
+            _(
+                "Installed kit {kit} is older than the {model} table (section {section}), which starts at "
+                "{first}: the note knows {family}XX kits (section {migration}) but the kit/terminal "
+                "pairing cannot be checked."
+            ).format(
+                kit=kit,
+                model=model.name,
+                section=model.section,
+                first=min(model.kits),
+                family=family(kit),
+                migration=rules.migration.section,
+            ),
+        )
+    if (
+        refusal.code == "unknown-terminal"
+        and terminal is not None
+        and older_than_table(rules, terminal, model.terminals)
+    ):
+        return Reason(
+            "terminal-older-than-table",
+            _(
+                "Installed terminal {terminal} is older than the {model} table, which starts at {first}: "
+                "it goes with the {family}XX kit and cannot be checked."
+            ).format(terminal=terminal, model=model.name, first=min(model.terminals), family=family(kit)),
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class RouterVerdict:
     """What section 7 says of a router at a version with a kit.
@@ -433,7 +477,7 @@ def _router_rule(c: _Case) -> None:
         return
     v = router_verdict(c.rules, c.query.router, c.kit)
     if v.status in ("unknown-version", "no-column", "ko"):
-        c.refusals.append(_router_refusal(c.rules, v))
+        c.refusals.append(router_refusal(c.rules, v))
     elif v.status == "ok-with-note" and v.cell is not None and v.cell.note is not None:
         c.conditions.append(note_reason(c.rules, v.router, v.spec.version, c.kit, v.cell.note))
 
@@ -529,7 +573,9 @@ def newest_allowed(query: Query, rules: Rules | None = None) -> Decision:
     return decide(replace(query, kit=usable[0] if usable else max(model.kits), kit_latest=True), rules)
 
 
-def _router_refusal(rules: Rules, v: RouterVerdict) -> Reason:
+def router_refusal(rules: Rules, v: RouterVerdict) -> Reason:
+    """Why section 7 refuses a router verdict that is not OK (``unknown-version``,
+    ``no-column`` or ``ko``): router-unknown or router-incompatible, in full."""
     router, spec, kit = v.router, v.spec, v.kit
     if v.status == "unknown-version":
         return Reason(

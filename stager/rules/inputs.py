@@ -7,7 +7,6 @@ value and what is expected; the CLI turns it into exit 2. Pure: reads only the r
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import re
 from dataclasses import dataclass
 
@@ -34,6 +33,8 @@ def parse_model(text: str, rules: Rules | None = None) -> str:
             return model.id
     valid = ", ".join(f"{m.id} ({m.name})" for m in rules.models.values())
     choices = [a for m in rules.models.values() for a in (m.id, *m.aliases)]
+    import difflib  # only for a model that is not one: the start-up of every command stays lean
+
     close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
     if close:
         owner = next(m.id for m in rules.models.values() if close[0] in (m.id, *m.aliases))

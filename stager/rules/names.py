@@ -430,6 +430,12 @@ def is_firmware_name(filename: str) -> bool:
     return str(filename).lower().endswith(FIRMWARE_EXTENSIONS)
 
 
+def firmware_format(filename: str) -> str | None:
+    """A firmware name's format by its extension ("bin", "tar.gz", "hex", any case), else None."""
+    low = str(filename).lower()
+    return next((ext[1:] for ext in FIRMWARE_EXTENSIONS if low.endswith(ext)), None)
+
+
 def _forms_text(conv: Convention) -> str:
     return ", ".join(f.template for f in conv.forms)
 
@@ -465,13 +471,16 @@ def parse(filename: str, conv: Convention | None = None) -> ParsedName | BadName
     return BadName(base, "unrecognised", why)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def _not_plain(name: str) -> str:
     """Why ``name`` is not one plain path component, or ''."""
     if "\\" in name:
         return _("the name holds a backslash (\\), a folder separator on Windows")
-    control = [c for c in name if ord(c) < 32 or ord(c) == 127]
+    control = _CONTROL.search(name)
     if control:
-        return _("the name holds a control character ({char})").format(char=_char_name(control[0]))
+        return _("the name holds a control character ({char})").format(char=_char_name(control.group()))
     return ""
 
 

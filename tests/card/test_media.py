@@ -191,3 +191,31 @@ def test_a_recorded_linux_tree_replays_to_the_same_verdicts(tmp_path):
     assert [v.to_json() for v in _linux.volumes(Replayer(calls))] == [v.to_json() for v in live]
     card = next(v for v in live if v.removable)
     assert card.dev == 9 and card.firmware_files == ("OCPP212_KIP241A_EN.bin",)
+
+
+def test_a_device_id_probes_only_its_own_volume(tmp_path):
+    """medium_for_path of one --target: the other volumes are not probed (no blkid, free
+    space or firmware listing of every card), and the one found is the same."""
+    from types import SimpleNamespace
+
+    from stager.card.media import all_volumes
+
+    m = LINUX["laptop_nvme_and_usb_stick"]
+    devs = {p[1]: number for number, p in enumerate(m["partitions"], 100)}
+    asked: list[str] = []
+    calls = _linux.LinuxCalls(
+        partitions=[Part(*p) for p in m["partitions"]],
+        sysfs_root=str(build_sysfs(tmp_path / "sys", m["disks"])),
+        swaps_text=m["swaps"],
+        blkid=lambda dev: asked.append(dev) or m["blkid"].get(dev, {}),
+        disk_usage=lambda mp: asked.append(mp) or (32_000_000_000, 31_000_000_000),
+        list_firmware=lambda mp: (),
+        stat=lambda mp: SimpleNamespace(st_dev=devs[mp]),
+    )
+    everything = _linux.volumes(calls)
+    assert len(everything) > 1
+    for volume in everything:
+        asked.clear()
+        assert all_volumes(calls, "linux", dev=volume.dev) == [volume]
+        assert set(asked) <= {volume.device, volume.mountpoint}
+    assert all_volumes(calls, "linux", dev=1) == []

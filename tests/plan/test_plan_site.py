@@ -270,6 +270,9 @@ def test_bad_lines_human_output_names_them(run_stager, tmp_path):
     assert r.code == 2, r
     assert "line 3" in r.out and "Charger a" in r.out
     assert "line 3" in r.err
+    # one Error: line, in the one shape every command's errors have (stager.cli.output)
+    errors = [line for line in r.err.splitlines() if line.startswith("Error:")]
+    assert errors == [errors[0]] and errors[0].startswith("Error: 1 line(s) of the site file not planned: line 3: ")
 
 
 # --------------------------------------------------------------------------- the shipped example

@@ -1,4 +1,4 @@
-"""Linux: mounted partitions (psutil) mapped to their disks in sysfs.
+"""Linux: mounted partitions (psutil's rows, read from the mounts file) mapped to their disks in sysfs.
 
 Removable when the disk's ``removable`` flag is 1, or it sits on a USB bus, or it is an
 SD/MMC card (device type SD/MMC, or an mmc host in its path): decided from flags and
@@ -13,9 +13,8 @@ import errno
 import os
 import re
 import shutil
-import subprocess
 
-from stager.card.media import Medium, firmware_on, fs_name, usage
+from stager.card.media.model import Medium, firmware_on, fs_name, usage
 from stager.i18n import N_
 from stager.quoting import command
 
@@ -76,6 +75,8 @@ def parse_blkid(text: str) -> dict:
 def run_blkid(device: str) -> dict:
     """blkid's TYPE, LABEL, UUID and VERSION of a device, decoded ({} when blkid is
     missing or says nothing). ``-p -o udev`` probes the device itself (no cache)."""
+    import subprocess  # only when a removable volume is probed
+
     exe = shutil.which("blkid") or ("/usr/sbin/blkid" if os.path.exists("/usr/sbin/blkid") else None)
     if not exe:
         return {}
@@ -142,6 +143,36 @@ class Sysfs:
         return None
 
 
+#: getmntent's escapes (the kernel writes these four): space, tab, newline, backslash.
+_MOUNT_ESCAPE = re.compile(r"\\(040|011|012|134)")
+
+
+def read_mounts(path: str | None = None) -> list[list[str]] | None:
+    """The mounted file systems as psutil's ``disk_partitions(all=True)`` gives them on
+    Linux (device, mount point, type, options), read from the same file (``/etc/mtab``
+    where it is a file, else ``/proc/self/mounts``) with getmntent's decoding of the
+    octal escapes (``\\040`` a space), ``none`` as no device; without importing psutil.
+    None when the file cannot be read or a row names ``/dev/root`` or ``rootfs`` (psutil
+    finds that device's real name: ask it)."""
+    if path is None:
+        path = os.path.realpath("/etc/mtab" if os.path.isfile("/etc/mtab") else "/proc/self/mounts")
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    rows = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 4 or line.lstrip().startswith("#"):
+            continue
+        device, mountpoint, fstype, opts = (_MOUNT_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), f) for f in fields[:4])
+        if device in ("/dev/root", "rootfs"):
+            return None
+        rows.append(["" if device == "none" else device, mountpoint, fstype, opts])
+    return rows
+
+
 class LinuxCalls:
     """The real answers of this machine (or of a sysfs tree copied elsewhere): psutil's
     partitions, /proc/swaps, blkid, the sysfs block tree, and the volumes' own facts.
@@ -167,6 +198,9 @@ class LinuxCalls:
     def partitions(self):
         if self._partitions is not None:
             return [list(p[:4]) for p in self._partitions]
+        rows = read_mounts()  # psutil's rows without its import (most of a --target's cost)
+        if rows is not None:
+            return rows
         import psutil
 
         return [[p.device, p.mountpoint, p.fstype, p.opts] for p in psutil.disk_partitions(all=True)]
@@ -255,8 +289,9 @@ def _st_dev(calls, mountpoint: str):
         return None, None
 
 
-def volumes(calls=None) -> list[Medium]:
-    """Every mounted block-device volume, with its verdict."""
+def volumes(calls=None, dev: int | None = None) -> list[Medium]:
+    """Every mounted block-device volume, with its verdict (``dev``: only those whose
+    mount point has that device id, the others not probed)."""
     calls = calls if calls is not None else LinuxCalls()
     sysfs = Sysfs(calls)
     rows = calls.partitions()
@@ -267,6 +302,8 @@ def volumes(calls=None) -> list[Medium]:
         if not name or not sysfs.exists(name) or row[1] in seen:
             continue
         seen.add(row[1])
+        if dev is not None and _try(calls.st_dev, row[1]) != dev:
+            continue
         out.append(_volume(calls, sysfs, row, name, system_disks))
     return out
 

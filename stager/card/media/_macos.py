@@ -21,7 +21,7 @@ import plistlib
 import re
 import subprocess
 
-from stager.card.media import Medium, firmware_on, usage
+from stager.card.media.model import Medium, firmware_on, usage
 from stager.i18n import N_
 
 #: where macOS mounts the other volumes of the system it runs (Data, VM, Preboot, Update...)

@@ -277,7 +277,7 @@ class Win32Calls:
         return True
 
     def disk_usage(self, root: str):
-        from stager.card.media import usage
+        from stager.card.media.model import usage
 
         return list(usage(root))
 
@@ -285,6 +285,6 @@ class Win32Calls:
         return os.stat(root).st_dev
 
     def firmware_files(self, root: str) -> list:
-        from stager.card.media import firmware_on
+        from stager.card.media.model import firmware_on
 
         return list(firmware_on(root))

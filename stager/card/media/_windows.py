@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from stager.card.media import Medium
 from stager.card.media import _win32 as w
+from stager.card.media.model import Medium
 from stager.card.media.record import CallFailed, error_code
 from stager.i18n import N_
 

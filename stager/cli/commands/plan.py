@@ -8,7 +8,7 @@ import click
 
 from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
 from stager.cli.options import epilog, explain_option, parsed_by, rule_options
-from stager.cli.output import emit_json, json_option, say, style, warn
+from stager.cli.output import emit_json, json_option, render_error, say, style, warn
 from stager.cli.render import size_text
 from stager.errors import BadInput
 from stager.i18n import _, ngettext
@@ -197,6 +197,9 @@ def plan(site, catalog_dir, allow_rollback, explain, as_json, **charger):
         emit_json(result.to_json())
     else:
         say("\n".join(checklist(result, sys.stdout, explain)))
+    problem = unplanned(result)
+    if problem is not None:  # the one Error: line, as run() renders it (the document is already out)
+        render_error(problem, as_json=False)
     for line in summary(result):
         warn(line)
     return result.exit_code
@@ -219,18 +222,24 @@ def _catalog(catalog_dir, allow_rollback: bool):
     return open_trusted(catalog_dir, settings=settings, allow_rollback=allow_rollback, warn=warn)
 
 
+def unplanned(site) -> BadInput | None:
+    """The lines of the site file not planned, as one error (exit 2), or None."""
+    if not site.errors:
+        return None
+    # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+    text = ngettext(
+        "{n} line(s) of the site file not planned: {lines}",
+        "{n} line(s) of the site file not planned: {lines}",
+        len(site.errors),
+    )
+    each = "; ".join(_("line {line}: {message}").format(line=e["line"], message=e["message"]) for e in site.errors)
+    return BadInput(text.format(n=len(site.errors), lines=each))
+
+
 def summary(site) -> list[str]:
-    """Why the exit code is not 0, on standard error (one line a reason)."""
+    """Why the exit code is not 0 besides the lines not planned (:func:`unplanned`), on
+    standard error (one line a reason)."""
     out = []
-    if site.errors:
-        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
-        text = ngettext(
-            "Error: {n} line(s) of the site file not planned: {lines}",
-            "Error: {n} line(s) of the site file not planned: {lines}",
-            len(site.errors),
-        )
-        each = "; ".join(_("line {line}: {message}").format(line=e["line"], message=e["message"]) for e in site.errors)
-        out.append(text.format(n=len(site.errors), lines=each))
     refused = [p.charger.id for p in site.plans if p.refusals]
     if refused:
         text = _(

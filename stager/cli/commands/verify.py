@@ -9,12 +9,11 @@ import sys
 import click
 
 from stager.cli.commands.catalog import allow_rollback_option
-from stager.cli.options import epilog, parsed_by
+from stager.cli.options import epilog, optional_kit_option, optional_model_option, terminal_option
 from stager.cli.output import emit_json, json_option, style, warn
 from stager.errors import BadInput
 from stager.i18n import _
 from stager.quoting import command
-from stager.rules import inputs
 
 
 def _file_lines(f, stream, target) -> list[str]:
@@ -137,27 +136,9 @@ def _verdict(report, stream) -> str:
     ),
 )
 @click.option("--target", required=True, metavar=_("DIR"), help=_("The card's folder (its mount point)."))
-@click.option(
-    "--model",
-    "-m",
-    metavar=_("MODEL"),
-    callback=parsed_by(inputs.parse_model),
-    help=_("The charger's model (with --kit)."),
-)
-@click.option(
-    "--kit",
-    "-k",
-    metavar=_("KIT"),
-    callback=parsed_by(lambda v: inputs.parse_version(v, "kit")),
-    help=_("The kit the charger is to get (with --model): the card must hold what the rules choose."),
-)
-@click.option(
-    "--terminal",
-    "-t",
-    metavar=_("TERMINAL"),
-    callback=parsed_by(lambda v: inputs.parse_version(v, "terminal")),
-    help=_("The terminal version (default: the newest the rules allow with the kit)."),
-)
+@optional_model_option
+@optional_kit_option
+@terminal_option
 @click.option(
     "--catalog",
     "catalog_dir",

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Measure stager's fixed costs as ratios against `python -c "import click"`, in one run.
+
+Plain Python, no extra dependency. Run it with the Python of the venv where stager is
+installed (it runs that venv's `stager`):
+
+    .venv/bin/python scripts/bench_costs.py            # 15 rounds
+    .venv/bin/python scripts/bench_costs.py --rounds 5 --files 5000
+
+Every figure is a ratio of medians measured in the same run, the commands alternating
+round by round (never an absolute goal):
+  prepare       stager prepare of a 2 KiB file to a folder target (--target DIR
+                --allow-fixed --yes --json): the fixed cost of a staging
+  catalog list  stager catalog list --json of a catalog of N valid, distinct firmware
+                names (names and sizes only), and of N names that are 50 copies each of
+                N/50 names (the duplicate marking)
+against the baseline `python -c "import click"` (Python and click start-up, which every
+stager command pays). Also the same catalog list against a bare os.walk in a fresh Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import shutil
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PY = sys.executable
+STAGER = str(Path(PY).parent / "stager")
+GOALS = {"prepare": 2.0, "catalog list": 5.0, "catalog list, duplicates": 5.0}
+
+
+def timed(cmd) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def small_catalog(root: Path) -> list[str]:
+    """A catalog with one 2 KiB Pulse 22 kit-212 .bin, indexed; prepare's options for it."""
+    root.mkdir(parents=True)
+    name = "OCPP212_KIP241A_FR.bin"
+    data = bytes(range(256)) * 8
+    (root / name).write_bytes(data)
+    (root / "SHA256SUMS").write_text(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+    return ["--model", "p22", "--kit", "212", "--terminal", "241", "--lang", "FR", "--catalog", str(root)]
+
+
+def packs():
+    """FR-like language packs, all valid and distinct: AA, AB, ..., ZZ, then AA-AB, ..."""
+    codes = ["".join(p) for p in itertools.product(string.ascii_uppercase, repeat=2)]
+    yield from codes
+    for a, b in itertools.combinations(codes, 2):
+        yield f"{a}-{b}"
+
+
+def many_catalog(root: Path, files: int, copies: int = 1) -> None:
+    """``files`` valid firmware names in 50 folders; ``copies`` > 1: each name that often."""
+    names = list(itertools.islice(packs(), -(-files // copies)))
+    for i in range(files):  # copies of one name land in different folders
+        sub = root / f"batch{i % 50:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"PULSE22_OCPP318_KIP313A_{names[i // copies]}.tar.gz").write_bytes(b"x" * 64)
+
+
+def prepare_cmd(args: list[str], target: Path) -> list[str]:
+    return [STAGER, "prepare", *args, "--target", str(target), "--allow-fixed", "--yes", "--json"]
+
+
+def run_prepare(args: list[str], target: Path) -> float:
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir()
+    return timed(prepare_cmd(args, target))
+
+
+def bench(work: Path, rounds: int, files: int) -> dict[str, tuple[float, float]]:
+    """{label: (median seconds, median / median of the baseline)}, alternating each round."""
+    args = small_catalog(work / "small")
+    target = work / "card"
+    many, dups = work / "many", work / "dups"
+    many_catalog(many, files)
+    many_catalog(dups, files, copies=50)
+    runs = {
+        "baseline": lambda: timed([PY, "-c", "import click"]),
+        "prepare": lambda: run_prepare(args, target),
+        "catalog list": lambda: timed([STAGER, "catalog", "list", "--catalog", str(many), "--json"]),
+        "catalog list, duplicates": lambda: timed([STAGER, "catalog", "list", "--catalog", str(dups), "--json"]),
+        "os.walk": lambda: timed([PY, "-c", f"import os; sum(len(f) for _, _, f in os.walk({str(many)!r}))"]),
+    }
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for fn in runs.values():  # warm-up: page cache, .pyc files
+        fn()
+    for _ in range(rounds):
+        for label, fn in runs.items():
+            times[label].append(fn())
+    base = statistics.median(times["baseline"])
+    return {label: (statistics.median(t), statistics.median(t) / base) for label, t in times.items()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=15, help="measured rounds after a warm-up (default 15)")
+    ap.add_argument("--files", type=int, default=5000, help="files in the catalog-list runs (default 5000)")
+    opts = ap.parse_args()
+    if not Path(STAGER).exists():
+        where = "run this with the Python of the venv where stager is installed"
+        print(f"no stager next to {PY}: {where}", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="stager-costs-"))
+    try:
+        found = bench(work, opts.rounds, opts.files)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"stager fixed costs, {opts.rounds} rounds after a warm-up (medians), against python -c 'import click'")
+    print(f"  {'baseline: python -c import click':<44} {found['baseline'][0] * 1000:7.1f} ms")
+    for label, goal in GOALS.items():
+        seconds, ratio = found[label]
+        verdict = "ok" if ratio <= goal else "OVER GOAL"
+        name = f"{label} ({opts.files} files)" if label.startswith("catalog") else f"{label}, a 2 KiB file"
+        print(f"  {name:<44} {seconds * 1000:7.1f} ms {ratio:6.2f} x  (goal <= {goal})  {verdict}")
+    walk = found["catalog list"][0] / found["os.walk"][0]
+    print(f"  {'catalog list / a bare os.walk in a fresh python':<44} {'':7} {'':3} {walk:6.2f} x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
