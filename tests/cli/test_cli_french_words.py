@@ -90,7 +90,8 @@ def test_the_picker_takes_the_french_word_for_all():
 
 def test_a_plan_s_refusal_summary_in_french(french):
     site = SimpleNamespace(errors=[{"line": 2, "message": "m"}], plans=[], bring=lambda: {"cards": [], "master_sd": 0})
-    assert plan.summary(site) == ["Erreur : 1 ligne du fichier du site non planifiée : ligne 2 : m"]
+    assert plan.unplanned(site).message == "1 ligne du fichier du site non planifiée : ligne 2 : m"
+    assert plan.summary(site) == []  # the lines not planned are the one error line, not the summary
 
 
 def test_every_json_document_says_its_language(french, capsys):
