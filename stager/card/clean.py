@@ -19,7 +19,7 @@ MIB = 1024 * 1024
 
 def space_needed(sources, already=()) -> int:
     """What staging needs on the card, margin included (as the pre-flight counts it)."""
-    need = sum(s.bytes + 4096 for s in sources if s.name not in already)
+    need = sum(s.size + 4096 for s in sources if s.name not in already)
     return need + MIB + need // 100 if need else 0
 
 

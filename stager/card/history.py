@@ -85,7 +85,7 @@ def _lines(decision, target, sources, result) -> list[str]:
             file=s.name,
             role=s.role,
             sha256=s.sha256,
-            bytes=s.bytes,
+            bytes=s.size,
             already_staged=s.name in result.already,
             read_back=methods.get(s.name),
         )

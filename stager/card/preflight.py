@@ -149,7 +149,7 @@ def _already(pin, ops, sources, files: dict, pre: Preflight) -> None:
     wanted = {s.name: s for s in sources}
     for name, size in files.items():
         s = wanted.get(name)
-        if s is None or not is_firmware_name(name) or size != s.bytes:
+        if s is None or not is_firmware_name(name) or size != s.size:
             continue
         side = read_sidecar(pin, f"{name}.sha256")
         if side is None or side[0] != s.sha256:
@@ -158,7 +158,7 @@ def _already(pin, ops, sources, files: dict, pre: Preflight) -> None:
             rb = ops.read_back(pin, name)
         except (OSError, Stopped):
             continue
-        if rb.sha256 == s.sha256 and rb.size == s.bytes:
+        if rb.sha256 == s.sha256 and rb.size == s.size:
             pre.already.append(name)
             pre.read_back[name] = rb.method
             pre.read_back_why[name] = rb.why
@@ -208,7 +208,7 @@ def _preflight(sources, pin, fstype, free_bytes, size_bytes, clean, ops, dry_run
 
 
 def _check_space(folder, todo, free_bytes, size_bytes, pre: Preflight) -> None:
-    need = sum(s.bytes + 4096 for s in todo)  # + a cluster for each sidecar
+    need = sum(s.size + 4096 for s in todo)  # + a cluster for each sidecar
     margin = 1024 * 1024 + need // 100
     if free_bytes is None and size_bytes and todo and need + margin > size_bytes:
         raise MediaError(
@@ -240,10 +240,10 @@ def _check_fstype(fstype, todo, pre: Preflight) -> None:
     kind = (fstype or "").lower()
     if kind in FAT_TYPES:
         for s in todo:
-            if s.bytes > FAT32_MAX:
+            if s.size > FAT32_MAX:
                 raise MediaError(
                     _("{name} is {size}: over FAT32's 4 GiB file limit. Format the card as exFAT.").format(
-                        name=s.name, size=format_size(s.bytes)
+                        name=s.name, size=format_size(s.size)
                     ),
                     code="file-too-large",
                 )

@@ -28,17 +28,17 @@ from stager.i18n import _
 
 if TYPE_CHECKING:
     from stager.card.preflight import Preflight
-    from stager.card.targets import TargetPlan
+    from stager.card.targets import CardTarget
     from stager.catalog.model import Selection
     from stager.rules.engine import Decision
 
 
 @dataclass(frozen=True)
-class Plan:
+class Preparation:
     decision: Decision
     catalog_root: str
     selection: Selection
-    targets: tuple = ()  # TargetPlan
+    targets: tuple = ()  # CardTarget
     target_problem: MediaError | None = field(default=None, compare=False)
     devices: dict = field(default_factory=dict, compare=False)  # str(path) -> st_dev when it was chosen
     trust: object = field(default=None, compare=False)  # stager.catalog.trust.Trust
@@ -49,7 +49,7 @@ class Plan:
 
     @property
     def total_bytes(self) -> int:
-        return sum(f.bytes for f in self.files)
+        return sum(f.size for f in self.files)
 
     def to_json(self, *, dry_run: bool, results=None) -> dict:
         by_path = {str(r.path): r for r in results or ()}
@@ -125,7 +125,7 @@ def make_plan(
     trusted=True,
     allow_rollback=False,
     warn=None,
-) -> Plan:
+) -> Preparation:
     """Everything `prepare` will do, decided before any medium is touched. The catalog is
     opened with the trust settings (:func:`stager.catalog.trust.open_trusted`) unless
     ``trusted`` is False (the demo's own catalog)."""
@@ -155,7 +155,7 @@ def make_plan(
     _never_the_catalog(catalog.root, chosen)
     from stager.card.pin import device_id
 
-    return Plan(
+    return Preparation(
         decision=decision,
         catalog_root=str(catalog.root),
         selection=selection,
@@ -195,12 +195,11 @@ def _never_the_catalog(root, targets) -> None:
             )
 
 
-def _sources(plan: Plan) -> list:
+def _sources(plan: Preparation) -> list:
     from stager.card.staging import Source
 
     return [
-        Source(path=f.path, name=f.name, sha256=f.sha256, bytes=f.bytes, role=f.role, catalog_file=f)
-        for f in plan.files
+        Source(path=f.path, name=f.name, sha256=f.sha256, size=f.size, role=f.role, catalog_file=f) for f in plan.files
     ]
 
 
@@ -210,7 +209,7 @@ class CardCheck:
     removes, the warnings; or why the card cannot be written (``error``). A card that
     passed stays pinned (and, for a real run, locked) until :func:`release` or :func:`run`."""
 
-    target: TargetPlan
+    target: CardTarget
     pre: Preflight | None = None
     error: StagerError | None = None
     holds_both: bool | None = None  # the new files fit beside the old firmware (None: unknown)
@@ -221,7 +220,7 @@ class CardCheck:
     def ready(self) -> bool:
         return self.error is None
 
-    def writes(self, plan: Plan) -> list:
+    def writes(self, plan: Preparation) -> list:
         already = set(self.pre.already) if self.pre else set()
         return [f for f in plan.files if f.name not in already]
 
@@ -234,7 +233,7 @@ class CardCheck:
         return list(self.pre.warnings) if self.pre else []
 
 
-def check_cards(plan: Plan, *, clean: bool = False, probe: bool = True, preflight=None, report=None) -> list:
+def check_cards(plan: Preparation, *, clean: bool = False, probe: bool = True, preflight=None, report=None) -> list:
     """Every card pinned and pre-flighted, nothing written or removed. With ``probe`` (a
     real run) each card is also locked (one run per card) and a hidden probe file is
     created and removed to prove it takes writes. A card that fails does not stop the
@@ -258,7 +257,7 @@ def check_cards(plan: Plan, *, clean: bool = False, probe: bool = True, prefligh
     return out
 
 
-def _check_card(plan: Plan, t, sources, clean: bool, probe: bool, preflight, report) -> CardCheck:
+def _check_card(plan: Preparation, t, sources, clean: bool, probe: bool, preflight, report) -> CardCheck:
     from stager.card import clean as cleaning
     from stager.card.preflight import check_writable
     from stager.card.staging import media_error
@@ -291,7 +290,7 @@ def _check_card(plan: Plan, t, sources, clean: bool, probe: bool, preflight, rep
     return CardCheck(target=t, pre=pre, holds_both=both, pin=pin, lock=lock)
 
 
-def _pin_and_lock(plan: Plan, t, dry_run: bool, report):
+def _pin_and_lock(plan: Preparation, t, dry_run: bool, report):
     """The card pinned (the one chosen: same device as when the plan was made) and, for a
     real run, locked: one run per card."""
     from stager.card import lock as card_lock
@@ -356,14 +355,14 @@ def check_results(checks) -> list:
     ]
 
 
-def check_files(plan: Plan, progress_factory=None) -> None:
+def check_files(plan: Preparation, progress_factory=None) -> None:
     """The content check before the question: each file read once and compared with its
     index line (exit 4 on a difference: nothing is asked, nothing touched)."""
     from stager.catalog.index import check_content
 
     for f in plan.files:
         # TRANSLATORS: a progress bar's label: checking the catalog's file {name} against its index.
-        bar = progress_factory(f.bytes, _("check {name}").format(name=f.name)) if progress_factory else None
+        bar = progress_factory(f.size, _("check {name}").format(name=f.name)) if progress_factory else None
         try:
             check_content(f, bar.update if bar else None)
         finally:
@@ -372,7 +371,7 @@ def check_files(plan: Plan, progress_factory=None) -> None:
 
 
 def run(
-    plan: Plan,
+    plan: Preparation,
     *,
     checks=None,
     clean: bool = False,
@@ -529,7 +528,7 @@ def exit_code(results) -> int:
     return max(codes, default=ExitCode.OK)
 
 
-def eject_all(plan: Plan, report) -> list[tuple[str, bool, str]]:
+def eject_all(plan: Preparation, report) -> list[tuple[str, bool, str]]:
     """Unmount/eject each target where the system allows, and say when it is safe:
     (path, ejected, message) for each."""
     from stager.card.eject import eject

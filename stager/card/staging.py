@@ -56,7 +56,7 @@ class Source:
     path: Path
     name: str
     sha256: str  # what the catalog's index says
-    bytes: int
+    size: int
     role: str = "bundle"
     catalog_file: Any = field(default=None, compare=False, repr=False)
 
@@ -421,7 +421,7 @@ def _open_temps(source: Source, slots, progress_factory) -> None:
             continue
         if progress_factory:
             # TRANSLATORS: a progress bar's label: copying onto the card {card}.
-            s.bar = progress_factory(source.bytes, _("copy {card}").format(card=s.target.label or s.folder.name))
+            s.bar = progress_factory(source.size, _("copy {card}").format(card=s.target.label or s.folder.name))
 
 
 def _writer(source: Source):
@@ -473,7 +473,7 @@ def _copier(source: Source, slots, stop, src):
     """(read, send, pending) of a copy through two reused buffers: the next chunk is read
     while the one before is written to every card, in threads."""
     write = _writer(source)
-    size = max(1, min(CHUNK, source.bytes + 1))  # a small file needs no 8 MiB buffers
+    size = max(1, min(CHUNK, source.size + 1))  # a small file needs no 8 MiB buffers
     bufs = (bytearray(size), bytearray(size))
     pending: list[Future] = []
     turn = [0]
@@ -571,7 +571,7 @@ def _finish(source: Source, slot: _Slot, progress_factory, stop) -> None:
     folder = slot.folder
     # TRANSLATORS: a progress bar's label: reading the copy back from the card {card}.
     label = _("read back {card}").format(card=slot.target.label or folder.name)
-    bar = progress_factory(source.bytes, label) if progress_factory else None
+    bar = progress_factory(source.size, label) if progress_factory else None
     try:
         rb = slot.ops.read_back(slot.pin, slot.temp, progress=bar.update if bar else None, stop=stop)
     except Stopped:
@@ -585,11 +585,11 @@ def _finish(source: Source, slot: _Slot, progress_factory, stop) -> None:
     slot.result.sha256[source.name] = rb.sha256
     slot.result.read_back[source.name] = rb.method
     slot.result.read_back_why[source.name] = rb.why
-    if rb.sha256 != source.sha256 or rb.size != source.bytes:
+    if rb.sha256 != source.sha256 or rb.size != source.size:
         slot.fail(_source_changed(source) or _mismatch(folder, source, rb, _locate(slot, source, stop)))
         return
     if _rename(slot, source, slot.temp, source.name, N_("firmware, verified"), flush=False) and _stored(
-        slot, source, source.name, source.bytes
+        slot, source, source.name, source.size
     ):
         _write_sidecar(slot, source, stop)
 
@@ -603,7 +603,7 @@ def _locate(slot: _Slot, source: Source, stop):
 
 
 def _mismatch(folder: Path, source: Source, rb, located) -> VerifyError:
-    offset = readback.first_difference(source.path, located, source.bytes) if located is not None else None
+    offset = readback.first_difference(source.path, located, source.size) if located is not None else None
     if offset is not None:
         where = _("first differing byte at offset {offset}").format(offset=format_int(offset))
     else:
@@ -620,7 +620,7 @@ def _mismatch(folder: Path, source: Source, rb, located) -> VerifyError:
             name=source.name,
             where=where,
             read=format_int(rb.size),
-            size=format_int(source.bytes),
+            size=format_int(source.size),
             sha256=rb.sha256[:16],
             expected=source.sha256[:16],
         ),

@@ -27,7 +27,7 @@ CARD_FILESYSTEMS = {"vfat", "fat", "fat12", "fat16", "fat32", "msdos", "exfat"}
 
 
 @dataclass(frozen=True)
-class TargetPlan:
+class CardTarget:
     path: Path
     device: str | None = None
     label: str | None = None
@@ -41,7 +41,7 @@ class TargetPlan:
     fs_version: str | None = None
 
     @classmethod
-    def from_medium(cls, path: Path, medium) -> TargetPlan:
+    def from_medium(cls, path: Path, medium) -> CardTarget:
         if medium is None:
             return cls(path=path)
         return cls(
@@ -132,7 +132,7 @@ def resolve_targets(
     allow_any_fs: bool = False,
     choose=None,
     unmounted=None,
-) -> list[TargetPlan]:
+) -> list[CardTarget]:
     """The targets to write, checked before a byte is written (MediaError otherwise).
     ``choose(found) -> [media]`` picks among several cards (a terminal's picker);
     ``unmounted() -> [str]`` lists cards inserted but not mounted, for the messages.
@@ -144,7 +144,7 @@ def resolve_targets(
         detect = detect or media.all_volumes
         medium_for_path = medium_for_path or media.medium_for_path
     if not paths:
-        plans = [TargetPlan.from_medium(Path(m.mountpoint), m) for m in _detected(detect(), choose, unmounted)]
+        plans = [CardTarget.from_medium(Path(m.mountpoint), m) for m in _detected(detect(), choose, unmounted)]
         for plan in plans:
             if local:
                 card_folder(plan.path)  # a dead mount says so, not "read-only"
@@ -220,7 +220,7 @@ def _detected(volumes, choose, unmounted) -> list:
     return found
 
 
-def _named_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
+def _named_target(raw, allow_fixed: bool, medium_for_path) -> CardTarget:
     path = Path(os.path.expanduser(str(raw)))
     card_folder(path, raw)
     real = path.resolve()
@@ -233,7 +233,7 @@ def _named_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
             ).format(target=raw),
             code="system-disk",
         )
-    plan = TargetPlan.from_medium(real, medium)
+    plan = CardTarget.from_medium(real, medium)
     if not plan.removable and not allow_fixed:
         if medium is not None and medium.device:
             first = _("Target {target} is on a fixed disk ({device}), not on a removable card or stick.")
@@ -282,7 +282,7 @@ def _one_target_a_volume(plans, paths, medium_for_path) -> None:
         volumes[key] = raw
 
 
-def format_command(plan: TargetPlan, platform: str | None = None) -> str:
+def format_command(plan: CardTarget, platform: str | None = None) -> str:
     """How to format this card as FAT32 on this system (the card's data is erased)."""
     platform = platform or sys.platform
     label = fat_label(plan.label or "PULSECARD")
@@ -313,7 +313,7 @@ def fat_label(label: str) -> str:
     return kept[:11].strip()
 
 
-def _check_filesystem(plan: TargetPlan) -> None:
+def _check_filesystem(plan: CardTarget) -> None:
     """A card the chargers cannot read is refused; an unknown type is never refused."""
     kind = (plan.fstype or "").lower()
     if not plan.removable or not kind or kind in ("unknown", "fuseblk") or kind in CARD_FILESYSTEMS:
@@ -338,10 +338,10 @@ def check_card_filesystem(path: Path, medium_for_path=None) -> None:
 
         medium_for_path = media.medium_for_path
     real = Path(path).resolve()
-    _check_filesystem(TargetPlan.from_medium(real, medium_for_path(real)))
+    _check_filesystem(CardTarget.from_medium(real, medium_for_path(real)))
 
 
-def _replayed_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
+def _replayed_target(raw, allow_fixed: bool, medium_for_path) -> CardTarget:
     medium = medium_for_path(str(raw))
     if medium is None:
         raise MediaError(
@@ -359,7 +359,7 @@ def _replayed_target(raw, allow_fixed: bool, medium_for_path) -> TargetPlan:
             ).format(target=raw, mountpoint=medium.mountpoint),
             code="system-disk",
         )
-    plan = TargetPlan.from_medium(Path(str(raw)), medium)
+    plan = CardTarget.from_medium(Path(str(raw)), medium)
     if not plan.removable and not allow_fixed:
         raise MediaError(
             _(
@@ -396,7 +396,7 @@ def card_folder(path: Path, raw=None) -> None:
     )
 
 
-def _check_writable(plan: TargetPlan, local: bool = True) -> None:
+def _check_writable(plan: CardTarget, local: bool = True) -> None:
     if plan.read_only or (local and not os.access(plan.path, os.W_OK)):
         raise MediaError(
             _(

@@ -34,7 +34,7 @@ from stager.rules.names import is_firmware_name
 @dataclass(frozen=True)
 class CardFile:
     name: str
-    bytes: int
+    size: int
     status: str  # ok | mismatch | no-sidecar | bad-sidecar | unreadable
     sha256: str | None  # read back from the card
     expected: str | None  # from the sidecar
@@ -50,7 +50,7 @@ class CardFile:
     def to_json(self) -> dict:
         return {
             "name": self.name,
-            "bytes": self.bytes,
+            "bytes": self.size,
             "status": self.status,
             "sha256": self.sha256,
             "sidecar_sha256": self.expected,

@@ -282,7 +282,7 @@ class Catalog:
                     why = _("identical copy (same checksum in {index}) of {others}").format(
                         index=INDEX_NAME, others=", ".join(others)
                     )
-                entries[i] = Entry(e.relpath, e.path, e.bytes, status, why, e.parsed, e.sha256, e.line, others)
+                entries[i] = Entry(e.relpath, e.path, e.size, status, why, e.parsed, e.sha256, e.line, others)
         return tuple(entries)
 
     def _unmatched_lines(self, good: list[IndexLine], scanned: set[str]) -> tuple[Problem, ...]:
@@ -412,7 +412,7 @@ class Catalog:
             if e.relpath in malformed:
                 continue
             if isinstance(got, str):
-                added.append(FileCheck(e.relpath, None, got, got, e.bytes, "added", ""))
+                added.append(FileCheck(e.relpath, None, got, got, e.size, "added", ""))
             else:
                 unreadable.append(
                     FileCheck(
@@ -420,7 +420,7 @@ class Catalog:
                         None,
                         None,
                         None,
-                        e.bytes,
+                        e.size,
                         "unreadable",
                         _("cannot read it ({error}): not indexed").format(error=os_reason(got)),
                     )
@@ -481,11 +481,11 @@ class Catalog:
         )
 
     def total_indexed_bytes(self) -> int:
-        return sum(e.bytes for e in self.entries if e.relpath in self.lines)
+        return sum(e.size for e in self.entries if e.relpath in self.lines)
 
     def bytes_to_index(self) -> int:
         """What :meth:`index` will read (for a progress bar's total)."""
-        return sum(e.bytes for e in self.entries if e.relpath in self.lines or self._needs_line(e))
+        return sum(e.size for e in self.entries if e.relpath in self.lines or self._needs_line(e))
 
 
 def _not_a_file(path: str) -> str | None:

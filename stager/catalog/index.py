@@ -245,7 +245,7 @@ class FileCheck:
     line: int | None
     expected: str | None
     actual: str | None
-    bytes: int
+    size: int
     status: str  # ok, damaged, unreadable, added
     why: str
 
@@ -254,7 +254,7 @@ class FileCheck:
             "path": self.path,
             "line": self.line,
             "status": self.status,
-            "bytes": self.bytes,
+            "bytes": self.size,
             "expected": self.expected,
             "actual": self.actual,
             "why": self.why,
@@ -268,7 +268,7 @@ def _check(e: Entry, line: IndexLine, got) -> FileCheck:
             line.line,
             line.sha256,
             None,
-            e.bytes,
+            e.size,
             "unreadable",
             _("cannot read it ({error})").format(error=os_reason(got)),
         )
@@ -278,13 +278,13 @@ def _check(e: Entry, line: IndexLine, got) -> FileCheck:
             line.line,
             line.sha256,
             got,
-            e.bytes,
+            e.size,
             "damaged",
             _("its content does not match line {line} of {index}: never staged").format(
                 line=line.line, index=INDEX_NAME
             ),
         )
-    return FileCheck(e.relpath, line.line, line.sha256, got, e.bytes, "ok", "")
+    return FileCheck(e.relpath, line.line, line.sha256, got, e.size, "ok", "")
 
 
 def _failure(damaged, unreadable, missing, bad_lines, malformed=()) -> CatalogError | None:
@@ -362,7 +362,7 @@ class VerifyReport:
             "ok": self.ok,
             "catalog": self.catalog,
             "checked": len(self.checks),
-            "bytes": sum(c.bytes for c in self.checks),
+            "bytes": sum(c.size for c in self.checks),
             "files": [c.to_json() for c in self.checks],
             "damaged": [c.path for c in self.damaged],
             "unreadable": [c.path for c in self.unreadable],
@@ -403,7 +403,7 @@ class IndexReport:
             "ok": self.error() is None,
             "catalog": self.catalog,
             "written": self.written,
-            "added": [{"path": c.path, "sha256": c.actual, "bytes": c.bytes} for c in self.added],
+            "added": [{"path": c.path, "sha256": c.actual, "bytes": c.size} for c in self.added],
             "checked": len([c for c in self.checked if c.line is not None]),
             "damaged": [c.to_json() for c in self.damaged],
             "unreadable": [c.to_json() for c in self.unreadable],

@@ -36,7 +36,7 @@ class Entry:
 
     relpath: str  # relative to the catalog root, with '/'
     path: Path
-    bytes: int
+    size: int
     status: str
     why: str
     parsed: ParsedName | BadName
@@ -60,7 +60,7 @@ class Entry:
         out = {
             "path": self.relpath,
             "name": self.name,
-            "bytes": self.bytes,
+            "bytes": self.size,
             "status": self.status,
             "why": self.why,
             "sha256": self.sha256,
@@ -89,7 +89,7 @@ class CatalogFile:
     relpath: str
     path: Path
     role: str  # "bundle" | "hex"
-    bytes: int
+    size: int
     sha256: str
     parsed: ParsedName = field(compare=False, repr=False)
     line: int = field(default=0, compare=False)
@@ -98,7 +98,7 @@ class CatalogFile:
         return {
             "name": self.name,
             "role": self.role,
-            "bytes": self.bytes,
+            "bytes": self.size,
             "sha256": self.sha256,
             "path": self.relpath,
             "pack": self.parsed.pack,

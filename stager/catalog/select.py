@@ -29,7 +29,7 @@ def _catalog_file(e: Entry) -> CatalogFile:
     """A usable entry as the file to stage (usable: it has its index line)."""
     if e.sha256 is None or e.line is None:
         raise TypeError(f"{e.relpath} has no index line: it is not usable")
-    return CatalogFile(e.name, e.relpath, e.path, e.firmware.role, e.bytes, e.sha256, e.firmware, e.line)
+    return CatalogFile(e.name, e.relpath, e.path, e.firmware.role, e.size, e.sha256, e.firmware, e.line)
 
 
 def _one(cat: Catalog, cands: list[Entry], notes: list) -> CatalogFile:

@@ -95,7 +95,7 @@ def plan_lines(plan, stream) -> list[str]:
         lines.append(
             "  "
             + _("{name}  ({role}, {size}, sha256 {sha256}...)").format(
-                name=f.name, role=f.role, size=size_text(f.bytes), sha256=f.sha256[:16]
+                name=f.name, role=f.role, size=size_text(f.size), sha256=f.sha256[:16]
             )
         )
     for n in plan.selection.notes:
@@ -172,7 +172,7 @@ def card_plan_lines(plan, checks, stream, dry_run: bool = False) -> list[str]:
         writes = c.writes(plan)
         for f in writes:
             lines.append(
-                "     " + _("write {name} ({size}) and {name}.sha256").format(name=f.name, size=size_text(f.bytes))
+                "     " + _("write {name} ({size}) and {name}.sha256").format(name=f.name, size=size_text(f.size))
             )
         if not writes:
             lines.append("     " + _("nothing to copy: the files are already there (they are read back again)"))

@@ -86,7 +86,7 @@ class FileNeed:
     name: str
     role: str  # "bundle" | "hex"
     found: bool | None = None  # None: no catalog was given
-    bytes: int | None = None
+    size: int | None = None
     sha256: str | None = None
     why: str | None = None
 
@@ -211,7 +211,7 @@ def _look_up(catalog, decision, lang, plan: ChargerPlan) -> None:
         except CatalogError as e:
             f.found, f.why = False, e.message
             continue
-        f.name, f.found, f.bytes, f.sha256 = cf.name, True, cf.bytes, cf.sha256
+        f.name, f.found, f.size, f.sha256 = cf.name, True, cf.size, cf.sha256
 
 
 # --------------------------------------------------------------------------- the plan

@@ -64,7 +64,7 @@ class SitePlan:
                         "role": f.role,
                         "chargers": entry["chargers"] if entry else [],
                         "found": f.found,
-                        "bytes": f.bytes,
+                        "bytes": f.size,
                         "sha256": f.sha256,
                         "plan": p,
                     }

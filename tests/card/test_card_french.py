@@ -18,7 +18,7 @@ from stager.card.media import Medium, short_size, unmounted_line, verdict_text
 from stager.card.pin import pin_card
 from stager.card.preflight import preflight
 from stager.card.staging import Source, media_error
-from stager.card.targets import TargetPlan, card_folder, medium_identity, resolve_targets
+from stager.card.targets import CardTarget, card_folder, medium_identity, resolve_targets
 from stager.card.verify import CardFile, charger_match, set_problems
 from stager.errors import MediaError
 from stager.i18n_format import NBSP, NNBSP
@@ -58,7 +58,7 @@ def source(folder: Path, size: int = 2 * 1024 * 1024 + 5) -> Source:
     data = os.urandom(size)
     name = "PULSE22_OCPP318_KIP313A_FR.tar.gz"
     (folder / name).write_bytes(data)
-    return Source(path=folder / name, name=name, sha256=hashlib.sha256(data).hexdigest(), bytes=size)
+    return Source(path=folder / name, name=name, sha256=hashlib.sha256(data).hexdigest(), size=size)
 
 
 def card(tmp_path: Path, name: str = "carte") -> Path:
@@ -100,7 +100,7 @@ def test_a_fixed_disk_and_a_wrong_file_system_are_refused_in_french(french, tmp_
     assert e.value.code == "not-removable"
     assert "disque fixe (/dev/sda2)" in e.value.message and "--allow-fixed" in e.value.message
     assert not english_words(e.value.message, folder)
-    ntfs = TargetPlan(path=folder, device="/dev/sdb1", fstype="ntfs", removable=True, label="PULSE")
+    ntfs = CardTarget(path=folder, device="/dev/sdb1", fstype="ntfs", removable=True, label="PULSE")
     with pytest.raises(MediaError) as e:
         targets._check_filesystem(ntfs)
     message = e.value.message
@@ -110,7 +110,7 @@ def test_a_fixed_disk_and_a_wrong_file_system_are_refused_in_french(french, tmp_
 
 
 def test_a_read_only_card_says_how_to_unlock_it_in_french(french, tmp_path):
-    plan = TargetPlan(path=card(tmp_path), read_only=True, removable=True)
+    plan = CardTarget(path=card(tmp_path), read_only=True, removable=True)
     with pytest.raises(MediaError) as e:
         targets._check_writable(plan)
     assert e.value.code == "read-only" and "taquet de protection" in e.value.message
@@ -238,7 +238,7 @@ def test_a_second_stop_lists_what_is_left_in_french(french):
 
 
 def test_eject_says_when_the_card_can_be_pulled_in_french(french, tmp_path):
-    plan = TargetPlan(path=tmp_path, device="/dev/sdb1", removable=True, label="PULSE")
+    plan = CardTarget(path=tmp_path, device="/dev/sdb1", removable=True, label="PULSE")
     ok, message = eject.eject(plan, platform="linux", run=lambda cmd: (True, ""), which=lambda name: None)
     assert not ok and "Impossible d'éjecter" in message  # no eject command on this system
     ok, message = eject.eject(plan, platform="linux", run=lambda cmd: (True, ""), which=lambda name: "/bin/" + name)

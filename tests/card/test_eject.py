@@ -6,12 +6,12 @@ from pathlib import Path, PureWindowsPath
 from stager.card import _cfgmgr32 as cm
 from stager.card.eject import _disk_of, eject, eject_commands
 from stager.card.media.record import CallFailed
-from stager.card.targets import TargetPlan
+from stager.card.targets import CardTarget
 
-CARD = TargetPlan(
+CARD = CardTarget(
     path=Path("/media/tech/PULSECARD"), device="/dev/sdb1", label="PULSECARD", fstype="vfat", removable=True
 )
-WIN_CARD = TargetPlan(path=PureWindowsPath("E:\\"), device="E:", label="PULSECARD", fstype="fat32", removable=True)  # type: ignore[arg-type]
+WIN_CARD = CardTarget(path=PureWindowsPath("E:\\"), device="E:", label="PULSECARD", fstype="fat32", removable=True)  # type: ignore[arg-type]
 
 
 def which_all(name):
@@ -55,7 +55,7 @@ def test_fallback_then_failure_says_what_to_do():
 
 
 def test_fixed_folders_are_not_ejected():
-    fixed = TargetPlan(path=Path("/tmp/x"))
+    fixed = CardTarget(path=Path("/tmp/x"))
     ok, msg = eject(fixed, "linux", run=lambda cmd: (True, ""), which=which_all)
     assert not ok and "not a removable medium" in msg
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stager.card.targets import TargetPlan, fat_label, format_command
+from stager.card.targets import CardTarget, fat_label, format_command
 
 LABELS = ["Clé été", "MàJ été", "PULSE CARD", "carte.1:2", "日本語", "pulsecard-workshop"]
 
@@ -30,9 +30,9 @@ def test_the_label_is_one_fat_accepts(label, expected):
 
 
 def test_no_label_left_means_no_label_option():
-    plan = TargetPlan(path=Path("/media/t/X"), device="/dev/sdb1", label="日本語", removable=True)
+    plan = CardTarget(path=Path("/media/t/X"), device="/dev/sdb1", label="日本語", removable=True)
     assert format_command(plan, "linux") == "sudo umount /media/t/X && sudo mkfs.vfat -F 32 /dev/sdb1"
-    assert "/V:" not in format_command(TargetPlan(path=Path("E:\\"), label="日本語"), "win32")
+    assert "/V:" not in format_command(CardTarget(path=Path("E:\\"), label="日本語"), "win32")
     assert "eraseVolume FAT32 PULSECARD" in format_command(plan, "darwin")
 
 
@@ -42,7 +42,7 @@ def test_the_suggested_mkfs_command_is_accepted_by_mkfs_vfat(tmp_path, label):
     image = tmp_path / "card.img"
     with open(image, "wb") as f:
         f.truncate(40 * 1024 * 1024)
-    plan = TargetPlan(path=Path("/media/t/CARD"), device=str(image), label=label, removable=True)
+    plan = CardTarget(path=Path("/media/t/CARD"), device=str(image), label=label, removable=True)
     suggested = format_command(plan, "linux").split(" && sudo ", 1)[1]
     argv = shlex.split(suggested)
     assert argv[0] == "mkfs.vfat" and argv[-1] == str(image)

@@ -130,7 +130,7 @@ def test_too_small_card_exits_before_writing(tmp_path):
     src = make_source(tmp_path / "cat")
     c = card(tmp_path)
     with pytest.raises(MediaError) as e:
-        preflight([src], c, free_bytes=src.bytes)
+        preflight([src], c, free_bytes=src.size)
     assert e.value.code == "media-full"
     assert listing(c) == []
 
@@ -148,9 +148,7 @@ def test_unknown_free_space_is_a_warning(tmp_path, monkeypatch):
 
 
 def test_fat32_file_limit(tmp_path):
-    big = Source(
-        path=tmp_path / "nowhere", name="PULSE22_OCPP318_KIP313A_FR.tar.gz", sha256="0" * 64, bytes=4 * 1024**3
-    )
+    big = Source(path=tmp_path / "nowhere", name="PULSE22_OCPP318_KIP313A_FR.tar.gz", sha256="0" * 64, size=4 * 1024**3)
     with pytest.raises(MediaError) as e:
         preflight([big], card(tmp_path), fstype="vfat", free_bytes=64 * 1024**3)
     assert e.value.code == "file-too-large" and "exFAT" in e.value.message
@@ -176,9 +174,9 @@ def test_unknown_free_space_but_card_too_small_for_the_file(tmp_path, monkeypatc
     src = make_source(tmp_path / "cat")
     monkeypatch.setattr(preflight_mod.shutil, "disk_usage", lambda p: shutil_usage(0, 0, 0))
     with pytest.raises(MediaError) as e:
-        preflight([src], card(tmp_path), fstype="vfat", free_bytes=None, size_bytes=src.bytes // 2)
+        preflight([src], card(tmp_path), fstype="vfat", free_bytes=None, size_bytes=src.size // 2)
     assert e.value.code == "media-full" and "in all" in e.value.message
-    pre = preflight([src], card(tmp_path, "big"), fstype="vfat", free_bytes=None, size_bytes=src.bytes * 10)
+    pre = preflight([src], card(tmp_path, "big"), fstype="vfat", free_bytes=None, size_bytes=src.size * 10)
     assert "unknown" in pre.warnings[0]
 
 

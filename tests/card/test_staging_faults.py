@@ -180,7 +180,7 @@ def test_sigint_mid_copy_leaves_nothing(tmp_path):
     c = card(tmp_path)
     other = with_other_file(c)
     proc = subprocess.Popen(
-        [sys.executable, "-c", SLOW_STAGING, str(src.path), src.sha256, str(src.bytes), str(c)],
+        [sys.executable, "-c", SLOW_STAGING, str(src.path), src.sha256, str(src.size), str(c)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

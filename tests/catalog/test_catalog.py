@@ -87,7 +87,7 @@ def test_scan_statuses(tmp_path):
         "KIP313A_EN.hex": "not-indexed",
     }
     e = next(e for e in cat.entries if e.relpath == "sub/deeper/OCPP212_KIP241A_FR.bin")
-    assert e.bytes == len(content(e.relpath)) and e.line == 2
+    assert e.size == len(content(e.relpath)) and e.line == 2
     assert cat.counts() == {"usable": 2, "inconsistent": 1, "unrecognised": 1, "not-indexed": 1}
 
 
@@ -372,7 +372,7 @@ def test_selection_gives_the_contract_fields(tmp_path):
     root = make_catalog(tmp_path / "c", files_of("a/b/PULSE50_OCPP318_KIP313B_EN.tar.gz"))
     sel = select(open_catalog(root), d("p50", 318, 313))
     f = sel.bundle
-    assert (f.name, f.relpath, f.role, f.bytes) == (
+    assert (f.name, f.relpath, f.role, f.size) == (
         "PULSE50_OCPP318_KIP313B_EN.tar.gz",
         "a/b/PULSE50_OCPP318_KIP313B_EN.tar.gz",
         "bundle",
@@ -653,7 +653,7 @@ def test_verify_reports_damaged_missing_and_not_indexed(tmp_path):
     assert [p.path for p in report.missing] == ["gone.hex"]
     assert report.not_indexed == ("KIP220B.hex",)
     assert report.error().code == "damaged" and not report.ok
-    assert sum(progress) == sum(c.bytes for c in report.checks)
+    assert sum(progress) == sum(c.size for c in report.checks)
     (root / "KIP241A.hex").write_bytes(content("KIP241A.hex"))
     assert Catalog(root).verify().error().code == "missing"
 

@@ -90,13 +90,13 @@ def test_clean_removes_nothing_when_the_card_is_refused_for_another_reason(tmp_p
     card = tmp_path / "card"
     card.mkdir()
     (card / "OCPP212_KIP241A_FR.bin").write_bytes(b"x" * 1000)
-    big = Source(path=tmp_path / "big", name=BUNDLE, sha256="0" * 64, bytes=10**9)
+    big = Source(path=tmp_path / "big", name=BUNDLE, sha256="0" * 64, size=10**9)
     with pytest.raises(MediaError) as e:
         preflight([big], card, free_bytes=5 * 10**8, clean=True)
     assert e.value.code == "media-full" and (card / "OCPP212_KIP241A_FR.bin").exists()
     # and the space it frees counts: 2 MiB free + the 3 MiB old file hold a 1 MiB file
     (card / "OCPP212_KIP241A_FR.bin").write_bytes(b"x" * 3 * 1024**2)
-    small = Source(path=tmp_path / "small", name=BUNDLE, sha256="0" * 64, bytes=1024**2)
+    small = Source(path=tmp_path / "small", name=BUNDLE, sha256="0" * 64, size=1024**2)
     pre = preflight([small], card, free_bytes=2 * 1024**2, clean=True)
     assert pre.removed == ["OCPP212_KIP241A_FR.bin"] and not (card / "OCPP212_KIP241A_FR.bin").exists()
 
@@ -120,7 +120,7 @@ def test_leftovers_are_counted_once_when_the_card_measures_its_own_free_space(tm
         return _shutil._ntuple_diskusage(capacity, used, capacity - used)
 
     monkeypatch.setattr("stager.card.preflight.shutil.disk_usage", usage)
-    big = Source(path=tmp_path / "big", name=BUNDLE, sha256="0" * 64, bytes=29 * 1024**2)
+    big = Source(path=tmp_path / "big", name=BUNDLE, sha256="0" * 64, size=29 * 1024**2)
     for dry_run in (True, False):
         with pytest.raises(MediaError) as e:
             preflight([big], card, dry_run=dry_run)

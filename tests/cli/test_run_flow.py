@@ -16,7 +16,7 @@ from stager.card import prepare as lib
 from stager.card.media import fs_name
 from stager.card.media._linux import decode_blkid, parse_blkid
 from stager.card.staging import FileOps
-from stager.card.targets import TargetPlan, format_command, resolve_targets
+from stager.card.targets import CardTarget, format_command, resolve_targets
 from stager.catalog.demo import build_demo_catalog
 from stager.cli.commands.prepare import parse_pick
 from stager.cli.progress import bar_label
@@ -119,15 +119,15 @@ def test_no_card_lists_the_cards_not_mounted():
     ],
 )
 def test_how_to_format_a_card_quotes_its_paths(platform, expected):
-    plan = TargetPlan(path=Path("/media/t/PULSE CARD"), device="/dev/sdb1", label="PULSE CARD", removable=True)
+    plan = CardTarget(path=Path("/media/t/PULSE CARD"), device="/dev/sdb1", label="PULSE CARD", removable=True)
     assert format_command(plan, platform) == expected
-    assert format_command(TargetPlan(path=Path("E:\\"), label="x"), "win32").startswith("format E: /FS:FAT32 /V:X")
+    assert format_command(CardTarget(path=Path("E:\\"), label="x"), "win32").startswith("format E: /FS:FAT32 /V:X")
 
 
 def test_a_card_identity_names_serial_label_and_size():
-    plan = TargetPlan(path=Path("/m"), label="PULSECARD", uuid="B03D-8939", size_bytes=64 * 1024 * 1024)
+    plan = CardTarget(path=Path("/m"), label="PULSECARD", uuid="B03D-8939", size_bytes=64 * 1024 * 1024)
     assert plan.identity() == "volume B03D-8939, label 'PULSECARD', 64.0 MiB"
-    assert TargetPlan(path=Path("/m")).identity() == "no volume serial, no label, size unknown"
+    assert CardTarget(path=Path("/m")).identity() == "no volume serial, no label, size unknown"
 
 
 # ----------------------------------------------------------------- --clean never loses a card

@@ -13,7 +13,7 @@ def make_source(folder: Path, name="PULSE22_OCPP318_KIP313A_FR.tar.gz", size=3 *
     folder.mkdir(parents=True, exist_ok=True)
     data = os.urandom(size)
     (folder / name).write_bytes(data)
-    return Source(path=folder / name, name=name, sha256=hashlib.sha256(data).hexdigest(), bytes=size)
+    return Source(path=folder / name, name=name, sha256=hashlib.sha256(data).hexdigest(), size=size)
 
 
 def card(tmp_path, name="card") -> Path:

@@ -375,7 +375,7 @@ def verify(catalog_dir, allow_rollback, as_json):
     with byte_progress(cat.total_indexed_bytes(), not as_json, _("Verifying")) as progress:
         report = cat.verify(progress)
     doc, error = {**report.to_json(), "trust": cat.trust.to_json()}, report.error()
-    total = sum(c.bytes for c in report.checks)
+    total = sum(c.size for c in report.checks)
     bad = report.damaged + report.unreadable
     if not bad:
         # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.

@@ -77,7 +77,7 @@ def _file_lines(p, stream) -> list[str]:
     for f in p.files:
         if f.found is True:
             text = _("file {name}: in the catalog ({size}, sha256 {sha256}...)")
-            lines.append("  " + text.format(name=f.name, size=size_text(f.bytes), sha256=f.sha256[:16]))
+            lines.append("  " + text.format(name=f.name, size=size_text(f.size), sha256=f.sha256[:16]))
         elif f.found is False:
             text = _("file {name}: MISSING from the catalog").format(name=f.name)
             lines.append(style("  " + text, stream, fg="red") + f" ({f.why})")
