@@ -21,7 +21,7 @@ import time
 
 import pytest
 from faulty.medium import drop_writes, flip_byte, hang, io_error
-from helpers.proof import ARGS, NAME, MiB, make_catalog, prepare
+from helpers.proof import NAME, MiB, make_catalog, prepare, read_until, start
 
 from stager.card.staging import FileOps, Source, Target, stage
 from stager.rules.names import is_firmware_name
@@ -34,13 +34,6 @@ FS = ["fat32", "exfat", "ext4"]
 def firmware(tmp_path):
     """A catalog holding one 4 MiB p22/212 firmware file: (catalog, its bytes)."""
     return make_catalog(tmp_path / "catalog", 4 * MiB)
-
-
-def start(stager_exe, tmp_path, catalog, *extra, **kw):
-    env = {**os.environ, "STAGER_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
-    cmd = [stager_exe, *ARGS, "--catalog", str(catalog), *map(str, extra)]
-    kw.setdefault("stdin", subprocess.DEVNULL)
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
 def no_firmware_left(card) -> list[str]:
@@ -237,20 +230,6 @@ def test_a_second_run_on_the_same_card_is_refused(make_faulty_card, firmware, st
 
 
 # ------------------------------------------------------------------ stopping on a hung card
-def read_until(stream, text: str, seconds: float) -> str:
-    """What the process wrote on ``stream`` until ``text`` appeared (or the time is up)."""
-    seen = ""
-    deadline = time.monotonic() + seconds
-    while text not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([stream], [], [], 0.2)
-        if ready:
-            chunk = os.read(stream.fileno(), 65536).decode(errors="replace")
-            if not chunk:
-                break
-            seen += chunk
-    return seen
-
-
 def test_ctrl_c_on_a_hung_card(make_faulty_card, firmware, stager_exe, tmp_path):
     """The interrupt is acted on while the card still hangs: cleanup done and said. (The
     process itself ends when the kernel gives back the thread stuck in the card's driver.)"""
