@@ -179,10 +179,11 @@ def media_error(e: OSError, target: Path, doing: str) -> MediaError:
             "{target}: the card is full ({error}) while {doing}. Use a larger card, or remove other files from it."
         )
         return MediaError(text.format(target=target, error=what, doing=doing), code="media-full")
-    if e.errno == errno.EPERM and _exists(target):  # fusefat's answer when a FAT card is full
+    if e.errno == errno.EPERM and _exists(target):  # fusefat's answer when a FAT card is full, and when it meets EIO
         text = _(
-            "{target}: the card refused the write ({error}) while {doing}: the card may be full (its file "
-            "system does not say how much space is free). Use a larger card, or remove other files from it."
+            "{target}: the card refused the write ({error}) while {doing}: the card may be full, or failing "
+            "(its file system gives this answer for both, and does not say how much space is free). Free some "
+            "space or use a larger card; if the card is not full, it is failing: use another card."
         )
         return MediaError(text.format(target=target, error=what, doing=doing), code="may-be-full")
     if e.errno in VANISHED or not _exists(target):
