@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
-from helpers.bad_inputs import STEPS, UNDOABLE, all_cases, expand, load_case
+from helpers.bad_inputs import all_cases, load_case, run_case
 
 from stager.catalog.demo import build_demo_catalog
 from stager.cli import COMMANDS
@@ -260,33 +259,9 @@ def test_every_help_speaks_one_language(case_id, env, language, run_stager, tmp_
 @pytest.mark.parametrize(("case_id", "env", "language"), _params(p.stem for p in all_cases()))
 def test_a_bad_input_speaks_one_language(case_id, env, language, run_stager, tmp_path):
     case = load_case(Path(__file__).resolve().parents[1] / "bad_inputs" / f"{case_id}.toml")
-    undo: list = []
-    try:
-        for step in case.get("setup", []):
-            kind, *args = [expand(a, tmp_path) for a in step]
-            if kind in UNDOABLE:
-                UNDOABLE[kind](tmp_path, *args, undo)
-            else:
-                STEPS[kind](tmp_path, *args)
-        case_env = {k: expand(v, tmp_path) for k, v in case.get("env", {}).items()}
-        args = [expand(a, tmp_path) for a in case["command"]]
-        try:
-            stdin = case.get("stdin")  # "closed" (`<&-`) or text given on standard input
-            closed = stdin == "closed"
-            r = run_stager(
-                *args,
-                env={**case_env, **CLEARED, **env},
-                cwd=tmp_path,
-                timeout=case.get("timeout", 30),
-                close_stdin=closed,
-                input=None if closed else stdin,
-            )
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"{case_id}: stager {args[0]} did not end (it hangs)")
-    finally:
-        for fn in reversed(undo):
-            fn()
+    r = run_case(case, case_id, run_stager, tmp_path, env={**CLEARED, **env})
     assert r.code == case["exit"], r
+    args = case["command"]
     _assert_one_language(r, language, tmp_path, "--json" in args)
 
 

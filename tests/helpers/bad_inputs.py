@@ -189,3 +189,36 @@ def load_case(path: Path) -> dict:
     for key in ("command", "exit", "line"):
         assert key in case, f"{path.name}: no '{key}'"
     return case
+
+
+def run_case(case: dict, name: str, run_stager, tmp: Path, env: dict | None = None):
+    """Set the case up in ``tmp``, run its command (with ``env`` over the case's own), undo
+    what must be undone, and return the result; a command that does not end within the
+    case's timeout fails the test (it hangs)."""
+    undo: list = []
+    try:
+        for step in case.get("setup", []):
+            kind, *args = [expand(a, tmp) for a in step]
+            if kind in UNDOABLE:
+                UNDOABLE[kind](tmp, *args, undo)
+            else:
+                STEPS[kind](tmp, *args)
+        case_env = {k: expand(v, tmp) for k, v in case.get("env", {}).items()}
+        args = [expand(a, tmp) for a in case["command"]]
+        timeout = case.get("timeout", 30)
+        stdin = case.get("stdin")  # "closed" (`<&-`) or text given on standard input
+        closed = stdin == "closed"
+        try:
+            return run_stager(
+                *args,
+                env={**case_env, **(env or {})},
+                cwd=tmp,
+                timeout=timeout,
+                close_stdin=closed,
+                input=None if closed else stdin,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{name}: stager {args[0]} did not end within {timeout} s (it hangs)")
+    finally:
+        for fn in reversed(undo):
+            fn()
