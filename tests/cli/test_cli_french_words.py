@@ -27,7 +27,7 @@ def test_a_decision_in_french(french):
     assert lines[0] == "AUTORISÉ  Pulse WB-AC : kit 318 + terminal 124 (le plus récent autorisé)"
     assert lines[1] == "  Terminaux que le tableau autorise avec le kit 318 : 124"
     refused = render.decision_lines(decide(Query("wbac", 314)))
-    assert refused[0] == "REFUSÉ  Pulse WB-AC : kit 314" and refused[1] == "Refusé, parce que :"
+    assert refused[0] == "REFUSÉ  Pulse WB-AC : kit 314" and refused[1] == "Refusé parce que :"
 
 
 def test_the_same_decision_in_english():
