@@ -246,3 +246,16 @@ def test_eject_says_when_the_card_can_be_pulled_in_french(french, tmp_path):
         "la carte peut maintenant être retirée sans risque. Le lecteur est mis hors tension."
     )
     assert not english_words(message, plan.describe())
+
+
+def test_a_card_for_another_charger_lists_what_it_holds_with_et(french):
+    def bundle(model, terminal):
+        parsed = {"role": "bundle", "model": model, "kit": "318", "terminal": terminal}
+        return CardFile(f"{model}.tar.gz", 10, "ok", "0" * 64, "0" * 64, parsed)
+
+    decision = SimpleNamespace(query=SimpleNamespace(model="wbac", kit="400"), terminal="200", model_name="Pulse WB-AC")
+    why = charger_match([bundle("p22", "313"), bundle("wbac", "124")], decision)["why"]
+    assert why.startswith(
+        "La carte contient p22 kit 318 + terminal 313 et wbac kit 318 + terminal 124 ; pour la Pulse WB-AC, "
+    )
+    assert "313;" not in why
