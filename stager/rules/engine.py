@@ -186,8 +186,7 @@ def hardware_refusal(rules: Rules, model: Model, terminal: int, built, compatibl
         "terminal-hardware",
         _(
             "This terminal was built {built}, so after the change of component of April 2023: it cannot run "
-            "terminal version {terminal} "
-            "({families}) (the manufacturer's note, section {section}). {then}"
+            "terminal version {terminal}, a {families} version (the manufacturer's note, section {section}). {then}"
         ).format(
             built=format_month(year, month),
             terminal=terminal,
