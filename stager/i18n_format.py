@@ -141,6 +141,36 @@ def format_month(year: int, month: int, language: str | None = None) -> str:
     return f"{MONTHS[_language(language)][month - 1]} {year}"
 
 
+def format_list(items, conjunction: str = "and") -> str:
+    """'312', '312 or 313', '312, 313 or 314' ("or"); "and" joins with 'and' ('et' in French)."""
+    items = [str(item) for item in items]
+    if len(items) < 2:
+        return "".join(items)
+    rest, last = ", ".join(items[:-1]), items[-1]
+    if conjunction == "or":
+        # TRANSLATORS: the end of a list of choices: "312, 313 or 314".
+        return i18n._("{items} or {last}").format(items=rest, last=last)
+    # TRANSLATORS: the end of a list: "p22 kit 318 + terminal 313 and wbac kit 318 + terminal 124".
+    return i18n._("{items} and {last}").format(items=rest, last=last)
+
+
+#: Words that keep their capital at the start of a clause (names, not sentence capitals).
+PROPER_NAMES = frozenset({"Pulse", "Windows", "Linux", "Git", "Babel", "Python"})
+
+
+def after_colon(text: str, language: str | None = None) -> str:
+    """``text`` as it goes after a heading's colon ("Erreur : la cible ..."): French goes on in
+    lower case (a colon does not end a sentence), unless the first word is a name (Pulse,
+    MASTER SD, SHA256SUMS); English keeps the sentence's own capital (docs/i18n.md)."""
+    if _language(language) != "fr" or not text:
+        return text
+    word = text.split(" ", 1)[0].rstrip(",.:;")
+    common = len(word) > 1 and word[0].isupper() and word[1:].replace("'", "").replace("’", "").islower()
+    if (common and word not in PROPER_NAMES) or word == "\u00c0":  # "\u00c0 partir de ..."
+        return text[0].lower() + text[1:]
+    return text
+
+
 def fit(text: str, encoding: str | None) -> str:
     """``text`` as a stream in ``encoding`` can carry it: U+202F, else U+00A0, else a space."""
     if not encoding:

@@ -704,7 +704,7 @@ def _stored(slot: _Slot, source: Source, name: str, size: int) -> bool:
     if why:
         slot.result.read_back[source.name] = "cached"
         slot.result.read_back_why[source.name] = _(
-            "the card's folder could only be listed from a cache, not from its medium ({why})"
+            "the card's folder could only be listed from a cache, not from its medium, because {why}"
         ).format(why=why)
         return True
     if found.get(name) == size:

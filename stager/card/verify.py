@@ -28,6 +28,7 @@ from stager.card.targets import card_folder, check_card_filesystem
 from stager.errors import ExitCode, MediaError
 from stager.fileio import Stopped
 from stager.i18n import _
+from stager.i18n_format import format_list
 from stager.rules.names import is_firmware_name
 
 
@@ -299,9 +300,9 @@ def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, st
         why = (
             _cap(
                 _(
-                    "the bytes read back differ from the sidecar's checksum: the file is damaged. "
+                    "the bytes read back do not match the checksum in {name}.sha256: the file is damaged. "
                     "Prepare the card again."
-                )
+                ).format(name=name)
             )
             + " "
             + why
@@ -379,7 +380,7 @@ def charger_match(files, decision) -> dict:
             kit=q.kit, terminal=decision.terminal
         )
     else:
-        have = "; ".join(
+        have = format_list(
             _("{model} kit {kit} + terminal {terminal}").format(model=h["model"], kit=h["kit"], terminal=h["terminal"])
             for h in held
         )

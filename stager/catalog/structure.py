@@ -100,7 +100,7 @@ class _GzipReader:
             what = (
                 _("the gzip trailer does not match the data (CRC-32 or length): the file is damaged")
                 if "check" in why
-                else _("the gzip data is damaged ({why})").format(why=why)
+                else _("the gzip data is damaged (zlib: {why})").format(why=why)
             )
             where = _("within bytes {start} to {end}").format(start=self.offset - len(self.pending), end=self.offset)
             raise _Bad(what, where) from None

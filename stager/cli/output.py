@@ -23,6 +23,7 @@ import click
 from stager import i18n
 from stager.errors import StagerError
 from stager.i18n import _
+from stager.i18n_format import after_colon
 
 
 def is_terminal(stream) -> bool:
@@ -114,7 +115,7 @@ def error_line(message: str) -> str:
     """The one shape of an error line on standard error: ``Error: <message>``."""
     # TRANSLATORS: the head of every error line, "Error: <message>" (click's own is "Error: {message}").
     head = _("Error:")  # outside the f-string: the extractor does not read inside one
-    return f"{style(head, sys.stderr, fg='red', bold=True)} {message}"
+    return f"{style(head, sys.stderr, fg='red', bold=True)} {after_colon(message)}"
 
 
 def render_error(error: StagerError, as_json: bool, hint: str = "") -> None:

@@ -9,7 +9,7 @@ import sys
 
 from stager.cli.output import colon, say, style, wrapped
 from stager.i18n import N_, _, ngettext, pgettext
-from stager.i18n_format import format_size
+from stager.i18n_format import after_colon, format_size
 from stager.quoting import command
 
 __all__ = ["decision_lines", "plan_lines", "result_lines", "size_text", "wrapped"]
@@ -99,15 +99,18 @@ def plan_lines(plan, stream) -> list[str]:
             )
         )
     for n in plan.selection.notes:
-        lines.append("  " + _("note: {message}").format(message=n.message))
+        lines.append("  " + _("note: {message}").format(message=after_colon(n.message)))
     if plan.targets:
         for t in plan.targets:
             if t.free_bytes is not None:
                 free = _("{size} free").format(size=size_text(t.free_bytes))
             else:
                 free = _("free space unknown")
-            ident = f"; {t.identity()}" if t.removable else ""
-            lines.append(_("Target {target}: {free}").format(target=t.describe(), free=free) + ident)
+            line = _("Target {target}: {free}").format(target=t.describe(), free=free)
+            if t.removable:
+                # TRANSLATORS: a target's line, then what identifies its volume ("volume 97A7-A82C, ...").
+                line = _("{line}; {identity}").format(line=line, identity=t.identity())
+            lines.append(line)
     elif plan.target_problem is not None:
         lines.append(_("Target: none yet ({problem})").format(problem=plan.target_problem.message))
     return lines
@@ -127,7 +130,7 @@ def file_line(name: str, how: str, method: str | None, why: str, path) -> str:
         return "  " + text.format(name=name, how=how, proved=_(PROVED_HOW[method]))
     text = _(
         "{name}: {how}; its SHA-256 matches the catalog, but it could only be read from the system's cache, "
-        "not from the card ({why}): the card is not proved. To prove it, "
+        "not from the card: {why}. The card is not proved. To prove it, "
         "eject the card, insert it again, then run: {command}"
     )
     why = why or _("no uncached read is possible here")
@@ -155,16 +158,16 @@ def card_plan_lines(plan, checks, stream, dry_run: bool = False) -> list[str]:
     """Per card that passed its checks: what will be written, what --clean removes."""
     ready = [c for c in checks if c.ready]
     if dry_run:
-        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        # TRANSLATORS: English writes "(s)" in both forms; the form follows {ready}, the cards to write.
         head = ngettext(
             "The run would write {ready} of {total} card(s):",
             "The run would write {ready} of {total} card(s):",
-            len(checks),
+            len(ready),
         )
     else:
-        # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        # TRANSLATORS: English writes "(s)" in both forms; the form follows {ready}, the cards to write.
         head = ngettext(
-            "Ready to write {ready} of {total} card(s):", "Ready to write {ready} of {total} card(s):", len(checks)
+            "Ready to write {ready} of {total} card(s):", "Ready to write {ready} of {total} card(s):", len(ready)
         )
     lines = [head.format(ready=len(ready), total=len(checks))]
     for i, c in enumerate(ready, 1):
@@ -172,7 +175,7 @@ def card_plan_lines(plan, checks, stream, dry_run: bool = False) -> list[str]:
         writes = c.writes(plan)
         for f in writes:
             lines.append(
-                "     " + _("write {name} ({size}) and {name}.sha256").format(name=f.name, size=size_text(f.size))
+                "     " + _("write {name}, {size}, and {name}.sha256").format(name=f.name, size=size_text(f.size))
             )
         if not writes:
             lines.append("     " + _("nothing to copy: the files are already there (they are read back again)"))
@@ -198,10 +201,8 @@ def result_lines(plan, results, stream, ejected=None) -> list[str]:
     ``ejected``: {path: True} for the cards stager unmounted."""
     ejected = ejected or {}
     ok = sum(1 for r in results if r.ok and r.method in PROVED_HOW)
-    # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
-    summary = ngettext(
-        "Summary: {ok} of {total} card(s) ready.", "Summary: {ok} of {total} card(s) ready.", len(results)
-    )
+    # TRANSLATORS: English writes "(s)" in both forms; the form follows {ok}, the cards ready.
+    summary = ngettext("Summary: {ok} of {total} card(s) ready.", "Summary: {ok} of {total} card(s) ready.", ok)
     lines = [style(summary.format(ok=ok, total=len(results)), stream, bold=True)]
     for r in results:
         target = next((t for t in plan.targets if str(t.path) == str(r.path)), None)

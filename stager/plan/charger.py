@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from stager.catalog.select import select, select_hex
 from stager.errors import BadInput, CatalogError
 from stager.i18n import _
+from stager.i18n_format import after_colon
 from stager.rules import names
 from stager.rules.engine import (
     Query,
@@ -89,6 +90,8 @@ class FileNeed:
     size: int | None = None
     sha256: str | None = None
     why: str | None = None
+    code: str | None = None  # the catalog's error code when it is missing (several-files: a pack to choose)
+    packs: list = field(default_factory=list)  # with several-files: the packs the catalog has
 
 
 @dataclass
@@ -165,8 +168,10 @@ def current_state(ch: Charger, rules) -> tuple[list[Reason], list[Reason]]:
 def _ruled_out(installed: str, r: Reason) -> Reason:
     """The engine's refusal of what is installed now, read as a state the note rules out."""
     # TRANSLATORS: {installed} is "kit 212 + terminal 241"; {reason} is the engine's reason, a sentence.
+    # French goes on after a colon in lower case: the reason is given through after_colon().
     text = _("Installed now, {installed}: a state the note rules out. {reason}")
-    return Reason(r.code, text.format(installed=installed, reason=r.message))
+    text = text.format(installed=installed, reason=after_colon(r.message))
+    return Reason(r.code, text[:1].upper() + text[1:])
 
 
 # --------------------------------------------------------------------------- target
@@ -209,7 +214,9 @@ def _look_up(catalog, decision, lang, plan: ChargerPlan) -> None:
                 cf = select_hex(catalog, decision, plan.pack)
             catalog.check(cf)
         except CatalogError as e:
-            f.found, f.why = False, e.message
+            f.found, f.why, f.code = False, e.message, e.code
+            if e.code == "several-files" and isinstance(e.details, dict):
+                f.packs = list(e.details.get("packs") or [])
             continue
         f.name, f.found, f.size, f.sha256 = cf.name, True, cf.size, cf.sha256
 

@@ -44,6 +44,7 @@ class SitePlan:
     plans: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # {"line": n, "message": ...}
     catalog: str | None = None
+    from_file: bool = False  # planned from a site file (its pack is the lang column, not --lang)
 
     def bring(self) -> dict:
         """What to bring for the site: MASTER SDs (one a charger migrated), the distinct
@@ -302,7 +303,7 @@ def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str
 
 def plan_site(path, catalog=None) -> SitePlan:
     chargers, errors = read_site(path)
-    site = SitePlan(errors=errors, catalog=str(catalog.root) if catalog is not None else None)
+    site = SitePlan(errors=errors, catalog=str(catalog.root) if catalog is not None else None, from_file=True)
     for _line, ch in chargers:
         site.plans.append(plan_charger(ch, catalog))
     return site

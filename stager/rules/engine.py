@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from stager.i18n import _
-from stager.i18n_format import format_month
+from stager.i18n import _, ngettext
+from stager.i18n_format import format_list, format_month
 from stager.rules.inputs import RouterSpec
 from stager.rules.loader import Model, Router, RouterCell, Rules, family
 from stager.rules.loader import rules as _rules
@@ -173,7 +173,11 @@ def hardware_refusal(rules: Rules, model: Model, terminal: int, built, compatibl
     year, month = built
     runnable = [t for t in compatible if not hardware_blocks(rules, model, t, built)]
     then = (
-        _("With this kit use terminal {terminals}.").format(terminals=_fmt(runnable))
+        ngettext(
+            "With this kit use terminal {terminals}.",
+            "With this kit use one of the terminals {terminals}.",
+            len(runnable),
+        ).format(terminals=format_list(runnable, "or"))
         if runnable
         else _("No terminal of this kit's row can run on it: choose a 3XX kit or later.")
     )
@@ -181,8 +185,8 @@ def hardware_refusal(rules: Rules, model: Model, terminal: int, built, compatibl
     return Reason(
         "terminal-hardware",
         _(
-            "This terminal was built {built}, from April 2023 on: it cannot run terminal version {terminal} "
-            "({families}) (the manufacturer's note, section {section}). {then}"
+            "This terminal was built {built}, so after the change of component of April 2023: it cannot run "
+            "terminal version {terminal}, a {families} version (the manufacturer's note, section {section}). {then}"
         ).format(
             built=format_month(year, month),
             terminal=terminal,
@@ -356,10 +360,19 @@ def _terminal_rule(c: _Case) -> None:
         c.refusals.append(
             Reason(
                 "incompatible-terminal",
-                _(
+                ngettext(
                     "Kit {kit} and terminal {terminal} are KO in the {model} table (the manufacturer's note, "
-                    "section {section}): with kit {kit} use terminal {terminals}."
-                ).format(kit=c.kit, terminal=terminal, model=m.name, section=m.section, terminals=_fmt(c.compatible)),
+                    "section {section}): with kit {kit} use terminal {terminals}.",
+                    "Kit {kit} and terminal {terminal} are KO in the {model} table (the manufacturer's note, "
+                    "section {section}): with kit {kit} use one of the terminals {terminals}.",
+                    len(c.compatible),
+                ).format(
+                    kit=c.kit,
+                    terminal=terminal,
+                    model=m.name,
+                    section=m.section,
+                    terminals=format_list(c.compatible, "or") or _fmt(c.compatible),
+                ),
             )
         )
     if terminal in m.terminals and hardware_blocks(r, m, terminal, built):
@@ -425,8 +438,8 @@ def _migration_rule(c: _Case) -> None:
             Reason(
                 "downgrade",
                 _(
-                    "Kit {kit} is lower than the installed {from_kit}: this is a downgrade. MADIC recommends "
-                    "the latest OCPP version (the manufacturer's note, {section})."
+                    "Kit {kit} is older than the installed kit ({from_kit}): this is a downgrade. MADIC INDUSTRIES "
+                    "recommends the latest OCPP version (the manufacturer's note, {section})."
                 ).format(kit=kit, from_kit=from_kit, section=_(r.latest.section)),
             )
         )
@@ -464,7 +477,7 @@ def _mid_rule(c: _Case) -> None:
             Reason(
                 "mid-meter",
                 _(
-                    "A MID meter works only from kit {min_kit} (and its matching terminal) (the manufacturer's "
+                    "A MID meter works only from kit {min_kit} and its matching terminal (the manufacturer's "
                     "note, section {section}): kit {kit} cannot drive it. Choose kit {min_kit} or later."
                 ).format(min_kit=mid.min_kit, section=mid.section, kit=c.kit),
             )
@@ -520,7 +533,7 @@ def _latest_rule(c: _Case) -> None:
                     "A newer kit exists for the {model}: {kit}. MADIC INDUSTRIES recommends the latest OCPP version "
                     "(the manufacturer's note, {section})."
                 ).format(model=m.name, kit=max(usable), section=_(r.latest.section)),
-                _("A newer kit exists for the {model}: {kit} (MADIC recommends the latest).").format(
+                _("A newer kit exists for the {model}: {kit} (MADIC INDUSTRIES recommends the latest).").format(
                     model=m.name, kit=max(usable)
                 ),
             )

@@ -209,7 +209,9 @@ def test_the_one_firmware_set_rule_in_french(french):
         assert not english_words(problem, "A.tar.gz", "B.tar.gz", "._A.tar.gz", "stager prepare --clean")
     decision = SimpleNamespace(query=SimpleNamespace(model="p22", kit="318"), terminal="313A", model_name="Pulse 22")
     why = charger_match(files[:1], decision)["why"]
-    assert why == "La carte contient le kit 318 + le terminal 313A pour la Pulse 22, comme les règles le choisissent."
+    assert (
+        why == "La carte contient le kit 318 + terminal 313A pour la borne Pulse 22, comme les règles le choisissent."
+    )
 
 
 def test_a_lock_held_elsewhere_names_its_start_the_french_way(french, tmp_path):
@@ -246,3 +248,20 @@ def test_eject_says_when_the_card_can_be_pulled_in_french(french, tmp_path):
         "la carte peut maintenant être retirée sans risque. Le lecteur est mis hors tension."
     )
     assert not english_words(message, plan.describe())
+
+
+def test_a_card_for_another_charger_lists_what_it_holds_with_et(french):
+    def bundle(model, terminal):
+        parsed = {"role": "bundle", "model": model, "kit": "318", "terminal": terminal}
+        return CardFile(f"{model}.tar.gz", 10, "ok", "0" * 64, "0" * 64, parsed)
+
+    decision = SimpleNamespace(query=SimpleNamespace(model="wbac", kit="400"), terminal="200", model_name="Pulse WB-AC")
+    why = charger_match([bundle("p22", "313"), bundle("wbac", "124")], decision)["why"]
+    assert why.startswith(
+        "La carte contient p22 kit 318 + terminal 313 et wbac kit 318 + terminal 124 ; pour la borne Pulse WB-AC, "
+    )
+    assert why.endswith(
+        "les règles choisissent le kit 400 + terminal 200. Ce n'est pas la carte de cette borne : "
+        "préparez-en une avec « stager prepare »."
+    )
+    assert "313;" not in why

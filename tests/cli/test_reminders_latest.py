@@ -82,7 +82,7 @@ def test_plan_reminders_one_line_then_full_with_explain(run_stager):
     r = run_stager("plan", "-m", "p50", "-k", "212", "-t", "220", "--to", "212")
     assert "Terminal 220 is 2XX" not in r.out  # the charger already runs 220: its hardware runs it
     r = run_stager("plan", "-m", "p50", "-k", "311", "-t", "307", "--to", "313")
-    assert "warning: A newer kit exists for the Pulse 50: 400 (MADIC recommends the latest)." in r.out
+    assert "warning: A newer kit exists for the Pulse 50: 400 (MADIC INDUSTRIES recommends the latest)." in r.out
     r = run_stager("plan", "-m", "p50", "-k", "311", "-t", "307", "--to", "313", "--explain")
     assert "MADIC INDUSTRIES recommends the latest OCPP version" in r.out
 

@@ -67,7 +67,14 @@ def test_a_charger_on_its_target_has_nothing_to_do(french):
 def test_a_state_the_note_rules_out_is_said_in_french(french):
     p = plan_charger(CHARGERS[5])
     assert p.ruled_out
-    assert all(r.message.startswith("Installé actuellement, le kit 318 + terminal 241 : ") for r in p.ruled_out)
+    said = {r.code: r.message for r in p.ruled_out}
+    head = "Le kit 318 + terminal 241 installé aujourd'hui est un état que la note exclut : "
+    assert said["incompatible-terminal"].startswith(head + "le kit 318 et le terminal 241 sont KO dans le tableau")
+    assert said["terminal-hardware"] == (
+        head + "ce terminal a été fabriqué en juin 2023, donc après le changement de composant d'avril 2023 : il ne "
+        "peut pas fonctionner avec la version de terminal 241, une version 1XX/2XX (note du fabricant, section 2 "
+        "PREAMBULE, NB). Avec ce kit, utilisez l'un des terminaux 312 ou 313."
+    )
 
 
 def test_the_plan_is_english_by_default():

@@ -109,7 +109,45 @@ def test_every_sentence_of_the_rules_data_has_its_french(french):
 
 def test_a_build_month_is_written_as_a_french_reader_writes_it(french):
     reasons = {r.code: r.message for r in decide(Query("p22", 212, built=(2023, 5))).refusals}
-    assert reasons["terminal-hardware"].startswith("Ce terminal a été fabriqué en mai 2023, à partir d'avril 2023 : ")
+    assert reasons["terminal-hardware"].startswith(
+        "Ce terminal a été fabriqué en mai 2023, donc après le changement de composant d'avril 2023 : il ne peut pas "
+        "fonctionner avec la version de terminal 241, une version 1XX/2XX "
+        "(note du fabricant, section 2 PREAMBULE, NB). "
+    )
+
+
+def _refusal(query, code):
+    return {r.code: r.message for r in decide(query).refusals}[code]
+
+
+def _warning(query, code):
+    return {w.code: w.message for w in decide(query).warnings}[code]
+
+
+def test_a_list_of_terminals_agrees_with_its_count(french):
+    many = _refusal(Query("p22", 318, terminal=241), "incompatible-terminal")
+    assert many.endswith(" : avec le kit 318, utilisez l'un des terminaux 312 ou 313.")
+    one = _refusal(Query("p22", 316, terminal=241), "incompatible-terminal")
+    assert one.endswith(" : avec le kit 316, utilisez le terminal 311.")
+
+
+def test_the_downgrade_quotes_the_note_as_the_newer_kit_warning_does(french):
+    said = "MADIC INDUSTRIES préconise le passage en dernière version OCPP"
+    assert _warning(Query("p22", 316, from_kit=318), "downgrade") == (
+        "Le kit 316 est plus ancien que le kit installé (318) : c'est un retour à une version antérieure. "
+        f"{said} (note du fabricant, fin de la note, après la section 7)."
+    )
+    assert said in _warning(Query("p22", 316, from_kit=318), "newer-kit-available")
+    brief = {w.code: w.brief for w in decide(Query("p22", 316)).warnings}["newer-kit-available"]
+    assert brief == f"Un kit plus récent existe pour la borne Pulse 22 GL / WL : 400 ({said})."
+
+
+def test_the_mid_meter_refusal_has_one_pair_of_parentheses(french):
+    assert _refusal(Query("p22", 212, mid=True), "mid-meter") == (
+        "Un compteur MID ne fonctionne qu'à partir du kit 310 et de la version correspondante du terminal "
+        "(note du fabricant, section 2 PREAMBULE, NB) : le kit 212 ne peut pas le gérer. "
+        "Choisissez le kit 310 ou plus récent."
+    )
 
 
 def test_the_reminders_one_line_forms_are_french(french):

@@ -386,12 +386,15 @@ def verify(catalog_dir, allow_rollback, as_json):
         )
     else:
         # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
+        # {result} is the next message: "{bad} do not."
         text = ngettext(
-            "Verified {n} file(s), {size}, against {folder}/SHA256SUMS: {bad} do not.",
-            "Verified {n} file(s), {size}, against {folder}/SHA256SUMS: {bad} do not.",
+            "Verified {n} file(s), {size}, against {folder}/SHA256SUMS: {result}",
+            "Verified {n} file(s), {size}, against {folder}/SHA256SUMS: {result}",
             len(report.checks),
         )
-    lines = [text.format(n=len(report.checks), size=size_text(total), folder=report.catalog, bad=len(bad))]
+    # TRANSLATORS: how many of the files verified do not match their line ("1 ne correspond pas.").
+    result = ngettext("{bad} do not.", "{bad} do not.", len(bad)).format(bad=len(bad))
+    lines = [text.format(n=len(report.checks), size=size_text(total), folder=report.catalog, result=result)]
     if report.missing and not bad:
         # TRANSLATORS: English writes "(s)" in both forms; the singular is for a count of one.
         but = ngettext(

@@ -11,7 +11,8 @@ from stager.cli.options import epilog, explain_option, parsed_by, rule_options
 from stager.cli.output import emit_json, json_option, render_error, say, style, warn
 from stager.cli.render import size_text
 from stager.errors import BadInput
-from stager.i18n import _, ngettext
+from stager.i18n import _, ngettext, pgettext
+from stager.i18n_format import after_colon, format_list
 from stager.rules import inputs
 from stager.rules.engine import master_sd_text
 from stager.rules.loader import rules
@@ -40,6 +41,7 @@ def checklist(site, stream, explain: bool = True) -> list[str]:
         c = p.charger
         now = _kit_text(c.kit, c.terminal or None)
         to = _kit_text(p.to_kit, p.to_terminal)
+        # TRANSLATORS: {now} and {to} are "kit 212 + terminal 220"; the arrow is the move from one to the other.
         head = _("Charger {id}: {model}, {now} -> {to}").format(
             id=c.id, model=p.decision.model_name if p.decision else c.model, now=now, to=to
         )
@@ -53,8 +55,8 @@ def checklist(site, stream, explain: bool = True) -> list[str]:
             lines.extend(f"        {x}" for x in rest)
         for w in p.warnings:  # a standing reminder in one line, unless --explain
             text = w.brief if (w.standing and w.brief and not explain) else w.message
-            lines.append(style("  " + _("warning:") + " ", stream, fg="yellow") + text)
-        lines += _file_lines(p, stream)
+            lines.append(style("  " + _("warning:") + " ", stream, fg="yellow") + after_colon(text))
+        lines += _file_lines(p, stream, site.from_file)
         lines.append("")
     if site.errors:
         lines.append(style(_("Lines not planned:"), stream, fg="red", bold=True))
@@ -66,18 +68,26 @@ def checklist(site, stream, explain: bool = True) -> list[str]:
 
 
 def _kit_text(kit, terminal) -> str:
+    """A charger's heading's "kit 212 + terminal 220" (no article in French, as check's heading)."""
     if terminal is None:
-        return _("kit {kit}").format(kit=kit)
-    return _("kit {kit} + terminal {terminal}").format(kit=kit, terminal=terminal)
+        return pgettext("heading", "kit {kit}").format(kit=kit)
+    return pgettext("heading", "kit {kit} + terminal {terminal}").format(kit=kit, terminal=terminal)
 
 
-def _file_lines(p, stream) -> list[str]:
-    """The files of one charger's plan: in the catalog, or missing from it."""
+def _file_lines(p, stream, from_file: bool = False) -> list[str]:
+    """The files of one charger's plan: in the catalog, or missing from it (from a site
+    file, a pack to choose is the line's lang column, not --lang)."""
     lines = []
     for f in p.files:
         if f.found is True:
             text = _("file {name}: in the catalog ({size}, sha256 {sha256}...)")
             lines.append("  " + text.format(name=f.name, size=size_text(f.size), sha256=f.sha256[:16]))
+        elif f.found is False and from_file and f.code == "several-files" and f.packs:
+            text = _(
+                "file {name}: a language pack to choose (the catalog has {packs}): fill in the lang column "
+                "of this charger's line (for example {first})."
+            ).format(name=f.name, packs=format_list(f.packs), first=f.packs[0])
+            lines.append(style("  " + text, stream, fg="red"))
         elif f.found is False:
             text = _("file {name}: MISSING from the catalog").format(name=f.name)
             lines.append(style("  " + text, stream, fg="red") + f" ({f.why})")
@@ -100,7 +110,12 @@ def _bring_lines(site, stream) -> list[str]:
         lines.append("  [ ] " + text)
     by_id = {p.charger.id: p for p in site.plans}
     for card in bring["cards"]:
-        text = _("a card with {files} for charger(s) {chargers}")
+        # TRANSLATORS: English writes "(s)" in both forms; the form follows the number of chargers.
+        text = ngettext(
+            "a card with {files} for charger(s) {chargers}",
+            "a card with {files} for charger(s) {chargers}",
+            len(card["chargers"]),
+        )
         lines.append("  [ ] " + text.format(files=", ".join(card["files"]), chargers=", ".join(card["chargers"])))
         lines.append("      " + _("make it with: {command}").format(command=card["command"]))
         if card["missing"]:
@@ -108,7 +123,12 @@ def _bring_lines(site, stream) -> list[str]:
             lines.append(style("      " + text, stream, fg="red"))
         if any("<LANG>" in name for name in card["files"]):
             model = rules().models[by_id[card["chargers"][0]].charger.model]
-            if model.languages_matter:
+            if model.languages_matter and site.from_file:
+                text = _(
+                    "(language pack not given: fill in the lang column of the site file, e.g. FR, or keep one "
+                    "pack in the catalog)"
+                )
+            elif model.languages_matter:
                 text = _("(language pack not given: add --lang, e.g. --lang FR, or keep one pack in the catalog)")
             else:
                 text = _("(any language pack: the {model} terminal has LEDs only)").format(model=model.name)
@@ -232,7 +252,11 @@ def unplanned(site) -> BadInput | None:
         "{n} line(s) of the site file not planned: {lines}",
         len(site.errors),
     )
-    each = "; ".join(_("line {line}: {message}").format(line=e["line"], message=e["message"]) for e in site.errors)
+    # TRANSLATORS: the separator between the lines of a list of errors in one sentence.
+    each = _("; ").join(
+        _("line {line}: {message}").format(line=e["line"], message=e["message"].rstrip().rstrip("."))
+        for e in site.errors
+    )
     return BadInput(text.format(n=len(site.errors), lines=each))
 
 
@@ -242,9 +266,13 @@ def summary(site) -> list[str]:
     out = []
     refused = [p.charger.id for p in site.plans if p.refusals]
     if refused:
-        text = _(
+        # TRANSLATORS: English writes "(s)" in both forms; the form follows the number of chargers.
+        text = ngettext(
             "Refused: charger(s) {chargers}: a plan the rules refuse or a current state the "
-            "note rules out (see REFUSED and RULED OUT above)."
+            "note rules out (see REFUSED and RULED OUT above).",
+            "Refused: charger(s) {chargers}: a plan the rules refuse or a current state the "
+            "note rules out (see REFUSED and RULED OUT above).",
+            len(refused),
         )
         out.append(text.format(chargers=", ".join(refused)))
     missing = sorted({name for card in site.bring()["cards"] for name in card["missing"]})

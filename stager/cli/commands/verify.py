@@ -42,12 +42,12 @@ def _file_lines(f, stream, target) -> list[str]:
         )
     lines = [f"{mark} {f.name}{says}"]
     if f.status == "ok" and f.read_back != "cached":
-        text = _("sha256 read back from the card matches {name}.sha256 ({sha256}...)")
+        text = _("SHA-256 read back from the card matches {name}.sha256 ({sha256}...)")
         lines.append("     " + text.format(name=f.name, sha256=f.sha256[:16]))
     elif f.status == "ok":
         text = _(
-            "sha256 matches {name}.sha256 ({sha256}...), but it could only be read from the "
-            "system's cache, not from the card ({why}). "
+            "SHA-256 matches {name}.sha256 ({sha256}...), but it could only be read from the "
+            "system's cache, not from the card: {why}. "
             "To prove the card: eject it, insert it again, then run: {command}"
         )
         why = f.read_back_why or _("no uncached read is possible here")
