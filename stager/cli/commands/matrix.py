@@ -38,7 +38,7 @@ def matrix_document(rules, model_ids) -> dict:
             {
                 "router": r.id,
                 "name": r.name,
-                "description": r.description,
+                "description": _(r.description),
                 "section": r.section,
                 "classes": [
                     {"id": c, "label": rules.classes[c].label, "min": rules.classes[c].min, "max": rules.classes[c].max}
@@ -65,10 +65,16 @@ def matrix_document(rules, model_ids) -> dict:
         "forbidden_section": rules.forbidden.section,
         "routers": routers,
         "notes": [
-            {"note": n.number, "code": n.code, "title": n.title, "steps": list(n.steps), "after": n.after}
+            {
+                "note": n.number,
+                "code": n.code,
+                "title": _(n.title),
+                "steps": [_(s) for s in n.steps],
+                "after": _(n.after),
+            }
             for n in rules.notes.values()
         ],
-        "site_visit": rules.site_visit,
+        "site_visit": _(rules.site_visit),
     }
 
 
@@ -102,7 +108,7 @@ def router_lines(rules, r) -> list[str]:
     column, row = _("Kit"), _("Version")
     head = _("Router {name}: {description}  (note section {section})")
     lines = [
-        style(head.format(name=r.name, description=r.description, section=r.section), sys.stdout, bold=True),
+        style(head.format(name=r.name, description=_(r.description), section=r.section), sys.stdout, bold=True),
         f"{'':9}{column}",
         (f"{row:9}" + "".join(rules.classes[c].label.ljust(width) for c in r.classes)).rstrip(),
     ]
@@ -121,10 +127,10 @@ def router_lines(rules, r) -> list[str]:
 def notes_lines(rules) -> list[str]:
     lines = [style(_("Router notes"), sys.stdout, bold=True)]
     for n in rules.notes.values():
-        lines.append(_("Note {number} [{code}]: {title}").format(number=n.number, code=n.code, title=n.title))
-        lines.extend(f"  {i}. {s}" for i, s in enumerate(n.steps, 1))
-        lines.append(f"  {n.after}")
-    lines.append(rules.site_visit)
+        lines.append(_("Note {number} [{code}]: {title}").format(number=n.number, code=n.code, title=_(n.title)))
+        lines.extend(f"  {i}. {_(s)}" for i, s in enumerate(n.steps, 1))
+        lines.append(f"  {_(n.after)}")
+    lines.append(_(rules.site_visit))
     return lines
 
 
