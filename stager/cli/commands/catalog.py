@@ -52,26 +52,26 @@ def _status(text: str, width: int = 14) -> str:
     return style(status_text(text).ljust(width), sys.stdout, fg=colour)
 
 
-#: A catalog file's status (its JSON value) as the table shows it.
+#: A catalog file's status (its JSON value) as the table shows it: words, not codes.
 STATUS = {
     "usable": N_("usable"),
-    "not-indexed": N_("not-indexed"),
+    "not-indexed": N_("not indexed"),
     "damaged": N_("damaged"),
     "missing": N_("missing"),
     "unreadable": N_("unreadable"),
-    "index-unreadable": N_("index-unreadable"),
-    "bad-index-line": N_("bad-index-line"),
+    "index-unreadable": N_("index unreadable"),
+    "bad-index-line": N_("bad index line"),
     "ambiguous": N_("ambiguous"),
     "inconsistent": N_("inconsistent"),
     "unrecognised": N_("unrecognised"),
 }
 #: The rules' verdict on a catalog file (its JSON value) as the table shows it.
 RULES = {
-    "ok": N_("ok"),
-    "ko": N_("ko"),
+    "ok": N_("allowed"),
+    "ko": N_("not allowed"),
     "forbidden": N_("forbidden"),
-    "unknown-kit": N_("unknown-kit"),
-    "unknown-terminal": N_("unknown-terminal"),
+    "unknown-kit": N_("unknown kit"),
+    "unknown-terminal": N_("unknown terminal"),
 }
 
 
@@ -139,8 +139,11 @@ def table_lines(files: list[dict]) -> list[str]:
         first = "".join(v.ljust(w) for v, w in zip(c[:4], widths, strict=False))
         out.append(f"  {first}{_status(c[4], widths[4])}{f[shown]}")
         if f["status"] != "usable" or f["duplicates"]:
-            room = max(30, TABLE_WIDTH - lead)
-            out += textwrap.wrap(f["why"], room, initial_indent=" " * lead, subsequent_indent=" " * lead) or []
+            # under the file column when there is room for 30 characters there, else under the row
+            indent = " " * (lead if TABLE_WIDTH - lead >= 30 else 4)
+            out += textwrap.wrap(
+                f["why"], TABLE_WIDTH, initial_indent=indent, subsequent_indent=indent, break_long_words=False
+            )
     return out
 
 
