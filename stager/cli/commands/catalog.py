@@ -79,6 +79,11 @@ def status_text(value: str) -> str:
     return _(STATUS[value]) if value in STATUS else value
 
 
+def rules_text(value: str | None) -> str | None:
+    """The rules' verdict on a file (its JSON value, ``ok``) as a person reads it (``allowed``)."""
+    return _(RULES[value]) if value in RULES else value
+
+
 @click.group(
     help=_(
         "Look after the firmware catalog: list it, index new files, verify the checksums, "
@@ -122,7 +127,7 @@ def table_lines(files: list[dict]) -> list[str]:
             str(f["kit"]) if f["kit"] is not None else "hex",
             str(f["terminal"]),
             f["pack"] or "-",
-            _(RULES[f["rules"]]) if f["rules"] in RULES else f["rules"],
+            rules_text(f["rules"]) or "-",
             f["status"],
         )
         for f in rows
