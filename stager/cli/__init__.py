@@ -103,6 +103,9 @@ def _argv_wants_json(argv) -> bool:
 def run(argv=None) -> int:
     """Run one command and return its exit code. The one place where an error becomes
     its message and its exit code, for text and ``--json`` alike; commands return codes."""
+    from stager.cli import output
+
+    output.fit_streams()
     as_json = _argv_wants_json(argv)
     code = _run(argv, as_json)
     if _stdout_fails():  # what was left in its buffer could not be written either

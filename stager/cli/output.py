@@ -25,6 +25,43 @@ from stager.errors import StagerError
 from stager.i18n import _
 
 
+def _fit_error(exc):
+    """A codec error handler: what a stream's encoding cannot carry, as near as it can
+    (U+202F as U+00A0, else a space: :func:`stager.i18n_format.fit`), and anything else
+    it cannot carry as ``\\uXXXX`` (as Python's own standard error does), never a traceback."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    from stager.i18n_format import fit
+
+    out = []
+    for char in exc.object[exc.start : exc.end]:
+        near = fit(char, exc.encoding)
+        try:
+            near.encode(exc.encoding)
+        except (UnicodeEncodeError, LookupError):
+            near = char.encode("ascii", "backslashreplace").decode("ascii")
+        out.append(near)
+    return "".join(out), exc.end
+
+
+def fit_streams() -> None:
+    """Standard output and error never fail on a character their encoding cannot carry:
+    French typography in a Windows code page (cp1252, cp850: output redirected) or Latin-1
+    is written as near as it can, anything else (a file name that is not UTF-8) with
+    escapes (:func:`_fit_error`). Called once by ``stager.cli.run``, the one place, so
+    click's help and errors get it too."""
+    import codecs
+
+    codecs.register_error("stager-fit", _fit_error)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="stager-fit")
+            except (ValueError, OSError):  # closed, or not a text wrapper that can change
+                pass
+
+
 def is_terminal(stream) -> bool:
     """Whether ``stream`` is a terminal (False for anything that cannot say)."""
     try:

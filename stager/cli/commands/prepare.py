@@ -17,7 +17,7 @@ from stager.cli.options import (
     rule_options,
     terminal_option,
 )
-from stager.cli.output import colon, emit_json, is_tty, json_option, say, stdin_is_terminal, style, warn
+from stager.cli.output import colon, emit_json, fit_streams, is_tty, json_option, say, stdin_is_terminal, style, warn
 from stager.cli.progress import card_bars
 from stager.cli.render import (
     card_plan_lines,
@@ -167,14 +167,9 @@ def prepare(
 
 def never_crash_on_paths() -> None:
     """A folder name that is not UTF-8 (or a console that cannot show a character) is
-    printed with escapes rather than stopping the run after the card was staged."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            try:
-                reconfigure(errors="backslashreplace")
-            except (ValueError, OSError):
-                pass
+    printed with escapes rather than stopping the run after the card was staged (and French
+    typography a code page cannot carry is written as near as it can: ``output.fit_streams``)."""
+    fit_streams()
 
 
 @dataclass(frozen=True)
