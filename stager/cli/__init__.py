@@ -20,8 +20,12 @@ from stager import __version__, i18n
 # decorators below (and the command modules') run (docs/i18n.md).
 i18n.install()
 
+from stager.cli.helpformat import HelpFormatter  # noqa: E402
 from stager.errors import BadInput, ExitCode, StagerError  # noqa: E402
 from stager.i18n import _  # noqa: E402
+
+# every command's help, in any language, wraps without leaving "?" or "»" alone on a line
+click.Context.formatter_class = HelpFormatter
 
 #: errno values that mean the medium itself failed (exit 5 rather than 2).
 _MEDIUM_ERRNOS = {

@@ -186,15 +186,18 @@ def width(stream=None) -> int | None:
 def wrapped(lines, stream=None) -> list[str]:
     """Each line wrapped to the terminal's width (its indentation kept, continuation
     lines indented two more); unchanged when ``stream`` is not a terminal. Words are
-    never broken, so a path or a command stays whole."""
+    never broken, so a path or a command stays whole, and the French space before
+    "?", ";", ":", "!", "»" (after "«") is never a line's end (``helpformat.glue``)."""
     cols = width(stream)
     if cols is None:
         return list(lines)
     import textwrap  # only at a terminal
 
+    from stager.cli.helpformat import glue  # French "?", ";", "»"... stay with their word
+
     out = []
     for line in lines:
-        for part in _KEEP.sub(lambda m: m.group(0).replace(" ", "\0"), str(line)).split("\n"):
+        for part in glue(_KEEP.sub(lambda m: m.group(0).replace(" ", "\0"), str(line))).split("\n"):
             indent = part[: len(part) - len(part.lstrip(" "))]
             out.extend(
                 textwrap.wrap(

@@ -64,18 +64,17 @@ def matrix_document(rules, model_ids) -> dict:
         "forbidden_kits": sorted(rules.forbidden_kits),
         "forbidden_section": rules.forbidden.section,
         "routers": routers,
-        "notes": [
-            {
-                "note": n.number,
-                "code": n.code,
-                "title": _(n.title),
-                "steps": [_(s) for s in n.steps],
-                "after": _(n.after),
-            }
-            for n in rules.notes.values()
-        ],
+        "notes": notes_document(rules),
         "site_visit": _(rules.site_visit),
     }
+
+
+def notes_document(rules) -> list[dict]:
+    """The router notes, their texts in the user's language (their codes stay English)."""
+    return [
+        {"note": n.number, "code": n.code, "title": _(n.title), "steps": [_(s) for s in n.steps], "after": _(n.after)}
+        for n in rules.notes.values()
+    ]
 
 
 def _cell(text: str, ok: bool, width: int) -> str:
