@@ -85,6 +85,8 @@ def rules_text(value: str | None) -> str | None:
 
 
 @click.group(
+    options_metavar=_("[OPTIONS]"),
+    subcommand_metavar=_("COMMAND [ARGS]..."),
     help=_(
         "Look after the firmware catalog: list it, index new files, verify the checksums, "
         "sign the index.\n\n"

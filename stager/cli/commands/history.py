@@ -10,6 +10,13 @@ from stager.errors import ExitCode
 from stager.i18n import _, pgettext
 
 
+def _at_least_one(value: int) -> int:
+    """--limit's check, in the user's language (click's IntRange says "x>=1" in every language)."""
+    if value < 1:
+        raise click.BadParameter(_("{value} is too small: give 1 or more.").format(value=value))
+    return value
+
+
 @click.command(
     help=_(
         "Show the recent stagings (newest last): when, which card, which file and hash, "
@@ -22,11 +29,12 @@ from stager.i18n import _, pgettext
 @click.option(
     "--limit",
     "-n",
-    type=click.IntRange(min=1),
+    type=int,
     default=20,
     show_default=True,
     metavar=_("N"),
-    help=_("How many recent entries to show."),
+    callback=lambda ctx, param, value: _at_least_one(value),
+    help=_("How many recent entries to show (at least 1)."),
 )
 @json_option
 def history(limit, as_json):
