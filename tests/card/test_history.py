@@ -37,3 +37,15 @@ def test_the_file_holds_no_language_and_the_reader_sees_his(run_stager, tmp_path
     english = run_stager("history", "--json", env={"STAGER_UI_LANG": "en"}).json()["entries"]
     assert french[0]["identity"].startswith("sans numéro de série de volume"), french[0]
     assert english[0]["identity"].startswith("no volume serial"), english[0]
+
+
+def test_the_table_says_the_result_in_words(run_stager, tmp_path):
+    from stager.catalog.demo import build_demo_catalog
+
+    catalog, card = build_demo_catalog(tmp_path / "cat"), tmp_path / "sd"
+    card.mkdir()
+    args = ("prepare", "-m", "wbac", "-k", "318", "--catalog", catalog, "--target", card, "--allow-fixed", "--yes")
+    assert run_stager(*args).code == 0
+    french = run_stager("history", env={"STAGER_UI_LANG": "fr"}).out
+    assert "  réussie " in french and "  ok " not in french, french
+    assert "  ok " in run_stager("history").out

@@ -52,6 +52,15 @@ def history(limit, as_json):
     return ExitCode.OK
 
 
+def result_text(result) -> str:
+    """A staging's result as the table shows it: ``ok`` as a word of the reader's language,
+    an error's code as recorded (the JSON keeps ``ok``)."""
+    if result == "ok":
+        # TRANSLATORS: the result of a staging in the history table (French: réussie), at most 8 letters.
+        return pgettext("history result", "ok")
+    return str(result or "?")
+
+
 def entry_line(e: dict) -> str:
     """One staging: its local time, result, file, card, the charger it was for (only what
     the entry records: nothing shows as None) and its checksum."""
@@ -60,7 +69,7 @@ def entry_line(e: dict) -> str:
     # TRANSLATORS: a history line: time, result, file, "->", the card, then (its label).
     line = _("{time}  {result} {file}  -> {target}{where}").format(
         time=when_text(e.get("time")),
-        result=f"{e.get('result') or '?':<8}",
+        result=f"{result_text(e.get('result')):<8}",
         file=e.get("file") or "?",
         target=e.get("target") or "?",
         where=f" ({where})" if where else "",
