@@ -267,12 +267,12 @@ def test_click_speaks_french_after_install(english_after):
     [
         (
             ["check", "--nope"],
-            ["Erreur : L'option '--nope' n'existe pas.", "Essayez « stager check --help » pour obtenir de l'aide."],
+            ["Erreur : l'option « --nope » n'existe pas.", "Essayez « stager check --help » pour obtenir de l'aide."],
         ),
-        (["check"], ["Erreur : Option manquante '--model'."]),
-        (["check", "--model", "p22", "--count", "x"], ["Erreur : Valeur invalide pour '--count' : 'x' n'est pas"]),
-        (["nope"], ["Erreur : La commande 'nope' n'existe pas."]),
-        (["check", "--model"], ["Erreur : L'option '--model' demande un argument."]),
+        (["check"], ["Erreur : option manquante '--model'."]),  # click alone: its own quotes
+        (["check", "--model", "p22", "--count", "x"], ["Erreur : valeur incorrecte pour '--count' : 'x' n'est pas"]),
+        (["nope"], ["Erreur : la commande « nope » n'existe pas."]),
+        (["check", "--model"], ["Erreur : l'option « --model » demande un argument."]),
     ],
 )
 def test_click_errors_in_french(english_after, args, lines):
@@ -334,7 +334,7 @@ def test_a_fresh_process_in_french(env):
     assert proc.returncode == 2
     assert proc.stdout.startswith("fr\nUtilisation : stager [OPTIONS]\n")
     assert "Options :" in proc.stdout and "[obligatoire]" in proc.stdout
-    assert "Erreur : L'option '--nope' n'existe pas." in proc.stderr
+    assert "Erreur : l'option « --nope » n'existe pas." in proc.stderr
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the POSIX variables are not read on Windows")

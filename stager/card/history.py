@@ -66,7 +66,6 @@ def _lines(decision, target, sources, result) -> list[str]:
         "label": target.label,
         "uuid": getattr(target, "uuid", None),
         "size_bytes": getattr(target, "size_bytes", None),
-        "identity": target.identity() if hasattr(target, "identity") else None,
         "decision": {
             "model": q.model,
             "kit": q.kit,
@@ -145,8 +144,26 @@ def read(path: Path | None = None, limit: int | None = 20, warn=None) -> list[di
             if warn:
                 warn(_("Warning: {path} line {line} is damaged and was skipped.").format(path=path, line=num))
             continue
-        out.append(entry)
+        out.append(_with_identity(entry))
     return out[-limit:] if limit else out
+
+
+def _with_identity(entry: dict) -> dict:
+    """The entry with the card's identity in the reader's language, made from the parts the
+    file records (uuid, label, size_bytes): the file holds no sentence of any language (an
+    older file's "identity", written in the language of its run, is replaced)."""
+    if any(key in entry for key in ("uuid", "label", "size_bytes")):
+        from stager.card.targets import medium_identity
+
+        size = entry.get("size_bytes")
+        label = entry.get("label")
+        uuid = entry.get("uuid")
+        entry["identity"] = medium_identity(
+            uuid if isinstance(uuid, str) else None,
+            label if isinstance(label, str) else None,
+            size if isinstance(size, int) and not isinstance(size, bool) else None,
+        )
+    return entry
 
 
 #: The keys of an entry and the types they may have (None: the key may be missing or null).

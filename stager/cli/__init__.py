@@ -20,8 +20,12 @@ from stager import __version__, i18n
 # decorators below (and the command modules') run (docs/i18n.md).
 i18n.install()
 
+from stager.cli.helpformat import HelpFormatter  # noqa: E402
 from stager.errors import BadInput, ExitCode, StagerError  # noqa: E402
 from stager.i18n import _  # noqa: E402
+
+# every command's help, in any language, wraps without leaving "?" or "»" alone on a line
+click.Context.formatter_class = HelpFormatter
 
 #: errno values that mean the medium itself failed (exit 5 rather than 2).
 _MEDIUM_ERRNOS = {
@@ -103,6 +107,9 @@ def _argv_wants_json(argv) -> bool:
 def run(argv=None) -> int:
     """Run one command and return its exit code. The one place where an error becomes
     its message and its exit code, for text and ``--json`` alike; commands return codes."""
+    from stager.cli import output
+
+    output.fit_streams()
     as_json = _argv_wants_json(argv)
     code = _run(argv, as_json)
     if _stdout_fails():  # what was left in its buffer could not be written either
@@ -157,6 +164,11 @@ def _run(argv, as_json: bool) -> int:
         return _output_failed()
     except click.UsageError as e:
         hint = " " + _("See '{command} --help'.").format(command=e.ctx.command_path) if e.ctx is not None else ""
+        if isinstance(e, click.exceptions.NoArgsIsHelpError):  # `stager` alone: the usage, then one error line
+            output.say(e.ctx.get_usage(), err=True)
+            output.render_error(BadInput(_("no command given."), code="no-command"), as_json, hint=hint)
+            return ExitCode.BAD_INPUT
+        _quote_names(e)
         output.render_error(BadInput(e.format_message()), as_json, hint=hint)
         return ExitCode.BAD_INPUT
     except StagerError as e:
@@ -184,6 +196,15 @@ def _run(argv, as_json: bool) -> int:
         )
         return ExitCode.BUG
     return int(code or 0)
+
+
+def _quote_names(error: click.UsageError) -> None:
+    """The option an error line names, quoted as the language quotes (click writes
+    '--model' in every language; French: « --model »)."""
+    if isinstance(error, click.BadParameter) and error.param_hint is None and error.param is not None:
+        names = getattr(error.param, "opts", None) or [error.param.human_readable_name]
+        # TRANSLATORS: an option's name quoted in an error line ('--model'; French: « --model »).
+        error.param_hint = " / ".join(_("'{name}'").format(name=name) for name in names)
 
 
 def main(argv=None) -> None:

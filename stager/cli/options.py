@@ -14,9 +14,18 @@ from stager.rules import inputs
 
 
 def epilog(*blocks: str) -> str:
-    """A command's epilog: blocks (examples, exit codes) that click prints as written,
-    each marked with click's "\\b" (no rewrapping), which stays out of the messages."""
-    return "\n\n".join("\b\n" + block for block in blocks)
+    """A command's epilog: its blocks (examples, exit codes). A block whose lines after the
+    first are indented (examples, a table) is printed as written, marked with click's
+    "\\b", which stays out of the messages; a block of prose (exit codes) is one
+    paragraph that click wraps to the terminal's width, in any language."""
+    return "\n\n".join(_epilog_block(block) for block in blocks)
+
+
+def _epilog_block(block: str) -> str:
+    lines = block.split("\n")
+    if any(line.startswith(" ") for line in lines[1:]):
+        return "\b\n" + block
+    return " ".join(line.strip() for line in lines)
 
 
 def parsed_by(parser):

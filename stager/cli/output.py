@@ -26,6 +26,43 @@ from stager.i18n import _
 from stager.i18n_format import after_colon
 
 
+def _fit_error(exc):
+    """A codec error handler: what a stream's encoding cannot carry, as near as it can
+    (U+202F as U+00A0, else a space: :func:`stager.i18n_format.fit`), and anything else
+    it cannot carry as ``\\uXXXX`` (as Python's own standard error does), never a traceback."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    from stager.i18n_format import fit
+
+    out = []
+    for char in exc.object[exc.start : exc.end]:
+        near = fit(char, exc.encoding)
+        try:
+            near.encode(exc.encoding)
+        except (UnicodeEncodeError, LookupError):
+            near = char.encode("ascii", "backslashreplace").decode("ascii")
+        out.append(near)
+    return "".join(out), exc.end
+
+
+def fit_streams() -> None:
+    """Standard output and error never fail on a character their encoding cannot carry:
+    French typography in a Windows code page (cp1252, cp850: output redirected) or Latin-1
+    is written as near as it can, anything else (a file name that is not UTF-8) with
+    escapes (:func:`_fit_error`). Called once by ``stager.cli.run``, the one place, so
+    click's help and errors get it too."""
+    import codecs
+
+    codecs.register_error("stager-fit", _fit_error)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="stager-fit")
+            except (ValueError, OSError):  # closed, or not a text wrapper that can change
+                pass
+
+
 def is_terminal(stream) -> bool:
     """Whether ``stream`` is a terminal (False for anything that cannot say)."""
     try:
@@ -150,15 +187,18 @@ def width(stream=None) -> int | None:
 def wrapped(lines, stream=None) -> list[str]:
     """Each line wrapped to the terminal's width (its indentation kept, continuation
     lines indented two more); unchanged when ``stream`` is not a terminal. Words are
-    never broken, so a path or a command stays whole."""
+    never broken, so a path or a command stays whole, and the French space before
+    "?", ";", ":", "!", "»" (after "«") is never a line's end (``helpformat.glue``)."""
     cols = width(stream)
     if cols is None:
         return list(lines)
     import textwrap  # only at a terminal
 
+    from stager.cli.helpformat import glue  # French "?", ";", "»"... stay with their word
+
     out = []
     for line in lines:
-        for part in _KEEP.sub(lambda m: m.group(0).replace(" ", "\0"), str(line)).split("\n"):
+        for part in glue(_KEEP.sub(lambda m: m.group(0).replace(" ", "\0"), str(line))).split("\n"):
             indent = part[: len(part) - len(part.lstrip(" "))]
             out.extend(
                 textwrap.wrap(

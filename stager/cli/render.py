@@ -89,13 +89,24 @@ def reminder_lines(decision, stream=None, explain: bool = False) -> list[str]:
     return lines
 
 
+def role_text(role: str | None) -> str | None:
+    """A firmware file's role (``bundle``, ``hex``: its JSON value) as a person reads it."""
+    if role == "bundle":
+        # TRANSLATORS: a firmware file's role: one archive for the OCPP kit and the terminal together.
+        return pgettext("role", "bundle")
+    if role == "hex":
+        # TRANSLATORS: a firmware file's role: the terminal's .hex file, flashed with the ST-LINK probe.
+        return pgettext("role", "hex")
+    return role
+
+
 def plan_lines(plan, stream) -> list[str]:
     lines = [_("Catalog {folder}:").format(folder=plan.catalog_root)]
     for f in plan.files:
         lines.append(
             "  "
             + _("{name}  ({role}, {size}, sha256 {sha256}...)").format(
-                name=f.name, role=f.role, size=size_text(f.size), sha256=f.sha256[:16]
+                name=f.name, role=role_text(f.role), size=size_text(f.size), sha256=f.sha256[:16]
             )
         )
     for n in plan.selection.notes:

@@ -113,7 +113,7 @@ def test_list_human(run_stager, trap):
         "Pulse 50 (p50)",
         "Kit  Term",
         "p22/PULSE22_OCPP318_KIP313A_FR.tar.gz",
-        "not-indexed",
+        "not indexed",
         "Inconsistent names (never used)",
         "kit 318 is 3XX",
         "Unrecognised names (never used)",
@@ -230,3 +230,26 @@ def test_demo_catalog_through_the_cli(run_stager, tmp_path):
     )  # all but SHA256SUMS
     r = run_stager("catalog", "index", "--catalog", root, "--json")
     assert r.code == 0 and r.json()["added"] == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ("unknown kit", "not indexed", "no line in SHA256SUMS")),
+        ("fr", ("kit inconnu", "non indexé", "aucune ligne dans SHA256SUMS")),
+    ],
+)
+def test_list_a_file_s_note_is_a_wrapped_paragraph_not_a_column_of_letters(run_stager, tmp_path, lang, words):
+    """Acceptance of issue 16 (F17): an unindexed file's note was wrapped to a width below its
+    indentation, one character per line; the table's columns show words, not codes."""
+    from stager.catalog.demo import build_demo_catalog
+
+    catalog = build_demo_catalog(tmp_path / "cat")
+    (catalog / "p22" / "PULSE22_OCPP999_KIP313A_FR.tar.gz").write_bytes(b"x")
+    r = run_stager("catalog", "list", "--catalog", catalog, "-m", "p22", env={"STAGER_UI_LANG": lang})
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    assert not [line for line in lines if len(line.strip()) == 1], r.out
+    assert all(len(line) <= 80 for line in lines if line.startswith("  ")), r.out  # the tables and their notes
+    assert all(word in r.out for word in words), r.out
+    assert "-inconnu" not in r.out and "non-indexé" not in r.out and "unknown-kit" not in r.out, r.out

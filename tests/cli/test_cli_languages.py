@@ -99,12 +99,17 @@ def _not_interface(text: str, tmp: Path) -> str:
 
 
 def _messages(doc) -> list[str]:
-    """The messages of a JSON document (every "message", "why", "brief" and "title" string in it)."""
+    """The messages of a JSON document (every "message", "why", "brief", "title", "description",
+    "after", "site_visit" string and every "steps" item in it)."""
     found = []
     if isinstance(doc, dict):
         for key, value in doc.items():
-            if key in ("message", "why", "brief") and isinstance(value, str):
+            if key in ("message", "why", "brief", "title", "description", "after", "site_visit") and isinstance(
+                value, str
+            ):
                 found.append(value)
+            elif key == "steps" and isinstance(value, list):
+                found += [step for step in value if isinstance(step, str)]
             else:
                 found += _messages(value)
     elif isinstance(doc, list):
@@ -199,6 +204,9 @@ RUNS = {
         3,
     ),
     "plan-no-charger": (None, lambda c, d: ("plan",), 2),
+    "matrix": (None, lambda c, d: ("matrix",), 0),
+    "matrix-wbac": (None, lambda c, d: ("matrix", "-m", "wbac"), 0),
+    "matrix-json": (None, lambda c, d: ("matrix", "--json"), 0),
     "plan-catalog-missing": (
         _empty_catalog,
         lambda c, d: ("plan", "-m", "p22", "-k", "316", "--to", "318", "--catalog", c),

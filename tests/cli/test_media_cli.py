@@ -132,3 +132,17 @@ def test_a_record_with_answers_of_the_wrong_shape_is_bad_input(run_stager, demo,
         assert r.code == 2 and r.json()["error"]["code"] == "bad-record", r
         assert "docs/media-record.md" in r.json()["error"]["message"]
         assert "Traceback" not in r.err
+
+
+def test_media_in_french_says_why_in_french_and_json_keeps_the_fact(run_stager):
+    """Acceptance of issue 16 (F11): the reason a volume counts as removable is translated
+    in the text (JSON keeps the recorded English fact), and "aucune" agrees with "mises à jour"."""
+    record = DATA / "windows/sd_in_laptop_reader.json"
+    r = run_stager("media", "--replay", record, env={"STAGER_UI_LANG": "fr"})
+    assert r.code == 0, r
+    assert "amovible : SD card" not in r.out and "amovible : carte SD" in r.out, r.out
+    assert "mises à jour présentes : aucune" in r.out, r.out
+    doc = run_stager("media", "--replay", record, "--json", env={"STAGER_UI_LANG": "fr"}).json()
+    assert [m["why"] for m in doc["media"]] == ["SD card"]
+    english = run_stager("media", "--replay", record)
+    assert "removable: SD card" in english.out and "firmware on it: none" in english.out, english.out

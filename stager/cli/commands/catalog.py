@@ -52,26 +52,26 @@ def _status(text: str, width: int = 14) -> str:
     return style(status_text(text).ljust(width), sys.stdout, fg=colour)
 
 
-#: A catalog file's status (its JSON value) as the table shows it.
+#: A catalog file's status (its JSON value) as the table shows it: words, not codes.
 STATUS = {
     "usable": N_("usable"),
-    "not-indexed": N_("not-indexed"),
+    "not-indexed": N_("not indexed"),
     "damaged": N_("damaged"),
     "missing": N_("missing"),
     "unreadable": N_("unreadable"),
-    "index-unreadable": N_("index-unreadable"),
-    "bad-index-line": N_("bad-index-line"),
+    "index-unreadable": N_("index unreadable"),
+    "bad-index-line": N_("bad index line"),
     "ambiguous": N_("ambiguous"),
     "inconsistent": N_("inconsistent"),
     "unrecognised": N_("unrecognised"),
 }
 #: The rules' verdict on a catalog file (its JSON value) as the table shows it.
 RULES = {
-    "ok": N_("ok"),
-    "ko": N_("ko"),
+    "ok": N_("allowed"),
+    "ko": N_("not allowed"),
     "forbidden": N_("forbidden"),
-    "unknown-kit": N_("unknown-kit"),
-    "unknown-terminal": N_("unknown-terminal"),
+    "unknown-kit": N_("unknown kit"),
+    "unknown-terminal": N_("unknown terminal"),
 }
 
 
@@ -79,7 +79,14 @@ def status_text(value: str) -> str:
     return _(STATUS[value]) if value in STATUS else value
 
 
+def rules_text(value: str | None) -> str | None:
+    """The rules' verdict on a file (its JSON value, ``ok``) as a person reads it (``allowed``)."""
+    return _(RULES[value]) if value in RULES else value
+
+
 @click.group(
+    options_metavar=_("[OPTIONS]"),
+    subcommand_metavar=_("COMMAND [ARGS]..."),
     help=_(
         "Look after the firmware catalog: list it, index new files, verify the checksums, "
         "sign the index.\n\n"
@@ -122,7 +129,7 @@ def table_lines(files: list[dict]) -> list[str]:
             str(f["kit"]) if f["kit"] is not None else "hex",
             str(f["terminal"]),
             f["pack"] or "-",
-            _(RULES[f["rules"]]) if f["rules"] in RULES else f["rules"],
+            rules_text(f["rules"]) or "-",
             f["status"],
         )
         for f in rows
@@ -139,8 +146,11 @@ def table_lines(files: list[dict]) -> list[str]:
         first = "".join(v.ljust(w) for v, w in zip(c[:4], widths, strict=False))
         out.append(f"  {first}{_status(c[4], widths[4])}{f[shown]}")
         if f["status"] != "usable" or f["duplicates"]:
-            room = max(30, TABLE_WIDTH - lead)
-            out += textwrap.wrap(f["why"], room, initial_indent=" " * lead, subsequent_indent=" " * lead) or []
+            # under the file column when there is room for 30 characters there, else under the row
+            indent = " " * (lead if TABLE_WIDTH - lead >= 30 else 4)
+            out += textwrap.wrap(
+                f["why"], TABLE_WIDTH, initial_indent=indent, subsequent_indent=indent, break_long_words=False
+            )
     return out
 
 

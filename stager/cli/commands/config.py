@@ -9,14 +9,27 @@ import click
 from stager.cli.options import epilog
 from stager.cli.output import emit_json, json_option, say
 from stager.errors import ExitCode
-from stager.i18n import _
+from stager.i18n import _, pgettext
+
+
+def scope_text(scope: str) -> str:
+    """Whose settings file it is (its JSON value: machine, user, STAGER_CONFIG), as shown."""
+    if scope == "machine":
+        # TRANSLATORS: whose settings file this is: the computer's, for every user.
+        return pgettext("settings file", "machine")
+    if scope == "user":
+        # TRANSLATORS: whose settings file this is: the user's own.
+        return pgettext("settings file", "user")
+    return scope
 
 
 def show_lines(doc: dict) -> list[str]:
     out = [_("Settings files (read in this order):")]
-    for f in doc["files"]:
+    labels = [scope_text(f["scope"]) for f in doc["files"]]
+    pad = max([8, *(len(label) for label in labels)])
+    for f, label in zip(doc["files"], labels, strict=True):
         state = _("read") if f["status"] == "read" else _("not present")
-        out.append(f"  {f['scope']:8} {f['path']} ({state})")
+        out.append(f"  {label.ljust(pad)} {f['path']} ({state})")
     cat = doc["catalog"]
     out.append("")
     if cat["value"]:
@@ -45,6 +58,8 @@ def show_lines(doc: dict) -> list[str]:
 
 
 @click.group(
+    options_metavar=_("[OPTIONS]"),
+    subcommand_metavar=_("COMMAND [ARGS]..."),
     help=_("The workshop's settings: the default catalog and the trusted signing keys."),
     epilog=epilog(
         _("Examples:\n  stager config show\n  stager config show --json | jq '.trusted_keys'"),

@@ -10,6 +10,13 @@ from stager.errors import ExitCode
 from stager.i18n import _, pgettext
 
 
+def _at_least_one(value: int) -> int:
+    """--limit's check, in the user's language (click's IntRange says "x>=1" in every language)."""
+    if value < 1:
+        raise click.BadParameter(_("{value} is too small: give 1 or more.").format(value=value))
+    return value
+
+
 @click.command(
     help=_(
         "Show the recent stagings (newest last): when, which card, which file and hash, "
@@ -22,11 +29,12 @@ from stager.i18n import _, pgettext
 @click.option(
     "--limit",
     "-n",
-    type=click.IntRange(min=1),
+    type=int,
     default=20,
     show_default=True,
     metavar=_("N"),
-    help=_("How many recent entries to show."),
+    callback=lambda ctx, param, value: _at_least_one(value),
+    help=_("How many recent entries to show (at least 1)."),
 )
 @json_option
 def history(limit, as_json):
@@ -44,6 +52,15 @@ def history(limit, as_json):
     return ExitCode.OK
 
 
+def result_text(result) -> str:
+    """A staging's result as the table shows it: ``ok`` as a word of the reader's language,
+    an error's code as recorded (the JSON keeps ``ok``)."""
+    if result == "ok":
+        # TRANSLATORS: the result of a staging in the history table (French: réussie), at most 8 letters.
+        return pgettext("history result", "ok")
+    return str(result or "?")
+
+
 def entry_line(e: dict) -> str:
     """One staging: its local time, result, file, card, the charger it was for (only what
     the entry records: nothing shows as None) and its checksum."""
@@ -52,7 +69,7 @@ def entry_line(e: dict) -> str:
     # TRANSLATORS: a history line: time, result, file, "->", the card, then (its label).
     line = _("{time}  {result} {file}  -> {target}{where}").format(
         time=when_text(e.get("time")),
-        result=f"{e.get('result') or '?':<8}",
+        result=f"{result_text(e.get('result')):<8}",
         file=e.get("file") or "?",
         target=e.get("target") or "?",
         where=f" ({where})" if where else "",

@@ -38,7 +38,7 @@ def matrix_document(rules, model_ids) -> dict:
             {
                 "router": r.id,
                 "name": r.name,
-                "description": r.description,
+                "description": _(r.description),
                 "section": r.section,
                 "classes": [
                     {"id": c, "label": rules.classes[c].label, "min": rules.classes[c].min, "max": rules.classes[c].max}
@@ -64,12 +64,17 @@ def matrix_document(rules, model_ids) -> dict:
         "forbidden_kits": sorted(rules.forbidden_kits),
         "forbidden_section": rules.forbidden.section,
         "routers": routers,
-        "notes": [
-            {"note": n.number, "code": n.code, "title": n.title, "steps": list(n.steps), "after": n.after}
-            for n in rules.notes.values()
-        ],
-        "site_visit": rules.site_visit,
+        "notes": notes_document(rules),
+        "site_visit": _(rules.site_visit),
     }
+
+
+def notes_document(rules) -> list[dict]:
+    """The router notes, their texts in the user's language (their codes stay English)."""
+    return [
+        {"note": n.number, "code": n.code, "title": _(n.title), "steps": [_(s) for s in n.steps], "after": _(n.after)}
+        for n in rules.notes.values()
+    ]
 
 
 def _cell(text: str, ok: bool, width: int) -> str:
@@ -102,7 +107,7 @@ def router_lines(rules, r) -> list[str]:
     column, row = _("Kit"), _("Version")
     head = _("Router {name}: {description}  (note section {section})")
     lines = [
-        style(head.format(name=r.name, description=r.description, section=r.section), sys.stdout, bold=True),
+        style(head.format(name=r.name, description=_(r.description), section=r.section), sys.stdout, bold=True),
         f"{'':9}{column}",
         (f"{row:9}" + "".join(rules.classes[c].label.ljust(width) for c in r.classes)).rstrip(),
     ]
@@ -121,10 +126,10 @@ def router_lines(rules, r) -> list[str]:
 def notes_lines(rules) -> list[str]:
     lines = [style(_("Router notes"), sys.stdout, bold=True)]
     for n in rules.notes.values():
-        lines.append(_("Note {number} [{code}]: {title}").format(number=n.number, code=n.code, title=n.title))
-        lines.extend(f"  {i}. {s}" for i, s in enumerate(n.steps, 1))
-        lines.append(f"  {n.after}")
-    lines.append(rules.site_visit)
+        lines.append(_("Note {number} [{code}]: {title}").format(number=n.number, code=n.code, title=_(n.title)))
+        lines.extend(f"  {i}. {_(s)}" for i, s in enumerate(n.steps, 1))
+        lines.append(f"  {_(n.after)}")
+    lines.append(_(rules.site_visit))
     return lines
 
 

@@ -89,12 +89,15 @@ def _listing(found, others, waiting) -> None:
         ident = medium_identity(getattr(m, "uuid", None), m.label, m.size_bytes)
         lines.append("  " + _("identity: {identity}").format(identity=ident))
         text = _("size {size}, free {free}; removable: {why}")
-        lines.append("  " + text.format(size=size_text(m.size_bytes), free=size_text(m.free_bytes), why=m.why))
+        lines.append("  " + text.format(size=size_text(m.size_bytes), free=size_text(m.free_bytes), why=m.why_text()))
         vendor = " ".join(x for x in (m.vendor, m.model) if x)
         if vendor:
             lines.append(f"  {vendor}")
-        files = ", ".join(m.firmware_files) if m.firmware_files else _("none")
-        lines.append("  " + _("firmware on it: {files}").format(files=files))
+        if m.firmware_files:
+            lines.append("  " + _("firmware on it: {files}").format(files=", ".join(m.firmware_files)))
+        else:
+            # TRANSLATORS: a whole sentence, so that "none" agrees with "firmware" (French: aucune).
+            lines.append("  " + _("firmware on it: none"))
     lines += [_("Not a target: {advice}").format(advice=v.advice()) for v in others if v.advice()]
     if waiting:
         lines.append(_("Inserted but not mounted:"))

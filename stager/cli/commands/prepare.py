@@ -17,7 +17,7 @@ from stager.cli.options import (
     rule_options,
     terminal_option,
 )
-from stager.cli.output import emit_json, is_tty, json_option, say, stdin_is_terminal, style, warn
+from stager.cli.output import colon, emit_json, fit_streams, is_tty, json_option, say, stdin_is_terminal, style, warn
 from stager.cli.progress import card_bars
 from stager.cli.render import (
     card_plan_lines,
@@ -167,14 +167,9 @@ def prepare(
 
 def never_crash_on_paths() -> None:
     """A folder name that is not UTF-8 (or a console that cannot show a character) is
-    printed with escapes rather than stopping the run after the card was staged."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            try:
-                reconfigure(errors="backslashreplace")
-            except (ValueError, OSError):
-                pass
+    printed with escapes rather than stopping the run after the card was staged (and French
+    typography a code page cannot carry is written as near as it can: ``output.fit_streams``)."""
+    fit_streams()
 
 
 @dataclass(frozen=True)
@@ -359,7 +354,7 @@ def pick_cards(found, unusable=()) -> list:
     for _attempt in range(3):
         # TRANSLATORS: the answers 'all', 'a', '*' and, in French, 'tout' or 'tous' choose every card.
         question = _("Which card(s) to write? Numbers separated by commas, or 'all'")
-        answer = click.prompt(question, default="", show_default=False, err=True)
+        answer = click.prompt(colon(question, ""), default="", show_default=False, prompt_suffix="", err=True)
         chosen = parse_pick(answer, len(found))
         if chosen:
             return [found[i] for i in chosen]
@@ -386,5 +381,29 @@ def _confirm(plan, checks) -> None:
         raise BadInput(
             _("no terminal to ask for confirmation: add --yes to stage without asking."), code="confirmation-needed"
         )
-    if not click.confirm(question(plan, checks), default=False, err=True):
+    if not ask_yes_no(question(plan, checks)):
         raise BadInput(_("nothing was written (not confirmed)."), code="not-confirmed")
+
+
+#: the answers that say yes or no, in every language stager speaks (an empty answer is no)
+YES = ("y", "yes", "o", "oui")
+NO = ("n", "no", "non", "")
+
+
+def yes_or_no(answer: str) -> bool | None:
+    """True for yes ('y', 'yes', and the French 'o', 'oui'), False for no or nothing, None else."""
+    text = answer.strip().lower()
+    return True if text in YES else False if text in NO else None
+
+
+def ask_yes_no(question_text: str) -> bool:
+    """Ask until the answer is yes or no (click.confirm takes only 'y'/'n', and says
+    '[y/N]' in every language); end of input stops as click does (Abort)."""
+    # TRANSLATORS: a yes/no question; y and N are the answers' first letters (French: [o/N]), N the default.
+    prompt = _("{question} [y/N]: ").format(question=question_text)
+    while True:
+        answer = click.prompt(prompt, default="", show_default=False, prompt_suffix="", err=True)
+        verdict = yes_or_no(answer)
+        if verdict is not None:
+            return verdict
+        say(_("Answer y (yes) or n (no)."), err=True)

@@ -8,9 +8,10 @@ import sys
 
 import click
 
-from stager.cli.commands.catalog import allow_rollback_option
+from stager.cli.commands.catalog import allow_rollback_option, rules_text
 from stager.cli.options import epilog, optional_kit_option, optional_model_option, terminal_option
 from stager.cli.output import emit_json, json_option, style, warn
+from stager.cli.render import role_text
 from stager.errors import BadInput
 from stager.i18n import _
 from stager.quoting import command
@@ -33,13 +34,10 @@ def _file_lines(f, stream, target) -> list[str]:
             _("kit {kit}").format(kit=p["kit"]) if p.get("kit") else None,
             _("terminal {terminal}").format(terminal=p.get("terminal")),
             _("pack {pack}").format(pack=p["pack"]) if p.get("pack") else None,
-            p.get("role"),
+            role_text(p.get("role")),
         ]
-        says = (
-            " ["
-            + _("{name_says}; rules: {rules}").format(name_says=", ".join(b for b in bits if b), rules=f.rules)
-            + "]"
-        )
+        name_says = ", ".join(b for b in bits if b)
+        says = " [" + _("{name_says}; rules: {rules}").format(name_says=name_says, rules=rules_text(f.rules)) + "]"
     lines = [f"{mark} {f.name}{says}"]
     if f.status == "ok" and f.read_back != "cached":
         text = _("SHA-256 read back from the card matches {name}.sha256 ({sha256}...)")
