@@ -120,7 +120,7 @@ def parse_router(text: str, rules: Rules | None = None) -> RouterSpec:
     if not sep or not version.strip():
         raise BadInput(
             _("router '{router}' has no firmware version: write NAME:VERSION, for example f3426:9 ({names}).").format(
-                router=text, names=names
+                router=_shown(text), names=names
             )
         )
     key = _squash(name)
