@@ -13,7 +13,7 @@ from stager.cli.options import epilog, optional_kit_option, optional_model_optio
 from stager.cli.output import emit_json, json_option, style, warn
 from stager.cli.render import role_text
 from stager.errors import BadInput
-from stager.i18n import _
+from stager.i18n import _, pgettext
 from stager.quoting import command
 
 
@@ -31,7 +31,7 @@ def _file_lines(f, stream, target) -> list[str]:
         p = f.parsed
         bits = [
             p.get("model"),
-            _("kit {kit}").format(kit=p["kit"]) if p.get("kit") else None,
+            pgettext("heading", "kit {kit}").format(kit=p["kit"]) if p.get("kit") else None,
             _("terminal {terminal}").format(terminal=p.get("terminal")),
             _("pack {pack}").format(pack=p["pack"]) if p.get("pack") else None,
             role_text(p.get("role")),
