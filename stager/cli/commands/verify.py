@@ -87,7 +87,7 @@ def report_lines(report, stream) -> list[str]:
             )
         )
     lines.append(_verdict(report, stream))
-    if report.exit_code == 0:
+    if report.exit_code == 0 and report.checked_catalog:  # without --catalog the line above says it
         lines.append("  " + _("(A sidecar proves the card matches itself; the file's origin is the catalog's index.)"))
     return lines
 
