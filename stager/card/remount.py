@@ -191,9 +191,22 @@ def _kernel_commands(pin, host: Host) -> tuple[list[str], list[str]] | str:
             return _("the options {path} is mounted with cannot be read").format(path=pin.path)
         return ["umount", mountpoint], ["mount", "-t", fstype, "-o", options, device, mountpoint]
     udisks = host.which("udisksctl")
+    if udisks and not _udisks_place(mountpoint):
+        return _("{path} was not mounted by udisks, which would mount it again elsewhere").format(path=pin.path)
     if udisks:
         return [udisks, "unmount", "-b", device], [udisks, "mount", "-b", device]
     return _("neither udisksctl nor root rights are available to unmount and mount the card again")
+
+
+UDISKS_PLACES = ("/media", "/run/media")  # where udisksctl mounts a card (under the user's name)
+
+
+def _udisks_place(mountpoint: str) -> bool:
+    """``udisksctl mount`` puts the card back under /media/USER or /run/media/USER: a card
+    mounted elsewhere (by hand, by fstab) would come back at another place (card-gone)."""
+    return any(
+        os.path.dirname(os.path.dirname(mountpoint)) == p or os.path.dirname(mountpoint) == p for p in UDISKS_PLACES
+    )
 
 
 def remount_kernel(pin, host: Host | None = None) -> str | None:

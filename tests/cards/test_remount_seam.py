@@ -231,11 +231,14 @@ def test_as_root_a_kernel_card_is_mounted_again_with_its_type_and_options(tmp_pa
     assert pin.events == ["close", "reopen"]
 
 
-def test_a_kernel_card_without_root_uses_udisksctl_else_says_why(tmp_path):
+def test_a_kernel_card_without_root_uses_udisksctl_else_says_why(tmp_path, monkeypatch):
     card = tmp_path / "card"
     card.mkdir()
     mounts = f"{DEV} {card} ext4 rw 0 0\n"
     pin, host = KernelPin(card), KernelHost(card, mounts, euid=1000, udisks="/usr/bin/udisksctl")
+    assert "was not mounted by udisks" in remount.remount_kernel(pin, host)  # it would come back elsewhere
+    assert host.ran == [] and pin.events == []
+    monkeypatch.setattr(remount, "UDISKS_PLACES", (str(tmp_path),))  # as if at /media/card
     assert remount.remount_kernel(pin, host) is None
     assert host.ran == [["/usr/bin/udisksctl", "unmount", "-b", DEV], ["/usr/bin/udisksctl", "mount", "-b", DEV]]
     pin, host = KernelPin(card), KernelHost(card, mounts, euid=1000)
