@@ -459,7 +459,12 @@ def _stage_round(checks, sources, stage, progress_factory) -> dict:
 
     targets = [
         staging.Target(
-            path=c.target.path, device=c.target.device, label=c.target.bar_name(), preflight=c.pre, pin=c.pin
+            path=c.target.path,
+            device=c.target.device,
+            label=c.target.bar_name(),
+            preflight=c.pre,
+            pin=c.pin,
+            removable=c.target.removable,
         )
         for c in checks
     ]

@@ -169,6 +169,12 @@ class System:
 
         return remount(pin)
 
+    def remount_kernel(self, pin) -> str | None:
+        """Unmount the card (a kernel file system) and mount it again: None when done, else why not."""
+        from stager.card.remount import remount_kernel
+
+        return remount_kernel(pin)
+
     def rereads_directory(self, pin) -> bool:
         """The card's FUSE daemon reads its directory from the device at each look-up."""
         from stager.card.remount import rereads_directory
@@ -420,6 +426,15 @@ def read_directory(pin, system: System | None = None) -> tuple[dict[str, int], s
             why = "" if not_remounted is None else f"{why}; {not_remounted}"
     else:
         why = system.remount(pin) or ""
+    return dict(pin.files()), why
+
+
+def read_kernel_directory(pin, system: System | None = None) -> tuple[dict[str, int], str]:
+    """The card root's files (name: size) as a removable card on a kernel file system holds
+    them on its medium: the card unmounted (its writes flushed, the device's cache dropped)
+    and mounted again, then listed: ({...}, ""); ({...}, why) when it could not be remounted
+    and the listing is the system's memory."""
+    why = (system or System()).remount_kernel(pin) or ""
     return dict(pin.files()), why
 
 

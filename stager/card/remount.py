@@ -14,6 +14,12 @@ arguments), so the card comes back with the same options at the same place. The 
 descriptor is closed for the unmount and opened again after, and the card must come back
 as the same block device (``st_dev``) at the same path, else it is a media error
 (card-gone). Every command goes through a :class:`Host` so tests inject them.
+
+A removable card on a kernel file system (vfat, exfat, ext4...) is remounted too after
+each rename (:func:`remount_kernel`): the unmount writes it back and drops the block
+device's cache, so its folder is listed next from the medium. As root ``umount`` then
+``mount -t TYPE -o OPTIONS DEVICE MOUNTPOINT`` (the options of /proc/self/mounts), else
+``udisksctl`` where it exists.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import subprocess
 import time
 
 from stager.card.gone import card_gone
+from stager.card.pin import _unescape
 from stager.i18n import _
 
 REREADS = {"fusefat"}  # FUSE daemons that read the card's directory from the device at every look-up
@@ -121,13 +128,16 @@ def remount(pin, host: Host | None = None) -> str | None:
     commands = _commands(pin, host)
     if isinstance(commands, str):
         return commands
-    unmount, mount = commands
+    return _run_remount(pin, host, *commands, wait_daemon=True)
+
+
+def _run_remount(pin, host: Host, unmount: list[str], mount: list[str], wait_daemon: bool) -> str | None:
     pin.close()
     code, said = host.run(unmount)
     if code != 0:
         pin.reopen()
         return _("{path} could not be unmounted ({said})").format(path=pin.path, said=said or f"exit {code}")
-    if not _daemon_gone(pin, host):  # it may still write its last blocks: never two daemons on one card
+    if wait_daemon and not _daemon_gone(pin, host):  # it may still write its last blocks: never two daemons on one card
         raise card_gone(pin.path, _("it was unmounted to be read back from its medium and its driver did not stop"))
     code, said = host.run(mount)
     deadline = time.monotonic() + MOUNT_WAIT
@@ -142,6 +152,73 @@ def remount(pin, host: Host | None = None) -> str | None:
         )
     pin.reopen()
     return None
+
+
+KERNEL_DROPPED_OPTIONS = {"seclabel"}  # shown in /proc/mounts, refused by mount -o
+
+
+def mount_options(pin, host: Host) -> str | None:
+    """The options the card's kernel file system is mounted with (/proc/self/mounts), or None."""
+    want = os.path.realpath(pin.path)
+    try:
+        with open(f"{host.proc}/self/mounts", encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    found = None
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 4 and _unescape(fields[1]) == want:
+            found = fields[3]  # the last line for that mount point is the mount in effect
+    if found is None:
+        return None
+    return ",".join(o for o in found.split(",") if o and o not in KERNEL_DROPPED_OPTIONS)
+
+
+def _kernel_commands(pin, host: Host) -> tuple[list[str], list[str]] | str:
+    """(unmount, mount) command lines of a card on a kernel file system (vfat, exfat, ext4...),
+    or why it cannot be remounted here: as root, umount then mount with the same type and
+    options at the same place; else udisksctl where it exists."""
+    device, fstype = pin.block_device, pin.fstype
+    if not device or not fstype:
+        return _("the card's block device is not known")
+    mountpoint = os.path.realpath(pin.path)
+    if pin.mount is None or os.path.realpath(pin.mount.mountpoint) != mountpoint:
+        return _("{path} is not the card's mount point").format(path=pin.path)
+    if host.euid() == 0:
+        options = mount_options(pin, host)
+        if options is None:
+            return _("the options {path} is mounted with cannot be read").format(path=pin.path)
+        return ["umount", mountpoint], ["mount", "-t", fstype, "-o", options, device, mountpoint]
+    udisks = host.which("udisksctl")
+    if udisks and not _udisks_place(mountpoint):
+        return _("{path} was not mounted by udisks, which would mount it again elsewhere").format(path=pin.path)
+    if udisks:
+        return [udisks, "unmount", "-b", device], [udisks, "mount", "-b", device]
+    return _("neither udisksctl nor root rights are available to unmount and mount the card again")
+
+
+UDISKS_PLACES = ("/media", "/run/media")  # where udisksctl mounts a card (under the user's name)
+
+
+def _udisks_place(mountpoint: str) -> bool:
+    """``udisksctl mount`` puts the card back under /media/USER or /run/media/USER: a card
+    mounted elsewhere (by hand, by fstab) would come back at another place (card-gone)."""
+    return any(
+        os.path.dirname(os.path.dirname(mountpoint)) == p or os.path.dirname(mountpoint) == p for p in UDISKS_PLACES
+    )
+
+
+def remount_kernel(pin, host: Host | None = None) -> str | None:
+    """Unmount the pinned card (a kernel file system) and mount it again, so that its folder
+    is listed next from its medium (the unmount writes back and drops the device's cache):
+    None when done, else why not (the card stays mounted as it was). A card unmounted and
+    not mounted back is a MediaError (card-gone)."""
+    host = host or Host()
+    commands = _kernel_commands(pin, host)
+    if isinstance(commands, str):
+        return commands
+    return _run_remount(pin, host, *commands, wait_daemon=False)
 
 
 def _daemon_gone(pin, host: Host) -> bool:

@@ -26,6 +26,7 @@ import errno
 import os
 import secrets
 import stat as stat_mod
+import sys
 import threading
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class Target:
     label: str | None = None
     preflight: Any = None  # stager.card.preflight.Preflight: what the card already holds
     pin: Any = field(default=None, compare=False, repr=False)  # stager.card.pin.CardPin
+    removable: bool = False  # a removable card (not a folder given with --allow-fixed)
 
 
 @dataclass
@@ -150,6 +152,10 @@ class FileOps:
     def read_directory(self, pin) -> tuple[dict, str]:
         """The card root's files as the medium holds them (FUSE cards; see readback.read_directory)."""
         return readback.read_directory(pin)
+
+    def read_kernel_directory(self, pin) -> tuple[dict, str]:
+        """The card root's files after a remount (kernel file systems; see readback.read_kernel_directory)."""
+        return readback.read_kernel_directory(pin)
 
     def replace(self, pin, src: str, dst: str) -> None:
         durable.replace(pin, src, dst)
@@ -684,33 +690,63 @@ def _write_sidecar(slot: _Slot, source: Source, stop) -> None:
 
 
 def _stored(slot: _Slot, source: Source, name: str, size: int) -> bool:
-    """After a rename on a FUSE card: the card's folder, as its medium holds it, shows
-    ``name`` with ``size`` bytes (a medium that drops the writes of its directory would
-    otherwise keep the file under its temporary name, or nothing). Only a cache could be
-    listed: the card's read-back method says "cached". Kernel file systems: not listed."""
+    """After a rename on a card: the card's folder, as its medium holds it, shows ``name``
+    with ``size`` bytes (a medium that drops the writes of its directory would otherwise
+    keep the file under its temporary name, or nothing). FUSE cards: the device's cache
+    dropped or the card remounted; only a cache could be listed: the card's read-back
+    method says "cached". Removable cards on a kernel file system (Linux): unmounted and
+    mounted again; where they cannot be, the listing is the system's memory and
+    read_back_why says so. A folder given with --allow-fixed: not listed."""
     pin, folder = slot.pin, slot.folder
-    if getattr(pin, "fstype", None) not in readback.FUSE_TYPES:
+    fuse = getattr(pin, "fstype", None) in readback.FUSE_TYPES
+    if not fuse and not _kernel_card(slot):
         return True
     try:
         slot.ops.fsync_dir(pin)
         slot.ops.sync_device(pin)
-        found, why = slot.ops.read_directory(pin)
+        found, why = slot.ops.read_directory(pin) if fuse else slot.ops.read_kernel_directory(pin)
     except MediaError as e:
         slot.fail(e)
         return False
     except OSError as e:
         slot.fail(media_error(e, folder, _("reading the card's folder back")))
         return False
-    if why:
+    if why and fuse:
         slot.result.read_back[source.name] = "cached"
         slot.result.read_back_why[source.name] = _(
             "the card's folder could only be listed from a cache, not from its medium, because {why}"
         ).format(why=why)
         return True
+    if why:
+        _note_memory_listing(slot, source.name, why)
     if found.get(name) == size:
         return True
     slot.fail(_entry_not_stored(folder, name, size, found.get(name)))
     return False
+
+
+def _kernel_card(slot: _Slot) -> bool:
+    """A removable card on a Linux kernel file system, whose folder can be remounted to be listed."""
+    pin = slot.pin
+    fstype = getattr(pin, "fstype", None) or ""
+    return bool(
+        slot.target.removable
+        and sys.platform.startswith("linux")
+        and fstype
+        and not fstype.startswith("fuse")
+        and getattr(pin, "block_device", None)
+    )
+
+
+def _note_memory_listing(slot: _Slot, name: str, why: str) -> None:
+    """The folder entry of ``name`` was read from the system's memory: said in read_back_why
+    (the method stays what the file's read-back proved)."""
+    note = _("its folder entry was read from the system's memory, not from the card's medium, because {why}").format(
+        why=why
+    )
+    before = slot.result.read_back_why.get(name, "")
+    if note not in before:
+        slot.result.read_back_why[name] = f"{before}; {note}" if before else note
 
 
 def _entry_not_stored(folder: Path, name: str, size: int, got: int | None) -> VerifyError:

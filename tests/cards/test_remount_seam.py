@@ -11,6 +11,7 @@ import pytest
 from helpers.kernel32 import Kernel32
 
 from stager.card import readback, remount
+from stager.card.pin import Mount
 from stager.errors import MediaError
 
 DEV = "/dev/sdb1"
@@ -200,3 +201,62 @@ def test_a_windows_sidecar_read_back_keeps_its_content(tmp_path):
     (tmp_path / "FW.bin.sha256").write_bytes(text)
     rb = readback.read_back(PathPin(tmp_path), "FW.bin.sha256", system=Windows(Kernel32(text)))
     assert rb.method == "direct" and rb.content == text
+
+
+class KernelPin(FakePin):
+    """A removable card on a kernel file system (ext4), mounted at its folder."""
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self.fstype = "ext4"
+        self.mount = Mount(fstype="ext4", source=DEV, mountpoint=str(path))
+
+
+class KernelHost(FakeHost):
+    def __init__(self, mountpoint, mounts: str, **kw):
+        super().__init__(mountpoint, **kw)
+        self.proc = str(Path(mountpoint).parent / "proc")
+        os.makedirs(f"{self.proc}/self", exist_ok=True)
+        Path(f"{self.proc}/self/mounts").write_text(mounts)
+
+
+def test_as_root_a_kernel_card_is_mounted_again_with_its_type_and_options(tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+    mounts = f"/dev/sda2 / ext4 rw,relatime 0 0\n{DEV} {card} ext4 rw,nosuid,nodev,relatime,seclabel 0 0\n"
+    pin, host = KernelPin(card), KernelHost(card, mounts)
+    assert remount.remount_kernel(pin, host) is None
+    mount = ["mount", "-t", "ext4", "-o", "rw,nosuid,nodev,relatime", DEV, str(card)]
+    assert host.ran == [["umount", str(card)], mount]
+    assert pin.events == ["close", "reopen"]
+
+
+def test_a_kernel_card_without_root_uses_udisksctl_else_says_why(tmp_path, monkeypatch):
+    card = tmp_path / "card"
+    card.mkdir()
+    mounts = f"{DEV} {card} ext4 rw 0 0\n"
+    pin, host = KernelPin(card), KernelHost(card, mounts, euid=1000, udisks="/usr/bin/udisksctl")
+    assert "was not mounted by udisks" in remount.remount_kernel(pin, host)  # it would come back elsewhere
+    assert host.ran == [] and pin.events == []
+    monkeypatch.setattr(remount, "UDISKS_PLACES", (str(tmp_path),))  # as if at /media/card
+    assert remount.remount_kernel(pin, host) is None
+    assert host.ran == [["/usr/bin/udisksctl", "unmount", "-b", DEV], ["/usr/bin/udisksctl", "mount", "-b", DEV]]
+    pin, host = KernelPin(card), KernelHost(card, mounts, euid=1000)
+    assert "neither udisksctl nor root rights" in remount.remount_kernel(pin, host)
+    assert host.ran == [] and pin.events == []
+
+
+def test_a_busy_kernel_card_stays_mounted_and_says_why(tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+    pin, host = KernelPin(card), KernelHost(card, f"{DEV} {card} ext4 rw 0 0\n", fail=("umount", str(card)))
+    assert "could not be unmounted (target is busy)" in remount.remount_kernel(pin, host)
+    assert pin.events == ["close", "reopen"] and len(host.ran) == 1
+
+
+def test_a_kernel_card_whose_options_cannot_be_read_is_not_unmounted(tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+    pin, host = KernelPin(card), KernelHost(card, "/dev/sda2 / ext4 rw 0 0\n")
+    assert "cannot be read" in remount.remount_kernel(pin, host)
+    assert host.ran == [] and pin.events == []
