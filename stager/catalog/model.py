@@ -11,10 +11,13 @@ from stager.i18n import N_, _
 from stager.rules.engine import Reason, table_cell
 from stager.rules.names import BadName, ParsedName
 
-#: An entry's status (a JSON code) as a reader's word, where a sentence names it.
+#: An entry's or a catalog file's status (a JSON code) as a reader's word, in a sentence or
+#: in `catalog list`'s and `catalog verify`'s tables.
 STATUS_WORDS = {
     "usable": N_("usable"),
     "indexed": N_("indexed"),
+    "damaged": N_("damaged"),
+    "missing": N_("missing"),
     "unrecognised": N_("unrecognised"),
     "inconsistent": N_("inconsistent"),
     "unreadable": N_("unreadable"),

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from stager.catalog.model import status_text
 from stager.cli.options import epilog, parsed_by
 from stager.cli.output import colon, emit_json, error_line, json_option, say, stdin_is_terminal, style
 from stager.cli.progress import byte_progress
@@ -52,19 +53,6 @@ def _status(text: str, width: int = 14) -> str:
     return style(status_text(text).ljust(width), sys.stdout, fg=colour)
 
 
-#: A catalog file's status (its JSON value) as the table shows it: words, not codes.
-STATUS = {
-    "usable": N_("usable"),
-    "not-indexed": N_("not indexed"),
-    "damaged": N_("damaged"),
-    "missing": N_("missing"),
-    "unreadable": N_("unreadable"),
-    "index-unreadable": N_("index unreadable"),
-    "bad-index-line": N_("bad index line"),
-    "ambiguous": N_("ambiguous"),
-    "inconsistent": N_("inconsistent"),
-    "unrecognised": N_("unrecognised"),
-}
 #: The rules' verdict on a catalog file (its JSON value) as the table shows it.
 RULES = {
     "ok": N_("allowed"),
@@ -73,10 +61,6 @@ RULES = {
     "unknown-kit": N_("unknown kit"),
     "unknown-terminal": N_("unknown terminal"),
 }
-
-
-def status_text(value: str) -> str:
-    return _(STATUS[value]) if value in STATUS else value
 
 
 def rules_text(value: str | None) -> str | None:
