@@ -107,6 +107,9 @@ def test_a_folder_or_fifo_under_a_firmware_name_is_reported_and_never_removed(ru
     r = prepare(run_stager, demo, card.mountpoint, "--clean", *extra)
     assert r.code == 5 and "Write" not in r.out, r
     assert os.path.lexists(odd) and BUNDLE in os.listdir(card.mountpoint)
+    r = prepare(run_stager, demo, card.mountpoint, "--clean", "--json", *extra)
+    assert r.code == 5 and r.json()["error"]["code"] == "firmware-not-a-file", r
+    assert r.json()["error"]["details"] == {"entries": [ODD]}, r
 
 
 # ----------------------------------------------------------------- 9. a dead mount is listed as unusable
