@@ -19,7 +19,8 @@ Every figure is a ratio of medians measured in the same run (never an absolute g
      as stager's read-back) while the chunk before is hashed (reading overlaps hashing)
 Runs alternate A B C after a warm-up round; then B and D alternate for 1 and 4 targets.
 Also: 4 targets at once against 1, `stager check` start-up against `python -c "import click"`, the peak RSS of `prepare`
-on a large file, `catalog list` on 5,000 files and `catalog verify` against sha256sum.
+on a large file, the fixed costs of bench_costs.py (prepare of a 1 KiB file, `catalog
+list` of 5,000 files, against `python -c "import click"`) and `catalog verify` against sha256sum.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+
+import bench_costs  # scripts/: the fixed costs, shared with bench_costs.py
 
 PY = sys.executable
 STAGER = str(Path(PY).parent / "stager")
@@ -291,19 +294,13 @@ def bench_startup() -> None:
     print(ratio_line("check start-up / python -c 'import click'", ratio, 3.0, "<="))
 
 
-def bench_catalog_list(work: Path, files: int) -> None:
-    """catalog list on many files (names and sizes only) against a plain os.walk."""
-    many_cat = work / "many"
-    for i in range(files):
-        sub = many_cat / f"batch{i % 50:02d}"
-        sub.mkdir(parents=True, exist_ok=True)
-        (sub / f"PULSE22_OCPP318_KIP313A_L{i:04d}.tar.gz").write_bytes(b"x" * 64)
-    walk = [PY, "-c", f"import os; sum(len(f) for _, _, f in os.walk({str(many_cat)!r}))"]
-    lst = [STAGER, "catalog", "list", "--catalog", str(many_cat), "--json"]
-    t_list = statistics.median(timed(lst) for _ in range(3))
-    t_walk = statistics.median(timed(walk) for _ in range(3))
-    print(f"  catalog list, {files} files: {t_list:.2f} s ({t_list / t_walk:.1f} x a bare os.walk in a fresh python)")
-    shutil.rmtree(many_cat)
+def bench_fixed_costs(work: Path, rounds: int, files: int) -> None:
+    """The fixed costs (scripts/bench_costs.py): prepare of a 1 KiB file and catalog list of
+    ``files`` names, each against `python -c "import click"` in the same rounds."""
+    print("  fixed costs against python -c 'import click' (scripts/bench_costs.py):")
+    found = bench_costs.bench(work / "costs", max(rounds, 9), files)
+    bench_costs.report(found, files)
+    shutil.rmtree(work / "costs", ignore_errors=True)
 
 
 def bench_catalog_verify(work: Path, size: int) -> None:
@@ -337,16 +334,6 @@ def bench_rss(work: Path, size: int) -> None:
     print(f"  {'peak RSS of prepare, ' + str(size) + ' MiB file (MiB)':<44} {rss:6.1f}   (goal < 64)  {ok}")
 
 
-def cache_bytecode(work: Path) -> str:
-    """Every run measured with its modules' bytecode cached, as an installed stager has it
-    (pip compiles it): a PYTHONDONTWRITEBYTECODE inherited from the shell would make each
-    `stager` run compile its ~70 modules again (0.2 s here), which no user pays. The cache
-    goes to the work folder, never into the source tree."""
-    inherited = os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
-    return " (PYTHONDONTWRITEBYTECODE ignored: bytecode cached)" if inherited else ""
-
-
 def main() -> int:
     opts = options()
     if not Path(STAGER).exists():
@@ -356,7 +343,7 @@ def main() -> int:
         return 2
     work = Path(opts.dir or tempfile.mkdtemp(prefix="stager-bench-"))
     started = time.perf_counter()
-    bytecode = cache_bytecode(work)
+    bytecode = bench_costs.cache_bytecode(work)
     try:
         print(
             f"stager benchmark, {dt.date.today()}, {os.cpu_count()} cores, "
@@ -370,7 +357,7 @@ def main() -> int:
         if opts.only == "all":
             bench_targets(args, work, opts.rounds)
             bench_startup()
-            bench_catalog_list(work, opts.files)
+            bench_fixed_costs(work, opts.rounds, opts.files)
             bench_catalog_verify(work, opts.size)
             if opts.rss_size:
                 bench_rss(work, opts.rss_size)
