@@ -371,6 +371,15 @@ def _fuse_medium(pin, system: System) -> tuple[str, str]:
     return "", f"{why}; {not_remounted}"
 
 
+def buffer_length(size: int) -> int:
+    """The read-back buffer for a file of ``size`` bytes: CHUNK, or for a smaller file the
+    whole pages that hold it and one more byte (its first read is short: the end). An
+    O_DIRECT read pins every page of its buffer: 8 MiB of fresh pages for a 2 KiB sidecar
+    cost 7 ms here. A page multiple keeps every read aligned as O_DIRECT needs."""
+    page = mmap.PAGESIZE
+    return min(CHUNK, (size // page + 1) * page)
+
+
 def _read_linux(pin, name, expect, progress, stop, system: System) -> ReadBack:
     why, remounted = "", ""
     fstype = getattr(pin, "fstype", None)
@@ -379,9 +388,14 @@ def _read_linux(pin, name, expect, progress, stop, system: System) -> ReadBack:
     before = system.reads(pin.st_dev)
     fd, method = _open_linux(pin, name)
     method = remounted or method
-    bufs = (mmap.mmap(-1, CHUNK), mmap.mmap(-1, CHUNK))  # page-aligned, as O_DIRECT needs
     try:
         size = os.fstat(fd).st_size
+    except OSError:
+        os.close(fd)
+        raise
+    length = buffer_length(size)
+    bufs = (mmap.mmap(-1, length), mmap.mmap(-1, length))  # page-aligned, as O_DIRECT needs
+    try:
         digests = BlockDigests(expect) if expect is not None else None
         read = _prefetching(fd, bufs, stop, digests)
         sha, total, digests, small = _loop(read, size, expect, progress, stop, digests)
@@ -531,13 +545,14 @@ def _size(path: str) -> int:
 
 def _read_plain(path: str, expect, progress, stop, why: str) -> ReadBack:
     with open(path, "rb", buffering=0) as f:
-        buf = bytearray(CHUNK)
+        size = os.fstat(f.fileno()).st_size
+        buf = bytearray(buffer_length(size))
 
         def read():
             n = f.readinto(buf)
             return memoryview(buf)[:n]
 
-        sha, total, digests, small = _loop(read, os.fstat(f.fileno()).st_size, expect, progress, stop)
+        sha, total, digests, small = _loop(read, size, expect, progress, stop)
     return _result(sha, total, digests, small, "cached", why)
 
 
@@ -582,7 +597,7 @@ def _read_macos(pin, name, expect, progress, stop, system: System) -> ReadBack:
             fcntl.fcntl(fd, F_NOCACHE, 1)
         except OSError as e:
             why = why or _("F_NOCACHE was refused ({error})").format(error=os_reason(e))
-        buf = bytearray(CHUNK)
+        buf = bytearray(buffer_length(size))
 
         def read():
             n = os.readv(fd, [buf])

@@ -132,6 +132,33 @@ def test_memory_is_not_a_card(card, monkeypatch):
     assert read_back(pin, "FW.BIN", system=Counter()).method == "cached"
 
 
+@pytest.mark.parametrize(
+    ("size", "length"),
+    [(0, mmap.PAGESIZE), (89, mmap.PAGESIZE), (mmap.PAGESIZE, 2 * mmap.PAGESIZE), (SIZE, None), (1 << 30, None)],
+)
+def test_the_buffer_holds_a_small_file_and_is_never_over_a_chunk(size, length):
+    got = readback.buffer_length(size)
+    assert got % mmap.PAGESIZE == 0 and got <= readback.CHUNK
+    assert got > size or got == readback.CHUNK  # a small file's first read is short: its end
+    assert got == (length or min(readback.CHUNK, (size // mmap.PAGESIZE + 1) * mmap.PAGESIZE))
+
+
+def test_a_small_file_is_read_back_into_a_small_buffer_in_two_reads(card, monkeypatch):
+    pin, _data = card
+    (pin.path / "FW.BIN.sha256").write_bytes(b"a" * 64 + b"  FW.BIN\n")
+    asked = []
+    real = os.preadv
+
+    def preadv(fd, buffers, offset):
+        asked.append((sum(len(b) for b in buffers), offset))
+        return real(fd, buffers, offset)
+
+    monkeypatch.setattr(os, "preadv", preadv)
+    rb = read_back(pin, "FW.BIN.sha256", system=Counter())
+    assert rb.content == b"a" * 64 + b"  FW.BIN\n"
+    assert asked == [(mmap.PAGESIZE, 0), (mmap.PAGESIZE, 73)]
+
+
 def test_a_small_file_comes_back_whole(card):
     pin, _data = card
     (pin.path / "FW.BIN.sha256").write_bytes(b"a" * 64 + b"  FW.BIN\n")
