@@ -227,8 +227,11 @@ class Catalog:
 
     def _classify(self, files, blocked) -> tuple[Entry, ...]:
         entries, conv = [], names.convention()
+        read: dict[str, names.ParsedName | names.BadName] = {}  # a name's copies are read once
+        not_indexed = ""
         for relpath, path, size, readable in files:
-            parsed = names.parse(relpath.rsplit("/", 1)[-1], conv)
+            base = relpath.rsplit("/", 1)[-1]
+            parsed = read.get(base) or read.setdefault(base, names.parse(base, conv))
             line = self.lines.get(relpath)
             sha, num = (line.sha256, line.line) if line else (None, None)
             if not parsed.ok:
@@ -247,10 +250,10 @@ class Catalog:
                     ),
                 )
             elif line is None:
-                why = _("no line in {index}: not used until indexed ({hint})").format(
+                not_indexed = not_indexed or _("no line in {index}: not used until indexed ({hint})").format(
                     index=INDEX_NAME, hint=_(INDEX_HINT)
                 )
-                status = "not-indexed"
+                status, why = "not-indexed", not_indexed
             else:
                 status, why = "usable", ""
             entries.append(Entry(relpath, Path(path), size, status, why, parsed, sha, num))

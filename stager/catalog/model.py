@@ -49,7 +49,7 @@ class Entry:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.relpath.rsplit("/", 1)[-1]  # the path's last part, as path.name, without parsing a Path
 
     @property
     def firmware(self) -> ParsedName:

@@ -17,7 +17,7 @@ import functools
 import os
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -129,6 +129,11 @@ class Shape:
     tokens: tuple[tuple[str, bool], ...]  # (token, optional)
     formats: tuple[str, ...]
     regex: re.Pattern
+    owners: dict = field(default_factory=dict, compare=False)  # regex group -> the tokens holding it
+
+    def present(self, groups) -> set[str]:
+        """The tokens a match holds, from the groups it matched."""
+        return {n for g in groups for n in self.owners.get(g, ())}
 
 
 @dataclass(frozen=True)
@@ -335,7 +340,11 @@ def _shape(src: _Source, role: str, forms: list[Form], tokens: dict) -> Shape:
     ext = "|".join(re.escape(x) for x in formats)
     # ASCII: under IGNORECASE alone, [A-Z] would also match the Kelvin sign or a long s.
     regex = re.compile("".join(parts) + rf"\.(?P<ext>{ext})", re.IGNORECASE | re.ASCII)
-    return Shape(role, marked, formats, regex)
+    owners: dict[str, list[str]] = {}
+    for n, _optional in marked:
+        for g in tokens[n].groups:
+            owners.setdefault(g, []).append(n)
+    return Shape(role, marked, formats, regex, {g: tuple(ns) for g, ns in owners.items()})
 
 
 def load_convention(directory: Path | None = None, rules=None) -> Convention:
@@ -496,7 +505,7 @@ def _classify(conv: Convention, shape: Shape, m: re.Match, base: str) -> ParsedN
     kit = int(g["kit"]) if "kit" in g else None
     terminal = int(g["terminal"])
     langs = tuple(g["lang"].split("-")) if "lang" in g else ()
-    present = {n for n, _optional in shape.tokens if any(x in g for x in conv.tokens[n].groups)}
+    present = shape.present(g)
     letter, typ = g["letter"], g.get("type")
     model = conv.letters.get(letter)
     partial: dict[str, Any] = {"kit": kit, "terminal": terminal, "langs": langs, "role": shape.role}
