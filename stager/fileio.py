@@ -29,8 +29,9 @@ from stager.i18n_format import format_int
 #: One buffer size for every streamed read, copy and read-back (8 MiB).
 CHUNK = 8 * 1024 * 1024
 
-#: errno values of a file system that cannot fsync a folder (some FUSE ones): not a failure.
-FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EBADF})
+#: errno values of a file system that cannot fsync a folder (some FUSE ones refuse it,
+#: some with EACCES): not a failure, on a card or in the catalog alike.
+FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EBADF, errno.EACCES})
 
 
 class Stopped(Exception):
@@ -119,12 +120,20 @@ def fsync_dir(folder) -> None:
         return
     fd = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        fsync_folder_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_folder_fd(fd: int, fsync=None) -> None:
+    """fsync an open folder, the one policy for every folder (the catalog's, a card's):
+    an errno of :data:`FSYNC_UNSUPPORTED` is not a failure; any other error is raised.
+    ``fsync``: the system's strongest flush (stager.card.durable.fsync_fd on a card)."""
+    try:
+        (fsync or os.fsync)(fd)
     except OSError as e:
         if e.errno not in FSYNC_UNSUPPORTED:
             raise
-    finally:
-        os.close(fd)
 
 
 def is_under(path: str, root: str) -> bool:

@@ -16,7 +16,6 @@ The Windows calls go through an injected ``kernel32``-like object so tests repla
 
 from __future__ import annotations
 
-import errno
 import os
 import stat as stat_mod
 import sys
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.card.gone import card_gone
-from stager.fileio import os_reason
+from stager.fileio import fsync_folder_fd, os_reason
 from stager.i18n import _
 
 O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -145,11 +144,7 @@ class CardPin:
     def fsync_dir(self) -> None:
         from stager.card.durable import fsync_fd
 
-        try:
-            fsync_fd(self.fd)
-        except OSError as e:  # some FUSE file systems cannot fsync a folder
-            if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EBADF, errno.EACCES):
-                raise
+        fsync_folder_fd(self.fd, fsync_fd)  # the one folder policy (stager.fileio)
 
     def where(self, name: str) -> str:
         return str(self.path / name)

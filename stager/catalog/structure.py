@@ -21,10 +21,9 @@ import tarfile
 import zlib
 from dataclasses import dataclass
 
+from stager.fileio import CHUNK
 from stager.i18n import _
 from stager.rules.names import firmware_format
-
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ class _GzipReader:
         self.done = False
 
     def _input(self) -> None:
-        chunk = self.f.read(_CHUNK)
+        chunk = self.f.read(CHUNK)
         if not chunk:
             raise _Bad(
                 _("the gzip stream stops before its end: the file is cut short (an interrupted download?)"),
@@ -94,7 +93,7 @@ class _GzipReader:
         if not self.pending:
             self._input()
         try:
-            out = self.z.decompress(self.pending, _CHUNK)
+            out = self.z.decompress(self.pending, CHUNK)
         except zlib.error as e:
             why = str(e)
             what = (
@@ -155,7 +154,7 @@ def check_targz(path) -> None:
         stream = _GzipReader(f)
         last = _("the start of the archive")
         try:
-            with tarfile.open(fileobj=stream, mode="r|", bufsize=_CHUNK) as tar:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK) as tar:  # type: ignore[call-overload]
                 for member in tar:
                     problem = _member_problem(member)
                     if problem:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from stager import fileio
 from stager.card import durable, lock, pin_windows, readback
 from stager.card.pin import card_gone, mount_of, pin_card
 from stager.card.readback import BLOCK, BlockDigests, ReadBack, System, first_difference, read_back
@@ -458,3 +459,31 @@ def test_a_lock_from_another_computer_is_not_taken(tmp_path):
 
 def test_readback_methods_are_the_contract():
     assert readback.METHODS == ("direct", "evicted", "remounted", "cached")
+
+
+@pytest.mark.parametrize("code", sorted(fileio.FSYNC_UNSUPPORTED))
+def test_one_folder_flush_policy_on_a_card_and_in_the_catalog(tmp_path, monkeypatch, code):
+    """A folder that cannot be flushed is no failure, on a card (the pin) and for the
+    catalog's folder (fileio.fsync_dir) alike; any other error is raised by both."""
+
+    def refuse(fd):
+        raise OSError(code, os.strerror(code))
+
+    pin = pin_card(tmp_path)
+    try:
+        monkeypatch.setattr(durable, "fsync_fd", refuse)
+        monkeypatch.setattr(os, "fsync", refuse)
+        pin.fsync_dir()
+        fileio.fsync_dir(tmp_path)
+
+        def broken(fd):
+            raise OSError(errno.EIO, "Input/output error")
+
+        monkeypatch.setattr(durable, "fsync_fd", broken)
+        monkeypatch.setattr(os, "fsync", broken)
+        with pytest.raises(OSError):
+            pin.fsync_dir()
+        with pytest.raises(OSError):
+            fileio.fsync_dir(tmp_path)
+    finally:
+        pin.close()
