@@ -198,3 +198,22 @@ def test_a_layers_tests_import_nothing_above_it(layer):
         if name in MODULES and LAYERS.index(_layer(name)) > mine
     ]
     assert not upward, f"tests/{layer}/ imports a higher layer: {upward}"
+
+
+#: What only stager.cli.run() may do: turn an error into its message and its exit code.
+ERROR_ENDINGS = {"render_error", "render_reported", "error_line", "error_document", "exit", "_exit"}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("stager.cli.commands")))
+def test_commands_return_codes_and_never_render_errors_themselves(module):
+    """A command returns an exit code or raises (a StagerError, or cli.output.Reported for a
+    report that ends in an error): it never prints an Error: line or exits by itself."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    called = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            if name in ERROR_ENDINGS:
+                called.append(f"{name} (line {node.lineno})")
+    assert not called, f"{module} ends a run by itself: {called}"

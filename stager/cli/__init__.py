@@ -171,6 +171,11 @@ def _run(argv, as_json: bool) -> int:
         _quote_names(e)
         output.render_error(BadInput(e.format_message()), as_json, hint=hint)
         return ExitCode.BAD_INPUT
+    except output.Reported as ended:  # a report printed, then its error (catalog verify, plan)
+        from stager.cli.render import render_reported
+
+        render_reported(ended, as_json)
+        return ended.exit_code
     except StagerError as e:
         output.render_error(e, as_json)
         return e.exit_code

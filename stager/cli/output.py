@@ -155,6 +155,20 @@ def error_line(message: str) -> str:
     return f"{style(head, sys.stderr, fg='red', bold=True)} {after_colon(message)}"
 
 
+class Reported(Exception):
+    """A command whose report is printed and whose run ends in an error (catalog verify
+    with damaged files, plan with lines it could not plan). The command raises it; run(),
+    the one place where an error becomes its message and its exit code, prints the
+    report, then the one ``Error:`` line, then ``after`` (warnings on stderr), and returns
+    ``exit_code`` (the error's own by default). ``doc``: the JSON document (with
+    ``merge``, the error's envelope merged into it); ``lines``: the text report."""
+
+    def __init__(self, error: StagerError, *, doc=None, lines=(), merge=True, after=(), exit_code=None):
+        super().__init__(error.message)
+        self.error, self.doc, self.lines, self.merge, self.after = error, doc, list(lines), merge, list(after)
+        self.exit_code = int(error.exit_code if exit_code is None else exit_code)
+
+
 def render_error(error: StagerError, as_json: bool, hint: str = "") -> None:
     """An error as the contract wants it: the JSON envelope on stdout with ``--json``,
     and always one ``Error:`` line on stderr."""

@@ -8,7 +8,7 @@ import click
 
 from stager.catalog.model import status_text
 from stager.cli.options import epilog, parsed_by
-from stager.cli.output import colon, emit_json, error_line, json_option, say, stdin_is_terminal, style
+from stager.cli.output import Reported, colon, emit_json, json_option, say, stdin_is_terminal, style
 from stager.cli.progress import byte_progress
 from stager.cli.render import size_text
 from stager.errors import ExitCode
@@ -233,19 +233,17 @@ def _line(number, code, message) -> str:
 
 
 def _finish(doc: dict, error, as_json: bool, lines: list[str]) -> int:
-    """Print a report (its JSON, or its lines) and return its exit code."""
+    """Print a report (its JSON, or its lines) and return its exit code; a report that
+    ends in an error is printed by run(), with the error (cli.output.Reported)."""
+    if error is not None:
+        raise Reported(error, doc=doc, lines=lines)
     if as_json:
-        if error is not None:
-            doc = {"ok": False, "error": error.to_json(), **{k: v for k, v in doc.items() if k != "ok"}}
         emit_json(doc)
     else:
         from stager.cli.render import say_lines
 
         say_lines(lines, sys.stdout)
-    if error is None:
-        return ExitCode.OK
-    say(error_line(error.message), err=True)
-    return error.exit_code
+    return ExitCode.OK
 
 
 @catalog.command(

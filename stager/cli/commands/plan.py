@@ -8,7 +8,7 @@ import click
 
 from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
 from stager.cli.options import epilog, explain_option, parsed_by, rule_options
-from stager.cli.output import emit_json, json_option, render_error, say, style, warn
+from stager.cli.output import Reported, emit_json, json_option, say, style, warn
 from stager.cli.render import size_text
 from stager.errors import BadInput
 from stager.i18n import _, ngettext, pgettext
@@ -213,13 +213,20 @@ def plan(site, catalog_dir, allow_rollback, explain, as_json, **charger):
         if from_kit is not None and from_kit != charger["kit"]:
             raise BadInput(_("in plan, --kit is the kit installed now: --from-kit is not needed."))
         result = plan_one(Charger(id="1", **charger), catalog)
+    problem = unplanned(result)
+    if problem is not None:  # run() prints the plan, then the one Error: line, then the summary
+        raise Reported(
+            problem,
+            doc=result.to_json(),
+            lines=checklist(result, sys.stdout, explain),
+            merge=False,
+            after=summary(result),
+            exit_code=result.exit_code,
+        )
     if as_json:
         emit_json(result.to_json())
     else:
         say("\n".join(checklist(result, sys.stdout, explain)))
-    problem = unplanned(result)
-    if problem is not None:  # the one Error: line, as run() renders it (the document is already out)
-        render_error(problem, as_json=False)
     for line in summary(result):
         warn(line)
     return result.exit_code
