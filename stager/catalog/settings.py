@@ -60,7 +60,7 @@ def config_files(environ=None, platform: str | None = None) -> list[tuple[str, P
     return [("machine", Path(dirs.site_config_dir) / FILE_NAME), ("user", Path(dirs.user_config_dir) / FILE_NAME)]
 
 
-def data_dir(environ=None, platform: str | None = None) -> Path:
+def history_dir(environ=None, platform: str | None = None) -> Path:
     """Where the staging history lives: $STAGER_HOME, else the user's data folder."""
     env = os.environ if environ is None else environ
     if env.get(HOME_ENV):
@@ -209,7 +209,7 @@ def load_settings(environ=None, platform: str | None = None) -> Settings:
         catalog=catalog,
         catalog_source=catalog_source,
         trusted_keys=tuple(keys),
-        history_dir=data_dir(env, platform),
+        history_dir=history_dir(env, platform),
         history_source=HOME_ENV if env.get(HOME_ENV) else _("the user's data folder"),
         state_file=state_file(env, platform),
     )

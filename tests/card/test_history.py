@@ -1,5 +1,5 @@
 """Where the staging history is kept: the same place as the workshop's settings say
-(stager.catalog.settings.data_dir, tests/catalog/test_settings.py): STAGER_HOME, else the
+(stager.catalog.settings.history_dir, tests/catalog/test_settings.py): STAGER_HOME, else the
 user's data folder."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from stager.card.history import FILE, data_home, history_file
-from stager.catalog.settings import data_dir
+from stager.catalog.settings import history_dir
 
 
 def test_history_comes_from_the_same_place(tmp_path, monkeypatch):
     assert data_home({"STAGER_HOME": "/x/y"}) == Path("/x/y")
     assert history_file({"STAGER_HOME": "/x/y"}) == Path("/x/y") / FILE
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    assert data_home({}, "linux") == data_dir({}, "linux") == tmp_path / "data" / "stager"
+    assert data_home({}, "linux") == history_dir({}, "linux") == tmp_path / "data" / "stager"
 
 
 def test_the_file_holds_no_language_and_the_reader_sees_his(run_stager, tmp_path):

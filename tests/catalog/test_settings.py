@@ -8,7 +8,7 @@ from pathlib import Path, PureWindowsPath
 
 import pytest
 
-from stager.catalog.settings import config_files, data_dir, load_settings, platform_dirs, state_file
+from stager.catalog.settings import config_files, history_dir, load_settings, platform_dirs, state_file
 from stager.catalog.signature import SecretKey
 from stager.errors import BadInput
 
@@ -106,10 +106,10 @@ def test_a_bad_settings_file_is_named_with_its_problem(linux, text, words):
 def test_linux_folders(linux, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    assert data_dir(platform="linux") == tmp_path / "data" / "stager"
+    assert history_dir(platform="linux") == tmp_path / "data" / "stager"
     assert state_file(platform="linux") == tmp_path / "state" / "stager" / "trusted-signatures.json"
     monkeypatch.setenv("STAGER_HOME", str(tmp_path / "h"))
-    assert data_dir(platform="linux") == tmp_path / "h"
+    assert history_dir(platform="linux") == tmp_path / "h"
     assert state_file(platform="linux") == tmp_path / "h" / "trusted-signatures.json"
 
 
