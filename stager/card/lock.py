@@ -21,7 +21,7 @@ import datetime as dt
 import errno
 import json
 import os
-import socket
+import platform
 import stat
 import time
 
@@ -66,7 +66,7 @@ def _write(pin, fd: int) -> None:
     """The lock's content; when it cannot be written (a full card), the lock just created
     is removed again, so that a failed run leaves the card as it was."""
     info = {
-        "host": socket.gethostname(),
+        "host": platform.node(),
         "pid": os.getpid(),
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
@@ -88,7 +88,7 @@ def _is_stale(holder: dict) -> bool:
     if holder.get("empty"):
         return holder.get("age", 0) > EMPTY_STALE_SECONDS
     pid = holder.get("pid")
-    mine = holder.get("host") == socket.gethostname()
+    mine = holder.get("host") == platform.node()
     return mine and isinstance(pid, int) and pid != os.getpid() and not _alive(pid)
 
 

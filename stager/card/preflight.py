@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,7 +280,7 @@ def _remove_old(ops: FileOps, pin, victim: str, removed: list) -> None:
 
 
 def _write_probe(pin) -> None:
-    probe = f"{TEMP_PREFIX}probe.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    probe = f"{TEMP_PREFIX}probe.{os.urandom(4).hex()}{TEMP_SUFFIX}"
     fd = pin.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
         os.write(fd, b"stager write probe\n")

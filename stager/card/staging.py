@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat as stat_mod
 import sys
 import threading
@@ -210,7 +209,7 @@ def _exists(path) -> bool:
 
 
 def temp_name(name: str) -> str:
-    return f"{TEMP_PREFIX}{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    return f"{TEMP_PREFIX}{name}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
 
 
 def is_temp_name(name: str) -> bool:

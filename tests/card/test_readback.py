@@ -8,7 +8,7 @@ import errno
 import hashlib
 import mmap
 import os
-import socket
+import platform
 import zlib
 from pathlib import Path
 
@@ -435,7 +435,7 @@ def test_one_run_per_card(tmp_path):
 
 def test_a_stale_lock_is_named_and_replaced(tmp_path):
     (tmp_path / lock.LOCK_NAME).write_text(
-        f'{{"host": "{socket.gethostname()}", "pid": 999999999, "started": "2026-01-01T00:00:00+00:00"}}'
+        f'{{"host": "{platform.node()}", "pid": 999999999, "started": "2026-01-01T00:00:00+00:00"}}'
     )
     pin = pin_card(tmp_path)
     try:
