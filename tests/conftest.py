@@ -17,6 +17,17 @@ import pytest
 os.environ["STAGER_UI_LANG"] = "en"
 
 
+@pytest.fixture(autouse=True)
+def _a_fresh_stop_state():
+    """Every test starts with no stop asked and no file of an earlier test's run in the
+    process-wide stop state (stager.card.stop.STATE), as every `stager` process does."""
+    from stager.card.stop import STATE
+
+    STATE.reset()
+    yield
+    STATE.reset()
+
+
 def stager_executable() -> str:
     """The ``stager`` console script installed beside this Python (the venv's)."""
     here = Path(sys.executable).parent / ("stager.exe" if os.name == "nt" else "stager")

@@ -97,6 +97,7 @@ class CardLock:
         self.pin = pin
         self.stale = stale  # the stale lock found and replaced, if any
         self.held = True
+        self.here: HereLock | None = None  # the run's hold on this computer, released last
 
     def message(self) -> str | None:
         if not self.stale:
@@ -118,7 +119,15 @@ class CardLock:
 
     def release(self) -> bool:
         """Remove the lock; False when the card no longer answers or did not confirm the
-        removal (:data:`stager.card.stop.STATE` says which: the lock may stay on the card)."""
+        removal (:data:`stager.card.stop.STATE` says which: the lock may stay on the card).
+        The hold on this computer goes last, whatever the card did."""
+        try:
+            return self._release_card()
+        finally:
+            if self.here is not None:
+                self.here.release()
+
+    def _release_card(self) -> bool:
         from stager.card.durable import confirm
         from stager.card.stop import STATE
 
@@ -217,3 +226,91 @@ def take(pin) -> CardLock:
         _write(pin, fd)  # closes fd; removes the lock again when it cannot be written
         return CardLock(pin, stale)
     raise _busy(pin, _holder(pin))
+
+
+# --------------------------------------------------------------------------- this computer
+#: Where a run also holds its card's folder on this computer (see :func:`hold_here`).
+HOST_LOCKS = "stager-locks"
+
+
+def _here_path(folder) -> str:
+    import hashlib
+    import tempfile
+
+    real = os.path.realpath(os.fspath(folder))
+    key = hashlib.sha256(os.fsencode(real)).hexdigest()[:24]
+    return os.path.join(tempfile.gettempdir(), HOST_LOCKS, f"{key}.lock")
+
+
+class HereLock:
+    """A run's hold on its card's folder on this computer, for the whole run: an ``flock``
+    on a file of the system's temporary folder, named after the folder's real path. The
+    card's own lock cannot be seen while the run unmounts and mounts the card again to
+    read its folder from the medium (stager.card.remount): then the mount point is a plain
+    folder of the system disk, and another run must still find the card busy, never write
+    there. The system drops an ``flock`` when its process ends, however it ends: it is
+    never stale."""
+
+    def __init__(self, fd: int | None):
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None
+
+
+def hold_here(folder) -> HereLock:
+    """Hold ``folder`` on this computer (see :class:`HereLock`); a MediaError (card-busy)
+    when another run holds it. Where the system has no ``flock`` (Windows, which never
+    unmounts a card under a run), or the temporary folder cannot be used, nothing is held:
+    the card's own lock is the guard."""
+    try:
+        import fcntl
+    except ImportError:
+        return HereLock(None)
+    path = _here_path(folder)
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o1777, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError:
+        return HereLock(None)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        holder = _read_here(fd)
+        os.close(fd)
+        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise _busy_here(folder, holder) from None
+        return HereLock(None)
+    info = {
+        "host": platform.node(),
+        "pid": os.getpid(),
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+    except OSError:
+        pass  # the flock is the hold; its content only names the holder
+    return HereLock(fd)
+
+
+def _read_here(fd: int) -> dict:
+    try:
+        found = json.loads(os.pread(fd, 4096, 0).decode("utf-8", "replace") or "{}")
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _busy_here(folder, holder: dict) -> MediaError:
+    pid = holder.get("pid", "?")
+    return MediaError(
+        _(
+            "{card} is being written by another stager run on this computer (process {pid}, started "
+            "{started}): one run per card at a time. Wait for it to end."
+        ).format(card=folder, pid=pid, started=_started(holder, _("at an unknown time"))),
+        code="card-busy",
+        details={"lock": _here_path(folder), "holder": holder},
+    )

@@ -169,8 +169,11 @@ def make_plan(
 def _chosen_targets(targets, dry_run: bool, **resolve) -> tuple[list, MediaError | None]:
     """The targets resolved; a dry run without --target still shows the plan when no card
     (or several) is in, with that problem beside it."""
+    from stager.card.lock import hold_here
     from stager.card.targets import resolve_targets
 
+    for folder in targets:  # a run that has this card unmounted for a moment still holds it here
+        hold_here(folder).release()
     try:
         return resolve_targets(list(targets), **resolve), None
     except MediaError as e:
@@ -299,11 +302,14 @@ def _pin_and_lock(plan: Preparation, t, dry_run: bool, report):
     pin = pin_card(t.path, plan.devices.get(str(t.path)))
     if dry_run:
         return pin, None
+    here = card_lock.hold_here(t.path)  # before the card's own lock, held till the end (lock.HereLock)
     try:
         held = card_lock.take(pin)
     except BaseException:
+        here.release()
         pin.close()
         raise
+    held.here = here
     if report and held.message():
         report(held.message())
     return pin, held

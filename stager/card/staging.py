@@ -84,6 +84,7 @@ class TargetResult:
     read_back: dict = field(default_factory=dict)  # name -> method that took effect (readback.METHODS)
     read_back_why: dict = field(default_factory=dict)  # name -> how it was proved, or why only a cache
     left: list = field(default_factory=list)  # what this run wrote and could not remove
+    unconfirmed: list = field(default_factory=list)  # of ``cleaned``: removed, but the card did not confirm it
 
     @property
     def ok(self) -> bool:
@@ -112,6 +113,7 @@ class TargetResult:
             "read_back_files": dict(self.read_back),
             "read_back_why": dict(self.read_back_why),
             "left_on_card": list(self.left),
+            "removal_unconfirmed": list(self.unconfirmed),
         }
         if self.error is not None:
             out["error"] = self.error.to_json()
@@ -168,6 +170,10 @@ class FileOps:
     def confirm(self, pin) -> bool:
         """The removals and renames on the card are on its medium (see durable.confirm)."""
         return durable.confirm(pin)
+
+
+#: Codes of a card that failed under the run (see media_error): nothing it says afterwards is a proof.
+MEDIUM_FAILED = frozenset({"media-vanished", "io-error", "may-be-full", "card-gone"})
 
 
 def media_error(e: OSError, target: Path, doing: str) -> MediaError:
@@ -331,8 +337,16 @@ class _Slot:
             self.written.clear()
             self.result.staged.clear()
             self.result.verified = False
-            if asked and self._confirmed():
+            if asked and not self._medium_failed() and self._confirmed():
                 STATE.confirmed(asked)
+            elif asked:  # the file system removed them; a card that failed or did not confirm may not hold that
+                self.result.unconfirmed += [name for name in self.result.cleaned if self.pin.where(name) in asked]
+
+    def _medium_failed(self) -> bool:
+        """The run failed because the card itself failed (an I/O error, a card gone): its
+        flushes cannot be trusted to say a removal reached the medium."""
+        error = self.result.error
+        return isinstance(error, MediaError) and error.code in MEDIUM_FAILED
 
     def _confirmed(self) -> bool:
         try:

@@ -248,7 +248,15 @@ def result_lines(plan, results, stream, ejected=None) -> list[str]:
 def _failed_lines(r) -> list[str]:
     """What a failed card still holds, and what was removed from it."""
     lines = []
-    if r.cleaned and not r.left:
+    unconfirmed = getattr(r, "unconfirmed", [])
+    if unconfirmed:
+        text = _(
+            "Removed by the file system, but the card did not confirm it (it is failing or stopped answering), "
+            "so these may still be on the card, not proved: {files}. Before the card goes to a charger, insert it "
+            "again and run 'stager verify' on it, or use another card."
+        )
+        lines.append("  " + text.format(files=", ".join(unconfirmed)))
+    if r.cleaned and not r.left and not unconfirmed:
         text = _("Removed from the card: {files} (nothing half-written is left).")
         lines.append("  " + text.format(files=", ".join(r.cleaned)))
     elif r.left:

@@ -244,3 +244,18 @@ def test_ctrl_c_once_the_card_is_verified_does_not_contradict_the_result(tmp_pat
     )
     assert proc.returncode == 0, proc
     assert json.loads(proc.stdout)["ok"] is True
+
+
+@pytest.mark.parametrize("err,failed", [(errno.ENOSPC, False), (errno.EIO, True)])
+def test_a_card_that_failed_never_confirms_its_cleanup(tmp_path, err, failed):
+    """After an I/O error of the card itself, its flushes prove nothing: what the file
+    system removed is reported as maybe still on the card (acceptance of issue 12: a
+    failing FAT card kept the .part its file system said was gone). A full card is
+    sound: its removal is confirmed."""
+    src = make_source(tmp_path / "cat")
+    c = card(tmp_path)
+    (r,) = stage([src], [Target(c)], ops=FaultyOps(fail_at=2, err=err))
+    parts = [n for n in r.cleaned if n.endswith(".part")]
+    assert parts
+    assert r.unconfirmed == (parts if failed else [])
+    assert r.extra_json()["removal_unconfirmed"] == r.unconfirmed

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
 import pytest
 
 from stager.catalog.demo import build_demo_catalog
+from stager.errors import MediaError
 
 SHA256SUM = shutil.which("sha256sum")
 BUNDLE = "PULSE22_OCPP318_KIP313A_FR.tar.gz"
@@ -341,3 +343,27 @@ def test_ctrl_c_mid_copy_through_the_cli(tmp_path, stager_exe):
     assert "nothing half-written" in err
     assert sorted(p.name for p in card.iterdir()) == ["notes.txt"]
     assert (card / "notes.txt").read_text() == "keep"
+
+
+def test_a_card_held_by_a_run_on_this_computer_is_busy_even_as_a_plain_folder(run_stager, demo, tmp_path):
+    """While a run has its card unmounted for a moment (to read its folder back from the
+    medium), the mount point is a plain folder without the card's lock: another run, even
+    with --allow-fixed, must find the card busy and write nothing there (issue 12)."""
+    from stager.card.lock import hold_here
+
+    card = tmp_path / "card"
+    card.mkdir()
+    here = hold_here(card)
+    try:
+        r = prep(run_stager, demo, card)
+        assert r.code == 5, r
+        assert r.json()["error"]["code"] == "card-busy"
+        assert str(os.getpid()) in r.json()["error"]["message"]
+        assert list(card.iterdir()) == []
+        with pytest.raises(MediaError) as busy:
+            hold_here(card / ".." / "card")  # the same folder, however it is named
+        assert busy.value.code == "card-busy"
+    finally:
+        here.release()
+    assert prep(run_stager, demo, card).code == 0
+    hold_here(card).release()  # the run's own hold went with it
