@@ -136,6 +136,12 @@ def fsync_folder_fd(fd: int, fsync=None) -> None:
             raise
 
 
+def path_key(path) -> str:
+    """A short file name standing for ``path`` (24 hex digits of the SHA-256 of its bytes),
+    for a file that must be found again from the path alone (stager.card.lock's hold)."""
+    return hashlib.sha256(os.fsencode(path)).hexdigest()[:24]
+
+
 def is_under(path: str, root: str) -> bool:
     """True when the (already resolved) ``path`` is ``root`` or inside it."""
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)

@@ -26,7 +26,7 @@ import stat
 import time
 
 from stager.errors import MediaError
-from stager.fileio import os_reason
+from stager.fileio import os_reason, path_key
 from stager.i18n import _
 
 LOCK_NAME = ".stager-lock"
@@ -234,11 +234,9 @@ HOST_LOCKS = "stager-locks"
 
 
 def _here_path(folder) -> str:
-    import hashlib
     import tempfile
 
-    real = os.path.realpath(os.fspath(folder))
-    key = hashlib.sha256(os.fsencode(real)).hexdigest()[:24]
+    key = path_key(os.path.realpath(os.fspath(folder)))
     return os.path.join(tempfile.gettempdir(), HOST_LOCKS, f"{key}.lock")
 
 

@@ -172,9 +172,7 @@ def _run(argv, as_json: bool) -> int:
         output.render_error(BadInput(e.format_message()), as_json, hint=hint)
         return ExitCode.BAD_INPUT
     except output.Reported as ended:  # a report printed, then its error (catalog verify, plan)
-        from stager.cli.render import render_reported
-
-        render_reported(ended, as_json)
+        _render_reported(ended, as_json)
         return ended.exit_code
     except StagerError as e:
         output.render_error(e, as_json)
@@ -201,6 +199,23 @@ def _run(argv, as_json: bool) -> int:
         )
         return ExitCode.BUG
     return int(code or 0)
+
+
+def _render_reported(ended, as_json: bool) -> None:
+    """The report of a :class:`stager.cli.output.Reported` run, its ``Error:`` line, and what follows it."""
+    from stager.cli.output import emit_json, render_error, warn
+    from stager.cli.render import say_lines
+
+    if as_json:
+        doc = ended.doc or {}
+        if ended.merge:
+            doc = {"ok": False, "error": ended.error.to_json(), **{k: v for k, v in doc.items() if k != "ok"}}
+        emit_json(doc)
+    elif ended.lines:
+        say_lines(ended.lines, sys.stdout)
+    render_error(ended.error, as_json=False)
+    for line in ended.after:
+        warn(line)
 
 
 def _quote_names(error: click.UsageError) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from stager.cli.output import Reported, colon, emit_json, render_error, say, style, warn, wrapped
+from stager.cli.output import colon, say, style, wrapped
 from stager.i18n import N_, _, ngettext, pgettext
 from stager.i18n_format import after_colon, format_size
 from stager.quoting import command
@@ -274,17 +274,3 @@ def _safe_text(target, ejected) -> str:
     if ejected:
         return _("(safe to remove)")
     return _("(written and verified; eject it before you pull it out)")
-
-
-def render_reported(ended: Reported, as_json: bool) -> None:
-    """The report of a :class:`Reported` run, its ``Error:`` line, and what follows it."""
-    if as_json:
-        doc = ended.doc or {}
-        if ended.merge:
-            doc = {"ok": False, "error": ended.error.to_json(), **{k: v for k, v in doc.items() if k != "ok"}}
-        emit_json(doc)
-    elif ended.lines:
-        say_lines(ended.lines, sys.stdout)
-    render_error(ended.error, as_json=False)
-    for line in ended.after:
-        warn(line)
