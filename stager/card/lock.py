@@ -98,6 +98,7 @@ class CardLock:
         self.stale = stale  # the stale lock found and replaced, if any
         self.held = True
         self.here: HereLock | None = None  # the run's hold on this computer, released last
+        self.not_removed: str | None = None  # why the lock file could not be removed, once release() said so
 
     def message(self) -> str | None:
         if not self.stale:
@@ -141,7 +142,8 @@ class CardLock:
             STATE.gone(where)
             return True
         except OSError as e:
-            STATE.not_removed(where, os_reason(e))
+            self.not_removed = os_reason(e)
+            STATE.not_removed(where, self.not_removed)
             return False
         STATE.unlinked(where)
         if STATE.stopped_at is None:  # a run that ends: a lock left by a cache the card never got is stale next time

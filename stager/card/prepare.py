@@ -415,6 +415,7 @@ def run(
         raise closing() from None
     finally:
         release(checks)
+    _name_locks_left(checks, results)
     if settled:
         settled()
     for r in results:
@@ -422,6 +423,21 @@ def run(
         history.record(plan.decision, target, sources, r, path=history_path)
     order = {str(t.path): i for i, t in enumerate(plan.targets)}
     return sorted(results, key=lambda r: order[str(r.path)])
+
+
+def _name_locks_left(checks, results) -> None:
+    """A failed card whose lock file could not be removed says so among what is left on it
+    (the next run replaces a lock of a run that is over, but the technician is told)."""
+    from stager.card.lock import LOCK_NAME
+
+    by_path = {str(c.target.path): c for c in checks}
+    for r in results:
+        c = by_path.get(str(r.path))
+        held = getattr(c, "lock", None)
+        if r.ok or held is None or getattr(held, "not_removed", None) is None:
+            continue
+        text = _("{path} (this run's lock on the card; could not be removed: {error})")
+        r.left.append(text.format(path=held.pin.where(LOCK_NAME), error=held.not_removed))
 
 
 def _stage_cards(ready, sources, stage, progress_factory, ops) -> list:

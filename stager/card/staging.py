@@ -329,7 +329,11 @@ class _Slot:
                     STATE.unlinked(where)
                     asked.append(where)
                 except FileNotFoundError:
-                    STATE.gone(where)
+                    if self._medium_failed():  # a failing card's "no such file" proves nothing (fusefat says it)
+                        self.result.unconfirmed.append(name)
+                        STATE.unlinked(where)
+                    else:
+                        STATE.gone(where)
                 except OSError as e:
                     why = os_reason(e)
                     self.result.left.append(_("{path} (could not be removed: {error})").format(path=where, error=why))
@@ -340,7 +344,11 @@ class _Slot:
             if asked and not self._medium_failed() and self._confirmed():
                 STATE.confirmed(asked)
             elif asked:  # the file system removed them; a card that failed or did not confirm may not hold that
-                self.result.unconfirmed += [name for name in self.result.cleaned if self.pin.where(name) in asked]
+                self.result.unconfirmed += [
+                    name
+                    for name in self.result.cleaned
+                    if self.pin.where(name) in asked and name not in self.result.unconfirmed
+                ]
 
     def _medium_failed(self) -> bool:
         """The run failed because the card itself failed (an I/O error, a card gone): its

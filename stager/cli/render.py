@@ -6,6 +6,7 @@ quoted commands and text wrapped to the terminal's width."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from stager.cli.output import colon, say, style, wrapped
 from stager.i18n import N_, _, ngettext, pgettext
@@ -255,7 +256,7 @@ def _failed_lines(r) -> list[str]:
             "so these may still be on the card, not proved: {files}. Before the card goes to a charger, insert it "
             "again and run 'stager verify' on it, or use another card."
         )
-        lines.append("  " + text.format(files=", ".join(unconfirmed)))
+        lines.append("  " + text.format(files=", ".join(str(Path(r.path) / name) for name in unconfirmed)))
     if r.cleaned and not r.left and not unconfirmed:
         text = _("Removed from the card: {files} (nothing half-written is left).")
         lines.append("  " + text.format(files=", ".join(r.cleaned)))

@@ -259,3 +259,18 @@ def test_a_card_that_failed_never_confirms_its_cleanup(tmp_path, err, failed):
     assert parts
     assert r.unconfirmed == (parts if failed else [])
     assert r.extra_json()["removal_unconfirmed"] == r.unconfirmed
+
+
+def test_no_such_file_from_a_failing_card_is_no_proof_of_removal(tmp_path):
+    """fusefat on a failing medium answers ENOENT when the run removes its own .part: after
+    an I/O failure of the card that is listed as maybe still there, never as gone."""
+
+    class SaysGone(FaultyOps):
+        def remove(self, pin, name):
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", name)
+
+    src = make_source(tmp_path / "cat")
+    c = card(tmp_path)
+    (r,) = stage([src], [Target(c)], ops=SaysGone(fail_at=2, err=errno.EIO))
+    assert r.error.code == "media-vanished"
+    assert [n for n in r.unconfirmed if n.endswith(".part")], r.unconfirmed

@@ -313,3 +313,30 @@ def test_a_card_that_fails_while_checked_is_that_card_s_failure(demo, tmp_path):
 
     (check,) = lib.check_cards(_plan(demo, card), preflight=dead_mount)
     assert check.error is not None and check.error.code == "media-vanished" and check.error.exit_code == 5
+
+
+def test_a_lock_the_failing_card_would_not_remove_is_named_with_what_is_left(demo, tmp_path, monkeypatch):
+    """Acceptance of issue 12 (exFAT on a failing medium): the lock file's removal failed
+    with EIO after a failed staging and nothing named it. It is listed with what is left."""
+    from stager.card.pin import CardPin
+    from stager.card.staging import TargetResult
+    from stager.errors import MediaError
+
+    card = tmp_path / "card"
+    card.mkdir()
+    real_unlink = CardPin.unlink
+
+    def unlink(self, name, *args, **kwargs):
+        if name == ".stager-lock":
+            raise OSError(errno.EIO, "Input/output error")
+        return real_unlink(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(CardPin, "unlink", unlink)
+
+    def stage(sources, targets, progress_factory=None):
+        failed = MediaError("the card failed", code="io-error")
+        return [TargetResult.failed(t.path, failed) for t in targets]
+
+    (r,) = lib.run(_plan(demo, card), stage=stage, history_path=tmp_path / "h.jsonl")
+    assert not r.ok
+    assert [x for x in r.left if ".stager-lock" in x and "lock on the card" in x], r.left
