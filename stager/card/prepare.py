@@ -426,18 +426,24 @@ def run(
 
 
 def _name_locks_left(checks, results) -> None:
-    """A failed card whose lock file could not be removed says so among what is left on it
-    (the next run replaces a lock of a run that is over, but the technician is told)."""
+    """A failed card whose lock file could not be removed says so among what is left on it;
+    on a card that failed under the run, the lock's removal proves nothing (a failing FAT
+    card answers "no such file" and keeps it): it is listed as maybe still there. The next
+    run replaces a lock of a run that is over, but the technician is told."""
     from stager.card.lock import LOCK_NAME
+    from stager.card.staging import MEDIUM_FAILED
+    from stager.errors import MediaError
 
     by_path = {str(c.target.path): c for c in checks}
     for r in results:
-        c = by_path.get(str(r.path))
-        held = getattr(c, "lock", None)
-        if r.ok or held is None or getattr(held, "not_removed", None) is None:
+        held = getattr(by_path.get(str(r.path)), "lock", None)
+        if r.ok or held is None:
             continue
-        text = _("{path} (this run's lock on the card; could not be removed: {error})")
-        r.left.append(text.format(path=held.pin.where(LOCK_NAME), error=held.not_removed))
+        if getattr(held, "not_removed", None) is not None:
+            text = _("{path} (this run's lock on the card; could not be removed: {error})")
+            r.left.append(text.format(path=held.pin.where(LOCK_NAME), error=held.not_removed))
+        elif isinstance(r.error, MediaError) and r.error.code in MEDIUM_FAILED and LOCK_NAME not in r.unconfirmed:
+            r.unconfirmed.append(LOCK_NAME)
 
 
 def _stage_cards(ready, sources, stage, progress_factory, ops) -> list:

@@ -340,3 +340,28 @@ def test_a_lock_the_failing_card_would_not_remove_is_named_with_what_is_left(dem
     (r,) = lib.run(_plan(demo, card), stage=stage, history_path=tmp_path / "h.jsonl")
     assert not r.ok
     assert [x for x in r.left if ".stager-lock" in x and "lock on the card" in x], r.left
+
+
+def test_a_lock_a_failing_card_says_is_gone_is_not_proved_gone(demo, tmp_path, monkeypatch):
+    """fusefat on a failing medium answers "no such file" for the lock and keeps it: after
+    a failure of the card itself the lock is listed as maybe still on the card."""
+    from stager.card.pin import CardPin
+    from stager.card.staging import TargetResult
+    from stager.errors import MediaError
+
+    card = tmp_path / "card"
+    card.mkdir()
+    real_unlink = CardPin.unlink
+
+    def unlink(self, name, *args, **kwargs):
+        if name == ".stager-lock":
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+        return real_unlink(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(CardPin, "unlink", unlink)
+
+    def stage(sources, targets, progress_factory=None):
+        return [TargetResult.failed(t.path, MediaError("the card failed", code="io-error")) for t in targets]
+
+    (r,) = lib.run(_plan(demo, card), stage=stage, history_path=tmp_path / "h.jsonl")
+    assert r.unconfirmed == [".stager-lock"] and r.extra_json()["removal_unconfirmed"] == [".stager-lock"]
