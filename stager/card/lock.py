@@ -236,10 +236,28 @@ HOST_LOCKS = "stager-locks"
 
 
 def _here_path(folder) -> str:
+    """The hold's file: in this user's own folder of the system's temporary folder."""
     import tempfile
 
     key = path_key(os.path.realpath(os.fspath(folder)))
-    return os.path.join(tempfile.gettempdir(), HOST_LOCKS, f"{key}.lock")
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""
+    return os.path.join(tempfile.gettempdir(), f"{HOST_LOCKS}{user}", f"{key}.lock")
+
+
+def _own_folder(path: str) -> bool:
+    """The hold's folder exists as this user's own real folder (never a link another user
+    left in the shared temporary folder), created private when missing."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 class HereLock:
@@ -264,15 +282,17 @@ def hold_here(folder) -> HereLock:
     """Hold ``folder`` on this computer (see :class:`HereLock`); a MediaError (card-busy)
     when another run holds it. Where the system has no ``flock`` (Windows, which never
     unmounts a card under a run), or the temporary folder cannot be used, nothing is held:
-    the card's own lock is the guard."""
+    the card's own lock is the guard. The hold is this user's (two users running stager on
+    one card at once are kept apart by the card's lock only)."""
     try:
         import fcntl
     except ImportError:
         return HereLock(None)
     path = _here_path(folder)
+    if not _own_folder(os.path.dirname(path)):
+        return HereLock(None)
     try:
-        os.makedirs(os.path.dirname(path), mode=0o1777, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError:
         return HereLock(None)
     try:

@@ -487,3 +487,25 @@ def test_one_folder_flush_policy_on_a_card_and_in_the_catalog(tmp_path, monkeypa
             fileio.fsync_dir(tmp_path)
     finally:
         pin.close()
+
+
+def test_the_hold_on_this_computer_never_follows_a_planted_link(tmp_path, monkeypatch):
+    """The hold's folder lives in the shared temporary folder: a link left there by another
+    user is never followed (the file it points to is untouched), and no hold is taken."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    card = tmp_path / "card"
+    card.mkdir()
+    folder = os.path.dirname(lock._here_path(card))
+    os.symlink(victim, folder)
+    held = lock.hold_here(card)
+    assert held.fd is None and list(victim.iterdir()) == []
+    os.unlink(folder)
+    held = lock.hold_here(card)  # its own private folder: held
+    try:
+        assert held.fd is not None and os.stat(folder).st_mode & 0o777 == 0o700
+    finally:
+        held.release()
