@@ -55,24 +55,34 @@ def _holder(pin) -> dict:
         age = time.time() - os.fstat(fd).st_mtime
     finally:
         os.close(fd)
-    try:
-        found = json.loads(raw.decode("utf-8", errors="replace"))
-    except ValueError:
-        found = None
-    return found if isinstance(found, dict) and found else {"empty": True, "age": age}
+    return _parsed(raw) or {"empty": True, "age": age}
 
 
-def _write(pin, fd: int) -> None:
-    """The lock's content; when it cannot be written (a full card), the lock just created
-    is removed again, so that a failed run leaves the card as it was."""
+def _this_run() -> bytes:
+    """Who holds a lock, as both locks record it (on the card, and here): host, process, start."""
     info = {
         "host": platform.node(),
         "pid": os.getpid(),
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+    return (json.dumps(info) + "\n").encode()
+
+
+def _parsed(raw: bytes) -> dict:
+    """A lock's record as :func:`_this_run` wrote it; {} when it is none."""
+    try:
+        found = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _write(pin, fd: int) -> None:
+    """The lock's content; when it cannot be written (a full card), the lock just created
+    is removed again, so that a failed run leaves the card as it was."""
     try:
         try:
-            os.write(fd, (json.dumps(info) + "\n").encode())  # no fsync: a lock needs no durability
+            os.write(fd, _this_run())  # no fsync: a lock needs no durability
         finally:
             os.close(fd)
     except BaseException:
@@ -303,14 +313,9 @@ def hold_here(folder) -> HereLock:
         if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             raise _busy_here(folder, holder) from None
         return HereLock(None)
-    info = {
-        "host": platform.node(),
-        "pid": os.getpid(),
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
     try:
         os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        os.pwrite(fd, _this_run(), 0)
     except OSError:
         pass  # the flock is the hold; its content only names the holder
     return HereLock(fd)
@@ -318,10 +323,9 @@ def hold_here(folder) -> HereLock:
 
 def _read_here(fd: int) -> dict:
     try:
-        found = json.loads(os.pread(fd, 4096, 0).decode("utf-8", "replace") or "{}")
-    except (OSError, ValueError):
+        return _parsed(os.pread(fd, 4096, 0))
+    except OSError:
         return {}
-    return found if isinstance(found, dict) else {}
 
 
 def _busy_here(folder, holder: dict) -> MediaError:

@@ -431,8 +431,6 @@ def _name_locks_left(checks, results) -> None:
     card answers "no such file" and keeps it): it is listed as maybe still there. The next
     run replaces a lock of a run that is over, but the technician is told."""
     from stager.card.lock import LOCK_NAME
-    from stager.card.staging import MEDIUM_FAILED
-    from stager.errors import MediaError
 
     by_path = {str(c.target.path): c for c in checks}
     for r in results:
@@ -442,7 +440,7 @@ def _name_locks_left(checks, results) -> None:
         if getattr(held, "not_removed", None) is not None:
             text = _("{path} (this run's lock on the card; could not be removed: {error})")
             r.left.append(text.format(path=held.pin.where(LOCK_NAME), error=held.not_removed))
-        elif isinstance(r.error, MediaError) and r.error.code in MEDIUM_FAILED and LOCK_NAME not in r.unconfirmed:
+        elif r.card_failed and LOCK_NAME not in r.unconfirmed:
             r.unconfirmed.append(LOCK_NAME)
 
 

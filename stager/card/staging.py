@@ -91,6 +91,12 @@ class TargetResult:
         return self.error is None and self.verified
 
     @property
+    def card_failed(self) -> bool:
+        """The card itself failed under the run (an I/O error, a card gone: MEDIUM_FAILED):
+        nothing it answers afterwards (a flush, "no such file") proves a removal."""
+        return isinstance(self.error, MediaError) and self.error.code in MEDIUM_FAILED
+
+    @property
     def method(self) -> str | None:
         """The weakest read-back method over the card's files (None when nothing was read)."""
         methods = list(self.read_back.values())
@@ -320,16 +326,16 @@ class _Slot:
         """Remove everything this run wrote on this target (temp, final, sidecars); a
         removal counts once the medium confirmed it (:data:`STATE` says which did not)."""
         with self.lock:
-            asked = []
+            asked: list[str] = []  # names the file system removed
             for name in reversed(self.written):
                 where = self.pin.where(name)
                 try:
                     self.ops.remove(self.pin, name)
                     self.result.cleaned.append(name)
                     STATE.unlinked(where)
-                    asked.append(where)
+                    asked.append(name)
                 except FileNotFoundError:
-                    if self._medium_failed():  # a failing card's "no such file" proves nothing (fusefat says it)
+                    if self.result.card_failed:  # a failing card's "no such file" proves nothing (fusefat says it)
                         self.result.unconfirmed.append(name)
                         STATE.unlinked(where)
                     else:
@@ -341,20 +347,10 @@ class _Slot:
             self.written.clear()
             self.result.staged.clear()
             self.result.verified = False
-            if asked and not self._medium_failed() and self._confirmed():
-                STATE.confirmed(asked)
-            elif asked:  # the file system removed them; a card that failed or did not confirm may not hold that
-                self.result.unconfirmed += [
-                    name
-                    for name in self.result.cleaned
-                    if self.pin.where(name) in asked and name not in self.result.unconfirmed
-                ]
-
-    def _medium_failed(self) -> bool:
-        """The run failed because the card itself failed (an I/O error, a card gone): its
-        flushes cannot be trusted to say a removal reached the medium."""
-        error = self.result.error
-        return isinstance(error, MediaError) and error.code in MEDIUM_FAILED
+            if asked and not self.result.card_failed and self._confirmed():
+                STATE.confirmed([self.pin.where(name) for name in asked])
+            else:  # the file system removed them; a card that failed or did not confirm may not hold that
+                self.result.unconfirmed += asked
 
     def _confirmed(self) -> bool:
         try:

@@ -217,8 +217,8 @@ def plan(site, catalog_dir, allow_rollback, explain, as_json, **charger):
     if problem is not None:  # run() prints the plan, then the one Error: line, then the summary
         raise Reported(
             problem,
-            doc=result.to_json(),
-            lines=checklist(result, sys.stdout, explain),
+            doc=result.to_json() if as_json else None,
+            lines=() if as_json else checklist(result, sys.stdout, explain),
             merge=False,
             after=summary(result),
             exit_code=result.exit_code,
