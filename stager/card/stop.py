@@ -8,14 +8,18 @@ Python 3.14, and even when a card hangs); the staging then removes what it wrote
 exits ``128 + n`` (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP, 149 for Ctrl-Break).
 
 A second one exits at once (``os._exit``, the same exit code) and says exactly what this
-run left where. :data:`STATE` keeps the list: every file a run creates on a card (its
-temporary files, the card's lock) is registered until it is removed or verified, and a
-removal counts only once the medium confirmed it (the folder and, for a FUSE card, its
-block device flushed: a hung card acknowledges an unlink it never stores). Every closing
-message (:func:`closing_message`, :func:`second_stop_message`) is built from that list,
-so it says what was removed, what could not be confirmed, and where what is left lies.
-The cleanup after a stop has :data:`CLEANUP_SECONDS` for every card together
-(:meth:`StopState.remaining`): a card that hangs never holds the run longer.
+run left where, even when the main thread is stuck in the kernel on a card that does not
+answer: the stops are counted by a thread of their own (:class:`_Watcher`), from the
+wakeup descriptor the system's signal handler writes to, and what the messages need is
+read without waiting for any lock (:class:`StopState`). :data:`STATE` keeps the list:
+every file a run creates on a card (its temporary files, the card's lock) is registered
+until it is removed or verified, and a removal counts only once the medium confirmed it
+(the folder and, for a FUSE card, its block device flushed: a hung card acknowledges an
+unlink it never stores). Every closing message (:func:`closing_message`,
+:func:`second_stop_message`) is built from that list, so it says what was removed, what
+could not be confirmed, and where what is left lies. The cleanup after a stop has
+:data:`CLEANUP_SECONDS` for every card together (:meth:`StopState.remaining`): a card
+that hangs never holds the run longer.
 """
 
 from __future__ import annotations
@@ -43,35 +47,38 @@ KINDS = {
 }
 
 
+LEFT, UNCONFIRMED, REFUSED, REMOVED = "left", "unconfirmed", "refused", "removed"
+
+
 class StopState:
+    """What a stop needs to know. The files a run wrote are one mapping, path -> (status,
+    kind, why), changed one entry at a time: a reader takes a copy (one step under the
+    GIL) and never waits for :attr:`lock`, which only keeps two writers from losing an
+    update. So a stop that comes while this thread or another one is changing it (the
+    signal handler runs in the middle of whatever the main thread was doing) never waits
+    for a lock its own thread holds."""
+
     def __init__(self):
         self.event = threading.Event()
         self.signum: int | None = None
-        self.count = 0
+        self.count = 0  # stops seen
+        self.raised = False  # the main thread was told (KeyboardInterrupt raised, once)
         self.busy = False  # files are being written or removed (the first stop says it is cleaning up)
-        self.left: dict[str, str] = {}  # path -> kind: on the card, not removed
-        self.unconfirmed: dict[str, str] = {}  # removed by the file system, not yet confirmed by the medium
-        self.refused: dict[str, str] = {}  # path -> kind: the system refused to remove it
-        self.why: dict[str, str] = {}  # path -> why it could not be removed
-        self.removed: dict[str, str] = {}  # removed, and the medium confirmed it
+        self.files: dict[str, tuple[str, str, str]] = {}  # path -> (status, kind, why)
         self.stopped_at: float | None = None
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # between writers only
 
     def reset(self) -> None:
         self.event.clear()
-        self.signum, self.count, self.busy, self.stopped_at = None, 0, False, None
-        with self.lock:
-            for d in (self.left, self.unconfirmed, self.refused, self.why, self.removed):
-                d.clear()
+        self.signum, self.count, self.raised, self.busy, self.stopped_at = None, 0, False, False, None
+        self.files = {}
 
     def begin_run(self) -> None:
         """A run starts writing on cards: forget an earlier run's files and cleanup time (the
         library may run several in one process), unless a stop is already asked for."""
         if self.event.is_set():
             return
-        with self.lock:
-            for d in (self.left, self.unconfirmed, self.refused, self.why, self.removed):
-                d.clear()
+        self.files = {}
         self.stopped_at = None
 
     def exit_code(self) -> int:
@@ -84,49 +91,45 @@ class StopState:
             return "Ctrl-Break"
         return signal.Signals(self.signum).name
 
+    def by_person(self) -> bool:
+        """The stop came from a keyboard (Ctrl-C, Ctrl-Break), not from another program."""
+        return self.signum in (None, signal.SIGINT, getattr(signal, "SIGBREAK", None))
+
     # ---- the files a run wrote on a card
     def wrote(self, path: str, kind: str) -> None:
         with self.lock:
-            self._forget(path)
-            self.left[path] = kind
+            self.files[path] = (LEFT, kind, "")
 
     def gone(self, path: str) -> None:
         """No longer this run's to remove: verified and kept, or never created."""
         with self.lock:
-            self._forget(path)
+            self.files.pop(path, None)
 
     def unlinked(self, path: str) -> None:
         """The file system removed it; the medium has not confirmed it yet."""
-        with self.lock:
-            kind = self._forget(path)
-            if kind is not None:
-                self.unconfirmed[path] = kind
+        self._now(path, UNCONFIRMED)
 
     def confirmed(self, paths) -> None:
         """The medium holds these removals (the folder and the device were flushed)."""
-        with self.lock:
-            for path in paths:
-                kind = self.unconfirmed.pop(path, None)
-                if kind is not None:
-                    self.removed[path] = kind
+        for path in paths:
+            self._now(path, REMOVED, only_from=UNCONFIRMED)
 
     def not_removed(self, path: str, why: str) -> None:
-        with self.lock:
-            kind = self._forget(path)
-            if kind is not None:
-                self.refused[path], self.why[path] = kind, why
+        self._now(path, REFUSED, why)
 
-    def _forget(self, path: str) -> str | None:
-        kind = None
-        for d in (self.left, self.unconfirmed, self.refused, self.removed):
-            kind = d.pop(path, None) or kind
-        self.why.pop(path, None)
-        return kind
+    def _now(self, path: str, status: str, why: str = "", only_from: str | None = None) -> None:
+        with self.lock:
+            entry = self.files.get(path)
+            if entry is not None and only_from in (None, entry[0]):
+                self.files[path] = (status, entry[1], why)
+
+    def snapshot(self) -> dict[str, tuple[str, str, str]]:
+        """A copy of the files, taken without waiting (see the class doc)."""
+        return dict(self.files)
 
     def leftovers(self) -> list[tuple[str, str]]:
         """(path, kind) of everything this run wrote that may still be on a card."""
-        with self.lock:
-            return sorted({**self.left, **self.unconfirmed, **self.refused}.items())
+        return sorted((path, kind) for path, (status, kind, _why) in self.snapshot().items() if status != REMOVED)
 
     # ---- the time the cleanup after a stop may take
     def started_cleanup(self) -> None:
@@ -141,6 +144,10 @@ class StopState:
         return max(0.0, self.stopped_at + CLEANUP_SECONDS - time.monotonic())
 
 
+def _with(files: dict, status: str) -> list[tuple[str, str]]:
+    return sorted((path, kind) for path, (s, kind, _why) in files.items() if s == status)
+
+
 STATE = StopState()
 
 
@@ -150,12 +157,11 @@ def _listing(items) -> str:
     )
 
 
-def _refused_listing(state: StopState) -> str:
+def _refused_listing(files: dict) -> str:
     return "; ".join(
-        _("{path} ({what}: {why})").format(
-            path=path, what=_(KINDS[kind]) if kind in KINDS else kind, why=state.why.get(path, "")
-        )
-        for path, kind in sorted(state.refused.items())
+        _("{path} ({what}: {why})").format(path=path, what=_(KINDS[kind]) if kind in KINDS else kind, why=why)
+        for path, (status, kind, why) in sorted(files.items())
+        if status == REFUSED
     )
 
 
@@ -171,12 +177,10 @@ def closing_message(state: StopState = STATE) -> str:
     """The message of a run that stopped: what was removed, what the card did not confirm,
     what is still there (full paths), and what to do. True at the moment it is built."""
     how = state.name()
-    with state.lock:
-        removed = sorted(state.removed.items())
-        unconfirmed = sorted(state.unconfirmed.items())
-        left = sorted(state.left.items())
-        refused = bool(state.refused)
-        refused_text = _refused_listing(state)
+    files = state.snapshot()
+    removed, unconfirmed, left = _with(files, REMOVED), _with(files, UNCONFIRMED), _with(files, LEFT)
+    refused = bool(_with(files, REFUSED))
+    refused_text = _refused_listing(files)
     parts = []
     if not (unconfirmed or left or refused):
         parts.append(_("Interrupted ({how}): nothing half-written is left on the card.").format(how=how))
@@ -225,35 +229,156 @@ def _say(text: str) -> None:
     try:
         sys.stderr.write("\n" + text + "\n")
         sys.stderr.flush()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: this thread was in the middle of a write
         pass
 
 
-def _handler(signum, frame) -> None:
+def _stopping_message() -> str:
+    return _("Stopping ({how}): removing what this run wrote on the card...").format(how=STATE.name())
+
+
+def _exit_now() -> None:
+    """A second stop: say what is left where, then end the process at once, even when
+    standard error does not take the message (a full pipe): it has half a second."""
+    try:
+        sayer = threading.Thread(target=_say, args=(second_stop_message(),), daemon=True)
+        sayer.start()
+        sayer.join(0.5)
+    finally:
+        os._exit(STATE.exit_code())
+
+
+def _seen(signum: int) -> None:
+    """One stop, counted once (by the watcher, or by the handler where there is none)."""
     STATE.count += 1
     if STATE.signum is None:
         STATE.signum = signum
     STATE.event.set()
-    if STATE.count >= 2:  # a second stop: at once, whatever the first one is still doing
-        try:
-            _say(second_stop_message())
-        finally:
-            os._exit(STATE.exit_code())
     STATE.started_cleanup()
+    if STATE.count >= 2:  # a second stop: at once, whatever the first one is still doing
+        _exit_now()
     if STATE.busy and STATE.leftovers():
-        _say(_("Stopping ({how}): removing what this run wrote on the card...").format(how=STATE.name()))
+        _say(_stopping_message())
+
+
+def _handler(signum, frame) -> None:
+    """The main thread's part of a stop: raise KeyboardInterrupt there, once (the cleanup
+    runs from there). With the watcher on, the watcher counts the stops and ends the
+    process on the second one; without it, this handler does."""
+    if not _WATCHER.on:
+        _seen(signum)
+    elif STATE.signum is None:
+        STATE.signum = signum
+    STATE.event.set()
+    STATE.started_cleanup()
+    if STATE.raised:
+        return
+    STATE.raised = True
     raise KeyboardInterrupt
 
 
+class _Watcher:
+    """The stops, as the system delivers them, seen from a thread of its own.
+
+    Python runs a signal handler in the main thread only, between two steps of Python
+    code: a main thread stuck in the kernel on a card that does not answer (a FUSE or
+    block request waits out any signal but SIGKILL) would run it only once the card
+    answers, so neither the first stop's message nor the second stop's exit would come.
+    The system's own signal handler also writes the signal's number to a wakeup file
+    descriptor (:func:`signal.set_wakeup_fd`: a pipe, or on Windows, where it must be a
+    socket, a socket pair); this thread reads it, counts the stops, says "Stopping", says
+    after a second that the system has not answered, and ends the process on the second
+    stop, wherever the main thread is."""
+
+    HINT_AFTER = 1.0  # seconds: a first stop the main thread has not acted on yet is explained
+
+    def __init__(self):
+        self.on = False
+        self.fd: int | None = None  # the write end, given to set_wakeup_fd
+        self._keep: tuple = ()
+
+    def start(self, windows: bool = os.name == "nt") -> int | None:
+        """The write end for set_wakeup_fd, the thread started on first use; None when
+        this system gives neither a pipe nor a socket pair."""
+        if self.fd is None:
+            try:
+                read, self.fd, self._keep = _wakeup_pair(windows)
+            except OSError:
+                return None
+            threading.Thread(target=self._watch, args=(read,), daemon=True, name="stager-stop").start()
+        return self.fd
+
+    def _watch(self, read) -> None:
+        while True:
+            try:
+                data = read()
+            except OSError:
+                return
+            if not data:
+                return
+            for signum in data:
+                if signum in STOP_SIGNALS and signum in _INSTALLED:
+                    self._one(signum)
+
+    def _one(self, signum: int) -> None:
+        _seen(signum)
+        if STATE.count == 1 and STATE.by_person():
+            timer = threading.Timer(self.HINT_AFTER, self._hint)
+            timer.daemon = True
+            timer.start()
+
+    @staticmethod
+    def _hint() -> None:
+        if STATE.count == 1 and not STATE.raised:
+            _say(
+                _(
+                    "Stopping ({how}): the system has not answered for a second (a card or a drive that hangs?). "
+                    "Press {how} again to stop at once; you will be told what this run left where."
+                ).format(how=STATE.name())
+            )
+
+
+def _wakeup_pair(windows: bool):
+    """(read, the write end's descriptor, what must stay open): a pipe, or a socket pair
+    where set_wakeup_fd takes only a socket (Windows). The write end never blocks (the
+    system's signal handler writes to it)."""
+    if windows:
+        import socket
+
+        reader, writer = socket.socketpair()
+        writer.setblocking(False)
+        return (lambda: reader.recv(64)), writer.fileno(), (reader, writer)
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    return (lambda: os.read(r, 64)), w, ()
+
+
+_WATCHER = _Watcher()
+_INSTALLED: set[int] = set()  # the signals routed to this module now
+_WAKEUP = "wakeup"  # the key of the previous wakeup descriptor in install()'s answer
+
+
 def install() -> dict:
-    """Route every stop signal to :func:`_handler`; returns the previous handlers."""
+    """Route every stop signal to :func:`_handler` and to the watcher (:class:`_Watcher`);
+    returns what was there before, for :func:`restore`."""
     STATE.reset()
-    previous = {}
+    previous: dict = {}
     for sig in STOP_SIGNALS:
         try:
             previous[sig] = signal.signal(sig, _handler)
         except (ValueError, OSError):  # not the main thread, or not allowed here
             pass
+    _INSTALLED.update(s for s in previous if isinstance(s, int))
+    fd = _WATCHER.start() if previous else None
+    if fd is not None:
+        try:
+            old = signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            pass
+        else:
+            if old != fd:  # installed twice in one run: the first answer keeps the one before
+                previous[_WAKEUP] = old
+            _WATCHER.on = True
     return previous
 
 
@@ -267,9 +392,18 @@ def ignore() -> None:
 
 
 def restore(previous: dict) -> None:
+    """Put back what :func:`install` found. After a stop, the stop signals stay ignored
+    instead: the run is ending with its closing message, which a further stop could only
+    cut short or turn into another exit status (killed by the signal, not ``128 + n``)."""
+    stopped = STATE.raised or STATE.count > 0
     for sig, handler in previous.items():
         try:
-            signal.signal(sig, handler)
+            if sig == _WAKEUP:
+                signal.set_wakeup_fd(handler)
+                _WATCHER.on = False
+            else:
+                signal.signal(sig, signal.SIG_IGN if stopped else handler)
+                _INSTALLED.discard(sig)
         except (ValueError, OSError, TypeError):
             pass
 
@@ -286,12 +420,12 @@ def interrupted(message: str, *, details=None):
 def closing(state: StopState = STATE):
     """The Interrupted error of a stopped run, its message and details built from what
     :data:`STATE` knows now (call it again once more was removed or confirmed)."""
-    with state.lock:
-        details = {
-            "cleaned": sorted(state.removed),
-            "unconfirmed": sorted(state.unconfirmed),
-            "left": sorted([*state.left, *state.refused]),
-        }
+    files = state.snapshot()
+    details = {
+        "cleaned": [path for path, _kind in _with(files, REMOVED)],
+        "unconfirmed": [path for path, _kind in _with(files, UNCONFIRMED)],
+        "left": sorted(path for path, (status, _kind, _why) in files.items() if status in (LEFT, REFUSED)),
+    }
     return interrupted(closing_message(state), details=details)
 
 

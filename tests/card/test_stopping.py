@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.proof import read_until
 
 from stager.card import stop
 from stager.card.staging import FileOps, Source, Target, stage
@@ -175,3 +176,139 @@ def test_a_folder_name_that_is_not_utf8_is_staged_and_reported(tmp_path, stager_
             assert b"READY" in proc.stdout  # the summary's verdict
     history = (tmp_path / "home" / "history.jsonl").read_bytes().decode("utf-8").splitlines()
     assert len(history) == 2 and all(json.loads(line)["result"] == "ok" for line in history)
+
+
+# ---- the stops, wherever the main thread is (a child process each: real signals)
+PART = "/media/tech/CARD/.stager-FW.BIN.1234abcd.part"
+CHILD_SETUP = f"""
+import os, signal, sys, time
+from stager.card import stop
+PART = {PART!r}
+"""
+
+
+def child(body: str, windows_pair: bool = False) -> subprocess.Popen:
+    pair = "stop._WATCHER.start(windows=True)\n" if windows_pair else ""
+    code = CHILD_SETUP + pair + "previous = stop.install()\n" + body
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ
+    )
+
+
+def ready(proc: subprocess.Popen) -> None:
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", proc.communicate(timeout=10)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals sent to a child process")
+def test_a_second_stop_while_the_main_thread_holds_the_state_lock_exits_at_once():
+    """What the card suite caught once in CI: the second Ctrl-C came while the main thread
+    was building the closing message under the state's lock; the handler, run in that
+    same thread, waited for that lock forever. Now no reader of the state waits."""
+    proc = child(
+        "stop.STATE.busy = True\n"
+        "stop.STATE.wrote(PART, 'temporary')\n"
+        "try:\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(30)\n"
+        "except KeyboardInterrupt:\n"
+        "    with stop.STATE.lock:\n"
+        "        print('ready', flush=True)\n"
+        "        time.sleep(30)\n"
+        "sys.exit(3)\n"
+    )
+    ready(proc)
+    proc.send_signal(signal.SIGINT)
+    ready(proc)  # the cleanup runs, holding the lock
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=20)
+    assert time.monotonic() - sent < 5.0, err  # at once (not the 30 s sleep, not a deadlock)
+    assert proc.returncode == 130, err
+    assert "Stopping (Ctrl-C): removing what this run wrote on the card..." in err, err
+    assert "Stopped at once (Ctrl-C again): these files this run wrote are still on the card" in err, err
+    assert f"{PART} (temporary file)" in err, err
+
+
+STUCK_IN_THE_KERNEL = (
+    "import ctypes\n"
+    "stop.STATE.busy = True\n"
+    "stop.STATE.wrote(PART, 'temporary')\n"
+    # SIGINT blocked in the main thread: it goes to another thread, so the main thread's
+    # sleep in C is not cut short, as a request to a card that hangs is not
+    "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})\n"
+    "print('ready', flush=True)\n"
+    "ctypes.CDLL(None).sleep(30)\n"
+    "sys.exit(3)\n"
+)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a main thread held in C with the signal going elsewhere")
+@pytest.mark.parametrize("windows_pair", [False, True], ids=["pipe", "socket pair (as on Windows)"])
+def test_stops_are_acted_on_while_the_main_thread_is_stuck_in_the_system(windows_pair):
+    """The main thread cannot run Python while it waits in the kernel: the watcher thread
+    says so after a second, and the second Ctrl-C ends the run at once naming what is left.
+    The socket pair is the wakeup descriptor Windows needs, tested here for real."""
+    proc = child(STUCK_IN_THE_KERNEL, windows_pair)
+    ready(proc)
+    proc.send_signal(signal.SIGINT)
+    assert proc.stderr is not None
+    said = read_until(proc.stderr, "left where.", 10)
+    assert "Stopping (Ctrl-C): removing what this run wrote on the card..." in said, said
+    assert "Stopping (Ctrl-C): the system has not answered for a second" in said, said
+    assert "Press Ctrl-C again to stop at once" in said, said
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=20)
+    assert time.monotonic() - sent < 5.0 and proc.returncode == 130, (proc.returncode, err)
+    assert "Stopped at once (Ctrl-C again)" in err and PART in err
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a main thread held in C with the signal going elsewhere")
+def test_sigterm_while_stuck_gets_no_hint_to_press_a_key():
+    """Another program stopped the run: nobody is told to press a key; a second SIGTERM
+    still exits at once with 143."""
+    proc = child(STUCK_IN_THE_KERNEL)
+    ready(proc)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 143, err
+    assert "Stopped at once (SIGTERM again)" in err and "Press" not in err, err
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals sent to a child process")
+def test_a_stop_after_the_closing_message_changes_nothing():
+    """Once a stopped run has said what it left, a further Ctrl-C neither cuts the message
+    nor turns exit 130 into 'killed by SIGINT'."""
+    proc = child(
+        "try:\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(30)\n"
+        "except KeyboardInterrupt:\n"
+        "    stop.restore(previous)\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(1.0)\n"
+        "    print('closing message', flush=True)\n"
+        "    sys.exit(130)\n"
+        "sys.exit(3)\n"
+    )
+    ready(proc)
+    proc.send_signal(signal.SIGINT)
+    ready(proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130 and "closing message" in out, (proc.returncode, out, err)
+
+
+def test_no_reader_of_the_stop_state_waits_for_its_lock():
+    state = stop.StopState()
+    state.signum = signal.SIGINT
+    state.wrote("/c/.stager-a.part", "temporary")
+    state.wrote("/c/.stager-lock", "lock")
+    state.unlinked("/c/.stager-a.part")
+    with state.lock:  # held, as by the thread a stop interrupts
+        assert state.leftovers() == [("/c/.stager-a.part", "temporary"), ("/c/.stager-lock", "lock")]
+        assert "/c/.stager-lock" in stop.second_stop_message(state)
+        assert "did not confirm" in stop.closing_message(state)
+        assert stop.closing(state).details["unconfirmed"] == ["/c/.stager-a.part"]
