@@ -256,7 +256,7 @@ class Catalog:
                 status, why = "not-indexed", not_indexed
             else:
                 status, why = "usable", ""
-            entries.append(Entry(relpath, Path(path), size, status, why, parsed, sha, num))
+            entries.append(Entry(relpath, path, size, status, why, parsed, sha, num))
         return self._mark_duplicates(entries)
 
     @staticmethod
@@ -285,7 +285,7 @@ class Catalog:
                     why = _("identical copy (same checksum in {index}) of {others}").format(
                         index=INDEX_NAME, others=", ".join(others)
                     )
-                entries[i] = Entry(e.relpath, e.path, e.size, status, why, e.parsed, e.sha256, e.line, others)
+                entries[i] = Entry(e.relpath, e.where, e.size, status, why, e.parsed, e.sha256, e.line, others)
         return tuple(entries)
 
     def _unmatched_lines(self, good: list[IndexLine], scanned: set[str]) -> tuple[Problem, ...]:

@@ -147,6 +147,8 @@ class Convention:
     model_letter: dict  # model id -> letter
     model_names: dict  # model id -> "Pulse 22 GL / WL"
     lang_regex: re.Pattern
+    #: what a recognised name's parts give, but its language pack (see :func:`_classify`)
+    known: dict = field(default_factory=dict, compare=False, repr=False)
 
     def form_for(self, role: str, kit: int | None, terminal: int) -> Form | None:
         for f in self.forms:
@@ -500,6 +502,28 @@ def _char_name(c: str) -> str:
 
 
 def _classify(conv: Convention, shape: Shape, m: re.Match, base: str) -> ParsedName | BadName:
+    """A name matched by ``shape``, read. Whether it is a consistent firmware name, and
+    what it names, depends on its parts but not on its language pack's value: a
+    recognised reading is kept by those parts (:attr:`Convention.known`), so the 5,000
+    names of a catalog that differ only by language are each read in one look-up."""
+    groups = m.groupdict()
+    lang = groups.get("lang")
+    key = (shape.role, lang is None, *[v if v is None else v.upper() for k, v in groups.items() if k != "lang"])
+    known = conv.known.get(key)
+    if known is not None:
+        model, kit, terminal, fmt, before, after = known
+        langs = tuple(lang.upper().split("-")) if lang is not None else ()
+        name = before + "-".join(langs) + after if after is not None else before
+        return ParsedName(model, kit, terminal, langs, shape.role, fmt, name)
+    found = _read_parts(conv, shape, m, base)
+    form = conv.form_for(shape.role, found.kit, found.terminal) if found.ok else None
+    if found.ok and form is not None:
+        before, sep, after = _render(conv, form, found.model, found.kit, found.terminal, ("\0",)).partition("\0")
+        conv.known[key] = (found.model, found.kit, found.terminal, found.format, before, after if sep else None)
+    return found
+
+
+def _read_parts(conv: Convention, shape: Shape, m: re.Match, base: str) -> ParsedName | BadName:
     g = {k: v.upper() for k, v in m.groupdict().items() if v is not None}
     ext = g.pop("ext").lower()
     kit = int(g["kit"]) if "kit" in g else None

@@ -245,3 +245,30 @@ def test_the_shipped_names_file_loads(names_copy):
     conv = load_convention(names_copy.parent)
     assert {f.role for f in conv.forms} == {"bundle", "hex"}
     assert len(conv.forms) == 4
+
+
+def _names_to_read_twice():
+    """Every canonical name, in odd case too, with other language packs, and names that
+    are inconsistent or unrecognised only by a part beside the pack."""
+    for n in _every_canonical_name():
+        yield n
+        yield n.lower()
+        yield n.replace("_FR", "_DE-IT").replace("_FR-EN", "_NL")
+    yield from ("KIP313A.hex", "KIP313A_FR.hex", "KIP241A_FR.hex", "KIP241A_EN.hex", "KIP241A.hex")
+    yield from ("PULSE22_OCPP318_KIP313A_FR.bin", "PULSE22_OCPP318_KIP313A_EN.tar.gz", "OCPP318_KIP313A_FR.tar.gz")
+    yield from ("PULSE50_OCPP318_KIP313A_FR.tar.gz", "PULSE50_OCPP318_KIP313B_FR.tar.gz", "KIP313Z_FR.hex")
+
+
+def test_a_name_read_again_reads_as_it_did_the_first_time():
+    """A recognised reading is kept by the name's parts but its pack (Convention.known):
+    every name reads the same from a convention that has read all the others as from a
+    fresh one, and a reading kept never lends its pack to another name."""
+    warm = load_convention()
+    every = list(_names_to_read_twice())
+    for n in every:
+        parse(n, warm)
+    assert warm.known  # the names above were kept
+    for n in every:
+        assert parse(n, warm) == parse(n, load_convention()), n
+    assert parse("KIP313A_DE-IT.hex", warm).langs == ("DE", "IT")
+    assert parse("kip313a_nl.hex", warm).name == "KIP313A_NL.hex"
