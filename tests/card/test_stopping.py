@@ -236,7 +236,14 @@ STUCK_IN_THE_KERNEL = (
     # SIGINT blocked in the main thread: it goes to another thread, so the main thread's
     # sleep in C is not cut short, as a request to a card that hangs is not
     "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})\n"
-    "print('ready', flush=True)\n"
+    # 'ready' once the main thread sleeps in the kernel (clock_nanosleep or nanosleep on
+    # x86_64 and aarch64): a signal sent before would be acted on between two steps
+    "import threading\n"
+    "def say_ready(main=threading.get_native_id()):\n"
+    "    while open(f'/proc/self/task/{main}/syscall').read().split()[0] not in ('230', '35', '115', '101'):\n"
+    "        time.sleep(0.01)\n"
+    "    print('ready', flush=True)\n"
+    "threading.Thread(target=say_ready, daemon=True).start()\n"
     "ctypes.CDLL(None).sleep(30)\n"
     "sys.exit(3)\n"
 )
