@@ -14,13 +14,9 @@ no-break space, or a space, through :func:`fit`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from stager import i18n
 from stager.i18n import N_
-
-if TYPE_CHECKING:
-    from decimal import Decimal
 
 NNBSP = "\u202f"
 NBSP = "\u00a0"
@@ -79,19 +75,6 @@ def format_int(n: int, language: str | None = None) -> str:
     return _with_symbols(f"{n:,d}", _language(language))
 
 
-def format_decimal(value: Decimal | int | float, places: int = 1, language: str | None = None) -> str:
-    """8.04 -> '8,0' (fr) or '8.0' (en): ``places`` digits, rounded half to even, grouped.
-
-    A float is read as it is written (``str(1.05)``), as Babel reads it."""
-    from decimal import ROUND_HALF_EVEN, Decimal  # not at import: check's start-up does not need it
-
-    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-    if number.is_zero():
-        number = abs(number)
-    return _with_symbols(f"{number:,.{places}f}", _language(language))
-
-
 def format_size(n: int, language: str | None = None) -> str:
     """8391753 -> '8,0 Mio (8 391 753 octets)' (fr) or '8.0 MiB (8,391,753 bytes)' (en); under 1 KiB, the bytes."""
     language = _language(language)
@@ -99,16 +82,36 @@ def format_size(n: int, language: str | None = None) -> str:
     count = words.ngettext("{n} byte", "{n} bytes", n).format(n=format_int(n, language))
     if n < 1024:
         return count
+    size, power = _figure(n, language)
+    return words.gettext("{size} {unit} ({count})").format(size=size, unit=words.gettext(UNITS[power - 1]), count=count)
+
+
+def short_size(n: int, language: str | None = None) -> str:
+    """A size in one figure: '7.4 GiB' (en), '7,4 Gio' (fr); under 1 KiB, '512 B' / '512 o'.
+    The one short form of a size (a card's, a progress bar's)."""
+    language = _language(language)
+    words = i18n.catalog(language)
+    if n < 1024:
+        # TRANSLATORS: a number of bytes in one figure ("512 B"); French "512 o".
+        return words.gettext("{n} B").format(n=format_int(n, language))
+    size, power = _figure(n, language)
+    # TRANSLATORS: a size and its unit (KiB, MiB...): "7.4 GiB"; French puts a no-break space between them.
+    return words.gettext("{size} {unit}").format(size=size, unit=words.gettext(UNITS[power - 1]))
+
+
+def _figure(n: int, language: str) -> tuple[str, int]:
+    """``n`` (at least 1 KiB) in its unit with one decimal, rounded half to even exactly
+    (integers only, as Babel rounds the exact value), and the unit's power of 1024:
+    1023.96 KiB is written 1.0 MiB."""
     power = 1
     while power < len(UNITS) and n >= 1024 ** (power + 1):
         power += 1
     tenths = _tenths(n, 1024**power)
-    if tenths >= 10240 and power < len(UNITS):  # 1023.96 KiB is written 1.0 MiB
+    if tenths >= 10240 and power < len(UNITS):
         power += 1
         tenths = _tenths(n, 1024**power)
     whole, tenth = divmod(tenths, 10)
-    size = format_int(whole, language) + SYMBOLS[language][0] + str(tenth)
-    return words.gettext("{size} {unit} ({count})").format(size=size, unit=words.gettext(UNITS[power - 1]), count=count)
+    return format_int(whole, language) + SYMBOLS[language][0] + str(tenth), power
 
 
 def _tenths(n: int, divisor: int) -> int:

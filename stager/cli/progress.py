@@ -12,6 +12,7 @@ import threading
 
 from stager.cli.output import is_tty
 from stager.i18n import _
+from stager.i18n_format import short_size
 
 
 @contextlib.contextmanager
@@ -62,19 +63,6 @@ def _bar_class():
 
     _CLASS.append(SizedBar)
     return SizedBar
-
-
-def short_size(n: int) -> str:
-    """A bar's size in one number and its unit, in the user's language: '168.0 MiB', '168,0 Mio'."""
-    from stager.i18n_format import UNITS, format_decimal, format_int
-
-    if n < 1024:
-        # TRANSLATORS: a number of bytes in a progress bar ("512 B"); French "512 o".
-        return _("{n} B").format(n=format_int(n))
-    power = 1
-    while power < len(UNITS) and n >= 1024 ** (power + 1):
-        power += 1
-    return _("{size} {unit}").format(size=format_decimal(n / 1024**power, 1), unit=_(UNITS[power - 1]))
 
 
 DESC_WIDTH = 34

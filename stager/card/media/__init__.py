@@ -113,17 +113,12 @@ def unmounted() -> list[dict]:
 
 def short_size(n: int | None) -> str:
     """A card's size in one figure, as the reader writes it: '7.4 GiB' (en), '7,4 Gio' (fr)."""
-    from stager.i18n_format import UNITS, format_decimal, format_size
+    from stager.i18n_format import format_size
+    from stager.i18n_format import short_size as one_figure
 
     if n is None:
         return _("size unknown")
-    if n < 1024:
-        return format_size(n)
-    power = 1
-    while power < len(UNITS) and round(n / 1024**power, 1) >= 1024:
-        power += 1
-    # TRANSLATORS: a size and its unit (KiB, MiB...): "7.4 GiB"; French puts a no-break space between them.
-    return _("{size} {unit}").format(size=format_decimal(n / 1024**power, 1), unit=_(UNITS[power - 1]))
+    return format_size(n) if n < 1024 else one_figure(n)  # under 1 KiB, the bytes in words
 
 
 def unmounted_line(v: dict) -> str:
