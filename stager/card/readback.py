@@ -299,6 +299,9 @@ class _Daemons:
         return fut
 
     def _work(self) -> None:
+        from stager.card.stop import block_stops
+
+        block_stops()  # a stop goes to the stop watcher, never to a thread that may wait on a card
         while True:
             fut, fn, args = self.tasks.get()
             if fut.set_running_or_notify_cancel():

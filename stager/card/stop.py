@@ -66,19 +66,23 @@ class StopState:
         self.busy = False  # files are being written or removed (the first stop says it is cleaning up)
         self.files: dict[str, tuple[str, str, str]] = {}  # path -> (status, kind, why)
         self.stopped_at: float | None = None
+        self.closed = False  # the closing message was built: the watcher says nothing more
         self.lock = threading.Lock()  # between writers only
 
     def reset(self) -> None:
         self.event.clear()
         self.signum, self.count, self.raised, self.busy, self.stopped_at = None, 0, False, False, None
-        self.files = {}
+        self.closed = False
+        with self.lock:
+            self.files = {}
 
     def begin_run(self) -> None:
         """A run starts writing on cards: forget an earlier run's files and cleanup time (the
         library may run several in one process), unless a stop is already asked for."""
         if self.event.is_set():
             return
-        self.files = {}
+        with self.lock:
+            self.files = {}
         self.stopped_at = None
 
     def exit_code(self) -> int:
@@ -177,6 +181,7 @@ def closing_message(state: StopState = STATE) -> str:
     """The message of a run that stopped: what was removed, what the card did not confirm,
     what is still there (full paths), and what to do. True at the moment it is built."""
     how = state.name()
+    state.closed = True
     files = state.snapshot()
     removed, unconfirmed, left = _with(files, REMOVED), _with(files, UNCONFIRMED), _with(files, LEFT)
     refused = bool(_with(files, REFUSED))
@@ -257,7 +262,7 @@ def _seen(signum: int) -> None:
     STATE.started_cleanup()
     if STATE.count >= 2:  # a second stop: at once, whatever the first one is still doing
         _exit_now()
-    if STATE.busy and STATE.leftovers():
+    if STATE.busy and STATE.leftovers() and not STATE.closed:
         _say(_stopping_message())
 
 
@@ -288,7 +293,15 @@ class _Watcher:
     descriptor (:func:`signal.set_wakeup_fd`: a pipe, or on Windows, where it must be a
     socket, a socket pair); this thread reads it, counts the stops, says "Stopping", says
     after a second that the system has not answered, and ends the process on the second
-    stop, wherever the main thread is."""
+    stop, wherever the main thread is.
+
+    That system handler runs in the thread the signal is given to, once that thread is
+    back from the kernel, and Linux gives a process's signal to its main thread even while
+    it waits in the kernel. So while the stops are installed they are blocked in every
+    thread but this one (:func:`install` blocks them in the main thread, whose later
+    threads inherit that; the card threads block them themselves, this one unblocks them):
+    the system gives each stop to this thread. On Windows a console Ctrl-C or Ctrl-Break
+    runs its handler in a new thread anyway; there is no mask to set."""
 
     HINT_AFTER = 1.0  # seconds: a first stop the main thread has not acted on yet is explained
 
@@ -308,7 +321,12 @@ class _Watcher:
             threading.Thread(target=self._watch, args=(read,), daemon=True, name="stager-stop").start()
         return self.fd
 
+    def forget(self) -> None:
+        """In a child made by fork: the thread did not come along (a new one is started)."""
+        self.on, self.fd, self._keep = False, None, ()
+
     def _watch(self, read) -> None:
+        unblock_stops()
         while True:
             try:
                 data = read()
@@ -317,7 +335,7 @@ class _Watcher:
             if not data:
                 return
             for signum in data:
-                if signum in STOP_SIGNALS and signum in _INSTALLED:
+                if signum in STOP_SIGNALS and signal.getsignal(signum) is _handler:
                     self._one(signum)
 
     def _one(self, signum: int) -> None:
@@ -329,7 +347,7 @@ class _Watcher:
 
     @staticmethod
     def _hint() -> None:
-        if STATE.count == 1 and not STATE.raised:
+        if STATE.count == 1 and not STATE.raised and not STATE.closed:
             _say(
                 _(
                     "Stopping ({how}): the system has not answered for a second (a card or a drive that hangs?). "
@@ -354,21 +372,52 @@ def _wakeup_pair(windows: bool):
 
 
 _WATCHER = _Watcher()
-_INSTALLED: set[int] = set()  # the signals routed to this module now
-_WAKEUP = "wakeup"  # the key of the previous wakeup descriptor in install()'s answer
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHER.forget)
+_WAKEUP, _MASK = "wakeup", "mask"  # keys of install()'s answer: the wakeup descriptor, the main thread's mask
+_MASKABLE = hasattr(signal, "pthread_sigmask")  # POSIX
 
 
-def install() -> dict:
+def block_stops() -> None:
+    """In a thread that may wait in the kernel on a card: the stops go elsewhere (to the
+    watcher, see :class:`_Watcher`). Nothing where there is no signal mask (Windows)."""
+    if _MASKABLE and _WATCHER.on:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def unblock_stops() -> None:
+    if _MASKABLE:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+class at_a_prompt:
+    """While the main thread waits for the user's answer: it takes the stops itself (a
+    blocked Ctrl-C would not cut short the wait for the keyboard)."""
+
+    def __enter__(self):
+        self.mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS) if _MASKABLE else None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
+
+
+def install(*, fresh: bool = True) -> dict:
     """Route every stop signal to :func:`_handler` and to the watcher (:class:`_Watcher`);
-    returns what was there before, for :func:`restore`."""
-    STATE.reset()
+    returns what was there before, for :func:`restore`. ``fresh=False``: taken again
+    later in the same run (for --eject), keeping what this run knows of its files."""
+    if fresh:
+        STATE.reset()
+    else:
+        STATE.event.clear()
+        STATE.signum, STATE.count, STATE.raised = None, 0, False
     previous: dict = {}
     for sig in STOP_SIGNALS:
         try:
             previous[sig] = signal.signal(sig, _handler)
         except (ValueError, OSError):  # not the main thread, or not allowed here
             pass
-    _INSTALLED.update(s for s in previous if isinstance(s, int))
     fd = _WATCHER.start() if previous else None
     if fd is not None:
         try:
@@ -379,33 +428,42 @@ def install() -> dict:
             if old != fd:  # installed twice in one run: the first answer keeps the one before
                 previous[_WAKEUP] = old
             _WATCHER.on = True
+    if _WATCHER.on and _MASKABLE and previous:
+        previous.setdefault(_MASK, signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS))
     return previous
 
 
 def ignore() -> None:
-    """Once every card's outcome is settled: no signal may contradict the printed result."""
+    """Once every card's outcome is settled: no signal may contradict the printed result.
+    The stops are unblocked in this thread too: a signal the system sees ignored by the
+    thread it is sent to is dropped when sent, never left pending for the handlers that
+    :func:`install` may put back (for --eject)."""
     for sig in STOP_SIGNALS:
         try:
             signal.signal(sig, signal.SIG_IGN)
         except (ValueError, OSError):
             pass
+    unblock_stops()
 
 
-def restore(previous: dict) -> None:
-    """Put back what :func:`install` found. After a stop, the stop signals stay ignored
-    instead: the run is ending with its closing message, which a further stop could only
-    cut short or turn into another exit status (killed by the signal, not ``128 + n``)."""
-    stopped = STATE.raised or STATE.count > 0
+def restore(previous: dict, *, ending: bool = False) -> None:
+    """Put back what :func:`install` found. ``ending`` (a command of the stager program,
+    whose work is done: only its result or its closing message is left to print): the stop
+    signals are ignored instead, so that a stop now neither cuts that message short, nor
+    turns the exit status into "killed by the signal", nor, when it came an instant before
+    (its handler still pending), raises in the middle of the message. A library caller
+    gets its handlers back."""
     for sig, handler in previous.items():
         try:
             if sig == _WAKEUP:
-                signal.set_wakeup_fd(handler)
+                signal.set_wakeup_fd(handler)  # its owner's warn_on_full_buffer cannot be read back
                 _WATCHER.on = False
-            else:
-                signal.signal(sig, signal.SIG_IGN if stopped else handler)
-                _INSTALLED.discard(sig)
+            elif sig != _MASK:
+                signal.signal(sig, signal.SIG_IGN if ending else handler)
         except (ValueError, OSError, TypeError):
             pass
+    if _MASK in previous:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous[_MASK])
 
 
 def interrupted(message: str, *, details=None):

@@ -184,6 +184,9 @@ CHILD_SETUP = f"""
 import os, signal, sys, time
 from stager.card import stop
 PART = {PART!r}
+def wait(seconds):  # as stager's main thread waits: in short steps (a stop goes to the watcher thread)
+    for _ in range(int(seconds * 100)):
+        time.sleep(0.01)
 """
 
 
@@ -209,11 +212,11 @@ def test_a_second_stop_while_the_main_thread_holds_the_state_lock_exits_at_once(
         "stop.STATE.wrote(PART, 'temporary')\n"
         "try:\n"
         "    print('ready', flush=True)\n"
-        "    time.sleep(30)\n"
+        "    wait(30)\n"
         "except KeyboardInterrupt:\n"
         "    with stop.STATE.lock:\n"
         "        print('ready', flush=True)\n"
-        "        time.sleep(30)\n"
+        "        wait(30)\n"
         "sys.exit(3)\n"
     )
     ready(proc)
@@ -233,9 +236,8 @@ STUCK_IN_THE_KERNEL = (
     "import ctypes\n"
     "stop.STATE.busy = True\n"
     "stop.STATE.wrote(PART, 'temporary')\n"
-    # SIGINT blocked in the main thread: it goes to another thread, so the main thread's
-    # sleep in C is not cut short, as a request to a card that hangs is not
-    "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})\n"
+    # the main thread sleeps in C: cut short by nothing, as a request to a card that hangs
+    # (install() blocked the stops there: the system gives them to the watcher thread)
     # 'ready' once the main thread sleeps in the kernel (clock_nanosleep or nanosleep on
     # x86_64 and aarch64): a signal sent before would be acted on between two steps
     "import threading\n"
@@ -291,11 +293,11 @@ def test_a_stop_after_the_closing_message_changes_nothing():
     proc = child(
         "try:\n"
         "    print('ready', flush=True)\n"
-        "    time.sleep(30)\n"
+        "    wait(30)\n"
         "except KeyboardInterrupt:\n"
-        "    stop.restore(previous)\n"
+        "    stop.restore(previous, ending=True)\n"
         "    print('ready', flush=True)\n"
-        "    time.sleep(1.0)\n"
+        "    wait(1.0)\n"
         "    print('closing message', flush=True)\n"
         "    sys.exit(130)\n"
         "sys.exit(3)\n"
@@ -314,8 +316,34 @@ def test_no_reader_of_the_stop_state_waits_for_its_lock():
     state.wrote("/c/.stager-a.part", "temporary")
     state.wrote("/c/.stager-lock", "lock")
     state.unlinked("/c/.stager-a.part")
+    read: dict = {}
+
+    def readers():  # in a thread: a reader that waited for the lock fails this test, not hangs it
+        read["left"] = state.leftovers()
+        read["second"] = stop.second_stop_message(state)
+        read["closing"] = stop.closing_message(state)
+        read["details"] = stop.closing(state).details
+
     with state.lock:  # held, as by the thread a stop interrupts
-        assert state.leftovers() == [("/c/.stager-a.part", "temporary"), ("/c/.stager-lock", "lock")]
-        assert "/c/.stager-lock" in stop.second_stop_message(state)
-        assert "did not confirm" in stop.closing_message(state)
-        assert stop.closing(state).details["unconfirmed"] == ["/c/.stager-a.part"]
+        reader = threading.Thread(target=readers, daemon=True)
+        reader.start()
+        reader.join(5)
+    assert not reader.is_alive(), "a reader of the stop state waited for its lock"
+    assert read["left"] == [("/c/.stager-a.part", "temporary"), ("/c/.stager-lock", "lock")]
+    assert "/c/.stager-lock" in read["second"] and "did not confirm" in read["closing"]
+    assert read["details"]["unconfirmed"] == ["/c/.stager-a.part"]
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="a signal mask (POSIX)")
+def test_a_library_caller_gets_its_handlers_and_mask_back_even_after_a_stop():
+    """Only the stager program keeps the stops ignored once stopped (restore(ending=True));
+    a program calling the library gets its own handlers and its main thread's mask back."""
+    before = signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    previous = stop.install()
+    try:
+        assert signal.getsignal(signal.SIGINT) is stop._handler
+        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())  # the watcher takes the stops
+        stop.STATE.count = 1  # as after a stop
+    finally:
+        stop.restore(previous)
+    assert (signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, set())) == before

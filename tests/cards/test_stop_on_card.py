@@ -8,6 +8,7 @@ is acknowledged at once and never reaches the medium: the message must not call 
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 
 import pytest
@@ -91,3 +92,37 @@ def test_a_sound_card_confirms_every_removal(make_faulty_card, tmp_path, stager_
     card.clear()
     card.eject()
     assert [n for n in card.files() if n.upper().startswith(".STAGER") or is_firmware_name(n)] == []
+
+
+def test_ctrl_c_while_the_main_thread_waits_in_the_kernel_on_a_hung_card(make_faulty_card, tmp_path, stager_exe):
+    """An ext4 card whose medium stops answering reads, its caches dropped: the run's main
+    thread waits in the kernel (state D) on its first look at the card, where no signal
+    handler can run. The stops go to stager's stop thread: the first is explained within
+    a second or two, the second ends the run at once, saying what is left (nothing yet)."""
+    catalog, _data = make_catalog(tmp_path / "cat", MiB)
+    card = make_faulty_card("ext4")
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+    card.set_faults(hang(op="read", timeout=120))
+    proc = start(stager_exe, tmp_path, catalog, "--target", card.mountpoint, "--yes")
+    try:
+        card.medium.wait_for("hanging", timeout=60)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        said = read_until(proc.stderr, "left where.", 10)
+        assert "Stopping (Ctrl-C): the system has not answered for a second" in said, said
+        assert time.monotonic() - sent < 3.0, said
+        assert proc.poll() is None and card.stats()["hanging"] >= 1  # still stuck on the card
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        said = read_until(proc.stderr, "left on the cards.", 10)
+        assert time.monotonic() - sent < 1.0, said
+        assert "Stopped at once (Ctrl-C again): nothing this run wrote is left on the cards." in said, said
+    finally:
+        card.release()  # the stuck thread ends the process once the card answers
+        proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    card.clear()
+    card.eject()
+    assert [n for n in card.files() if is_firmware_name(n)] == []

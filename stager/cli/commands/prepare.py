@@ -162,7 +162,7 @@ def prepare(
     except KeyboardInterrupt:  # before or after the copy (the copy itself cleans up and says so)
         raise stop.closing() from None  # what was removed, what is left and where
     finally:
-        stop.restore(previous)
+        stop.restore(previous, ending=True)
 
 
 def never_crash_on_paths() -> None:
@@ -274,7 +274,7 @@ def _finish(lib, plan, results, out, o: Options, as_json: bool) -> int:
     from stager.card import stop
 
     worst = lib.exit_code(results)
-    stop.install()
+    stop.install(fresh=False)  # for --eject: what this run left stays known
     ejected = {}
     if worst == 0 and o.eject:
         done = lib.eject_all(plan, report=lambda text: say(text, err=as_json))
@@ -354,7 +354,8 @@ def pick_cards(found, unusable=()) -> list:
     for _attempt in range(3):
         # TRANSLATORS: the answers 'all', 'a', '*' and, in French, 'tout' or 'tous' choose every card.
         question = _("Which card(s) to write? Numbers separated by commas, or 'all'")
-        answer = click.prompt(colon(question, ""), default="", show_default=False, prompt_suffix="", err=True)
+        with _at_a_prompt():
+            answer = click.prompt(colon(question, ""), default="", show_default=False, prompt_suffix="", err=True)
         chosen = parse_pick(answer, len(found))
         if chosen:
             return [found[i] for i in chosen]
@@ -374,6 +375,12 @@ def parse_pick(answer: str, count: int) -> list[int]:
         if int(part) - 1 not in picked:
             picked.append(int(part) - 1)
     return picked
+
+
+def _at_a_prompt():
+    from stager.card.stop import at_a_prompt
+
+    return at_a_prompt()
 
 
 def _confirm(plan, checks) -> None:
@@ -402,7 +409,8 @@ def ask_yes_no(question_text: str) -> bool:
     # TRANSLATORS: a yes/no question; y and N are the answers' first letters (French: [o/N]), N the default.
     prompt = _("{question} [y/N]: ").format(question=question_text)
     while True:
-        answer = click.prompt(prompt, default="", show_default=False, prompt_suffix="", err=True)
+        with _at_a_prompt():
+            answer = click.prompt(prompt, default="", show_default=False, prompt_suffix="", err=True)
         verdict = yes_or_no(answer)
         if verdict is not None:
             return verdict

@@ -189,7 +189,7 @@ def _verify_stoppable(verify_card, target, catalog, charger, allow_any_fs):
     except KeyboardInterrupt:
         raise stop.read_only_stopped() from None
     finally:
-        stop.restore(previous)
+        stop.restore(previous, ending=True)
 
 
 def _charger(model, kit, terminal, as_json):
