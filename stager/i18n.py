@@ -32,7 +32,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from importlib import resources
 
 DOMAIN = "stager"
 ENGLISH = "en"
@@ -109,12 +108,28 @@ def choose(
     return posix_language(env)
 
 
+def package_folder(package: str):
+    """The folder of one of stager's packages, to read the data it carries: next to its
+    module (a package installed as files, as pip installs it), else through
+    importlib.resources (from a zip or another loader; importing it costs start-up
+    about 3 ms, so it is asked only then)."""
+    from pathlib import Path
+
+    module = sys.modules.get(package) or importlib.import_module(package)
+    where = getattr(module, "__file__", None)
+    if where and os.path.isdir(os.path.dirname(where)):
+        return Path(os.path.dirname(where))
+    from importlib import resources
+
+    return resources.files(package)
+
+
 def catalog(language: str) -> gettext.NullTranslations:
     """The translations of one language (English, or a missing catalog: the messages as written)."""
     if language not in _catalogs:
         found: gettext.NullTranslations = gettext.NullTranslations()
         if language != ENGLISH:
-            mo = resources.files(__package__ + ".locale") / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+            mo = package_folder(__package__ + ".locale") / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
             try:
                 with mo.open("rb") as fp:
                     found = gettext.GNUTranslations(fp)

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 
 import click
 from click.formatting import term_len
@@ -29,6 +28,8 @@ def glue(text: str) -> str:
 
 def fit_block(block: str, width: int) -> str:
     """The lines of a ``\\b`` block, each wrapped to ``width`` when longer."""
+    import textwrap  # only for --help: every command's start-up would pay 1 ms
+
     out = []
     for line in block.split("\n"):
         if term_len(line) <= width:

@@ -11,7 +11,6 @@ copy); by default the package's own data is read.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import itertools
 import os
 import re
@@ -22,7 +21,7 @@ from typing import NoReturn
 
 from stager.errors import DataError
 from stager.fileio import os_error_text, read_regular
-from stager.i18n import N_, _
+from stager.i18n import N_, _, package_folder
 
 _VERSION = re.compile(r"^\d{3}$")
 #: A rules file larger than this is not read (they are a few KiB).
@@ -31,12 +30,12 @@ MAX_DATA_BYTES = 4 * 1024 * 1024
 
 def data_dir() -> Path:
     """The folder the rules and patterns are read from: ``STAGER_DATA_DIR``, else the
-    package's own copy (``stager/rules/*.toml``, through importlib.resources; click
-    imports it already, so it costs nothing at start-up)."""
+    package's own copy (``stager/rules/*.toml``, found by :func:`stager.i18n.package_folder`:
+    beside the installed module, else through importlib.resources)."""
     override = os.environ.get("STAGER_DATA_DIR")
     if override:
         return Path(override)
-    return Path(str(importlib.resources.files("stager.rules")))
+    return Path(str(package_folder("stager.rules")))
 
 
 def family(version: int) -> int:

@@ -92,3 +92,24 @@ def test_cli_reports_damaged_data_with_exit_2(data_copy, run_stager):
     assert r.code == 2, r
     assert "rules.toml:" in r.err and "has 2 cells" in r.err
     assert "Traceback" not in r.err
+
+
+def test_a_package_in_a_zip_is_read_through_importlib_resources(tmp_path, monkeypatch):
+    """package_folder: beside the module for a package installed as files; from a zip
+    (no folder beside the module), through importlib.resources."""
+    import importlib
+    import sys
+    import zipfile
+
+    from stager.i18n import package_folder
+
+    assert package_folder("stager.rules") == Path(stager.__file__).parent / "rules"
+    archive = tmp_path / "packed.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("zpacked/__init__.py", "")
+        z.writestr("zpacked/names.toml", "carried = true\n")
+    monkeypatch.syspath_prepend(str(archive))
+    monkeypatch.delitem(sys.modules, "zpacked", raising=False)
+    importlib.invalidate_caches()
+    folder = package_folder("zpacked")
+    assert not isinstance(folder, Path) and (folder / "names.toml").read_text() == "carried = true\n"
