@@ -380,8 +380,10 @@ _MASKABLE = hasattr(signal, "pthread_sigmask")  # POSIX
 
 def block_stops() -> None:
     """In a thread that may wait in the kernel on a card: the stops go elsewhere (to the
-    watcher, see :class:`_Watcher`). Nothing where there is no signal mask (Windows)."""
-    if _MASKABLE and _WATCHER.on:
+    watcher, see :class:`_Watcher`, or to the main thread), also for runs started after
+    this thread (a library caller's threads live on). Python runs every handler in the
+    main thread anyway. Nothing where there is no signal mask (Windows)."""
+    if _MASKABLE:
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
