@@ -323,7 +323,6 @@ def release(checks) -> None:
 def _release(entries) -> None:
     """Release the locks and pins, in a thread and for a few seconds at most: a card that
     hangs keeps its lock file (the next run names it as stale and replaces it)."""
-    from concurrent.futures import wait
 
     from stager.card.staging import _spawn
 
@@ -337,7 +336,7 @@ def _release(entries) -> None:
     if entries:
         from stager.card.stop import STATE
 
-        wait([_spawn(release)], timeout=STATE.remaining())
+        STATE.wait_cleanup([_spawn(release)])
 
 
 def removes_first(checks) -> bool:

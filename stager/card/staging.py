@@ -182,12 +182,19 @@ class FileOps:
 MEDIUM_FAILED = frozenset({"media-vanished", "io-error", "may-be-full", "card-gone"})
 
 
-def media_error(e: OSError, target: Path, doing: str) -> MediaError:
+def media_error(e: OSError, target: Path, doing: str, *, reading: bool = False) -> MediaError:
     """The user-facing error for an OSError met while writing or reading a card. ``doing``
-    is what was being done, translated: ``_("writing {name}").format(name=...)``."""
+    is what was being done, translated: ``_("writing {name}").format(name=...)``;
+    ``reading``: only reading (an answer that could mean "full" for a write cannot then)."""
     if isinstance(e, MediaError):
         return e
     what = os_reason(e)
+    if reading and e.errno == errno.EPERM and _exists(target):  # fusefat's answer to a read error
+        text = _(
+            "{target}: the card refused to be read ({error}) while {doing}: its file system gives this answer "
+            "when the card fails a read. Use another card."
+        )
+        return MediaError(text.format(target=target, error=what, doing=doing), code="io-error")
     # In the four messages below, {doing} is what was being done, one of the phrases
     # "writing {name}", "reading {name} back", "checking the card"... (translated themselves).
     if e.errno in FULL:
@@ -376,6 +383,7 @@ def stage(sources, targets, *, progress_factory=None, ops: FileOps | None = None
     pins = {id(t): t.pin or pin_card(t.path) for t in targets}
     slots = [_Slot(t, ops, pins[id(t)]) for t in targets]
     STATE.busy = True
+    STATE.moving = _io_counter(slots)
     try:
         for source in sources:
             todo = [s for s in slots if s.alive and source.name not in s.result.already]
@@ -423,8 +431,16 @@ def _interrupted(slots, stop) -> StagerError:
     STATE.started_cleanup()
     err = interrupted(_("interrupted"))
     workers = [_spawn(s.fail, err) for s in slots]
-    wait(workers, timeout=STATE.remaining())
+    STATE.wait_cleanup(workers)  # two seconds, more while a slow card is seen moving data
     return closing()
+
+
+def _io_counter(slots):
+    """What the cards' devices have moved so far (a FUSE card: its block device), for the
+    cleanup after a stop (:meth:`StopState.wait_cleanup`)."""
+    from stager.card.media import io_counter
+
+    return io_counter([getattr(s.pin, "block_device", None) or s.target.device for s in slots])
 
 
 def _open_temps(source: Source, slots, progress_factory) -> None:
@@ -601,7 +617,7 @@ def _finish(source: Source, slot: _Slot, progress_factory, stop) -> None:
     except Stopped:
         return
     except OSError as e:
-        slot.fail(media_error(e, folder, _("reading {name} back").format(name=source.name)))
+        slot.fail(media_error(e, folder, _("reading {name} back").format(name=source.name), reading=True))
         return
     finally:
         if bar is not None:
@@ -726,7 +742,7 @@ def _stored(slot: _Slot, source: Source, name: str, size: int) -> bool:
         slot.fail(e)
         return False
     except OSError as e:
-        slot.fail(media_error(e, folder, _("reading the card's folder back")))
+        slot.fail(media_error(e, folder, _("reading the card's folder back"), reading=True))
         return False
     if why and fuse:
         slot.result.read_back[source.name] = "cached"

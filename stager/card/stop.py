@@ -18,8 +18,9 @@ until it is removed or verified, and a removal counts only once the medium confi
 unlink it never stores). Every closing message (:func:`closing_message`,
 :func:`second_stop_message`) is built from that list, so it says what was removed, what
 could not be confirmed, and where what is left lies. The cleanup after a stop has
-:data:`CLEANUP_SECONDS` for every card together (:meth:`StopState.remaining`): a card
-that hangs never holds the run longer.
+:data:`CLEANUP_SECONDS` for every card together (:meth:`StopState.wait_cleanup`),
+extended up to :data:`CLEANUP_MOVING_SECONDS` while the cards' devices are seen moving
+data: a card that hangs never holds the run longer, a slow one gets its removals done.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from stager.errors import signal_exit
 from stager.i18n import N_, _, ngettext
@@ -37,6 +39,7 @@ STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK") if hasattr(signal, name)
 )
 CLEANUP_SECONDS = 2.0  # after a stop: the removals and their confirmation, every card together
+CLEANUP_MOVING_SECONDS = 30.0  # at most, while the cards are seen moving data (a slow card that answers)
 
 #: What a registered file is, as the closing messages name it (the keys are the kinds).
 KINDS = {
@@ -67,12 +70,14 @@ class StopState:
         self.files: dict[str, tuple[str, str, str]] = {}  # path -> (status, kind, why)
         self.stopped_at: float | None = None
         self.closed = False  # the closing message was built: the watcher says nothing more
+        self.moving: Callable[[], int | None] | None = None  # data the cards' devices moved so far, if known
+        self.extended_to: float | None = None  # the cleanup's time, extended while the cards move data
         self.lock = threading.Lock()  # between writers only
 
     def reset(self) -> None:
         self.event.clear()
         self.signum, self.count, self.raised, self.busy, self.stopped_at = None, 0, False, False, None
-        self.closed = False
+        self.closed, self.moving, self.extended_to = False, None, None
         with self.lock:
             self.files = {}
 
@@ -83,7 +88,7 @@ class StopState:
             return
         with self.lock:
             self.files = {}
-        self.stopped_at = None
+        self.stopped_at = self.extended_to = None
 
     def exit_code(self) -> int:
         return signal_exit(self.signum)
@@ -145,7 +150,30 @@ class StopState:
         slow card's lock removal at the end of a run)."""
         if self.stopped_at is None:
             return otherwise
-        return max(0.0, self.stopped_at + CLEANUP_SECONDS - time.monotonic())
+        deadline = max(self.stopped_at + CLEANUP_SECONDS, self.extended_to or 0.0)
+        return max(0.0, deadline - time.monotonic())
+
+    def wait_cleanup(self, futures, otherwise: float = 10.0) -> None:
+        """Wait for the cleanup's work (removals, the locks), for :meth:`remaining`; while
+        the cards' devices are seen moving data (:attr:`moving`: a slow card that
+        answers, behind the copy's writes still going to it), the time is extended, to
+        at most :data:`CLEANUP_MOVING_SECONDS` after the stop: a card that hangs moves
+        nothing and gets the two seconds."""
+        from concurrent.futures import wait
+
+        pending = set(futures)
+        seen = self.moving() if self.moving else None
+        unstopped_end = time.monotonic() + otherwise  # no stop: the end of a run, a slow lock removal
+        while pending:
+            left = self.remaining() if self.stopped_at is not None else unstopped_end - time.monotonic()
+            if left <= 0:
+                return
+            _done, pending = wait(pending, timeout=min(left, 0.25))
+            now = self.moving() if self.moving else None
+            if now is not None and now != seen and self.stopped_at is not None:
+                seen = now
+                cap = self.stopped_at + CLEANUP_MOVING_SECONDS
+                self.extended_to = min(cap, max(self.extended_to or 0.0, time.monotonic() + CLEANUP_SECONDS))
 
 
 def _with(files: dict, status: str) -> list[tuple[str, str]]:

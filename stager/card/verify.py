@@ -282,7 +282,7 @@ def _one(pin, ops, name: str, size: int, has_sidecar: bool, progress_factory, st
     try:
         rb = ops.read_back(pin, name, progress=bar.update if bar else None, stop=stop)
     except OSError as err:
-        message = media_error(err, pin.path, _("reading {name}").format(name=name)).message
+        message = media_error(err, pin.path, _("reading {name}").format(name=name), reading=True).message
         return CardFile(name, size, "unreadable", None, expected, parsed, rules, message)
     except Stopped:
         raise KeyboardInterrupt from None

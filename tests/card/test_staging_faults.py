@@ -18,7 +18,7 @@ import pytest
 from helpers.staging import card, listing, make_source
 
 from stager.card import staging
-from stager.card.staging import FileOps, Target, stage
+from stager.card.staging import FileOps, Target, media_error, stage
 
 
 @pytest.fixture(autouse=True)
@@ -274,3 +274,19 @@ def test_no_such_file_from_a_failing_card_is_no_proof_of_removal(tmp_path):
     (r,) = stage([src], [Target(c)], ops=SaysGone(fail_at=2, err=errno.EIO))
     assert r.error.code == "media-vanished"
     assert [n for n in r.unconfirmed if n.endswith(".part")], r.unconfirmed
+
+
+def test_a_read_the_card_refuses_is_a_failing_card_never_a_full_one(tmp_path):
+    """fusefat answers EPERM to a read error of its medium (issue-12 acceptance): the
+    read-back's failure says the card failed a read, not that it may be full."""
+
+    class RefusesReads(FileOps):
+        def read_back(self, pin, name, **kw):
+            raise PermissionError(errno.EPERM, "Operation not permitted", name)
+
+    src = make_source(tmp_path / "cat")
+    c = card(tmp_path)
+    (r,) = stage([src], [Target(c)], ops=RefusesReads())
+    assert r.error.code == "io-error", r.error
+    assert "refused to be read" in r.error.message and "full" not in r.error.message
+    assert "full" in media_error(PermissionError(errno.EPERM, "x"), c, "writing X").message  # a write: may be full

@@ -347,3 +347,51 @@ def test_a_library_caller_gets_its_handlers_and_mask_back_even_after_a_stop():
     finally:
         stop.restore(previous)
     assert (signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, set())) == before
+
+
+def test_the_cards_io_counter_by_system(tmp_path, monkeypatch):
+    """What the cleanup after a stop watches to tell a slow card from a hung one: Linux's
+    sectors read and written (sysfs, a partition has its own), macOS's whole disk through
+    psutil, nothing on Windows."""
+    from stager.card.media import io_counter
+
+    (tmp_path / "sdb1").mkdir()
+    stat = tmp_path / "sdb1" / "stat"
+    stat.write_text("   10 0  800 5   20 0 1600 9 0 12 14 0 0 0 0\n")
+    count = io_counter(["/dev/sdb1", None], system="linux", sysfs=str(tmp_path))
+    assert count() == 2400
+    stat.write_text("   10 0  800 5   21 0 1608 9 1 12 14 0 0 0 0\n")
+    assert count() == 2408
+    assert io_counter(["/dev/sdz9"], system="linux", sysfs=str(tmp_path))() is None
+    assert io_counter(["/dev/sdb1"], system="windows")() is None and io_counter([None], system="linux")() is None
+
+    import psutil
+
+    class Disk:
+        def __init__(self, r, w):
+            self.read_bytes, self.write_bytes = r, w
+
+    monkeypatch.setattr(psutil, "disk_io_counters", lambda perdisk=False: {"disk4": Disk(5, 7), "disk0": Disk(1, 1)})
+    assert io_counter(["/dev/disk4s1"], system="macos")() == 12
+
+
+def test_the_cleanup_waits_longer_only_while_the_card_moves_data(monkeypatch):
+    """Two seconds after the stop for a card that moves nothing (it hangs); extended, up to
+    CLEANUP_MOVING_SECONDS, while its counter grows."""
+    import concurrent.futures
+
+    state = stop.StopState()
+    state.started_cleanup()
+    moved = iter(range(10**6))
+    state.moving = lambda: next(moved)
+    never = concurrent.futures.Future()
+    start = time.monotonic()
+    monkeypatch.setattr(stop, "CLEANUP_MOVING_SECONDS", 3.0)
+    state.wait_cleanup([never])
+    assert 2.8 < time.monotonic() - start < 5.0  # extended to the cap, not beyond
+    still = stop.StopState()
+    still.started_cleanup()
+    still.moving = lambda: 7
+    start = time.monotonic()
+    still.wait_cleanup([never])
+    assert 1.8 < time.monotonic() - start < 3.5

@@ -126,3 +126,24 @@ def test_ctrl_c_while_the_main_thread_waits_in_the_kernel_on_a_hung_card(make_fa
     card.clear()
     card.eject()
     assert [n for n in card.files() if is_firmware_name(n)] == []
+
+
+@pytest.mark.parametrize("fs", ["exfat", "fat32"])
+def test_a_slow_card_that_answers_gets_its_cleanup_done(make_faulty_card, tmp_path, stager_exe, fs):
+    """Issue-12 acceptance: a card that takes 50 ms a write (about 2.5 MB/s) was stopped
+    0.1 s into the copy and kept its .part and lock: the two seconds of cleanup ran out
+    behind the copy's writes still going to it. While the card's device is seen moving
+    data the cleanup waits longer (at most 30 s), so the card ends as it was."""
+    catalog, _data = make_catalog(tmp_path / "cat", 6 * MiB)
+    card = make_faulty_card(fs)
+    card.set_faults(hang(op="write", timeout=0.05, then="pass"))
+    proc = start(stager_exe, tmp_path, catalog, "--target", card.mountpoint, "--yes")
+    card.medium.wait_for("hanging", timeout=60)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Interrupted (Ctrl-C): nothing half-written is left on the card." in err, err
+    card.clear()
+    card.eject()
+    assert [n for n in card.files() if n.upper().startswith(".STAGER") or is_firmware_name(n)] == []

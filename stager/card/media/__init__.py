@@ -228,3 +228,47 @@ def medium_for_path(path, volumes=None, stat=os.stat) -> Medium | None:
         if is_under(real, mp) and (best is None or len(mp) > len(best.mountpoint)):
             best = m
     return best
+
+
+def io_counter(devices, system: str | None = None, sysfs: str = "/sys/class/block"):
+    """A counter of what these cards' devices have read and written so far (a number that
+    grows while they move data), for a cleanup that waits on a slow card: a function
+    returning it, or None where the system does not say.
+
+    Linux: the sectors read and written in ``/sys/class/block/<name>/stat`` (a partition
+    has its own). macOS: the whole disk's bytes through psutil (``/dev/disk4s1`` is disk
+    ``disk4``). Windows: None (a volume's physical disk is not known here)."""
+    names = [os.path.basename(str(d)) for d in devices if d and str(d).startswith("/dev/")]
+    system = system or current_system()
+    if not names or system not in ("linux", "macos"):
+        return lambda: None
+    if system == "macos":
+        import re
+
+        disks = {re.sub(r"s\d+$", "", n) for n in names}
+        return lambda: _psutil_moved(disks)
+
+    def moved() -> int | None:
+        total, seen = 0, False
+        for n in names:
+            try:
+                with open(f"{sysfs}/{n}/stat", encoding="ascii") as f:
+                    fields = f.read().split()
+                total += int(fields[2]) + int(fields[6])
+                seen = True
+            except (OSError, ValueError, IndexError):
+                continue
+        return total if seen else None
+
+    return moved
+
+
+def _psutil_moved(disks) -> int | None:
+    import psutil
+
+    try:
+        counters = psutil.disk_io_counters(perdisk=True) or {}
+    except (OSError, RuntimeError):
+        return None
+    found = [c for name, c in counters.items() if name in disks]
+    return sum(c.read_bytes + c.write_bytes for c in found) if found else None
