@@ -321,9 +321,9 @@ def release(checks) -> None:
 
 
 def _release(entries) -> None:
-    """Release the locks and pins, in a thread and for a few seconds at most: a card that
-    hangs keeps its lock file (the next run names it as stale and replaces it)."""
-
+    """Release the locks and pins, in a thread and for a few seconds at most (more while a
+    slow card is seen moving data): a card that hangs keeps its lock file (the next run
+    names it as stale and replaces it)."""
     from stager.card.staging import _spawn
 
     def release():

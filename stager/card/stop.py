@@ -75,11 +75,15 @@ class StopState:
         self.lock = threading.Lock()  # between writers only
 
     def reset(self) -> None:
-        self.event.clear()
-        self.signum, self.count, self.raised, self.busy, self.stopped_at = None, 0, False, False, None
-        self.closed, self.moving, self.extended_to = False, None, None
+        self.clear_stop()
+        self.busy, self.stopped_at, self.closed, self.moving, self.extended_to = False, None, False, None, None
         with self.lock:
             self.files = {}
+
+    def clear_stop(self) -> None:
+        """No stop seen yet (what the run wrote stays known)."""
+        self.event.clear()
+        self.signum, self.count, self.raised = None, 0, False
 
     def begin_run(self) -> None:
         """A run starts writing on cards: forget an earlier run's files and cleanup time (the
@@ -281,13 +285,19 @@ def _exit_now() -> None:
         os._exit(STATE.exit_code())
 
 
-def _seen(signum: int) -> None:
-    """One stop, counted once (by the watcher, or by the handler where there is none)."""
-    STATE.count += 1
+def _noted(signum: int) -> None:
+    """A stop asked for: its signal (the first one names it), the event every wait
+    watches, the cleanup's clock started."""
     if STATE.signum is None:
         STATE.signum = signum
     STATE.event.set()
     STATE.started_cleanup()
+
+
+def _seen(signum: int) -> None:
+    """One stop, counted once (by the watcher, or by the handler where there is none)."""
+    STATE.count += 1
+    _noted(signum)
     if STATE.count >= 2:  # a second stop: at once, whatever the first one is still doing
         _exit_now()
     if STATE.busy and STATE.leftovers() and not STATE.closed:
@@ -298,12 +308,10 @@ def _handler(signum, frame) -> None:
     """The main thread's part of a stop: raise KeyboardInterrupt there, once (the cleanup
     runs from there). With the watcher on, the watcher counts the stops and ends the
     process on the second one; without it, this handler does."""
-    if not _WATCHER.on:
+    if _WATCHER.on:
+        _noted(signum)
+    else:
         _seen(signum)
-    elif STATE.signum is None:
-        STATE.signum = signum
-    STATE.event.set()
-    STATE.started_cleanup()
     if STATE.raised:
         return
     STATE.raised = True
@@ -440,8 +448,7 @@ def install(*, fresh: bool = True) -> dict:
     if fresh:
         STATE.reset()
     else:
-        STATE.event.clear()
-        STATE.signum, STATE.count, STATE.raised = None, 0, False
+        STATE.clear_stop()
     previous: dict = {}
     for sig in STOP_SIGNALS:
         try:
