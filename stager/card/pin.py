@@ -19,18 +19,18 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from stager.card.gone import card_gone
 from stager.fileio import fsync_folder_fd, os_reason
 from stager.i18n import _
+from stager.value import value
 
 O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-@dataclass(frozen=True)
+@value
 class Mount:
     """What /proc/self/mountinfo says of the file system holding the card's root."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.card.staging import (
@@ -30,9 +29,10 @@ from stager.fileio import os_reason
 from stager.i18n import _
 from stager.i18n_format import format_size
 from stager.rules.names import is_firmware_name
+from stager.value import field, value
 
 
-@dataclass
+@value(frozen=False)
 class Preflight:
     path: Path
     warnings: list = field(default_factory=list)

@@ -17,7 +17,6 @@ The order (issue 13: every check before the question, nothing lost to --clean):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ from stager.catalog.select import select
 from stager.errors import ExitCode, Interrupted, MediaError, Refused, StagerError, stopped_by_signal
 from stager.fileio import is_under
 from stager.i18n import _
+from stager.value import field, value
 
 if TYPE_CHECKING:
     from stager.card.preflight import Preflight
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from stager.rules.engine import Decision
 
 
-@dataclass(frozen=True)
+@value
 class Preparation:
     decision: Decision
     catalog_root: str
@@ -206,7 +206,7 @@ def _sources(plan: Preparation) -> list:
     ]
 
 
-@dataclass
+@value(frozen=False)
 class CardCheck:
     """One card's pre-flight, before the question: what will be written, what --clean
     removes, the warnings; or why the card cannot be written (``error``). A card that

@@ -41,11 +41,11 @@ import threading
 import zlib
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 
 from stager.fileio import CHUNK, Stopped, hash_chunks, os_reason
 from stager.i18n import _
 from stager.i18n_format import format_int
+from stager.value import field, value
 
 BLOCK = 1024 * 1024
 SMALL = 64 * 1024  # content kept whole (sidecars)
@@ -55,7 +55,7 @@ RAM_TYPES = {"tmpfs", "ramfs"}
 METHODS = ("direct", "evicted", "remounted", "cached")
 
 
-@dataclass
+@value(frozen=False)
 class ReadBack:
     sha256: str
     method: str  # one of METHODS

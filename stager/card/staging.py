@@ -28,7 +28,6 @@ import stat as stat_mod
 import sys
 import threading
 from concurrent.futures import Future, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from stager.errors import CatalogError, MediaError, StagerError, VerifyError
 from stager.fileio import CHUNK, Stopped, hash_chunks, os_reason
 from stager.i18n import N_, _
 from stager.i18n_format import format_int
+from stager.value import field, value
 
 TEMP_PREFIX = ".stager-"
 TEMP_SUFFIX = ".part"
@@ -51,7 +51,7 @@ FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 # --------------------------------------------------------------------------- values
-@dataclass(frozen=True)
+@value
 class Source:
     path: Path
     name: str
@@ -61,7 +61,7 @@ class Source:
     catalog_file: Any = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@value
 class Target:
     path: Path
     device: str | None = None
@@ -71,7 +71,7 @@ class Target:
     removable: bool = False  # a removable card (not a folder given with --allow-fixed)
 
 
-@dataclass
+@value(frozen=False)
 class TargetResult:
     path: Path
     staged: list = field(default_factory=list)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from stager.card.media import fs_name, short_size, verdict_text
@@ -22,11 +21,12 @@ from stager.errors import MediaError
 from stager.fileio import os_error_text, path_kind
 from stager.i18n import _
 from stager.quoting import command
+from stager.value import value
 
 CARD_FILESYSTEMS = {"vfat", "fat", "fat12", "fat16", "fat32", "msdos", "exfat"}
 
 
-@dataclass(frozen=True)
+@value
 class CardTarget:
     path: Path
     device: str | None = None

@@ -20,7 +20,6 @@ catalog (its signed index, when keys are trusted) has no such file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.card.staging import FileOps, is_temp_name, media_error, read_sidecar
@@ -30,9 +29,10 @@ from stager.fileio import Stopped
 from stager.i18n import _
 from stager.i18n_format import format_list
 from stager.rules.names import is_firmware_name
+from stager.value import field, value
 
 
-@dataclass(frozen=True)
+@value
 class CardFile:
     name: str
     size: int
@@ -66,7 +66,7 @@ class CardFile:
         }
 
 
-@dataclass(frozen=True)
+@value
 class CardReport:
     target: str
     files: tuple = ()

@@ -9,7 +9,6 @@ import os
 import re
 import stat
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from stager.catalog.model import CatalogFile, Entry, Problem
@@ -17,6 +16,7 @@ from stager.errors import CatalogError
 from stager.fileio import fsync_dir, hash_file, os_reason, read_regular
 from stager.i18n import N_, _, ngettext
 from stager.quoting import command
+from stager.value import value
 
 ENV = "STAGER_CATALOG"
 INDEX_NAME = "SHA256SUMS"
@@ -24,14 +24,14 @@ INDEX_HINT = N_("run 'stager catalog index' once you have checked where the file
 
 
 # --------------------------------------------------------------------------- SHA256SUMS
-@dataclass(frozen=True)
+@value
 class IndexLine:
     line: int
     sha256: str  # lower-case hex
     relpath: str
 
 
-@dataclass(frozen=True)
+@value
 class BadLine:
     """A line of SHA256SUMS that is not used; the file it names (if any) is blocked."""
 
@@ -239,7 +239,7 @@ def hash_many(paths, progress=None, workers: int | None = None) -> dict:
     return results
 
 
-@dataclass(frozen=True)
+@value
 class FileCheck:
     path: str
     line: int | None
@@ -332,7 +332,7 @@ def _failure(damaged, unreadable, missing, bad_lines, malformed=()) -> CatalogEr
     return None
 
 
-@dataclass(frozen=True)
+@value
 class VerifyReport:
     catalog: str
     checks: tuple[FileCheck, ...]
@@ -373,7 +373,7 @@ class VerifyReport:
         }
 
 
-@dataclass(frozen=True)
+@value
 class IndexReport:
     catalog: str
     added: tuple[FileCheck, ...]

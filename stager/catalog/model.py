@@ -4,12 +4,12 @@ they import."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.i18n import N_, _
 from stager.rules.engine import Reason, table_cell
 from stager.rules.names import BadName, ParsedName
+from stager.value import field, value
 
 #: An entry's or a catalog file's status (a JSON code) as a reader's word, in a sentence or
 #: in `catalog list`'s and `catalog verify`'s tables.
@@ -33,7 +33,7 @@ def status_text(status: str) -> str:
     return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
-@dataclass(frozen=True)
+@value
 class Entry:
     """One scanned file."""
 
@@ -88,7 +88,7 @@ class Entry:
         return out
 
 
-@dataclass(frozen=True)
+@value
 class CatalogFile:
     """A file chosen for staging: its index checksum is what the copy must match."""
 
@@ -112,7 +112,7 @@ class CatalogFile:
         }
 
 
-@dataclass(frozen=True)
+@value
 class Selection:
     """What :func:`stager.catalog.select.select` chose; iterates as its files (bundle first)."""
 
@@ -145,7 +145,7 @@ class Selection:
         }
 
 
-@dataclass(frozen=True)
+@value
 class Problem:
     """Something the scan could not use: a folder, a link, a line naming a missing file."""
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from stager.errors import BadInput
 from stager.fileio import os_reason, read_regular
 from stager.i18n import _, ngettext
+from stager.value import value
 
 APP = "stager"
 FILE_NAME = "stager.toml"
@@ -76,7 +76,7 @@ def state_file(environ=None, platform: str | None = None) -> Path:
     return Path(platform_dirs(platform).user_state_dir) / STATE_FILE
 
 
-@dataclass(frozen=True)
+@value
 class TrustedKey:
     key: object  # stager.catalog.signature.PublicKey
     source: str  # "<settings file>: trusted_keys[<n>]" (and the .pub path)
@@ -85,7 +85,7 @@ class TrustedKey:
         return {"id": self.key.id, "key": self.key.line(), "source": self.source}  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
+@value
 class Settings:
     files: tuple[tuple[str, str, str], ...]  # (scope, path, "read" | "absent")
     catalog: str | None

@@ -27,9 +27,9 @@ import binascii
 import hashlib
 import os
 import secrets
-from dataclasses import dataclass
 
 from stager.i18n import N_, _
+from stager.value import value
 
 SIG_SUFFIX = ".minisig"
 _ALG = b"Ed"
@@ -79,7 +79,7 @@ def _lines(text: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- public key
-@dataclass(frozen=True)
+@value
 class PublicKey:
     key_id: bytes  # 8 bytes
     key: bytes  # the Ed25519 public key, 32 bytes
@@ -154,7 +154,7 @@ def _xor(a: bytes, b: bytes) -> bytes:
     return bytes(x ^ y for x, y in zip(a, b, strict=True))
 
 
-@dataclass(frozen=True)
+@value
 class SecretKey:
     key_id: bytes
     seed: bytes  # the Ed25519 private key's 32-byte seed
@@ -246,7 +246,7 @@ def _no_encryption():
 
 
 # --------------------------------------------------------------------------- signature
-@dataclass(frozen=True)
+@value
 class Signature:
     algorithm: bytes  # b"ED" (prehashed) or b"Ed" (legacy)
     key_id: bytes

@@ -19,14 +19,14 @@ from __future__ import annotations
 import os
 import tarfile
 import zlib
-from dataclasses import dataclass
 
 from stager.fileio import CHUNK
 from stager.i18n import _
 from stager.rules.names import firmware_format
+from stager.value import value
 
 
-@dataclass(frozen=True)
+@value
 class StructureProblem:
     path: str
     what: str  # one sentence: what is wrong

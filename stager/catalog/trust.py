@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from stager.catalog.index import INDEX_NAME, write_atomic
@@ -25,6 +24,7 @@ from stager.errors import BadInput, CatalogError
 from stager.fileio import os_reason, read_regular
 from stager.i18n import N_, _
 from stager.i18n_format import format_datetime
+from stager.value import value
 
 SIG_NAME = INDEX_NAME + ".minisig"
 NO_KEY_NOTICE = N_(
@@ -33,7 +33,7 @@ NO_KEY_NOTICE = N_(
 )
 
 
-@dataclass(frozen=True)
+@value
 class Trust:
     enforced: bool
     key: str | None = None  # key id, as minisign prints it

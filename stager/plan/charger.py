@@ -24,9 +24,6 @@ is still made. One exception, reported as warnings:
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-
 from stager.catalog.select import select, select_hex
 from stager.errors import BadInput, CatalogError
 from stager.i18n import _
@@ -49,11 +46,12 @@ from stager.rules.engine import (
 from stager.rules.inputs import RouterSpec
 from stager.rules.loader import family
 from stager.rules.loader import rules as _rules
+from stager.value import field, replace, value
 
 STEP_ORDER = ("master-sd", "stage-bundle", "stlink-hex", "router-update", "router-config", "nothing-to-do")
 
 
-@dataclass(frozen=True)
+@value
 class Charger:
     """What is installed now on one charger, and what is wanted."""
 
@@ -70,7 +68,7 @@ class Charger:
     with_hex: bool = False
 
 
-@dataclass(frozen=True)
+@value
 class Step:
     code: str
     message: str
@@ -80,7 +78,7 @@ class Step:
         return {"code": self.code, "message": self.message, **self.extra}
 
 
-@dataclass
+@value(frozen=False)
 class FileNeed:
     """A file the plan needs; with a catalog, what it holds (or why it is missing)."""
 
@@ -94,7 +92,7 @@ class FileNeed:
     packs: list = field(default_factory=list)  # with several-files: the packs the catalog has
 
 
-@dataclass
+@value(frozen=False)
 class ChargerPlan:
     charger: Charger
     to_kit: int | None
@@ -239,7 +237,7 @@ def plan_charger(ch: Charger, catalog=None, rules=None) -> ChargerPlan:
     if not d.allowed:
         return plan
     # The same target seen from the installed kit: the engine's MASTER SD barrier and downgrade.
-    moving = decide(dataclasses.replace(d.query, from_kit=ch.kit), rules)
+    moving = decide(replace(d.query, from_kit=ch.kit), rules)
     plan.warnings += [w for w in moving.warnings if w.code == "downgrade"]
 
     kit_changes = d.kit != ch.kit or (ch.terminal is not None and ch.terminal != d.terminal)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from stager.errors import BadInput, ExitCode
@@ -19,6 +18,7 @@ from stager.i18n import _, ngettext
 from stager.plan.charger import Charger, ChargerPlan, plan_charger
 from stager.rules import inputs
 from stager.rules.loader import rules
+from stager.value import field, value
 
 COLUMNS = ("id", "model", "kit", "terminal", "built", "router", "mid", "ocpp", "lang", "to")
 REQUIRED = ("id", "model", "kit")
@@ -39,7 +39,7 @@ YES = {
 }
 
 
-@dataclass
+@value(frozen=False)
 class SitePlan:
     plans: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # {"line": n, "message": ...}

@@ -6,16 +6,15 @@ small function that adds refusals, conditions or warnings, each citing the note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-
 from stager.i18n import _, ngettext
 from stager.i18n_format import format_list, format_month
 from stager.rules.inputs import RouterSpec
 from stager.rules.loader import Model, Router, RouterCell, Rules, family
 from stager.rules.loader import rules as _rules
+from stager.value import field, replace, value
 
 
-@dataclass(frozen=True)
+@value
 class Reason:
     code: str
     message: str
@@ -36,7 +35,7 @@ class Reason:
 STANDING = frozenset({"master-sd-reminder", "april-2023-reminder", "newer-kit-available"})
 
 
-@dataclass(frozen=True)
+@value
 class Query:
     """What the user asks: a model, a kit, maybe a terminal, and the rule options."""
 
@@ -51,7 +50,7 @@ class Query:
     kit_latest: bool = False  # --kit latest: ``kit`` is the newest the rules allow (newest_allowed)
 
 
-@dataclass(frozen=True)
+@value
 class Decision:
     query: Query
     model_name: str
@@ -241,7 +240,7 @@ def installed_older_than_table(rules: Rules, model: Model, refusal: Reason, kit:
     return None
 
 
-@dataclass(frozen=True)
+@value
 class RouterVerdict:
     """What section 7 says of a router at a version with a kit.
 
@@ -273,7 +272,7 @@ def router_verdict(rules: Rules, spec: RouterSpec, kit: int) -> RouterVerdict:
 
 
 # --------------------------------------------------------------------------- engine
-@dataclass
+@value(frozen=False)
 class _Case:
     """One query being decided: what each rule reads, and what the rules found."""
 

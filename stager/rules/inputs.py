@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass
 
 from stager.errors import BadInput
 from stager.i18n import N_, _, ngettext
 from stager.i18n_format import format_int
 from stager.rules.loader import Rules
 from stager.rules.loader import rules as _rules
+from stager.value import value
 
 _VERSION = re.compile(r"^[1-9]\d{2}$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -102,7 +102,7 @@ def parse_ocpp(text: str) -> str:
     raise BadInput(_("OCPP protocol '{protocol}' is not 1.5 (SOAP) or 1.6 (JSON).").format(protocol=text))
 
 
-@dataclass(frozen=True)
+@value
 class RouterSpec:
     router: str  # router id in the rules ('f3426', 'f3x26q')
     version: int

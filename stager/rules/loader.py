@@ -15,13 +15,13 @@ import itertools
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
 from stager.errors import DataError
 from stager.fileio import os_error_text, read_regular
 from stager.i18n import N_, _, package_folder
+from stager.value import field, value
 
 _VERSION = re.compile(r"^\d{3}$")
 #: A rules file larger than this is not read (they are a few KiB).
@@ -44,7 +44,7 @@ def family(version: int) -> int:
 
 
 # --------------------------------------------------------------------------- values
-@dataclass(frozen=True)
+@value
 class Model:
     id: str
     name: str
@@ -65,7 +65,7 @@ class Model:
         return tuple(t for t in self.terminals if (kit, t) in self.ok)
 
 
-@dataclass(frozen=True)
+@value
 class KitClass:
     id: str
     label: str
@@ -76,7 +76,7 @@ class KitClass:
         return self.min <= kit <= self.max
 
 
-@dataclass(frozen=True)
+@value
 class RouterNote:
     number: int
     code: str
@@ -86,13 +86,13 @@ class RouterNote:
     original: str
 
 
-@dataclass(frozen=True)
+@value
 class RouterCell:
     ok: bool
     note: int | None = None
 
 
-@dataclass(frozen=True)
+@value
 class Router:
     id: str
     name: str
@@ -101,13 +101,13 @@ class Router:
     aliases: tuple[str, ...]
     versions: tuple[int, ...]
     classes: tuple[str, ...]  # column ids, in the table's order
-    cells: dict = field(repr=False, hash=False, compare=False)  # {(version, class_id): RouterCell}
+    cells: dict = field(repr=False, compare=False)  # {(version, class_id): RouterCell}
 
     def cell(self, version: int, class_id: str) -> RouterCell:
         return self.cells[(version, class_id)]
 
 
-@dataclass(frozen=True)
+@value
 class Forbidden:
     """Section 6 NB: versions never to be used, whatever the model."""
 
@@ -115,7 +115,7 @@ class Forbidden:
     kits: frozenset[int]
 
 
-@dataclass(frozen=True)
+@value
 class Migration:
     """Section 2: a kit of ``from_families`` reaches ``barrier_family`` or later only
     with the MASTER SD (``master_sd_ref``, procedure ``procedure``)."""
@@ -127,7 +127,7 @@ class Migration:
     procedure: str
 
 
-@dataclass(frozen=True)
+@value
 class April2023:
     """Section 2 NB: terminals built from ``built_from`` cannot run these families."""
 
@@ -136,7 +136,7 @@ class April2023:
     forbidden_terminal_families: frozenset[int]
 
 
-@dataclass(frozen=True)
+@value
 class Protocol:
     """Section 2: the kit families that speak only OCPP 1.5, and the protocols' names."""
 
@@ -145,7 +145,7 @@ class Protocol:
     names: dict[str, str]
 
 
-@dataclass(frozen=True)
+@value
 class Mid:
     """Section 2 NB: a MID meter needs kit ``min_kit`` or later."""
 
@@ -153,14 +153,14 @@ class Mid:
     min_kit: int
 
 
-@dataclass(frozen=True)
+@value
 class Latest:
     """End of the note: MADIC recommends the latest OCPP version."""
 
     section: str
 
 
-@dataclass(frozen=True)
+@value
 class Stlink:
     """Section 3.2: the terminal's .hex is flashed with this utility and procedure."""
 
@@ -170,7 +170,7 @@ class Stlink:
     procedure: str
 
 
-@dataclass(frozen=True)
+@value
 class Rules:
     models: dict[str, Model]
     forbidden: Forbidden

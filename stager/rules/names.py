@@ -17,7 +17,6 @@ import functools
 import os
 import re
 import string
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -25,6 +24,7 @@ from stager.errors import BadInput
 from stager.i18n import _, ngettext
 from stager.rules.loader import _Source, data_dir, family
 from stager.rules.loader import rules as _rules
+from stager.value import field, value
 
 #: the parts of a name the program understands (named groups of the token regexes)
 FIELDS = ("type", "kit", "terminal", "letter", "lang")
@@ -33,7 +33,7 @@ FIRMWARE_EXTENSIONS = (".bin", ".tar.gz", ".hex")
 
 
 # --------------------------------------------------------------------------- values
-@dataclass(frozen=True)
+@value
 class ParsedName:
     """A recognised, consistent firmware name."""
 
@@ -65,7 +65,7 @@ class ParsedName:
         }
 
 
-@dataclass(frozen=True)
+@value
 class BadName:
     """A name that is never used: ``inconsistent`` or ``unrecognised``, and why.
 
@@ -95,7 +95,7 @@ class BadName:
         }
 
 
-@dataclass(frozen=True)
+@value
 class Token:
     name: str
     meaning: str
@@ -104,7 +104,7 @@ class Token:
     groups: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@value
 class Form:
     id: str
     role: str
@@ -121,7 +121,7 @@ class Form:
         return self.family_min <= fam <= self.family_max
 
 
-@dataclass(frozen=True)
+@value
 class Shape:
     """The loose pattern of one role: every form's tokens, some optional."""
 
@@ -136,7 +136,7 @@ class Shape:
         return {n for g in groups for n in self.owners.get(g, ())}
 
 
-@dataclass(frozen=True)
+@value
 class Convention:
     tokens: dict
     forms: tuple[Form, ...]
@@ -364,14 +364,14 @@ def load_convention(directory: Path | None = None, rules=None) -> Convention:
     types: dict[str, str] = {}
     letters: dict[str, str] = {}
     for m in rules.models.values():
-        for table, value in ((types, m.type.upper()), (letters, m.kipx_letter.upper())):
-            if value in table:
+        for table, part in ((types, m.type.upper()), (letters, m.kipx_letter.upper())):
+            if part in table:
                 src.fail(
                     _("models {first} and {second} of rules.toml share the name part '{value}'").format(
-                        first=table[value], second=m.id, value=value
+                        first=table[part], second=m.id, value=part
                     )
                 )
-            table[value] = m.id
+            table[part] = m.id
     lang = tokens.get("LANG")
     lang_regex = re.compile(lang.regex if lang else r"(?P<lang>[A-Z]{2}(?:-[A-Z]{2})*)", re.IGNORECASE | re.ASCII)
     conv = Convention(

@@ -3,11 +3,11 @@ and catalog name, the notice with no key, what happens when the record is damage
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 
+from stager import value
 from stager.catalog import trust
 from stager.catalog.demo import build_demo_catalog
 from stager.catalog.folder import Catalog
@@ -55,7 +55,7 @@ def test_the_newest_time_is_remembered_per_key_and_name(setup):
 def test_no_key_is_a_notice_and_nothing_else(setup):
     cat, _, settings = setup
     said = []
-    t = trust.check_trust(Catalog(cat), dataclasses.replace(settings, trusted_keys=()), warn=said.append)
+    t = trust.check_trust(Catalog(cat), value.replace(settings, trusted_keys=()), warn=said.append)
     assert t.enforced is False and len(said) == 1 and said[0].startswith("Notice:")
     assert not settings.state_file.exists()
 

@@ -1,13 +1,13 @@
 """Firmware names: the naming table of names.md, odd case, inconsistent and unrecognised
 names, the round trip, and the naming data validated with file and line."""
 
-import dataclasses
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from stager import value
 from stager.errors import BadInput, DataError
 from stager.rules import names
 from stager.rules.loader import data_dir, rules
@@ -177,8 +177,8 @@ def test_parse_lang_rejects(text):
 def test_letters_and_types_come_from_the_rules_data():
     """One source of truth: change a model's letter in the rules and the names follow."""
     r = rules()
-    p50 = dataclasses.replace(r.models["p50"], kipx_letter="Q", type="P50X")
-    changed = dataclasses.replace(r, models={**r.models, "p50": p50})
+    p50 = value.replace(r.models["p50"], kipx_letter="Q", type="P50X")
+    changed = value.replace(r, models={**r.models, "p50": p50})
     conv = load_convention(rules=changed)
     assert parse("P50X_OCPP318_KIP313Q_FR.tar.gz", conv).model == "p50"
     assert parse("PULSE50_OCPP318_KIP313B_FR.tar.gz", conv).status == "unrecognised"

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 
 from stager.card.media.model import ADVICE, FS_NAMES, VERDICTS, Medium, firmware_on, fs_name, usage, verdict_text
 from stager.fileio import is_under
 from stager.i18n import _
+from stager.value import value
 
 __all__ = [
     "ADVICE",
@@ -141,7 +141,7 @@ def record_to(path) -> list[Medium]:
     return found
 
 
-@dataclass(frozen=True)
+@value
 class Replay:
     """A recorded machine: its system and every volume its probes gave, replayed here."""
 

@@ -5,9 +5,9 @@ package and by each system's probe (``_linux``, ``_windows``, ``_macos``) alike.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from stager.i18n import N_, _
+from stager.value import field, value
 
 #: What a technician is told a volume is. Only "card" is a medium stager writes to
 #: without --target; "system" is never a target.
@@ -49,7 +49,7 @@ def verdict_text(verdict: str) -> str:
     return _(VERDICTS[verdict]) if verdict in VERDICTS else verdict
 
 
-@dataclass(frozen=True)
+@value
 class Medium:
     mountpoint: str
     device: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 import click
 
@@ -30,6 +29,7 @@ from stager.cli.render import (
 )
 from stager.errors import BadInput, ExitCode
 from stager.i18n import _
+from stager.value import value
 
 
 @click.command(
@@ -172,7 +172,7 @@ def never_crash_on_paths() -> None:
     fit_streams()
 
 
-@dataclass(frozen=True)
+@value
 class Options:
     catalog_dir: object
     lang: str | None
