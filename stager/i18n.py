@@ -43,7 +43,9 @@ OVERRIDE = "STAGER_UI_LANG"
 WINDOWS_PRIMARY = {0x09: "en", 0x0C: "fr"}
 
 #: click's modules that can be imported after start-up (a progress bar, shell completion):
-#: imported by install() so that their words are in the user's language too.
+#: imported by install() so that their words are in the user's language too. Not for
+#: English: a click module imported later has gettext's own lookups, which are English,
+#: and importing them costs every run about 5 ms.
 _CLICK_LATE = ("click._termui_impl", "click.shell_completion")
 
 _catalogs: dict[str, gettext.NullTranslations] = {}
@@ -140,8 +142,9 @@ def catalog(language: str) -> gettext.NullTranslations:
 
 
 def _install_in_click(translations: gettext.NullTranslations) -> None:
-    for name in _CLICK_LATE:
-        importlib.import_module(name)
+    if type(translations) is not gettext.NullTranslations:  # words to give, not English
+        for name in _CLICK_LATE:
+            importlib.import_module(name)
     for name, module in list(sys.modules.items()):
         if name != "click" and not name.startswith("click."):
             continue

@@ -6,8 +6,10 @@ standard ``@dataclass(frozen=True)`` compiles six generated methods per class an
 some 35 ms of every run. ``@value`` gives the same classes (keyword or positional
 ``__init__`` with defaults, ``__post_init__``, ``__repr__``, ``__eq__``, ``__hash__`` when
 frozen, assignment refused when frozen) and compiles only ``__init__``, whose speed
-matters when a catalog of thousands of files is read; the other methods are shared
-functions reading the fields through one ``operator.attrgetter``.
+matters when a catalog of thousands of files is read, and that only when the class
+makes its first value (a run makes values of about half the classes it defines); the
+other methods are shared functions reading the fields through one
+``operator.attrgetter``.
 
 Type checkers see these classes as dataclasses (PEP 681, ``dataclass_transform``).
 ``replace()`` and ``fields()`` stand in for their ``dataclasses`` namesakes.
@@ -111,26 +113,30 @@ def _all_fields(cls: type) -> tuple[Field, ...]:
     return tuple(merged.values())
 
 
+def _check_order(cls: type, all_fields: tuple[Field, ...]) -> None:
+    """A field without a default cannot follow one with a default (as dataclasses)."""
+    seen_default = None
+    for f in all_fields:
+        if f.default is not _MISSING or f.default_factory is not _MISSING:
+            seen_default = f.name
+        elif seen_default:
+            raise TypeError(f"{cls.__name__}: field {f.name!r} without a default follows {seen_default!r}")
+
+
 def _init(cls: type, all_fields: tuple[Field, ...], frozen: bool):
     """``__init__``, compiled for this class: one small function, as fast as a dataclass's."""
     env: dict[str, Any] = {"_MISSING": _MISSING, "_set": object.__setattr__}
-    params, body, seen_default = [], [], None
+    params, body = [], []
     for f in all_fields:
         n = f.name
         if f.default_factory is not _MISSING:
             env[f"_f_{n}"] = f.default_factory
             params.append(f"{n}=_MISSING")
             body.append(f"    if {n} is _MISSING: {n} = _f_{n}()")
-            seen_default = n
         elif f.default is not _MISSING:
             env[f"_d_{n}"] = f.default
             params.append(f"{n}=_d_{n}")
-            seen_default = n
         else:
-            if seen_default:
-                raise TypeError(
-                    f"{cls.__name__}: field {n!r} without a default follows {seen_default!r}, which has one"
-                )
             params.append(n)
         body.append(f"    _set(self, {n!r}, {n})" if frozen else f"    self.{n} = {n}")
     if hasattr(cls, "__post_init__"):
@@ -140,6 +146,20 @@ def _init(cls: type, all_fields: tuple[Field, ...], frozen: bool):
     init = env["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
+
+
+def _first_init(cls: type, all_fields: tuple[Field, ...], frozen: bool):
+    """An ``__init__`` that compiles the real one when the class makes its first value, and
+    puts it in its place: a run makes values of about half of stager's classes, and the
+    compilation is most of what defining a class costs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        real = _init(cls, all_fields, frozen)
+        type.__setattr__(cls, "__init__", real)
+        real(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
 
 
 def _getter(names: list[str]):
@@ -161,7 +181,8 @@ def _build(cls: type, frozen: bool) -> type:
     c.__value_fields__ = all_fields
     c.__value_names__ = frozenset(f.name for f in all_fields)
     type.__setattr__(cls, "__match_args__", tuple(f.name for f in all_fields))  # mypy refuses c.__match_args__ =
-    c.__init__ = _init(cls, all_fields, frozen)
+    _check_order(cls, all_fields)
+    c.__init__ = _first_init(cls, all_fields, frozen)
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in shown)
