@@ -39,9 +39,8 @@ import queue
 import sys
 import threading
 import zlib
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 
+from stager.card.tasks import Task
 from stager.fileio import CHUNK, Stopped, hash_chunks, os_reason
 from stager.i18n import _
 from stager.i18n_format import format_int
@@ -287,8 +286,8 @@ class _Daemons:
         self.idle = 0
         self.lock = threading.Lock()
 
-    def submit(self, fn, *args) -> Future:
-        fut: Future = Future()
+    def submit(self, fn, *args) -> Task:
+        fut = Task()
         with self.lock:
             start = self.idle == 0
             if not start:
@@ -304,11 +303,13 @@ class _Daemons:
         block_stops()  # a stop goes to the stop watcher, never to a thread that may wait on a card
         while True:
             fut, fn, args = self.tasks.get()
-            if fut.set_running_or_notify_cancel():
-                try:
-                    fut.set_result(fn(*args))
-                except BaseException as e:  # reported through the future
-                    fut.set_exception(e)
+            try:
+                result = fn(*args)
+            except BaseException as e:  # reported through the task
+                fut.set_exception(e)
+            else:
+                fut.set_result(result)
+                del result
             del fut, fn, args  # no reference to a buffer or a view is kept while idle
             with self.lock:
                 self.idle += 1
@@ -317,17 +318,17 @@ class _Daemons:
 _DAEMONS = _Daemons()
 
 
-def spawn(fn, *args) -> Future:
+def spawn(fn, *args) -> Task:
     """Run ``fn`` in a daemon thread (see :class:`_Daemons`)."""
     return _DAEMONS.submit(fn, *args)
 
 
-def _result_of(fut: Future, stop):
+def _result_of(fut: Task, stop):
     """The future's result, waking up often so a stop is seen even when the card hangs."""
     while True:
         try:
             return fut.result(timeout=0.25)
-        except FutureTimeout:
+        except TimeoutError:
             if stop is not None and stop.is_set():
                 raise Stopped() from None
 
@@ -340,7 +341,7 @@ def _prefetching(fd: int, bufs, stop, digests: BlockDigests | None):
     class State:
         off = 0
         i = 0
-        next: Future | None = None
+        next: Task | None = None
 
     state = State()
 
@@ -489,7 +490,7 @@ class _WinBuffer:
         self.k32, self.handle = k32, handle
         self.buf = mmap.mmap(-1, length)  # VirtualAlloc'd: page-aligned, so sector-aligned
         self.address = ctypes.addressof(ctypes.c_char.from_buffer(self.buf))  # the mapping never moves
-        self.pending: Future | None = None
+        self.pending: Task | None = None
 
     def close(self) -> None:
         fut = self.pending

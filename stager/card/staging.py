@@ -27,13 +27,13 @@ import os
 import stat as stat_mod
 import sys
 import threading
-from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Any
 
 from stager.card import durable, readback
 from stager.card.readback import BlockDigests
 from stager.card.stop import STATE, interrupted
+from stager.card.tasks import Task, wait
 from stager.catalog.index import format_index_line, parse_index
 from stager.errors import CatalogError, MediaError, StagerError, VerifyError
 from stager.fileio import CHUNK, Stopped, hash_chunks, os_reason
@@ -515,7 +515,7 @@ def _copier(source: Source, slots, stop, src):
     write = _writer(source)
     size = max(1, min(CHUNK, source.size + 1))  # a small file needs no 8 MiB buffers
     bufs = (bytearray(size), bytearray(size))
-    pending: list[Future] = []
+    pending: list[Task] = []
     turn = [0]
 
     def read():

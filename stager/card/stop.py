@@ -163,7 +163,7 @@ class StopState:
         answers, behind the copy's writes still going to it), the time is extended, to
         at most :data:`CLEANUP_MOVING_SECONDS` after the stop: a card that hangs moves
         nothing and gets the two seconds."""
-        from concurrent.futures import wait
+        from stager.card.tasks import wait
 
         pending = set(futures)
         seen = self.moving() if self.moving else None

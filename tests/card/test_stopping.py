@@ -378,13 +378,13 @@ def test_the_cards_io_counter_by_system(tmp_path, monkeypatch):
 def test_the_cleanup_waits_longer_only_while_the_card_moves_data(monkeypatch):
     """Two seconds after the stop for a card that moves nothing (it hangs); extended, up to
     CLEANUP_MOVING_SECONDS, while its counter grows."""
-    import concurrent.futures
+    from stager.card.tasks import Task
 
     state = stop.StopState()
     state.started_cleanup()
     moved = iter(range(10**6))
     state.moving = lambda: next(moved)
-    never = concurrent.futures.Future()
+    never = Task()  # work that never ends: a card that hangs
     start = time.monotonic()
     monkeypatch.setattr(stop, "CLEANUP_MOVING_SECONDS", 3.0)
     state.wait_cleanup([never])

@@ -1,0 +1,82 @@
+"""stager.card.tasks: a card thread's outcome, and waiting for several with a timeout, as
+the part of concurrent.futures the staging used (checked against it where they meet)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+
+import pytest
+
+from stager.card import readback
+from stager.card.tasks import Task, wait
+
+
+def test_a_task_gives_what_the_work_returned_or_raises_what_it_raised():
+    ok, failed = Task(), Task()
+    ok.set_result(42)
+    failed.set_exception(OSError(5, "Input/output error"))
+    assert ok.done() and ok.result() == 42 and ok.exception() is None
+    with pytest.raises(OSError, match="Input/output error"):
+        failed.result()
+    assert isinstance(failed.exception(), OSError)
+
+
+def test_a_task_not_done_raises_timeout_error_after_its_timeout():
+    t = Task()
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        t.result(timeout=0.05)
+    assert time.monotonic() - start >= 0.05 and not t.done()
+
+
+def test_a_result_set_by_another_thread_wakes_the_waiter():
+    t = Task()
+    threading.Timer(0.05, t.set_result, args=("read",)).start()
+    assert t.result(timeout=10) == "read"
+
+
+@pytest.mark.parametrize("kind", ["stager", "concurrent.futures"])
+def test_wait_splits_done_from_pending_as_concurrent_futures_wait(kind):
+    make = Task if kind == "stager" else concurrent.futures.Future
+    done_one, failed, never = make(), make(), make()
+    done_one.set_result(1)
+    failed.set_exception(ValueError("x"))
+    mine = wait([done_one, failed, never], timeout=0.05)
+    theirs = concurrent.futures.wait([done_one, failed, never], timeout=0.05) if kind != "stager" else None
+    assert mine == ({done_one, failed}, {never})
+    if theirs is not None:
+        assert (set(theirs.done), set(theirs.not_done)) == mine
+
+
+def test_wait_returns_as_soon_as_everything_is_done_and_within_its_timeout_otherwise():
+    tasks = [readback.spawn(time.sleep, 0.02) for _ in range(3)]
+    done, pending = wait(tasks, timeout=10)
+    assert len(done) == 3 and not pending
+    hung = readback.spawn(threading.Event().wait, 5)
+    start = time.monotonic()
+    assert wait([hung], timeout=0.1) == (set(), {hung})
+    assert time.monotonic() - start < 4  # the timeout, not the work's five seconds
+
+
+def test_a_done_callback_runs_once_when_the_task_ends_or_at_once_when_it_has():
+    later, now, seen = Task(), Task(), []
+    later.add_done_callback(lambda t: seen.append(("later", t.result())))
+    assert seen == []
+    threading.Thread(target=later.set_result, args=(1,)).start()
+    later.exception(timeout=10)
+    now.set_exception(OSError("gone"))
+    now.add_done_callback(lambda t: seen.append(("now", type(t.exception()).__name__)))
+    deadline = time.monotonic() + 10
+    while len(seen) < 2 and time.monotonic() < deadline:  # the setter's thread runs "later"'s
+        time.sleep(0.01)
+    assert sorted(seen) == [("later", 1), ("now", "OSError")]
+
+
+def test_the_card_threads_report_an_error_through_the_task():
+    def fail():
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        readback.spawn(fail).result(timeout=10)
