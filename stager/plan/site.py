@@ -15,6 +15,7 @@ from pathlib import Path
 from stager.errors import BadInput, ExitCode
 from stager.fileio import os_error_text, read_regular
 from stager.i18n import _, ngettext
+from stager.i18n_format import format_int
 from stager.plan.charger import Charger, ChargerPlan, plan_charger
 from stager.rules import inputs
 from stager.rules.loader import rules
@@ -297,8 +298,16 @@ def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str
         raise BadInput(
             _(
                 "site file {path}: line {line} cannot be read as CSV ({error}): one charger a line, columns {columns}."
-            ).format(path=path, line=reader.line_num, error=e, columns=",".join(COLUMNS))
+            ).format(path=path, line=reader.line_num, error=_csv_reason(e), columns=",".join(COLUMNS))
         ) from None
+
+
+def _csv_reason(e: csv.Error) -> str:
+    """What the csv module refused, in the user's language where its words are known (a
+    cell over its limit is the one a file of this shape meets), else its own words."""
+    if str(e).startswith("field larger than field limit"):
+        return _("a cell is longer than {limit} characters").format(limit=format_int(csv.field_size_limit()))
+    return str(e)
 
 
 def plan_site(path, catalog=None) -> SitePlan:

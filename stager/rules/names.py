@@ -231,9 +231,25 @@ def _check_format(src: _Source, header: str, fmt: str) -> None:
         fmt.format(**_SAMPLE)
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as e:
         src.fail(
-            _("[{header}] format '{fmt}' is not valid: {error}").format(header=header, fmt=fmt, error=e),
+            _("[{header}] format '{fmt}' is not valid: {error}").format(
+                header=header, fmt=fmt, error=_format_reason(e)
+            ),
             _key_line(src, header, "format"),
         )
+
+
+def _format_reason(e: Exception) -> str:
+    """Why Python refused a format, in the user's language where its words are known (a
+    lone brace, a brace not closed, a format code that does not fit), else its own words."""
+    text = str(e)
+    if text.startswith("Single "):  # "Single '{' encountered in format string"
+        brace = "{" if "'{'" in text else "}"
+        return _("a single '{brace}' (write '{double}' for the character itself)").format(brace=brace, double=brace * 2)
+    if text.startswith(("expected '}'", "unmatched '{'")):
+        return _("a '{open}' is not closed by a '{close}'").format(open="{", close="}")
+    if text.startswith("Unknown format code"):
+        return _("a format code that does not fit its field (for a number: {example})").format(example="{kit:03d}")
+    return text
 
 
 def _load_forms(src: _Source, tokens: dict) -> tuple[Form, ...]:

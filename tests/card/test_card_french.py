@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from helpers.lib_french import english_words
 
 from stager import i18n
 from stager.card import eject, lock, readback, stop, targets
@@ -23,17 +23,6 @@ from stager.card.verify import CardFile, charger_match, set_problems
 from stager.errors import MediaError
 from stager.i18n_format import NBSP, NNBSP
 
-#: Words of the English messages that French never uses (checked as whole words: not "a",
-#: "on", "cache" or "volume", which French writes too).
-_WORDS = """the an is are was were be not no and or of to with without from into at by for this that
-    these those it its card cards stick folder file files removable mounted insert name named target
-    targets write written writes read reads cannot could would should already holds hold need needs
-    free space larger use another remove removed nothing copy copied verified again run then before
-    after while system disk fixed label unknown size bytes warning interrupted stopped left
-    lock locked switch unlock charger chargers firmware bundle sidecar cached device back
-    formatted only never still safe pull eject ejected unmounted"""
-ENGLISH = set(_WORDS.split())
-
 
 @pytest.fixture
 def french():
@@ -42,15 +31,6 @@ def french():
         yield
     finally:
         i18n.install("en")
-
-
-def english_words(text: str, *values) -> set[str]:
-    """The English words of ``text``, once the values it names (paths, file names) and the
-    command line's options (--target, --allow-fixed) are taken out."""
-    for value in sorted((str(v) for v in values), key=len, reverse=True):
-        text = text.replace(value, " ")
-    text = re.sub(r"--[a-z-]+", " ", text)
-    return {w for w in re.findall(r"[A-Za-z]+", text) if w.lower() in ENGLISH}
 
 
 def source(folder: Path, size: int = 2 * 1024 * 1024 + 5) -> Source:

@@ -20,9 +20,11 @@ from pathlib import Path
 
 import pytest
 from helpers.bad_inputs import all_cases, load_case, run_case
+from helpers.lib_french import ENGLISH as FRENCH_TESTS_ENGLISH
 
 from stager.catalog.demo import build_demo_catalog
 from stager.cli import COMMANDS
+from stager.plan.site import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,17 +36,13 @@ LANGS = {
     "LANG_C": ({"LANG": "C"}, "en"),
 }
 
-#: English words and marks French text never holds (case matters: "Error" is not "erreur").
-#: Not " to ": it is a column of the site file (and --to), named as such in French too.
+#: English French text never holds (case matters: "Error" is not "erreur"): stager's words
+#: (the one list, helpers.lib_french.ENGLISH, as whole words) and click's marks. Not the
+#: words French also writes on a command line: the commands (stager check), the site
+#: file's columns (router, to) and --to.
+_SAID_AS_TYPED = set(COMMANDS) | set(COLUMNS)
 ENGLISH = (
-    " the ",
-    " is ",
-    " and ",
-    " not ",
-    " of ",
-    " with ",
-    " or ",
-    " has ",
+    *(f" {w} " for w in sorted(FRENCH_TESTS_ENGLISH - _SAID_AS_TYPED)),
     "card",
     "file",
     "Error",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stager import value
+from stager import i18n, value
 from stager.errors import BadInput, DataError
 from stager.rules import names
 from stager.rules.loader import data_dir, rules
@@ -272,3 +272,29 @@ def test_a_name_read_again_reads_as_it_did_the_first_time():
         assert parse(n, warm) == parse(n, load_convention()), n
     assert parse("KIP313A_DE-IT.hex", warm).langs == ("DE", "IT")
     assert parse("kip313a_nl.hex", warm).name == "KIP313A_NL.hex"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "english"),
+    [
+        ("OCPP{kit:03d}{", "a single '{' (write '{{' for the character itself)"),
+        ("OCPP}", "a single '}' (write '}}' for the character itself)"),
+        ("OCPP{kit", "a '{' is not closed by a '}'"),
+        ("OCPP{kit:03x", "a '{' is not closed by a '}'"),
+        ("OCPP{type:03d}", "a format code that does not fit its field (for a number: {kit:03d})"),
+    ],
+)
+def test_a_broken_token_format_is_said_in_stager_words_not_python_s(fmt, english):
+    try:
+        fmt.format(type="PULSE22", kit=318, terminal=313, letter="A", lang="FR")
+    except ValueError as e:
+        error = e
+    else:
+        pytest.fail(f"{fmt!r} was accepted by str.format")
+    assert names._format_reason(error) == english
+    i18n.install("fr")
+    try:
+        french = names._format_reason(error)
+    finally:
+        i18n.install("en")
+    assert french != english and "format string" not in french and "encountered" not in french
