@@ -6,8 +6,8 @@ standard ``@dataclass(frozen=True)`` compiles six generated methods per class an
 some 35 ms of every run. ``@value`` gives the same classes (keyword or positional
 ``__init__`` with defaults, ``__post_init__``, ``__repr__``, ``__eq__``, ``__hash__`` when
 frozen, assignment refused when frozen) and compiles only ``__init__``, whose speed
-matters when a catalog of thousands of files is read, and that only when the class
-makes its first value (a run makes values of about half the classes it defines); the
+matters when a catalog of thousands of files is read, and that only once the class
+has made :data:`HOT` values (a run makes a few values of most classes it uses); the
 other methods are shared functions reading the fields through one
 ``operator.attrgetter``.
 
@@ -148,15 +148,47 @@ def _init(cls: type, all_fields: tuple[Field, ...], frozen: bool):
     return init
 
 
-def _first_init(cls: type, all_fields: tuple[Field, ...], frozen: bool):
-    """An ``__init__`` that compiles the real one when the class makes its first value, and
-    puts it in its place: a run makes values of about half of stager's classes, and the
-    compilation is most of what defining a class costs."""
+#: Values a class makes through the shared ``__init__`` before its own is compiled.
+HOT = 20
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+
+def _first_init(cls: type, all_fields: tuple[Field, ...], frozen: bool):
+    """The class's ``__init__`` until it has made :data:`HOT` values: one shared function
+    that binds the arguments itself, so a class a run uses a few times is never compiled
+    (compiling is what made a value type costly: 0.2 ms a class, 9 ms of a staging).
+    After that, or at once for any call it does not bind plainly (a missing, extra or
+    repeated argument), the compiled ``__init__`` takes its place: Python's own checks
+    and messages, and a dataclass's speed for a class made thousands of times."""
+    names = tuple(f.name for f in all_fields)
+    known = frozenset(names)
+    later = [(f.name, f.default, f.default_factory) for f in all_fields]
+    post_init = hasattr(cls, "__post_init__")
+    made = [0]
+
+    def compiled(self: Any, args: tuple, kwargs: dict) -> None:
         real = _init(cls, all_fields, frozen)
         type.__setattr__(cls, "__init__", real)
         real(self, *args, **kwargs)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        made[0] += 1
+        if made[0] > HOT or len(args) > len(names) or not known.issuperset(kwargs):
+            return compiled(self, args, kwargs)
+        values = dict(zip(names, args, strict=False))  # the first len(args) fields
+        for name, default, factory in later[len(args) :]:
+            if name in kwargs:
+                values[name] = kwargs[name]
+            elif default is not _MISSING:
+                values[name] = default
+            elif factory is not _MISSING:
+                values[name] = factory()
+            else:
+                return compiled(self, args, kwargs)  # a required argument missing: Python says which
+        if kwargs and any(name in kwargs for name in names[: len(args)]):
+            return compiled(self, args, kwargs)  # given twice, by position and by name: Python says so
+        self.__dict__.update(values)  # as object.__setattr__ for each field, past a frozen class's refusal
+        if post_init:
+            self.__post_init__()
 
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     return __init__

@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import inspect
 import pickle
+import re
 from typing import ClassVar
 
 import pytest
@@ -128,6 +129,33 @@ def test_init_is_compiled_when_the_first_value_is_made_and_then_is_the_class_own
         Late()  # the first call already checks its arguments as the compiled one does
     assert str(inspect.signature(Late)) == "(a, b='x')"
     assert Late(1) == Late(1, "x") and Late(a=2, b="y").b == "y"
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+def test_values_made_before_and_after_the_init_is_compiled_are_the_same(frozen):
+    mine, theirs = _pair(frozen)
+    for round_ in range(2 * v.HOT + 2):  # the shared __init__ first, then the compiled one
+        for args, kwargs in CALLS:
+            a, b = mine(*args, **kwargs), theirs(*args, **kwargs)
+            assert repr(a).replace(mine.__qualname__, "X") == repr(b).replace(theirs.__qualname__, "X"), round_
+    assert list(inspect.signature(mine).parameters) == ["size", "name", "tags", "note", "secret"]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "says"),
+    [
+        ((), {}, "missing 1 required positional argument: 'size'"),
+        ((1,), {"size": 2}, "got multiple values for argument 'size'"),
+        ((1,), {"colour": "red"}, "got an unexpected keyword argument 'colour'"),
+        ((1, "a", [], "n", "s", "extra"), {}, "takes from 2 to 6 positional arguments but 7 were given"),
+    ],
+)
+def test_a_wrong_call_gets_python_s_own_error_whether_compiled_or_not(args, kwargs, says):
+    mine, _ = _pair(frozen=True)
+    with pytest.raises(TypeError, match=re.escape(says)):
+        mine(*args, **kwargs)  # the first call: the shared __init__ hands it to the compiled one
+    with pytest.raises(TypeError, match=re.escape(says)):
+        mine(*args, **kwargs)
 
 
 def test_replace_refuses_a_field_the_value_does_not_have():
