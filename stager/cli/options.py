@@ -149,3 +149,35 @@ def query_from(model, kit, terminal=None, from_kit=None, built=None, ocpp=None, 
         router=router,
     )
     return newest_allowed(query).query if latest else query
+
+
+def _lang(value):
+    from stager.rules.names import parse_lang
+
+    return parse_lang(value)
+
+
+#: ``--catalog DIR`` (parameter ``catalog_dir``); None means $STAGER_CATALOG (see open_catalog).
+catalog_option = click.option(
+    "--catalog",
+    "catalog_dir",
+    metavar=_("DIR"),
+    help=_(
+        "The firmware catalog folder (default: the STAGER_CATALOG environment variable, then "
+        "catalog = in the settings file)."
+    ),
+)
+#: ``--allow-rollback`` (parameter ``allow_rollback``): accept a signed index older than one accepted before.
+allow_rollback_option = click.option(
+    "--allow-rollback",
+    is_flag=True,
+    help=_("Accept a signed index older than the newest this machine has accepted (an old catalog on purpose)."),
+)
+#: ``--lang L`` (parameter ``lang``), parsed to a pack such as 'FR' or 'FR-EN'.
+lang_option = click.option(
+    "--lang",
+    "lang",
+    metavar=_("L"),
+    callback=parsed_by(_lang),
+    help=_("Terminal language pack, e.g. FR or FR-EN-DE. Default: the only pack in the catalog."),
+)

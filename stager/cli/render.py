@@ -275,3 +275,18 @@ def _safe_text(target, ejected) -> str:
     if ejected:
         return _("(safe to remove)")
     return _("(written and verified; eject it before you pull it out)")
+
+
+#: The rules' verdict on a catalog file (its JSON value) as the table shows it.
+RULES = {
+    "ok": N_("allowed"),
+    "ko": N_("not allowed"),
+    "forbidden": N_("forbidden"),
+    "unknown-kit": N_("unknown kit"),
+    "unknown-terminal": N_("unknown terminal"),
+}
+
+
+def rules_text(value: str | None) -> str | None:
+    """The rules' verdict on a file (its JSON value, ``ok``) as a person reads it (``allowed``)."""
+    return _(RULES[value]) if value in RULES else value

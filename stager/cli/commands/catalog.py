@@ -7,65 +7,18 @@ import sys
 import click
 
 from stager.catalog.model import status_text
-from stager.cli.options import epilog, parsed_by
+from stager.cli.options import allow_rollback_option, catalog_option, epilog, parsed_by
 from stager.cli.output import Reported, colon, emit_json, json_option, say, stdin_is_terminal, style
 from stager.cli.progress import byte_progress
-from stager.cli.render import size_text
+from stager.cli.render import rules_text, size_text
 from stager.errors import ExitCode
-from stager.i18n import N_, _, ngettext
+from stager.i18n import _, ngettext
 from stager.rules.inputs import parse_model
-
-
-def _lang(value):
-    from stager.rules.names import parse_lang
-
-    return parse_lang(value)
-
-
-#: ``--catalog DIR`` (parameter ``catalog_dir``); None means $STAGER_CATALOG (see open_catalog).
-catalog_option = click.option(
-    "--catalog",
-    "catalog_dir",
-    metavar=_("DIR"),
-    help=_(
-        "The firmware catalog folder (default: the STAGER_CATALOG environment variable, then "
-        "catalog = in the settings file)."
-    ),
-)
-#: ``--allow-rollback`` (parameter ``allow_rollback``): accept a signed index older than one accepted before.
-allow_rollback_option = click.option(
-    "--allow-rollback",
-    is_flag=True,
-    help=_("Accept a signed index older than the newest this machine has accepted (an old catalog on purpose)."),
-)
-#: ``--lang L`` (parameter ``lang``), parsed to a pack such as 'FR' or 'FR-EN'.
-lang_option = click.option(
-    "--lang",
-    "lang",
-    metavar=_("L"),
-    callback=parsed_by(_lang),
-    help=_("Terminal language pack, e.g. FR or FR-EN-DE. Default: the only pack in the catalog."),
-)
 
 
 def _status(text: str, width: int = 14) -> str:
     colour = {"usable": "green", "not-indexed": "yellow", "damaged": "red"}.get(text, "red")
     return style(status_text(text).ljust(width), sys.stdout, fg=colour)
-
-
-#: The rules' verdict on a catalog file (its JSON value) as the table shows it.
-RULES = {
-    "ok": N_("allowed"),
-    "ko": N_("not allowed"),
-    "forbidden": N_("forbidden"),
-    "unknown-kit": N_("unknown kit"),
-    "unknown-terminal": N_("unknown terminal"),
-}
-
-
-def rules_text(value: str | None) -> str | None:
-    """The rules' verdict on a file (its JSON value, ``ok``) as a person reads it (``allowed``)."""
-    return _(RULES[value]) if value in RULES else value
 
 
 @click.group(

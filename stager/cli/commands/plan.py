@@ -6,8 +6,15 @@ import sys
 
 import click
 
-from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
-from stager.cli.options import epilog, explain_option, parsed_by, rule_options
+from stager.cli.options import (
+    allow_rollback_option,
+    catalog_option,
+    epilog,
+    explain_option,
+    lang_option,
+    parsed_by,
+    rule_options,
+)
 from stager.cli.output import Reported, emit_json, json_option, say, style, warn
 from stager.cli.render import size_text
 from stager.errors import BadInput

@@ -6,11 +6,13 @@ import sys
 
 import click
 
-from stager.cli.commands.catalog import allow_rollback_option, catalog_option, lang_option
 from stager.cli.options import (
+    allow_rollback_option,
+    catalog_option,
     epilog,
     explain_option,
     kit_option,
+    lang_option,
     model_option,
     query_from,
     rule_options,

@@ -8,10 +8,15 @@ import sys
 
 import click
 
-from stager.cli.commands.catalog import allow_rollback_option, rules_text
-from stager.cli.options import epilog, optional_kit_option, optional_model_option, terminal_option
+from stager.cli.options import (
+    allow_rollback_option,
+    epilog,
+    optional_kit_option,
+    optional_model_option,
+    terminal_option,
+)
 from stager.cli.output import emit_json, json_option, style, warn
-from stager.cli.render import role_text
+from stager.cli.render import role_text, rules_text
 from stager.errors import BadInput
 from stager.i18n import _, pgettext
 from stager.quoting import command
