@@ -94,6 +94,8 @@ def _own_fields(cls: type) -> list[Field]:
         spec = cls.__dict__.get(name, _MISSING)
         f = spec if isinstance(spec, Field) else Field(default=spec)
         f.name = name
+        if isinstance(f.default, (list, dict, set)):  # one list shared by every value: as dataclasses
+            raise ValueError(f"{cls.__name__}.{name}: a mutable default; use field(default_factory=...)")
         if f.default is _MISSING:
             if name in cls.__dict__:
                 delattr(cls, name)  # a factory's field: no class attribute, as dataclasses

@@ -194,6 +194,15 @@ def test_a_required_field_after_a_default_is_refused_when_the_class_is_made():
             b: int  # type: ignore[misc]
 
 
+@pytest.mark.parametrize("default", [[], {}, set()])
+def test_a_mutable_default_is_refused_as_dataclasses_refuse_it(default):
+    with pytest.raises(ValueError, match=re.escape("use field(default_factory=...)")):
+
+        @value
+        class Shared:
+            items: list = default
+
+
 def test_a_value_of_another_class_with_the_same_fields_is_not_equal():
     @value
     class A:
