@@ -94,6 +94,20 @@ def test_a_sound_card_confirms_every_removal(make_faulty_card, tmp_path, stager_
     assert [n for n in card.files() if n.upper().startswith(".STAGER") or is_firmware_name(n)] == []
 
 
+def _stuck_with_stops_blocked(pid: int) -> bool:
+    """Is the process's main thread waiting in the kernel (state D) after stager's stop
+    handling was installed (SIGINT in its blocked mask)? The card hanging is not enough:
+    with the caches dropped, another reader (the kernel, udev) can hang on the card while
+    stager is still importing click, which a Ctrl-C then interrupts as Python would."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/status") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+    except FileNotFoundError:
+        return False
+    blocked = int(fields["SigBlk"].strip(), 16) & (1 << (signal.SIGINT - 1))
+    return fields["State"].strip().startswith("D") and bool(blocked)
+
+
 def test_ctrl_c_while_the_main_thread_waits_in_the_kernel_on_a_hung_card(make_faulty_card, tmp_path, stager_exe):
     """An ext4 card whose medium stops answering reads, its caches dropped: the run's main
     thread waits in the kernel (state D) on its first look at the card, where no signal
@@ -108,6 +122,12 @@ def test_ctrl_c_while_the_main_thread_waits_in_the_kernel_on_a_hung_card(make_fa
     proc = start(stager_exe, tmp_path, catalog, "--target", card.mountpoint, "--yes")
     try:
         card.medium.wait_for("hanging", timeout=60)
+        deadline, since = time.monotonic() + 60, None
+        while since is None or time.monotonic() - since < 0.3:  # stuck, not a moment's disk read
+            assert time.monotonic() < deadline and proc.poll() is None, "stager never waited on the card"
+            stuck = _stuck_with_stops_blocked(proc.pid)
+            since = (since or time.monotonic()) if stuck else None
+            time.sleep(0.02)
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
         said = read_until(proc.stderr, "left where.", 10)
