@@ -188,7 +188,11 @@ def _first_init(cls: type, all_fields: tuple[Field, ...], frozen: bool):
                 return compiled(self, args, kwargs)  # a required argument missing: Python says which
         if kwargs and any(name in kwargs for name in names[: len(args)]):
             return compiled(self, args, kwargs)  # given twice, by position and by name: Python says so
-        self.__dict__.update(values)  # as object.__setattr__ for each field, past a frozen class's refusal
+        if frozen:
+            self.__dict__.update(values)  # as object.__setattr__ for each field, past the refusal
+        else:
+            for name, given in values.items():
+                setattr(self, name, given)  # a property's setter or __setattr__ runs, as compiled
         if post_init:
             self.__post_init__()
 

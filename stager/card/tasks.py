@@ -10,6 +10,7 @@ futures of ``concurrent.futures``: it asks only for ``exception(timeout)``.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -29,22 +30,20 @@ class Task:
         self._callbacks: list[Callable[[Task], object]] = []
 
     def set_result(self, result: Any) -> None:
-        self._result = result
-        self._finish()
+        self._finish(result, None)
 
     def set_exception(self, error: BaseException) -> None:
-        self._error = error
-        self._finish()
+        self._finish(None, error)
 
-    def _finish(self) -> None:
+    def _finish(self, result: Any, error: BaseException | None) -> None:
         with self._lock:
+            if self._done.is_set():  # a waiter may have read the first outcome already
+                raise RuntimeError("this task's outcome is already set")
+            self._result, self._error = result, error
             self._done.set()
             callbacks, self._callbacks = self._callbacks, []
         for fn in callbacks:
-            try:
-                fn(self)
-            except Exception:  # a callback's failure changes neither the work's outcome nor the thread
-                pass
+            _call(fn, self)
 
     def add_done_callback(self, fn: Callable[[Task], object]) -> None:
         """Call ``fn(task)`` once the task is done: now if it is (in this thread), else in the
@@ -53,7 +52,7 @@ class Task:
             if not self._done.is_set():
                 self._callbacks.append(fn)
                 return
-        fn(self)
+        _call(fn, self)
 
     def done(self) -> bool:
         return self._done.is_set()
@@ -70,18 +69,39 @@ class Task:
         not done within ``timeout`` seconds."""
         error = self.exception(timeout)
         if error is not None:
-            raise error
+            try:
+                raise error
+            finally:  # no cycle error -> traceback -> this frame -> task -> error (as concurrent.futures)
+                del error, self
         return self._result
 
 
-def wait(tasks: Iterable[Any], timeout: float) -> tuple[set, set]:
-    """Wait until every task is done or ``timeout`` seconds have passed: (done, pending),
-    as ``concurrent.futures.wait`` with ALL_COMPLETED."""
-    deadline = time.monotonic() + timeout
+def _call(fn: Callable[[Task], object], task: Task) -> None:
+    """A done-callback, whose failure changes neither the work's outcome nor the thread
+    that finished it; it is reported as Python reports an error it cannot raise."""
+    try:
+        fn(task)
+    except Exception as e:
+        sys.unraisablehook(_Unraisable(type(e), e, e.__traceback__, "a card task's done-callback failed", fn))
+
+
+class _Unraisable:
+    """The argument sys.unraisablehook takes (its fields, as Python's own)."""
+
+    def __init__(self, exc_type, exc_value, exc_traceback, err_msg, culprit):
+        self.exc_type, self.exc_value, self.exc_traceback = exc_type, exc_value, exc_traceback
+        self.err_msg, self.object = err_msg, culprit
+
+
+def wait(tasks: Iterable[Any], timeout: float | None = None) -> tuple[set, set]:
+    """Wait until every task is done or ``timeout`` seconds have passed (None: no limit):
+    (done, pending), as ``concurrent.futures.wait`` with ALL_COMPLETED gives them (a pair,
+    not its named tuple; a cancelled future of concurrent.futures is not expected here)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     done, pending = set(), set()
     for task in tasks:
         try:
-            task.exception(timeout=max(0.0, deadline - time.monotonic()))
+            task.exception(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             pending.add(task)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shlex
 from pathlib import Path
 
@@ -227,7 +228,7 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
             )
         )
     text, errors = _decode(path, raw)
-    first = text.split("\n", 1)[0]
+    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # lines as any spreadsheet ends them
     # A spreadsheet set to French saves "CSV" with semicolons: read the file as it is.
     delimiter = ";" if ";" in first and "," not in first else ","
     rows = _csv_rows(path, text, delimiter)
@@ -291,7 +292,7 @@ def plan_one(charger: Charger, catalog=None) -> SitePlan:
 def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str]]]:
     """(line number, cells) of each CSV row; BadInput for a row the csv module refuses
     (a cell over its 128 KiB limit...), naming the line."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)  # \r (Excel for Mac), \r\n, \n
     try:
         return [(reader.line_num, row) for row in reader]
     except csv.Error as e:

@@ -4,8 +4,11 @@ the part of concurrent.futures the staging used (checked against it where they m
 from __future__ import annotations
 
 import concurrent.futures
+import gc
+import sys
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -80,3 +83,56 @@ def test_the_card_threads_report_an_error_through_the_task():
 
     with pytest.raises(OSError, match="No space left"):
         readback.spawn(fail).result(timeout=10)
+
+
+def test_an_outcome_is_set_once():
+    t = Task()
+    t.set_result(1)
+    with pytest.raises(RuntimeError, match="already set"):
+        t.set_exception(OSError("late"))
+    assert t.result() == 1
+
+
+def test_a_failing_callback_is_reported_and_changes_nothing(monkeypatch):
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append((u.err_msg, type(u.exc_value))))
+
+    def broken(_task):
+        raise OSError("CloseHandle failed")
+
+    later, done = Task(), Task()
+    later.add_done_callback(broken)
+    later.set_result("bytes")  # in the finishing thread: the card thread goes on
+    done.set_result("bytes")
+    done.add_done_callback(broken)  # at once, in this thread: no error here either
+    assert later.result() == done.result() == "bytes"
+    assert reported == [("a card task's done-callback failed", OSError)] * 2
+
+
+def test_an_error_read_from_a_task_does_not_keep_the_work_s_buffers_alive():
+    """concurrent.futures breaks the cycle error -> traceback -> result() -> task -> error,
+    so a failed write's 8 MiB view is freed with the task, not at the next collection."""
+
+    class Buffer:
+        pass
+
+    def write(view):
+        raise OSError(5, "Input/output error")
+
+    gc.disable()
+    try:
+        buf = Buffer()
+        alive = weakref.ref(buf)
+        task = readback.spawn(write, buf)
+        del buf
+        with pytest.raises(OSError):
+            task.result(timeout=10)
+        del task
+        assert alive() is None
+    finally:
+        gc.enable()
+
+
+def test_wait_without_a_timeout_waits_for_all():
+    tasks = [readback.spawn(time.sleep, 0.01) for _ in range(2)]
+    assert wait(tasks) == (set(tasks), set())

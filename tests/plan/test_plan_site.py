@@ -230,6 +230,16 @@ def test_bom_crlf_spaces_and_case_are_read(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_a_site_file_with_lines_ended_by_cr_alone_is_read(tmp_path, delimiter):
+    """Excel for Mac's "CSV (Macintosh)" ends lines with a lone CR: refused before, with the
+    csv module's English advice about newline modes."""
+    text = 'id,model,kit\r1,p22,318\r\r2,"wbac",318\r'.replace(",", delimiter)
+    chargers, errors = read_site(write(tmp_path, text))
+    assert errors == []
+    assert [(line, c.id, c.model, c.kit) for line, c in chargers] == [(2, "1", "p22", 318), (4, "2", "wbac", 318)]
+
+
 @pytest.mark.parametrize(
     "content,needle",
     [

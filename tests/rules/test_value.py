@@ -101,6 +101,23 @@ def test_a_mutable_value_takes_changes_and_is_not_hashable():
         hash(t)
 
 
+def test_a_mutable_value_s_own_setattr_runs_for_every_field_before_and_after_compilation():
+    seen = []
+
+    @value(frozen=False)
+    class Watched:
+        a: int
+        b: int = 2
+
+        def __setattr__(self, name, given):
+            seen.append(name)
+            object.__setattr__(self, name, given)
+
+    for _ in range(v.HOT + 1):
+        Watched(1)
+    assert seen == ["a", "b"] * (v.HOT + 1)
+
+
 def test_post_init_runs_after_the_fields_are_set_and_again_on_replace():
     @value
     class Volume:
