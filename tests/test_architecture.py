@@ -222,7 +222,7 @@ def test_commands_return_codes_and_never_render_errors_themselves(module):
 
 
 def test_no_stager_command_imports_dataclasses_or_concurrent_futures():
-    """Its record classes are stager.value's (a fifth of the cost to define): what a
+    """Its record classes are stager.value's (a twentieth of the cost to define): what a
     command runs does without ``dataclasses``."""
     code = (
         "import sys, stager.cli.commands.prepare, stager.cli.commands.catalog, stager.cli.commands.verify, "
