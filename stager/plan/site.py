@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import shlex
 from pathlib import Path
 
@@ -185,6 +184,7 @@ def _decode(path: Path, raw: bytes) -> tuple[str, list[dict]]:
         )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # lines as any spreadsheet ends them (Excel for Mac: \r)
     lines, errors = [], []
     for number, line in enumerate(raw.split(b"\n"), 1):
         try:
@@ -228,7 +228,7 @@ def read_site(path) -> tuple[list[tuple[int, Charger]], list[dict]]:
             )
         )
     text, errors = _decode(path, raw)
-    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # lines as any spreadsheet ends them
+    first = text.split("\n", 1)[0]
     # A spreadsheet set to French saves "CSV" with semicolons: read the file as it is.
     delimiter = ";" if ";" in first and "," not in first else ","
     rows = _csv_rows(path, text, delimiter)
@@ -292,7 +292,7 @@ def plan_one(charger: Charger, catalog=None) -> SitePlan:
 def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str]]]:
     """(line number, cells) of each CSV row; BadInput for a row the csv module refuses
     (a cell over its 128 KiB limit...), naming the line."""
-    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)  # \r (Excel for Mac), \r\n, \n
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         return [(reader.line_num, row) for row in reader]
     except csv.Error as e:

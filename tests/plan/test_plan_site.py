@@ -240,6 +240,15 @@ def test_a_site_file_with_lines_ended_by_cr_alone_is_read(tmp_path, delimiter):
     assert [(line, c.id, c.model, c.kit) for line, c in chargers] == [(2, "1", "p22", 318), (4, "2", "wbac", 318)]
 
 
+def test_a_line_that_is_not_utf8_is_named_in_a_cr_only_file_too(tmp_path):
+    raw = b"id,model,kit\r1,p22,318\r2,caf\xe9,318\r3,p50,318\r"
+    path = tmp_path / "site.csv"
+    path.write_bytes(raw)
+    chargers, errors = read_site(path)
+    assert [e["line"] for e in errors] == [3]
+    assert [(line, c.id) for line, c in chargers] == [(2, "1"), (4, "3")]
+
+
 @pytest.mark.parametrize(
     "content,needle",
     [
