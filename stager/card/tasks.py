@@ -10,7 +10,6 @@ futures of ``concurrent.futures``: it asks only for ``exception(timeout)``.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -78,19 +77,12 @@ class Task:
 
 def _call(fn: Callable[[Task], object], task: Task) -> None:
     """A done-callback, whose failure changes neither the work's outcome nor the thread
-    that finished it; it is reported as Python reports an error it cannot raise."""
+    that finished it; it is reported as an error of that thread (threading.excepthook:
+    its traceback on stderr)."""
     try:
         fn(task)
     except Exception as e:
-        sys.unraisablehook(_Unraisable(type(e), e, e.__traceback__, "a card task's done-callback failed", fn))
-
-
-class _Unraisable:
-    """The argument sys.unraisablehook takes (its fields, as Python's own)."""
-
-    def __init__(self, exc_type, exc_value, exc_traceback, err_msg, culprit):
-        self.exc_type, self.exc_value, self.exc_traceback = exc_type, exc_value, exc_traceback
-        self.err_msg, self.object = err_msg, culprit
+        threading.excepthook(threading.ExceptHookArgs((type(e), e, e.__traceback__, threading.current_thread())))
 
 
 def wait(tasks: Iterable[Any], timeout: float | None = None) -> tuple[set, set]:

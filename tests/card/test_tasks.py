@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import gc
+import subprocess
 import sys
 import threading
 import time
@@ -95,7 +96,7 @@ def test_an_outcome_is_set_once():
 
 def test_a_failing_callback_is_reported_and_changes_nothing(monkeypatch):
     reported = []
-    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append((u.err_msg, type(u.exc_value))))
+    monkeypatch.setattr(threading, "excepthook", lambda a: reported.append((a.exc_type, a.thread.name)))
 
     def broken(_task):
         raise OSError("CloseHandle failed")
@@ -106,7 +107,21 @@ def test_a_failing_callback_is_reported_and_changes_nothing(monkeypatch):
     done.set_result("bytes")
     done.add_done_callback(broken)  # at once, in this thread: no error here either
     assert later.result() == done.result() == "bytes"
-    assert reported == [("a card task's done-callback failed", OSError)] * 2
+    assert reported == [(OSError, threading.current_thread().name)] * 2
+
+
+def test_a_failing_callback_s_traceback_reaches_stderr_through_python_s_own_hook():
+    """In a process of its own: pytest puts its own threading.excepthook in place."""
+    code = (
+        "from stager.card.tasks import Task\n"
+        "t = Task()\n"
+        "t.add_done_callback(lambda _task: 1 / 0)\n"
+        "t.set_result(1)\n"
+        "print('result', t.result())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout) == (0, "result 1\n"), out.stderr
+    assert "ZeroDivisionError" in out.stderr
 
 
 def test_an_error_read_from_a_task_does_not_keep_the_work_s_buffers_alive():
