@@ -106,8 +106,6 @@ class Settings:
 
 
 def _read_toml(path: Path) -> dict | None:
-    import tomllib
-
     try:
         data = read_regular(path, 1 << 20)  # never a FIFO's or a device's endless read
     except FileNotFoundError:
@@ -117,6 +115,8 @@ def _read_toml(path: Path) -> dict | None:
             _("cannot read the settings file {path}: {error}.").format(path=path, error=os_reason(e)),
             code="bad-settings",
         ) from None
+    import tomllib  # only for a file that is there: most machines have none
+
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
