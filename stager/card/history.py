@@ -1,7 +1,7 @@
 """Traceability: one JSON line per staging in the user's data folder.
 
 The folder is ``$STAGER_HOME`` if set, else the platform's user data folder
-(:func:`stager.catalog.settings.history_dir`, through platformdirs). A history that cannot be
+(:func:`stager.catalog.settings.history_dir`: the platform's conventions). A history that cannot be
 written gives a warning; it never fails a staging, whatever the path the system gave (a
 folder name that is not UTF-8 is kept as JSON escapes of its lone surrogates; a very long
 one as it is).
@@ -26,7 +26,7 @@ MAX_BYTES = 64 * 1024 * 1024
 
 
 def data_home(environ=None, platform: str | None = None) -> Path:
-    """$STAGER_HOME, else the platform's user data folder (through platformdirs)."""
+    """$STAGER_HOME, else the platform's user data folder (:func:`stager.catalog.settings.platform_dirs`)."""
     from stager.catalog.settings import history_dir
 
     return history_dir(environ, platform)

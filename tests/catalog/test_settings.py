@@ -1,9 +1,12 @@
 """The workshop's settings: machine file then user file, STAGER_CONFIG alone, the
 command line and STAGER_CATALOG over both; the folders of each platform by their
-documented paths (platformdirs with the platform named)."""
+documented paths (platformdirs with the platform named; stager's own XDG folders against
+platformdirs' case by case)."""
 
 from __future__ import annotations
 
+import itertools
+import os
 from pathlib import Path, PureWindowsPath
 
 import pytest
@@ -146,3 +149,97 @@ def test_macos_folders(monkeypatch, tmp_path):
         Path("/Library/Application Support/stager/stager.toml"),
         Path("/Users/tech/Library/Application Support/stager/stager.toml"),
     ]
+
+
+XDG_VARIABLES = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+FOLDERS = ("site_config_dir", "user_config_dir", "user_data_dir", "user_state_dir")
+
+
+def _platformdirs_and_ours(monkeypatch, env: dict) -> tuple[dict, dict]:
+    """The four folders by platformdirs' Unix class and by stager's, in one environment."""
+    from platformdirs.unix import Unix
+
+    for name in ("HOME", "XDG_CONFIG_DIRS", *XDG_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    theirs, ours = Unix(appname="stager", appauthor=False), platform_dirs("linux")
+    return {f: getattr(theirs, f) for f in FOLDERS}, {f: getattr(ours, f) for f in FOLDERS}
+
+
+def _cases(homes, values, site_values):
+    for home, xdg, site in itertools.product(homes, values, site_values):
+        env = {} if home is None else {"HOME": home}
+        for i, name in enumerate(XDG_VARIABLES):  # each variable its own value in turn
+            value = xdg[i % len(xdg)] if isinstance(xdg, tuple) else xdg
+            if value is not None:
+                env[name] = value.replace("NAME", name.lower())
+        if site is not None:
+            env["XDG_CONFIG_DIRS"] = site
+        yield env
+
+
+#: cases every platformdirs since 3 answers alike: absolute, empty and unset values
+SAME_IN_EVERY_VERSION = list(
+    _cases(
+        homes=("/home/tech", "/home/tech/", "/", None),
+        values=(None, "", "/x/NAME", "/x/NAME/", (None, "/x/NAME", "")),
+        site_values=(None, "", "/etc/site", "/etc/a:/etc/b"),
+    )
+)
+#: relative values, which the XDG specification says to ignore (platformdirs 4.14 does)
+RELATIVE = list(
+    _cases(
+        homes=("tech", "", "/home/tech"),
+        values=("relative/NAME", "~/NAME", (".", "/x/NAME", "x")),
+        site_values=("relative", "rel:/etc/a:/etc/b", ":/etc/a"),
+    )
+)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the XDG folders of a POSIX system (the password database)")
+@pytest.mark.parametrize("env", SAME_IN_EVERY_VERSION, ids=str)
+def test_xdg_folders_are_platformdirs(monkeypatch, env):
+    theirs, ours = _platformdirs_and_ours(monkeypatch, env)
+    assert ours == theirs
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the XDG folders of a POSIX system (the password database)")
+@pytest.mark.parametrize("env", RELATIVE, ids=str)
+def test_xdg_folders_ignore_a_relative_path(monkeypatch, env):
+    """A relative XDG value counts as unset; a relative or empty HOME gives way to the
+    user's home in the password database."""
+    import pwd
+
+    import platformdirs
+
+    theirs, ours = _platformdirs_and_ours(monkeypatch, env)
+    home = env["HOME"] if env["HOME"].startswith("/") else pwd.getpwuid(os.getuid()).pw_dir.rstrip("/")
+    defaults = {"XDG_CONFIG_HOME": ".config", "XDG_DATA_HOME": ".local/share", "XDG_STATE_HOME": ".local/state"}
+    expected = {
+        f"user_{kind}_dir": (env[name] if env[name].startswith("/") else f"{home}/{defaults[name]}") + "/stager"
+        for kind, name in zip(("config", "data", "state"), XDG_VARIABLES, strict=True)
+    }
+    site = next((d for d in env["XDG_CONFIG_DIRS"].split(":") if d.startswith("/")), "/etc/xdg")
+    assert ours == {"site_config_dir": f"{site}/stager", **expected}
+    if tuple(int(n) for n in platformdirs.__version__.split(".")[:2]) >= (4, 14):
+        assert ours == theirs
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the XDG folders of a POSIX system (the password database)")
+def test_no_home_folder_is_bad_input_that_says_what_to_set(monkeypatch):
+    import pwd
+
+    def no_such_user(uid):
+        raise KeyError(uid)
+
+    monkeypatch.setenv("HOME", "relative")
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_such_user)
+    with pytest.raises(BadInput) as e:
+        config_files({}, "linux")
+    assert e.value.exit_code == 2 and e.value.code == "no-home"
+    assert "HOME" in e.value.message and "STAGER_CONFIG" in e.value.message
+    assert config_files({"STAGER_CONFIG": "/etc/stager.toml"}, "linux") == [("STAGER_CONFIG", Path("/etc/stager.toml"))]
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/x/config")
+    assert [p for _, p in config_files({}, "linux")][1] == Path("/x/config/stager/stager.toml")

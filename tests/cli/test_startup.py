@@ -35,7 +35,8 @@ def test_check_imports_nothing_heavy_and_parses_rules_once():
 
 STAGING_PROBE = """
 import atexit, json, sys
-atexit.register(lambda: print(json.dumps(sorted({"tomllib", "dataclasses"} & set(sys.modules))), file=sys.stderr))
+unwanted = {"tomllib", "dataclasses", "platformdirs"}
+atexit.register(lambda: print(json.dumps(sorted(unwanted & set(sys.modules))), file=sys.stderr))
 sys.argv = ["stager", "prepare", *sys.argv[1:]]
 from stager.cli import main
 main()
@@ -43,8 +44,9 @@ main()
 
 
 def test_a_staging_with_no_settings_file_runs_without_the_toml_parser(tmp_path):
-    """The rules come from their parsed record and a settings file is parsed only when
-    there is one: a 1 KiB staging to a folder imports no TOML parser."""
+    """The rules come from their parsed record, a settings file is parsed only when there
+    is one, and Linux folders are stager's own: a 1 KiB staging to a folder imports no
+    TOML parser and no platformdirs."""
     catalog, card = tmp_path / "catalog", tmp_path / "card"
     catalog.mkdir()
     card.mkdir()
