@@ -132,15 +132,22 @@ def fill(path: Path, size: int) -> None:
         f.write(block[: size % MiB])
 
 
+def write_bundle(path: Path, size: int) -> None:
+    """A real firmware bundle of about ``size`` bytes: a tar.gz (stored, not compressed)
+    holding one file of incompressible content, which catalog verify's structure check
+    reads through as it would a manufacturer's bundle."""
+    payload = path.with_name(path.name + ".payload")
+    fill(payload, size)
+    with tarfile.open(path, "w:gz", compresslevel=0) as tar:
+        tar.add(payload, arcname="firmware.bin")
+    payload.unlink()
+
+
 def make_catalog(root: Path, size_mib: int) -> tuple[Path, str, list[str]]:
     """A catalog holding one Pulse 22 kit-318 bundle (a real tar.gz, stored) of ~size."""
     root.mkdir(parents=True)
-    payload = root / "payload.bin"
-    fill(payload, size_mib * MiB)
     name = "PULSE22_OCPP318_KIP313A_FR.tar.gz"
-    with tarfile.open(root / name, "w:gz", compresslevel=0) as tar:
-        tar.add(payload, arcname="firmware.bin")
-    payload.unlink()
+    write_bundle(root / name, size_mib * MiB)
     digest = sha256_file(root / name)
     (root / "SHA256SUMS").write_text(f"{digest}  {name}\n")
     args = ["--model", "p22", "--kit", "318", "--terminal", "313", "--lang", "FR", "--catalog", str(root)]
@@ -310,7 +317,7 @@ def bench_catalog_verify(work: Path, size: int) -> None:
     lines = []
     for i in range(32):
         p = vcat / f"PULSE50_OCPP318_KIP313B_L{i:02d}.tar.gz"
-        fill(p, max(1, size // 32) * MiB)
+        write_bundle(p, max(1, size // 32) * MiB)  # random bytes are no tar.gz: verify says MALFORMED
         lines.append(f"{sha256_file(p)}  {p.name}\n")
     (vcat / "SHA256SUMS").write_text("".join(lines))
     ver = [STAGER, "catalog", "verify", "--catalog", str(vcat), "--json"]
