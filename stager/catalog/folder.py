@@ -367,11 +367,12 @@ class Catalog:
     def to_json(self, model: str | None = None) -> dict:
         entries = [e for e in self.entries if model is None or not e.parsed.ok or e.parsed.model == model]
         rules = _rules()
+        cells: dict = {}  # one listing, one answer per table cell
         models = []
         for mid, m in rules.models.items():
             if model is not None and mid != model:
                 continue
-            rows = [e.to_json() for e in entries if e.parsed.ok and e.parsed.model == mid]
+            rows = [e.to_json(cells) for e in entries if e.parsed.ok and e.parsed.model == mid]
             models.append({"model": mid, "name": m.name, "files": rows})
         return {
             "catalog": str(self.root),
@@ -382,8 +383,8 @@ class Catalog:
             },
             "counts": self.counts(),
             "models": models,
-            "inconsistent": [e.to_json() for e in entries if e.status == "inconsistent"],
-            "unrecognised": [e.to_json() for e in entries if e.status == "unrecognised"],
+            "inconsistent": [e.to_json(cells) for e in entries if e.status == "inconsistent"],
+            "unrecognised": [e.to_json(cells) for e in entries if e.status == "unrecognised"],
             "bad_lines": [b.to_json() for b in self.bad_lines],
             "missing": [p.to_json() for p in self.missing],
             "skipped": [p.to_json() for p in self.skipped],

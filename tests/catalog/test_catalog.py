@@ -91,6 +91,24 @@ def test_scan_statuses(tmp_path):
     assert cat.counts() == {"usable": 2, "inconsistent": 1, "unrecognised": 1, "not-indexed": 1}
 
 
+def test_a_listing_asks_the_rules_once_per_table_cell(tmp_path, monkeypatch):
+    """Each file's "rules" is its table cell; many files of one cell ask the rules once."""
+    from stager.catalog import model as model_mod
+    from stager.rules.engine import table_cell
+
+    names_ = [f"batch{i}/PULSE22_OCPP318_KIP313A_FR.tar.gz" for i in range(6)]
+    names_ += [f"old{i}/OCPP212_KIP241A_FR.bin" for i in range(4)] + ["PULSE22_OCPP318_KIP241A_FR.tar.gz"]
+    root = make_catalog(tmp_path / "c", files_of(*names_))
+    asked = []
+    monkeypatch.setattr(model_mod, "table_cell", lambda *key: asked.append(key) or table_cell(*key))
+    doc = open_catalog(root).to_json()
+    cells = {f["path"]: f["rules"] for m in doc["models"] for f in m["files"]}
+    assert cells == {
+        n: table_cell("p22", *((318, 313) if "313" in n else (212, 241) if "212" in n else (318, 241))) for n in names_
+    }
+    assert sorted(asked) == [("p22", 212, 241), ("p22", 318, 241), ("p22", 318, 313)]
+
+
 def test_listing_never_reads_contents(tmp_path, monkeypatch):
     root = make_catalog(tmp_path / "c", files_of("KIP241A.hex", "OCPP212_KIP241A_FR.bin"))
     for module in (index_mod, catalog_mod):
