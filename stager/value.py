@@ -209,7 +209,18 @@ def _getter(names: list[str]):
     return operator.attrgetter(*names)
 
 
+def _check_bases(cls: type, frozen: bool) -> None:
+    """A value type inherits only from value types of its own frozenness, as a dataclass
+    does: a mutable child of a frozen value would let its parent's fields be changed."""
+    bases = [b.__dict__["__value_frozen__"] for b in cls.__mro__[1:] if "__value_frozen__" in b.__dict__]
+    if bases and any(bases) and not frozen:
+        raise TypeError("cannot inherit non-frozen value from a frozen one")
+    if bases and not any(bases) and frozen:
+        raise TypeError("cannot inherit frozen value from a non-frozen one")
+
+
 def _build(cls: type, frozen: bool) -> type:
+    _check_bases(cls, frozen)
     all_fields = _all_fields(cls)
     compared = _getter([f.name for f in all_fields if f.compare])
     shown = [f.name for f in all_fields if f.repr]
@@ -217,6 +228,7 @@ def _build(cls: type, frozen: bool) -> type:
     explicit_hash = own.get("__hash__") is not None  # a class body's own __eq__ sets it to None
     c: Any = cls  # the methods are set on the class object, which type checkers take as read-only
     c.__value_fields__ = all_fields
+    c.__value_frozen__ = frozen
     c.__value_names__ = frozenset(f.name for f in all_fields)
     type.__setattr__(cls, "__match_args__", tuple(f.name for f in all_fields))  # mypy refuses c.__match_args__ =
     _check_order(cls, all_fields)

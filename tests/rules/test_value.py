@@ -243,3 +243,23 @@ def test_match_finds_the_fields_by_position():
             assert (a, b) == (1, 2)
         case _:
             pytest.fail("Pair(a, b) did not match")
+
+
+@pytest.mark.parametrize("parent_frozen,child_frozen", [(True, False), (False, True), (True, True), (False, False)])
+def test_a_value_inherits_only_its_own_frozenness_as_a_dataclass(parent_frozen, child_frozen):
+    """A mutable child of a frozen value (or the other way round) is refused as dataclasses
+    refuse it, with the same words but the kind's name."""
+
+    def make(decorate):
+        parent = decorate(frozen=parent_frozen)(type("Parent", (), {"__annotations__": {"a": "int"}}))
+        try:
+            decorate(frozen=child_frozen)(type("Child", (parent,), {"__annotations__": {"b": "int"}}))
+        except TypeError as e:
+            return str(e)
+        return None
+
+    ours = make(value)
+    theirs = make(dataclasses.dataclass)
+    assert (ours is None) == (theirs is None)
+    if theirs is not None:
+        assert ours == theirs.replace("dataclass", "value")
