@@ -212,7 +212,7 @@ def _parse(path: Path, text: str) -> dict:
     it was parsed from exactly this text (its SHA-256), else tomllib's. The TOML stays
     the only source; the record spares each run the TOML parser (7 ms of a 1 KiB
     staging), and an edited or other copy of a file is parsed as it is."""
-    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    sha256 = _text_sha256(text)
     recorded = _recorded().get(path.name)
     if isinstance(recorded, dict) and recorded.get("sha256") == sha256 and isinstance(recorded.get("doc"), dict):
         return recorded["doc"]
@@ -224,13 +224,20 @@ def _parse(path: Path, text: str) -> dict:
         raise DataError(_("{path}: not valid TOML: {error}").format(path=path, error=e)) from None
 
 
+def _text_sha256(text: str) -> str:
+    """The SHA-256 a document is recorded under: of its text with CRLF line ends read as
+    LF, as TOML reads them (even inside multi-line strings), so that a checkout with
+    Windows line ends (Git for Windows' ``core.autocrlf``) uses the same record."""
+    return hashlib.sha256(text.replace("\r\n", "\n").encode("utf-8")).hexdigest()
+
+
 def _recorded() -> dict:
     """``parsed.json`` of the package's own data, read afresh (each caller gets its own
     documents); missing or damaged, nothing is recorded and every file is parsed."""
     try:
         with open(Path(str(package_folder("stager.rules"))) / PARSED_FILE, "rb") as f:
             found = json.loads(f.read(MAX_DATA_BYTES))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep to decode
         return {}
     return found if isinstance(found, dict) else {}
 
@@ -243,7 +250,7 @@ def parsed_record(directory: Path) -> str:
     files = {}
     for name in DATA_FILES:
         text = (directory / name).read_bytes().decode("utf-8")
-        files[name] = {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "doc": tomllib.loads(text)}
+        files[name] = {"sha256": _text_sha256(text), "doc": tomllib.loads(text)}
     return json.dumps(files, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
 
 

@@ -41,6 +41,30 @@ def test_a_run_reads_the_rules_and_names_without_the_toml_parser():
     assert proc.stdout.strip() == "False"
 
 
+def test_a_checkout_with_windows_line_ends_uses_the_same_record(tmp_path):
+    """Git for Windows checks text out with CRLF line ends (core.autocrlf): the files then
+    differ byte for byte from the recorded text but say the same TOML, so the record is
+    used for them, is written the same by scripts/parse_rules.py, and is tomllib's."""
+    for name in DATA_FILES:
+        text = (data_dir() / name).read_text(encoding="utf-8")
+        assert "\r" not in text
+        (tmp_path / name).write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+    assert parsed_record(tmp_path) == parsed_record(data_dir())
+    probe = (
+        "import sys; from pathlib import Path; from stager.rules import loader, names; "
+        f"folder = Path({str(tmp_path)!r}); "
+        "docs = [loader._parse(folder / n, (folder / n).read_bytes().decode()) for n in loader.DATA_FILES]; "
+        "print('tomllib' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"
+    for name in DATA_FILES:
+        crlf = (tmp_path / name).read_bytes().decode("utf-8")
+        assert repr(loader._parse(tmp_path / name, crlf)) == repr(tomllib.loads(crlf))
+    assert repr(load_rules(tmp_path)) == repr(load_rules())
+    assert repr(names.load_convention(tmp_path)) == repr(names.load_convention())
+
+
 @pytest.fixture
 def data_copy(tmp_path):
     for name in DATA_FILES:
@@ -67,7 +91,15 @@ def test_a_damaged_copy_is_still_named_as_bad_toml(data_copy):
 
 @pytest.mark.parametrize(
     "record",
-    [b"", b"{not json", b"[]", b'{"rules.toml": 1}', b'{"rules.toml": {"sha256": "00", "doc": {}}}', b"\xff\xfe"],
+    [
+        b"",
+        b"{not json",
+        b"[]",
+        b'{"rules.toml": 1}',
+        b'{"rules.toml": {"sha256": "00", "doc": {}}}',
+        b"\xff\xfe",
+        b"[" * 100_000,  # nested too deep for json to decode: RecursionError, not ValueError
+    ],
 )
 def test_a_missing_or_damaged_record_only_costs_the_parse(tmp_path, monkeypatch, record):
     """Whatever parsed.json holds, only a document recorded for exactly the file's text is used."""
