@@ -61,7 +61,9 @@ class XdgDirs:
     platformdirs places them: a variable counts only when it holds an absolute path (the
     specification ignores any other), ``XDG_CONFIG_DIRS`` gives its first absolute entry,
     and ``~`` is ``$HOME`` when absolute, else the user's entry in the password database.
-    Each is read from the environment when asked, as platformdirs reads it. Written here
+    One difference, on purpose: with neither (no such user, or an empty home in its
+    entry), platformdirs makes the home ``/`` and its folders ``/.config/stager`` and so
+    on; stager stops with exit 2 saying what to set (:func:`_home`). Each is read from the environment when asked, as platformdirs reads it. Written here
     rather than imported because platformdirs and the ``tempfile`` and ``random`` it
     imports cost a 1 KiB staging 7 ms for these four paths; tests/catalog/test_settings.py
     compares them with platformdirs' case by case."""

@@ -227,15 +227,20 @@ def test_xdg_folders_ignore_a_relative_path(monkeypatch, env):
 
 
 @pytest.mark.skipif(os.name == "nt", reason="the XDG folders of a POSIX system (the password database)")
-def test_no_home_folder_is_bad_input_that_says_what_to_set(monkeypatch):
+@pytest.mark.parametrize("entry", ["no such user", "an empty home"])
+def test_no_home_folder_is_bad_input_that_says_what_to_set(monkeypatch, entry):
+    """No absolute HOME and no home in the password database: where platformdirs (and
+    os.path.expanduser) make an empty home "/" and write under /.config, stager asks."""
     import pwd
 
-    def no_such_user(uid):
-        raise KeyError(uid)
+    def user(uid):
+        if entry == "no such user":
+            raise KeyError(uid)
+        return pwd.struct_passwd(("tech", "x", uid, uid, "", "", "/bin/sh"))
 
     monkeypatch.setenv("HOME", "relative")
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    monkeypatch.setattr(pwd, "getpwuid", no_such_user)
+    monkeypatch.setattr(pwd, "getpwuid", user)
     with pytest.raises(BadInput) as e:
         config_files({}, "linux")
     assert e.value.exit_code == 2 and e.value.code == "no-home"
