@@ -63,10 +63,11 @@ class XdgDirs:
     and ``~`` is ``$HOME`` when absolute, else the user's entry in the password database.
     One difference, on purpose: with neither (no such user, or an empty home in its
     entry), platformdirs makes the home ``/`` and its folders ``/.config/stager`` and so
-    on; stager stops with exit 2 saying what to set (:func:`_home`). Each is read from the environment when asked, as platformdirs reads it. Written here
-    rather than imported because platformdirs and the ``tempfile`` and ``random`` it
-    imports cost a 1 KiB staging 7 ms for these four paths; tests/catalog/test_settings.py
-    compares them with platformdirs' case by case."""
+    on; stager stops with exit 2 saying what to set (:func:`_home`). Each is read from
+    the environment when asked, as platformdirs reads it. Written here rather than
+    imported because platformdirs and the ``tempfile`` and ``random`` it imports cost a
+    1 KiB staging 7 ms for these four paths; tests/catalog/test_settings.py compares
+    them with platformdirs' case by case."""
 
     @property
     def site_config_dir(self) -> str:
