@@ -28,6 +28,19 @@ def _a_fresh_stop_state():
     STATE.reset()
 
 
+@pytest.fixture(autouse=True)
+def _no_folder_of_this_user(tmp_path, monkeypatch):
+    """Every test, and every `stager` it runs, keeps its history, state and settings in
+    folders of its own: a STAGER_HOME, STAGER_CONFIG, STAGER_CATALOG or XDG folder the
+    developer has set never leaks in, and a test never writes to the developer's own
+    history. A test that needs one of these sets it (monkeypatch, or run_stager's env)."""
+    monkeypatch.setenv("STAGER_HOME", str(tmp_path / "stager-home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
+    for name in ("STAGER_CONFIG", "STAGER_CATALOG", "STAGER_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def stager_executable() -> str:
     """The ``stager`` console script installed beside this Python (the venv's)."""
     here = Path(sys.executable).parent / ("stager.exe" if os.name == "nt" else "stager")
@@ -58,13 +71,9 @@ def run_stager(tmp_path):
     home = tmp_path / "stager-home"
 
     def run(*args, env=None, input=None, timeout=120, cwd=None, close_stdin=False):
+        # the test's own folders (_no_folder_of_this_user), or what the test set itself
         full_env = dict(os.environ)
-        full_env.pop("STAGER_CATALOG", None)
         full_env.setdefault("STAGER_HOME", str(home))
-        # no settings file of this machine or user leaks in (tests give STAGER_CONFIG or these)
-        full_env.setdefault("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-        full_env.setdefault("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))
-        full_env.pop("STAGER_CONFIG", None)
         full_env["NO_COLOR"] = "1"
         if env:
             full_env.update(env)

@@ -140,7 +140,10 @@ def test_windows_folders(monkeypatch):
 
 
 def test_macos_folders(monkeypatch, tmp_path):
+    """A Mac's own folders (platformdirs also follows XDG variables on macOS when set: none here)."""
     monkeypatch.setenv("HOME", "/Users/tech")
+    for name in ("XDG_CONFIG_DIRS", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.delenv(name, raising=False)
     d = platform_dirs("darwin")
     assert d.site_config_dir == "/Library/Application Support/stager"
     assert d.user_config_dir == "/Users/tech/Library/Application Support/stager"
