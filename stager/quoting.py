@@ -9,7 +9,6 @@ doubled), so ``E:\\`` stays ``E:\\`` and ``C:\\Pulse cards\\`` becomes ``"C:\\Pu
 from __future__ import annotations
 
 import os
-import shlex
 
 WINDOWS_SPECIAL = set(" \t&()[]{}^=;!'+,`~$@#%|<>\"")
 
@@ -36,7 +35,11 @@ def quote_arg(arg, system: str | None = None) -> str:
     ("windows" or "posix")."""
     system = system or ("windows" if os.name == "nt" else "posix")
     text = str(arg)
-    return quote_windows(text) if system == "windows" else shlex.quote(text)
+    if system == "windows":
+        return quote_windows(text)
+    import shlex  # only when a command is suggested
+
+    return shlex.quote(text)
 
 
 def command(*args, system: str | None = None) -> str:

@@ -6,7 +6,6 @@ was verified takes the new file back off: the card is left as it was.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from stager.card.staging import VANISHED, FileOps, media_error
@@ -27,6 +26,8 @@ def free_space(folder: Path, known: int | None) -> int | None:
     """The card's free bytes: as detected, else asked of the file system (None: unknown)."""
     if known is not None:
         return known
+    import shutil  # only when detection gave no free space
+
     try:
         usage = shutil.disk_usage(folder)
     except OSError:

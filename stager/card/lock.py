@@ -26,7 +26,7 @@ import stat
 import time
 
 from stager.errors import MediaError
-from stager.fileio import os_reason, path_key
+from stager.fileio import os_reason, path_key, temp_folder
 from stager.i18n import _
 
 LOCK_NAME = ".stager-lock"
@@ -247,11 +247,9 @@ HOST_LOCKS = "stager-locks"
 
 def _here_path(folder) -> str:
     """The hold's file: in this user's own folder of the system's temporary folder."""
-    import tempfile
-
     key = path_key(os.path.realpath(os.fspath(folder)))
     user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""
-    return os.path.join(tempfile.gettempdir(), f"{HOST_LOCKS}{user}", f"{key}.lock")
+    return os.path.join(temp_folder(), f"{HOST_LOCKS}{user}", f"{key}.lock")
 
 
 def _own_folder(path: str) -> bool:
@@ -298,7 +296,10 @@ def hold_here(folder) -> HereLock:
         import fcntl
     except ImportError:
         return HereLock(None)
-    path = _here_path(folder)
+    try:
+        path = _here_path(folder)
+    except OSError:  # no temporary folder takes a file
+        return HereLock(None)
     if not _own_folder(os.path.dirname(path)):
         return HereLock(None)
     try:
@@ -311,7 +312,7 @@ def hold_here(folder) -> HereLock:
         holder = _read_here(fd)
         os.close(fd)
         if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise _busy_here(folder, holder) from None
+            raise _busy_here(folder, path, holder) from None
         return HereLock(None)
     try:
         os.ftruncate(fd, 0)
@@ -328,7 +329,7 @@ def _read_here(fd: int) -> dict:
         return {}
 
 
-def _busy_here(folder, holder: dict) -> MediaError:
+def _busy_here(folder, path: str, holder: dict) -> MediaError:
     pid = holder.get("pid", "?")
     return MediaError(
         _(
@@ -336,5 +337,5 @@ def _busy_here(folder, holder: dict) -> MediaError:
             "{started}): one run per card at a time. Wait for it to end."
         ).format(card=folder, pid=pid, started=_started(holder, _("at an unknown time"))),
         code="card-busy",
-        details={"lock": _here_path(folder), "holder": holder},
+        details={"lock": path, "holder": holder},
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 from pathlib import Path
 
 from stager.card.staging import (
@@ -168,6 +167,8 @@ def _preflight(sources, pin, fstype, free_bytes, size_bytes, clean, ops, dry_run
     pre = Preflight(path=folder, dry_run=dry_run)
     _check_writable(pin, dry_run)
     if free_bytes is None:  # measured before anything is removed: what is removed is added below
+        import shutil  # only when detection gave no free space (shutil imports lzma and bz2)
+
         usage = shutil.disk_usage(folder)
         free_bytes = usage.free if usage.total > 0 else None
 

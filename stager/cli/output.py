@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sys
 
 import click
@@ -195,6 +194,8 @@ def width(stream=None) -> int | None:
     """The terminal's width when ``stream`` is a terminal, else None (no wrapping)."""
     if not is_terminal(stream or sys.stdout):
         return None
+    import shutil  # for a terminal only (it imports lzma and bz2): a piped or --json run never asks
+
     return max(40, shutil.get_terminal_size((80, 24)).columns)
 
 

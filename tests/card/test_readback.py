@@ -492,9 +492,7 @@ def test_one_folder_flush_policy_on_a_card_and_in_the_catalog(tmp_path, monkeypa
 def test_the_hold_on_this_computer_never_follows_a_planted_link(tmp_path, monkeypatch):
     """The hold's folder lives in the shared temporary folder: a link left there by another
     user is never followed (the file it points to is untouched), and no hold is taken."""
-    import tempfile
-
-    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     victim = tmp_path / "victim"
     victim.mkdir()
     card = tmp_path / "card"

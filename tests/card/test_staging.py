@@ -9,7 +9,6 @@ import subprocess
 import pytest
 from helpers.staging import card, listing, make_source
 
-from stager.card import preflight as preflight_mod
 from stager.card import staging
 from stager.card.preflight import preflight
 from stager.card.staging import FileOps, Source, Target, stage
@@ -142,7 +141,7 @@ def test_unknown_free_space_is_a_warning(tmp_path, monkeypatch):
     pre = preflight([src], c, fstype="vfat", free_bytes=None)
     assert not any("free space" in w for w in pre.warnings), pre.warnings
     # fusefat says 0 total bytes: the free space is unknown, and the run says so
-    monkeypatch.setattr(preflight_mod.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(0, 0, 0))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(0, 0, 0))
     pre = preflight([src], c, fstype="vfat", free_bytes=None)
     assert any("free space is unknown" in w for w in pre.warnings), pre.warnings
 
@@ -172,7 +171,7 @@ def test_unknown_free_space_but_card_too_small_for_the_file(tmp_path, monkeypatc
     """fusefat reports 0 bytes in all: the partition's capacity still refuses a file
     that could never fit, before a byte is written."""
     src = make_source(tmp_path / "cat")
-    monkeypatch.setattr(preflight_mod.shutil, "disk_usage", lambda p: shutil_usage(0, 0, 0))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil_usage(0, 0, 0))
     with pytest.raises(MediaError) as e:
         preflight([src], card(tmp_path), fstype="vfat", free_bytes=None, size_bytes=src.size // 2)
     assert e.value.code == "media-full" and "in all" in e.value.message

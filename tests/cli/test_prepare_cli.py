@@ -121,7 +121,7 @@ def test_leftovers_are_counted_once_when_the_card_measures_its_own_free_space(tm
         used = sum(p.stat().st_size for p in card.iterdir())
         return _shutil._ntuple_diskusage(capacity, used, capacity - used)
 
-    monkeypatch.setattr("stager.card.preflight.shutil.disk_usage", usage)
+    monkeypatch.setattr("shutil.disk_usage", usage)
     big = Source(path=tmp_path / "big", name=BUNDLE, sha256="0" * 64, size=29 * 1024**2)
     for dry_run in (True, False):
         with pytest.raises(MediaError) as e:

@@ -35,7 +35,7 @@ def test_check_imports_nothing_heavy_and_parses_rules_once():
 
 STAGING_PROBE = """
 import atexit, json, sys
-unwanted = {"tomllib", "dataclasses", "platformdirs"}
+unwanted = {"tomllib", "dataclasses", "platformdirs", "tempfile", "shutil", "shlex"}
 atexit.register(lambda: print(json.dumps(sorted(unwanted & set(sys.modules))), file=sys.stderr))
 sys.argv = ["stager", "prepare", *sys.argv[1:]]
 from stager.cli import main
@@ -45,8 +45,9 @@ main()
 
 def test_a_staging_with_no_settings_file_runs_without_the_toml_parser(tmp_path):
     """The rules come from their parsed record, a settings file is parsed only when there
-    is one, and Linux folders are stager's own: a 1 KiB staging to a folder imports no
-    TOML parser and no platformdirs."""
+    is one, and Linux folders and the temporary folder are stager's own: a 1 KiB staging
+    to a folder imports no TOML parser, no platformdirs, no tempfile and no shutil (which
+    imports lzma and bz2), and no shlex until a command is suggested."""
     catalog, card = tmp_path / "catalog", tmp_path / "card"
     catalog.mkdir()
     card.mkdir()

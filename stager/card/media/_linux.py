@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import shutil
 
 from stager.card.media.model import Medium, firmware_on, fs_name, usage
 from stager.i18n import N_
@@ -75,7 +74,8 @@ def parse_blkid(text: str) -> dict:
 def run_blkid(device: str) -> dict:
     """blkid's TYPE, LABEL, UUID and VERSION of a device, decoded ({} when blkid is
     missing or says nothing). ``-p -o udev`` probes the device itself (no cache)."""
-    import subprocess  # only when a removable volume is probed
+    import shutil  # only when a removable volume is probed
+    import subprocess
 
     exe = shutil.which("blkid") or ("/usr/sbin/blkid" if os.path.exists("/usr/sbin/blkid") else None)
     if not exe:
@@ -375,6 +375,8 @@ def unmounted(calls=None) -> list[dict]:
 
 
 def _waiting(device: str, facts: dict, size: int) -> dict:
+    import shutil
+
     how = (
         command("udisksctl", "mount", "-b", device)
         if shutil.which("udisksctl")
