@@ -151,3 +151,33 @@ def test_an_error_read_from_a_task_does_not_keep_the_work_s_buffers_alive():
 def test_wait_without_a_timeout_waits_for_all():
     tasks = [readback.spawn(time.sleep, 0.01) for _ in range(2)]
     assert wait(tasks) == (set(tasks), set())
+
+
+def test_the_read_back_threads_wait_for_work_are_reused_and_never_make_a_task_wait_for_a_thread():
+    """A daemon that is idle takes the next task (no new thread per chunk); a task that
+    waits for another one's result gets a thread of its own (never a deadlock); every
+    task submitted is run once, in order for one thread."""
+    daemons = readback._Daemons()
+
+    def names() -> set:
+        return {t.ident for t in threading.enumerate() if t.name == "stager-card"}
+
+    before = names()
+    order = []
+    for i in range(20):
+        assert daemons.submit(order.append, i).result(timeout=10) is None
+        deadline = time.monotonic() + 5
+        while daemons.idle == 0 and time.monotonic() < deadline:  # the thread going back to wait
+            time.sleep(0.001)
+    assert order == list(range(20))
+    assert len(names() - before) == 1  # one thread did all twenty
+    inner_started = threading.Event()
+
+    def outer():
+        inner = daemons.submit(lambda: inner_started.wait(10) and "inner done")
+        inner_started.set()
+        return inner.result(timeout=10)
+
+    assert daemons.submit(outer).result(timeout=10) == "inner done"
+    ran = [daemons.submit(lambda k=k: k * k) for k in range(50)]
+    assert [t.result(timeout=10) for t in ran] == [k * k for k in range(50)]

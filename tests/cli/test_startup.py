@@ -35,7 +35,7 @@ def test_check_imports_nothing_heavy_and_parses_rules_once():
 
 STAGING_PROBE = """
 import atexit, json, sys
-unwanted = {"tomllib", "dataclasses", "platformdirs", "tempfile", "shutil", "shlex"}
+unwanted = {"tomllib", "dataclasses", "platformdirs", "tempfile", "shutil", "shlex", "queue"}
 atexit.register(lambda: print(json.dumps(sorted(unwanted & set(sys.modules))), file=sys.stderr))
 sys.argv = ["stager", "prepare", *sys.argv[1:]]
 from stager.cli import main
