@@ -32,7 +32,6 @@ Every system call is reached through a :class:`System` object so tests inject th
 
 from __future__ import annotations
 
-import collections
 import errno
 import mmap
 import os
@@ -45,6 +44,11 @@ from stager.fileio import CHUNK, Stopped, hash_chunks, os_reason
 from stager.i18n import _
 from stager.i18n_format import format_int
 from stager.value import field, value
+
+try:  # queue.SimpleQueue itself, which queue.py imports from here: without queue's heapq
+    from _queue import SimpleQueue  # (2.4 million instructions of a 1 KiB staging's 278)
+except ImportError:  # a Python without it
+    from queue import SimpleQueue
 
 BLOCK = 1024 * 1024
 SMALL = 64 * 1024  # content kept whole (sidecars)
@@ -282,10 +286,9 @@ class _Daemons:
     thread, never the process (daemon threads do not keep it alive)."""
 
     def __init__(self):
-        # the tasks waiting, counted by ``ready`` (the queue module's SimpleQueue is this,
-        # and importing queue costs a staging 2.4 million instructions: heapq and more)
-        self.tasks: collections.deque = collections.deque()
-        self.ready = threading.Semaphore(0)
+        # one C call to put a task, so a stop (KeyboardInterrupt) cannot land between
+        # storing it and counting it, which would leave the stop's own cleanup unrun
+        self.tasks: SimpleQueue = SimpleQueue()
         self.idle = 0
         self.lock = threading.Lock()
 
@@ -295,8 +298,7 @@ class _Daemons:
             start = self.idle == 0
             if not start:
                 self.idle -= 1
-        self.tasks.append((fut, fn, args))
-        self.ready.release()
+        self.tasks.put((fut, fn, args))
         if start:
             threading.Thread(target=self._work, daemon=True, name="stager-card").start()
         return fut
@@ -306,8 +308,7 @@ class _Daemons:
 
         block_stops()  # a stop goes to the stop watcher, never to a thread that may wait on a card
         while True:
-            self.ready.acquire()
-            fut, fn, args = self.tasks.popleft()
+            fut, fn, args = self.tasks.get()
             try:
                 result = fn(*args)
             except BaseException as e:  # reported through the task

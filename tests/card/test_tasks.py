@@ -181,3 +181,45 @@ def test_the_read_back_threads_wait_for_work_are_reused_and_never_make_a_task_wa
     assert daemons.submit(outer).result(timeout=10) == "inner done"
     ran = [daemons.submit(lambda k=k: k * k) for k in range(50)]
     assert [t.result(timeout=10) for t in ran] == [k * k for k in range(50)]
+
+
+def test_a_stop_landing_as_a_task_is_queued_never_leaves_the_next_task_unrun():
+    """Ctrl-C raises KeyboardInterrupt in the main thread, which queues the card tasks
+    itself: arriving just after a task is stored, it must not leave that task stored but
+    uncounted, or the task queued next (the stop's own cleanup of what was written) waits
+    for a thread that never takes it. Putting a task is one call of the C queue."""
+    import signal
+
+    daemons = readback._Daemons()
+    daemons.submit(int).result(timeout=10)
+    deadline = time.monotonic() + 5
+    while daemons.idle == 0 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    real_put, ran = getattr(daemons.tasks, "put", None) or daemons.tasks.append, []
+
+    class Interrupted:
+        def __init__(self):
+            self.once = True
+
+        def put(self, item):  # however the daemons store a task, the stop comes right after
+            real_put(item)
+            if self.once:
+                self.once = False
+                signal.raise_signal(signal.SIGINT)  # the handler runs at the next bytecode
+
+        append = put
+
+        def __getattr__(self, name):
+            return getattr(daemons_queue, name)
+
+    daemons_queue = daemons.tasks
+    daemons.tasks = Interrupted()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            daemons.submit(ran.append, "write")
+            time.sleep(1)  # the interrupt lands here at the latest
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert daemons.submit(ran.append, "cleanup").result(timeout=5) is None
+    assert "cleanup" in ran
