@@ -66,14 +66,12 @@ class Result:
 
 
 @pytest.fixture
-def run_stager(tmp_path):
+def run_stager():
     """run_stager('check', '--model', 'p22', ...) -> Result(code, out, err)."""
-    home = tmp_path / "stager-home"
 
     def run(*args, env=None, input=None, timeout=120, cwd=None, close_stdin=False):
         # the test's own folders (_no_folder_of_this_user), or what the test set itself
         full_env = dict(os.environ)
-        full_env.setdefault("STAGER_HOME", str(home))
         full_env["NO_COLOR"] = "1"
         if env:
             full_env.update(env)
