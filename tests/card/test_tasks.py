@@ -153,6 +153,13 @@ def test_wait_without_a_timeout_waits_for_all():
     assert wait(tasks) == (set(tasks), set())
 
 
+def _until_idle(daemons) -> None:
+    """Until a daemon thread has gone back to wait for work (at most 5 s)."""
+    deadline = time.monotonic() + 5
+    while daemons.idle == 0 and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def test_the_read_back_threads_wait_for_work_are_reused_and_never_make_a_task_wait_for_a_thread():
     """A daemon that is idle takes the next task (no new thread per chunk); a task that
     waits for another one's result gets a thread of its own (never a deadlock); every
@@ -166,9 +173,7 @@ def test_the_read_back_threads_wait_for_work_are_reused_and_never_make_a_task_wa
     order = []
     for i in range(20):
         assert daemons.submit(order.append, i).result(timeout=10) is None
-        deadline = time.monotonic() + 5
-        while daemons.idle == 0 and time.monotonic() < deadline:  # the thread going back to wait
-            time.sleep(0.001)
+        _until_idle(daemons)
     assert order == list(range(20))
     assert len(names() - before) == 1  # one thread did all twenty
     inner_started = threading.Event()
@@ -192,9 +197,7 @@ def test_a_stop_landing_as_a_task_is_queued_never_leaves_the_next_task_unrun():
 
     daemons = readback._Daemons()
     daemons.submit(int).result(timeout=10)
-    deadline = time.monotonic() + 5
-    while daemons.idle == 0 and time.monotonic() < deadline:
-        time.sleep(0.001)
+    _until_idle(daemons)
     real_put, ran = getattr(daemons.tasks, "put", None) or daemons.tasks.append, []
 
     class Interrupted:
