@@ -112,22 +112,24 @@ def run(argv=None) -> int:
     output.fit_streams()
     as_json = _argv_wants_json(argv)
     code = _run(argv, as_json)
-    if _stdout_fails():  # what was left in its buffer could not be written either
-        return _output_failed()
-    return code
+    failed = _stdout_fails()  # what was left in its buffer, written now
+    if failed is None:
+        return code
+    return ExitCode.MEDIA if isinstance(failed, BrokenPipeError) else _output_failed()
 
 
-def _stdout_fails() -> bool:
+def _stdout_fails() -> OSError | None:
     """Flush standard output now, while its failure can still be said (else the
-    interpreter's last flush prints "Exception ignored" and exits 120): True when it
-    fails with an error worth saying. A closed pipe (EPIPE: ``| head``) stays quiet,
-    as for any command-line tool. Either way, nothing more is written there."""
+    interpreter's last flush prints "Exception ignored" and exits 120): the error when
+    it fails, None when all was written. A closed pipe (EPIPE: ``| head``) is exit 5
+    too but stays quiet, as for any command-line tool. Either way, nothing more is
+    written there."""
     import os
 
     try:
         if sys.stdout is not None:
             sys.stdout.flush()
-        return False
+        return None
     except OSError as e:
         try:  # the interpreter's flush at exit must not fail again
             null = os.open(os.devnull, os.O_WRONLY)
@@ -135,7 +137,7 @@ def _stdout_fails() -> bool:
             os.close(null)
         except (OSError, ValueError):
             pass
-        return not isinstance(e, BrokenPipeError)
+        return e
 
 
 def _output_failed() -> int:
@@ -162,6 +164,9 @@ def _run(argv, as_json: bool) -> int:
     except output.OutputFailed:
         _stdout_fails()  # nothing more is written there
         return _output_failed()
+    except output.PipeClosed:  # quiet, but the output was not all written
+        _stdout_fails()
+        return ExitCode.MEDIA
     except click.UsageError as e:
         hint = " " + _("See '{command} --help'.").format(command=e.ctx.command_path) if e.ctx is not None else ""
         if isinstance(e, click.exceptions.NoArgsIsHelpError):  # `stager` alone: the usage, then one error line
@@ -183,8 +188,8 @@ def _run(argv, as_json: bool) -> int:
     except (click.Abort, KeyboardInterrupt):
         output.say("\n" + _("Interrupted."), err=True)
         return ExitCode.INTERRUPTED
-    except BrokenPipeError:
-        return ExitCode.BUG
+    except BrokenPipeError:  # a closed pipe (| head): quiet, but the output was not all written
+        return ExitCode.MEDIA
     except OSError as e:  # the system refused something no check above foresaw: say what, no traceback
         from stager.fileio import os_error_text
 

@@ -104,11 +104,18 @@ class OutputFailed(Exception):
     closed pipe): ``stager.cli.run`` says so on standard error, exit 5."""
 
 
+class PipeClosed(Exception):
+    """Standard output is a pipe whose reader is gone (``| head``): ``stager.cli.run``
+    ends quietly with exit 5. Not an OSError, which click would turn into exit 1."""
+
+
 def _echo(text: str, err: bool = False, nl: bool = True, color=None) -> None:
     try:
         click.echo(text, err=err, nl=nl, color=color)
     except BrokenPipeError:
-        raise
+        if err:
+            raise
+        raise PipeClosed() from None
     except OSError as e:
         if err:
             raise

@@ -31,3 +31,21 @@ def test_a_closed_pipe_stays_quiet(stager_exe, tmp_path):
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert "Exception ignored" not in err and "Traceback" not in err and "Error:" not in err, err
+
+
+@pytest.mark.parametrize("args", [["check", "--model", "p22", "--kit", "318"], ["matrix", "--json"], ["matrix"]])
+def test_a_pipe_closed_before_the_output_is_exit_5_and_quiet(stager_exe, tmp_path, args):
+    """docs/cli.md, exit 5: standard output could not be written; a closed pipe stays
+    quiet. The reader is gone before stager writes, so every write meets EPIPE, whether
+    during the command or at its last flush (it was exit 1, "a bug", or 0)."""
+    env = {**os.environ, "STAGER_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [stager_exe, *args], stdout=write_end, stderr=subprocess.PIPE, text=True, env=env, timeout=60
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 5, proc.stderr
+    assert proc.stderr == "", proc.stderr
